@@ -1,0 +1,66 @@
+//! The built-in wording and phrases of the system actions, in one place.
+//!
+//! The loader copies these into an [`crate::Assistant`] wherever the author left a system action
+//! unedited, so the runtime never has to know what was defaulted.
+
+pub use crate::spec::{DEFAULT_AGENT_OFFLINE, DEFAULT_AGENT_ONLINE};
+
+/// Greet customer.
+pub const GREETING: &str = "Welcome, how can I assist you?";
+/// No action matches (said for each of the first `no_match_limit` consecutive misses).
+pub const NO_ACTION_MATCHES: &str = "I'm afraid I don't understand. Please rephrase your question.";
+
+/// Fallback, one message per reason, said before connecting.
+pub const FALLBACK_NO_ACTION_MATCHES: &str =
+    "I'm afraid I still don't understand. I'll connect you to an agent who can help.";
+pub const FALLBACK_STEP_VALIDATION_FAILED: &str =
+    "Sorry, I'm not able to understand your answer. I'll connect you to an agent who can help.";
+pub const FALLBACK_AGENT_REQUESTED: &str = "Sure, I'll connect you to an agent.";
+pub const FALLBACK_DANGER_WORD: &str = "I'll connect you to an agent right away.";
+pub const FALLBACK_PROFANITY: &str = "I'm going to connect you to an agent now.";
+
+/// Trigger words: the warning of the profanity group.
+pub const PROFANITY_WARNING: &str = "Please keep our conversation respectful, or I'll have to connect you to an agent.";
+
+/// Clarifying question.
+pub const CLARIFY_PROMPT: &str = "Did you mean:";
+pub const CLARIFY_NONE_OF_THE_ABOVE: &str = "None of the above";
+pub const CLARIFY_CONNECT_TO_SUPPORT: &str = "Connect to support";
+pub const CLARIFY_NONE_RESPONSE: &str = "Sorry about that. Could you rephrase what you need?";
+pub const CLARIFY_MAX_CANDIDATES: u32 = 3;
+
+/// Change topic: `{action}` is the interrupted action's title.
+pub const CHANGE_TOPIC_RETURN: &str = "Do you want to go back to {action}?";
+
+/// Phrases by which a customer asks for a human, recognised as the Fallback action (reason `agent_requested`).
+pub const AGENT_REQUESTED_EXAMPLES: &[&str] = &[
+    "I want to talk to a person",
+    "I want to speak to a human",
+    "can I talk to a real person",
+    "connect me to an agent",
+    "let me speak to someone",
+    "talk to a human please",
+    "get me a live agent",
+    "I need to speak with a representative",
+    "transfer me to customer service",
+    "agent please",
+    "human",
+    "operator",
+    "representative",
+    "is there a real person I can talk to",
+    "I'd rather talk to somebody",
+];
+
+/// A small default list for the profanity group, replaced when the author gives one.
+pub const PROFANITY_WORDS: &[&str] = &[
+    "damn",
+    "crap",
+    "shit",
+    "fuck",
+    "fucking",
+    "bullshit",
+    "bastard",
+    "asshole",
+    "idiot",
+    "stupid bot",
+];

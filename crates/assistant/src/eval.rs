@@ -1,0 +1,1 @@
+//! Evaluation of expressions (filled in by the expression work).

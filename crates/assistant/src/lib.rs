@@ -1,0 +1,64 @@
+//! The assistant definition: what an author writes, loaded and checked.
+//!
+//! `spec` holds the format's types (the JSON Schema is derived from them), `expr` the expression
+//! language, `load` reads a folder into an [`Assistant`] and reports every problem at once as
+//! [`Diagnostic`]s with file, line and column. Nothing here does I/O except `load`.
+
+pub mod defaults;
+pub mod diagnostic;
+pub mod eval;
+pub mod expr;
+mod expr_parse;
+pub mod load;
+pub mod schema;
+pub mod spec;
+pub mod value;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use load::{Loaded, load_dir};
+pub use spec::*;
+pub use value::Value;
+
+/// A loaded, checked assistant, with defaults filled in: every step has an id, every question a
+/// variable, and the system actions hold their default steps and messages unless the author replaced them.
+#[derive(Debug, Clone)]
+pub struct Assistant {
+    pub id: String,
+    pub name: String,
+    pub locale: String,
+    pub timezone: String,
+    /// Assistant-level settings with the built-in defaults applied.
+    pub settings: Resolved,
+    pub variables: indexmap::IndexMap<String, VariableSpec>,
+    pub counterexamples: Vec<String>,
+    /// The author's actions, in file order (files sorted by name).
+    pub actions: Vec<Action>,
+    pub system: SystemActions,
+}
+
+impl Assistant {
+    pub fn action(&self, id: &str) -> Option<&Action> {
+        self.actions.iter().find(|action| action.id == id)
+    }
+}
+
+impl Action {
+    /// The title shown to customers, or the id.
+    pub fn title(&self) -> &str {
+        self.title.as_deref().unwrap_or(&self.id)
+    }
+}
+
+impl Step {
+    /// The step's id (the loader fills in `step_N` where the author gave none).
+    pub fn id(&self) -> &str {
+        self.id.as_deref().unwrap_or("")
+    }
+}
+
+impl Question {
+    /// The variable the answer goes to (the loader fills in the step id where the author gave none).
+    pub fn variable(&self) -> &str {
+        self.variable.as_deref().unwrap_or("")
+    }
+}

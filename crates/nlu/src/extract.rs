@@ -1,0 +1,1 @@
+//! Value extraction for question response types.

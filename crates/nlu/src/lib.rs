@@ -1,0 +1,10 @@
+//! Intent recognition and value extraction. Pure: no I/O, no network, no downloaded model.
+//!
+//! [`Classifier::train`] learns from an assistant's example phrases when it loads;
+//! [`Classifier::classify`] ranks intents with calibrated confidences.
+//! [`extract`] reads the typed values that questions need.
+
+pub mod classifier;
+pub mod extract;
+
+pub use classifier::{Classifier, IntentScore, TrainingExample};
