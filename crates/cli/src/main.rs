@@ -1,3 +1,5 @@
 //! The `baton` binary.
 
+mod eval;
+
 fn main() {}
