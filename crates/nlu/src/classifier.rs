@@ -1,6 +1,26 @@
-//! The intent classifier.
+//! The intent classifier: TF-IDF n-grams, a linear model, and a calibrated no-match score.
+//!
+//! A message becomes a sparse TF-IDF vector of word 1–2-grams and word-bounded character
+//! 2–5-grams ([`features`]). A multinomial logistic regression ([`linear`]) ranks the intents.
+//! Whether the message belongs to any intent at all is a separate question, answered from how
+//! similar the message is to the nearest training example and how sure the ranking is; the
+//! top intent's confidence is that in-scope score, and every other intent's confidence is scaled
+//! from it by its probability relative to the top one. So confidences are not a distribution:
+//! two intents may both be above the threshold, which is when the runtime asks a clarifying
+//! question (see [`Classifier::is_close`]).
+//!
+//! Counterexamples are an extra class that is never returned; probability mass on it lowers
+//! every intent's confidence.
+
+mod features;
+mod linear;
+mod neighbours;
 
 use serde::{Deserialize, Serialize};
+
+use features::{Sparse, Vectorizer, VectorizerOptions};
+use linear::{Linear, LinearOptions};
+use neighbours::Neighbours;
 
 /// One labelled example phrase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,31 +36,212 @@ pub struct IntentScore {
     pub confidence: f32,
 }
 
+/// The confidence threshold the classifier is calibrated for: at or above it, an intent matches.
+pub const DEFAULT_THRESHOLD: f32 = 0.5;
+
+/// The default clarify margin: when the second intent is within this of the first and both match.
+pub const DEFAULT_CLARIFY_MARGIN: f32 = 0.1;
+
+/// Options of [`Classifier::train_with`]; [`Default`] is what [`Classifier::train`] uses.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainOptions {
+    /// Inverse regularisation strength of the logistic regression.
+    pub c: f32,
+    /// Passes of stochastic gradient descent over the examples.
+    pub epochs: usize,
+    /// Seed of the example order (training is deterministic for a given seed).
+    pub seed: u64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> TrainOptions {
+        TrainOptions {
+            c: 20.0,
+            epochs: 30,
+            seed: 0,
+        }
+    }
+}
+
 /// A trained classifier.
 #[derive(Debug, Clone)]
 pub struct Classifier {
     intents: Vec<String>,
+    /// Whether the last class of the linear model is the counterexample class.
+    has_counterexample_class: bool,
+    vectorizer: Vectorizer,
+    linear: Linear,
+    neighbours: Neighbours,
+}
+
+/// The raw signals behind one classification, before calibration; exposed for evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signals {
+    /// Softmax probabilities per intent (same order as [`Classifier::intents`]), counterexample
+    /// class excluded.
+    pub probabilities: Vec<f32>,
+    /// Probability of the counterexample class (0 without counterexamples).
+    pub counterexample_probability: f32,
+    /// Cosine similarity to the nearest training example of each intent.
+    pub similarities: Vec<f32>,
+    /// Cosine similarity to the nearest counterexample (0 without counterexamples).
+    pub counterexample_similarity: f32,
 }
 
 impl Classifier {
     /// Trains on labelled examples; `counterexamples` are phrases that must match nothing.
     pub fn train(examples: &[TrainingExample], counterexamples: &[String]) -> Classifier {
-        let _ = counterexamples;
+        Classifier::train_with(examples, counterexamples, TrainOptions::default(), &mut |_, _| {})
+    }
+
+    /// Trains with explicit options; `progress(done, total)` is called as training advances.
+    pub fn train_with(
+        examples: &[TrainingExample],
+        counterexamples: &[String],
+        options: TrainOptions,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Classifier {
         let mut intents: Vec<String> = examples.iter().map(|example| example.intent.clone()).collect();
         intents.sort();
         intents.dedup();
-        Classifier { intents }
+        let texts: Vec<&str> = examples
+            .iter()
+            .map(|example| example.text.as_str())
+            .chain(counterexamples.iter().map(String::as_str))
+            .collect();
+        let large = texts.len() >= 2000;
+        let vectorizer = Vectorizer::fit(
+            &texts,
+            VectorizerOptions {
+                char_min_df: if large { 2 } else { 1 },
+                word_min_df: 1,
+            },
+        );
+        let inputs: Vec<Sparse> = texts.iter().map(|text| vectorizer.transform(text)).collect();
+        let has_counterexample_class = !counterexamples.is_empty();
+        let labels: Vec<usize> = examples
+            .iter()
+            .map(|example| intents.binary_search(&example.intent).unwrap_or_default())
+            .chain(counterexamples.iter().map(|_| intents.len()))
+            .collect();
+        let n_classes = intents.len() + usize::from(has_counterexample_class);
+        let linear = Linear::train(
+            &inputs,
+            &labels,
+            vectorizer.len(),
+            n_classes,
+            LinearOptions {
+                c: options.c,
+                epochs: options.epochs,
+                learning_rate: 0.5,
+                seed: options.seed,
+            },
+            progress,
+        );
+        let neighbours = Neighbours::new(&inputs, &labels, n_classes, vectorizer.len());
+        Classifier {
+            intents,
+            has_counterexample_class,
+            vectorizer,
+            linear,
+            neighbours,
+        }
+    }
+
+    /// The intents this classifier knows, in a fixed order.
+    pub fn intents(&self) -> &[String] {
+        &self.intents
+    }
+
+    /// The uncalibrated signals behind [`Classifier::classify`].
+    pub fn signals(&self, text: &str) -> Signals {
+        let input = self.vectorizer.transform(text);
+        let mut probabilities = self.linear.scores(&input);
+        linear::softmax(&mut probabilities);
+        let mut similarities = self.neighbours.nearest(&input);
+        let (counterexample_probability, counterexample_similarity) = if self.has_counterexample_class {
+            (probabilities.pop().unwrap_or(0.0), similarities.pop().unwrap_or(0.0))
+        } else {
+            (0.0, 0.0)
+        };
+        Signals {
+            probabilities,
+            counterexample_probability,
+            similarities,
+            counterexample_similarity,
+        }
     }
 
     /// Every intent, best first, with confidences.
     pub fn classify(&self, text: &str) -> Vec<IntentScore> {
-        let _ = text;
-        self.intents
+        let signals = self.signals(text);
+        let confidences = calibrate(&signals);
+        let mut scores: Vec<IntentScore> = self
+            .intents
             .iter()
-            .map(|intent| IntentScore {
+            .zip(confidences)
+            .map(|(intent, confidence)| IntentScore {
                 intent: intent.clone(),
-                confidence: 0.0,
+                confidence,
             })
-            .collect()
+            .collect();
+        scores.sort_by(|a, b| {
+            b.confidence
+                .total_cmp(&a.confidence)
+                .then_with(|| a.intent.cmp(&b.intent))
+        });
+        scores
+    }
+
+    /// Whether `scores` (best first, from [`Classifier::classify`]) call for a clarifying question:
+    /// the top two both reach `threshold` and are within `margin` of each other.
+    pub fn is_close(scores: &[IntentScore], threshold: f32, margin: f32) -> bool {
+        match scores {
+            [first, second, ..] => second.confidence >= threshold && first.confidence - second.confidence <= margin,
+            _ => false,
+        }
+    }
+
+    /// Approximate memory held by the model, in bytes.
+    pub fn model_bytes(&self) -> usize {
+        std::mem::size_of::<Classifier>()
+            + self.intents.iter().map(|intent| intent.capacity() + 24).sum::<usize>()
+            + self.vectorizer.bytes()
+            + self.linear.bytes()
+            + self.neighbours.bytes()
     }
 }
+
+/// Turns raw signals into confidences (see the module documentation).
+fn calibrate(signals: &Signals) -> Vec<f32> {
+    let Some((top, &top_probability)) = signals
+        .probabilities
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+    else {
+        return Vec::new();
+    };
+    if signals.similarities.iter().all(|&similarity| similarity == 0.0) {
+        // Nothing in the message was seen in training: it cannot be about any intent.
+        return vec![0.0; signals.probabilities.len()];
+    }
+    let similarity = signals.similarities[top];
+    let in_scope = in_scope_score(top_probability, similarity, signals);
+    signals
+        .probabilities
+        .iter()
+        .map(|probability| in_scope * probability / top_probability.max(f32::MIN_POSITIVE))
+        .collect()
+}
+
+fn in_scope_score(top_probability: f32, similarity: f32, signals: &Signals) -> f32 {
+    let z = 6.0 * similarity + 2.0 * top_probability
+        - 3.0
+        - 4.0 * signals.counterexample_probability
+        - 6.0 * signals.counterexample_similarity.max(0.0);
+    1.0 / (1.0 + (-z).exp())
+}
+
+#[cfg(test)]
+mod tests;

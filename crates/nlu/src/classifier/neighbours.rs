@@ -1,0 +1,83 @@
+//! Cosine similarity of a message to the nearest training example of each class.
+//!
+//! An inverted index (feature → the examples that have it) makes this proportional to the
+//! postings of the message's features rather than to the number of examples times their length.
+
+use super::features::Sparse;
+
+/// Unit-normalised training vectors, indexed by feature.
+#[derive(Debug, Clone)]
+pub struct Neighbours {
+    n_classes: usize,
+    labels: Vec<u32>,
+    /// `postings[offsets[f]..offsets[f + 1]]` are the (example, value) pairs of feature `f`.
+    offsets: Vec<u32>,
+    postings: Vec<(u32, f32)>,
+}
+
+impl Neighbours {
+    /// Indexes `inputs` (labelled `labels`, each `< n_classes`) over `n_features` features.
+    pub fn new(inputs: &[Sparse], labels: &[usize], n_classes: usize, n_features: usize) -> Neighbours {
+        let mut counts = vec![0_u32; n_features + 1];
+        for input in inputs {
+            for &(feature, _) in input {
+                counts[feature as usize + 1] += 1;
+            }
+        }
+        for feature in 0..n_features {
+            counts[feature + 1] += counts[feature];
+        }
+        let offsets = counts.clone();
+        let mut next = counts;
+        let mut postings = vec![(0_u32, 0.0_f32); offsets[n_features] as usize];
+        for (example, input) in inputs.iter().enumerate() {
+            let norm = input
+                .iter()
+                .map(|(_, value)| value * value)
+                .sum::<f32>()
+                .sqrt()
+                .max(f32::MIN_POSITIVE);
+            for &(feature, value) in input {
+                let slot = &mut next[feature as usize];
+                postings[*slot as usize] = (example as u32, value / norm);
+                *slot += 1;
+            }
+        }
+        Neighbours {
+            n_classes,
+            labels: labels.iter().map(|&label| label as u32).collect(),
+            offsets,
+            postings,
+        }
+    }
+
+    /// The highest cosine similarity between `input` and an example of each class.
+    pub fn nearest(&self, input: &Sparse) -> Vec<f32> {
+        let mut best = vec![0.0_f32; self.n_classes];
+        let norm = input.iter().map(|(_, value)| value * value).sum::<f32>().sqrt();
+        if norm == 0.0 {
+            return best;
+        }
+        let mut dots = vec![0.0_f32; self.labels.len()];
+        for &(feature, value) in input {
+            let start = self.offsets[feature as usize] as usize;
+            let end = self.offsets[feature as usize + 1] as usize;
+            for &(example, weight) in &self.postings[start..end] {
+                dots[example as usize] += value * weight;
+            }
+        }
+        for (dot, &label) in dots.iter().zip(&self.labels) {
+            let similarity = dot / norm;
+            let slot = &mut best[label as usize];
+            if similarity > *slot {
+                *slot = similarity;
+            }
+        }
+        best
+    }
+
+    /// Heap size in bytes.
+    pub fn bytes(&self) -> usize {
+        self.labels.capacity() * 4 + self.offsets.capacity() * 4 + self.postings.capacity() * 8
+    }
+}

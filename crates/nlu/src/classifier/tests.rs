@@ -1,0 +1,232 @@
+//! Behaviour of the classifier on a small bank assistant.
+
+use super::*;
+
+pub(super) fn bank() -> Vec<TrainingExample> {
+    let intents: &[(&str, &[&str])] = &[
+        (
+            "pay_bill",
+            &[
+                "pay my bill",
+                "I'd like to pay a bill",
+                "make a bill payment",
+                "pay the electricity bill",
+                "I need to settle my bill",
+                "can I pay my invoice",
+            ],
+        ),
+        (
+            "check_balance",
+            &[
+                "what's my balance",
+                "check my account balance",
+                "how much money do I have",
+                "show me my balance",
+                "balance please",
+                "how much is in my checking account",
+            ],
+        ),
+        (
+            "transfer_money",
+            &[
+                "transfer money to my savings",
+                "send money to a friend",
+                "move funds between accounts",
+                "I want to wire money",
+                "make a transfer",
+                "send 50 dollars to John",
+            ],
+        ),
+        (
+            "lost_card",
+            &[
+                "I lost my card",
+                "my card was stolen",
+                "block my credit card",
+                "I can't find my debit card",
+                "report a lost card",
+                "someone stole my wallet with my card",
+            ],
+        ),
+        (
+            "open_account",
+            &[
+                "open a new account",
+                "I want to open a savings account",
+                "how do I create an account",
+                "sign up for a checking account",
+                "start a new account",
+                "become a customer",
+            ],
+        ),
+        (
+            "close_account",
+            &[
+                "close my account",
+                "I want to cancel my account",
+                "shut down my savings account",
+                "delete my bank account",
+                "terminate my account",
+                "end my membership",
+            ],
+        ),
+        (
+            "loan_info",
+            &[
+                "tell me about loans",
+                "I need a loan",
+                "what are your mortgage rates",
+                "apply for a personal loan",
+                "can I borrow money",
+                "car loan options",
+            ],
+        ),
+        (
+            "branch_hours",
+            &[
+                "when are you open",
+                "what time does the branch close",
+                "opening hours",
+                "are you open on saturday",
+                "branch hours please",
+                "what time do you open tomorrow",
+            ],
+        ),
+        (
+            "find_atm",
+            &[
+                "where is the nearest atm",
+                "find an atm near me",
+                "cash machine nearby",
+                "where can I withdraw cash",
+                "atm locations",
+                "is there an atm close by",
+            ],
+        ),
+        (
+            "change_pin",
+            &[
+                "change my pin",
+                "reset my pin number",
+                "I forgot my pin",
+                "update my card pin",
+                "new pin please",
+                "how do I change the pin on my card",
+            ],
+        ),
+        (
+            "dispute_charge",
+            &[
+                "I don't recognize a charge",
+                "dispute a transaction",
+                "there's a wrong charge on my statement",
+                "I was charged twice",
+                "refund an unauthorized payment",
+                "report a fraudulent charge",
+            ],
+        ),
+        (
+            "talk_to_agent",
+            &[
+                "talk to a person",
+                "I want a human",
+                "connect me to an agent",
+                "speak to someone",
+                "customer service representative please",
+                "can I talk to a real person",
+            ],
+        ),
+    ];
+    intents
+        .iter()
+        .flat_map(|(intent, texts)| {
+            texts.iter().map(move |text| TrainingExample {
+                text: (*text).to_owned(),
+                intent: (*intent).to_owned(),
+            })
+        })
+        .collect()
+}
+
+fn top(classifier: &Classifier, text: &str) -> IntentScore {
+    classifier.classify(text).remove(0)
+}
+
+#[test]
+fn paraphrases_of_a_small_assistant_match_their_intent() {
+    let classifier = Classifier::train(&bank(), &[]);
+    let cases = [
+        ("I want to pay my bill", "pay_bill"),
+        ("how much do I have in my account", "check_balance"),
+        ("I lost my debit card", "lost_card"),
+        ("please send money to my mom", "transfer_money"),
+        ("where's an ATM", "find_atm"),
+        ("I would like to speak to a human", "talk_to_agent"),
+        ("what are the opening hours on saturday", "branch_hours"),
+    ];
+    for (text, intent) in cases {
+        let best = top(&classifier, text);
+        assert_eq!(best.intent, intent, "{text}");
+        assert!(best.confidence >= DEFAULT_THRESHOLD, "{text}: {}", best.confidence);
+    }
+}
+
+#[test]
+fn gibberish_and_off_topic_fall_below_the_threshold() {
+    let classifier = Classifier::train(&bank(), &[]);
+    for text in [
+        "blorp fizz",
+        "what's the weather on mars",
+        "",
+        "   ",
+        "!!!",
+        "asdfgh qwerty",
+    ] {
+        let best = top(&classifier, text);
+        assert!(best.confidence < DEFAULT_THRESHOLD, "{text}: {best:?}");
+    }
+}
+
+#[test]
+fn empty_input_has_zero_confidence() {
+    let classifier = Classifier::train(&bank(), &[]);
+    assert!(classifier.classify("").iter().all(|score| score.confidence == 0.0));
+}
+
+#[test]
+fn every_intent_is_returned_best_first() {
+    let classifier = Classifier::train(&bank(), &[]);
+    let scores = classifier.classify("pay my bill");
+    assert_eq!(scores.len(), 12);
+    assert!(scores.windows(2).all(|pair| pair[0].confidence >= pair[1].confidence));
+    assert!(scores.iter().all(|score| (0.0..=1.0).contains(&score.confidence)));
+}
+
+#[test]
+fn counterexamples_lower_the_confidence_of_what_they_resemble() {
+    let counterexamples = vec!["tell me a joke".to_owned(), "tell me a story".to_owned()];
+    let without = Classifier::train(&bank(), &[]);
+    let with = Classifier::train(&bank(), &counterexamples);
+    let text = "tell me a funny joke";
+    assert!(top(&with, text).confidence < top(&without, text).confidence);
+    assert!(top(&with, text).confidence < DEFAULT_THRESHOLD);
+    assert_eq!(top(&with, "I want to pay my bill").intent, "pay_bill");
+}
+
+#[test]
+fn close_candidates_ask_for_clarification() {
+    let score = |intent: &str, confidence| IntentScore {
+        intent: intent.to_owned(),
+        confidence,
+    };
+    assert!(Classifier::is_close(&[score("a", 0.8), score("b", 0.75)], 0.5, 0.1));
+    assert!(!Classifier::is_close(&[score("a", 0.8), score("b", 0.6)], 0.5, 0.1));
+    assert!(!Classifier::is_close(&[score("a", 0.52), score("b", 0.45)], 0.5, 0.1));
+    assert!(!Classifier::is_close(&[score("a", 0.8)], 0.5, 0.1));
+}
+
+#[test]
+fn no_examples_give_no_intents() {
+    let classifier = Classifier::train(&[], &[]);
+    assert!(classifier.classify("hello").is_empty());
+}
