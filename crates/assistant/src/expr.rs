@@ -9,11 +9,44 @@
 //! call `f(a, b)` · literal (number, `"text"` or `'text'`, `true`, `false`, `null`) · variable (`name`, dotted `a.b`) · `( … )`.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use crate::value::Value;
+
+/// Every function of the language with the number of arguments it takes.
+/// The parser rejects any other name (suggesting the closest) and any other argument count.
+pub const FUNCTIONS: &[(&str, RangeInclusive<usize>)] = &[
+    ("is_set", 1..=1),
+    ("length", 1..=1),
+    ("lower", 1..=1),
+    ("upper", 1..=1),
+    ("trim", 1..=1),
+    ("contains", 2..=2),
+    ("starts_with", 2..=2),
+    ("ends_with", 2..=2),
+    ("round", 1..=2),
+    ("floor", 1..=1),
+    ("ceil", 1..=1),
+    ("abs", 1..=1),
+    ("min", 2..=2),
+    ("max", 2..=2),
+    ("number", 1..=1),
+    ("text", 1..=1),
+    ("date", 1..=1),
+    ("add_days", 2..=2),
+    ("add_months", 2..=2),
+    ("days_between", 2..=2),
+    ("weekday", 1..=1),
+    ("year", 1..=1),
+    ("month", 1..=1),
+    ("day", 1..=1),
+    ("hour", 1..=1),
+    ("minute", 1..=1),
+    ("today", 0..=0),
+];
 
 /// A parsed expression tree.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,6 +12,7 @@ mod expr_parse;
 pub mod load;
 pub mod schema;
 pub mod spec;
+mod suggest;
 pub mod value;
 
 pub use diagnostic::{Diagnostic, Severity};
