@@ -1,7 +1,28 @@
 //! Value extraction for question response types: reads what people really write.
 //!
 //! Each function looks for one kind of value in a customer's answer and returns `None` when there
-//! is none; none of them panics, whatever the input.
+//! is none; none of them panics, whatever the input, and each reads at most the first 2 KB of it
+//! (cut at whitespace), so work stays linear and small on any input.
+//!
+//! Decisions that shape every extractor:
+//! - An answer that names two different values of the kind asked for ("2 or 3", "Monday or
+//!   Tuesday", "yes no", two email addresses) has no single answer and reads as `None`, so the
+//!   runtime re-asks instead of guessing. Repeating the same value is fine.
+//! - Values are found inside sentences ("I'd say about 25", "call me at 3pm please").
+//! - Ordinals ("3rd", "third") are positions, not quantities: `number`, `amount` and
+//!   `percentage` ignore them; `date` reads them as days and `option` as positions.
+//!
+//! Per extractor, see the submodules: [`quantity`] (number, amount, percentage), [`calendar`]
+//! (date), [`clock`] (time), [`answer`] (yes/no), [`choice`] (options) and [`contact`]
+//! (email, phone).
+
+mod answer;
+mod calendar;
+mod choice;
+mod clock;
+mod contact;
+mod quantity;
+mod token;
 
 use chrono::{NaiveDate, NaiveTime};
 
@@ -23,9 +44,49 @@ pub struct Locale {
 
 impl Locale {
     /// From a BCP 47 tag such as `en-US`, `en-GB`, `de-DE`; unknown tags read as `en-US`.
+    ///
+    /// Day first is the rule outside North America, the Philippines and a few US territories.
+    /// Year-first locales (ja, zh, ko, hu, lt, …) read as month first, the order their
+    /// "year/month/day" leaves for a "month/day" answer. Decimal commas are used by most of
+    /// continental Europe, Latin America (except Mexico and Central America), Russia, Turkey,
+    /// Indonesia and Vietnam; Swiss German, French and Italian use a point.
+    /// Accepts `_` for `-`, any case, and POSIX suffixes ("de_DE.UTF-8").
     pub fn from_tag(tag: &str) -> Locale {
-        let _ = tag;
-        Locale::default()
+        let tag = tag.split(['.', '@']).next().unwrap_or("").to_ascii_lowercase();
+        let mut subtags = tag.split(['-', '_']);
+        let language = subtags.next().unwrap_or("");
+        // The region is the first two-letter or three-digit subtag after the language ("zh-Hant-TW").
+        let region = subtags
+            .find(|s| {
+                (s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()))
+                    || (s.len() == 3 && s.chars().all(|c| c.is_ascii_digit()))
+            })
+            .unwrap_or("");
+        const MONTH_FIRST_REGIONS: [&str; 9] = ["us", "ca", "ph", "pr", "gu", "as", "um", "vi", "mh"];
+        const YEAR_FIRST_LANGUAGES: [&str; 8] = ["ja", "zh", "ko", "hu", "lt", "mn", "eo", "fil"];
+        const DAY_FIRST_LANGUAGES: [&str; 52] = [
+            "fr", "de", "es", "it", "nl", "pt", "ru", "pl", "cs", "sk", "sl", "hr", "sr", "bs", "sv", "nb", "nn", "no",
+            "da", "fi", "et", "lv", "ro", "bg", "uk", "be", "tr", "el", "id", "vi", "ca", "eu", "gl", "is", "kk", "az",
+            "ka", "hy", "mk", "sq", "af", "ga", "cy", "he", "ar", "hi", "th", "ms", "sw", "fa", "ur", "bn",
+        ];
+        const DECIMAL_COMMA_LANGUAGES: [&str; 42] = [
+            "fr", "de", "es", "it", "nl", "pt", "ru", "pl", "cs", "sk", "sl", "hr", "sr", "bs", "sv", "nb", "nn", "no",
+            "da", "fi", "et", "lv", "lt", "ro", "bg", "uk", "be", "tr", "el", "id", "vi", "ca", "eu", "gl", "is", "kk",
+            "az", "ka", "hy", "mk", "sq", "hu",
+        ];
+        const DECIMAL_POINT_REGIONS: [&str; 11] = ["ch", "li", "mx", "us", "pr", "do", "gt", "hn", "ni", "pa", "sv"];
+        let date_order = match language {
+            "en" if region.is_empty() || MONTH_FIRST_REGIONS.contains(&region) => DateOrder::MonthFirst,
+            "en" => DateOrder::DayFirst,
+            language if YEAR_FIRST_LANGUAGES.contains(&language) => DateOrder::MonthFirst,
+            language if DAY_FIRST_LANGUAGES.contains(&language) => DateOrder::DayFirst,
+            _ => DateOrder::MonthFirst,
+        };
+        let decimal_comma = DECIMAL_COMMA_LANGUAGES.contains(&language) && !DECIMAL_POINT_REGIONS.contains(&region);
+        Locale {
+            date_order,
+            decimal_comma,
+        }
     }
 }
 
@@ -46,54 +107,45 @@ pub struct OptionRef<'a> {
 
 /// "twenty five", "1,250.50", "1.5k", "-3".
 pub fn number(text: &str, locale: Locale) -> Option<f64> {
-    let _ = (text, locale);
-    None
+    quantity::number(text, locale)
 }
 
 /// "$25", "25 dollars", "EUR 30", "30€"; a bare number is an amount without currency.
 pub fn amount(text: &str, locale: Locale) -> Option<Amount> {
-    let _ = (text, locale);
-    None
+    quantity::amount(text, locale)
 }
 
 /// "15%", "15 percent", "fifteen per cent"; a bare number is read as a percentage.
 pub fn percentage(text: &str, locale: Locale) -> Option<f64> {
-    let _ = (text, locale);
-    None
+    quantity::percentage(text, locale)
 }
 
 /// "tomorrow", "next Friday", "the 3rd of March", "03/04/2026" (by locale), "2026-03-04"; relative to `today`.
 pub fn date(text: &str, today: NaiveDate, locale: Locale) -> Option<NaiveDate> {
-    let _ = (text, today, locale);
-    None
+    calendar::date(text, today, locale)
 }
 
 /// "half past three", "15:30", "3pm", "noon".
 pub fn time(text: &str) -> Option<NaiveTime> {
-    let _ = text;
-    None
+    clock::time(text)
 }
 
 /// "yes", "yep", "sure thing" → true; "no", "nope", "not really" → false.
 pub fn yes_no(text: &str) -> Option<bool> {
-    let _ = text;
-    None
+    answer::yes_no(text)
 }
 
 /// The index of the chosen option: by label, value, synonym, position ("the second one") or a close misspelling ("savngs").
 pub fn option(text: &str, options: &[OptionRef<'_>]) -> Option<usize> {
-    let _ = (text, options);
-    None
+    choice::option(text, options)
 }
 
 /// An email address found in the text, lower-cased domain.
 pub fn email(text: &str) -> Option<String> {
-    let _ = text;
-    None
+    contact::email(text)
 }
 
 /// A phone number found in the text, normalised to digits with an optional leading `+`.
 pub fn phone(text: &str) -> Option<String> {
-    let _ = text;
-    None
+    contact::phone(text)
 }

@@ -1,0 +1,214 @@
+//! Normalising and tokenising answers, shared by every extractor.
+//!
+//! Work is capped by length: only the first [`MAX_INPUT_BYTES`] of an answer are read, cut at
+//! whitespace so no number or word is split, which keeps every extractor linear and fast on
+//! pasted novels. Answers to questions are short; a value past the cap is not found.
+
+/// How much of an answer the extractors read.
+pub(super) const MAX_INPUT_BYTES: usize = 2048;
+
+/// The first [`MAX_INPUT_BYTES`] of `text`, ending at whitespace where possible.
+pub(super) fn clip(text: &str) -> &str {
+    if text.len() <= MAX_INPUT_BYTES {
+        return text;
+    }
+    let mut end = MAX_INPUT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    match text[..end].rfind(char::is_whitespace) {
+        Some(space) if space > 0 => &text[..space],
+        _ => &text[..end],
+    }
+}
+
+/// Lower-cases and folds typographic variants (curly quotes, minus signs, dashes) to ASCII.
+pub(super) fn normalise(text: &str) -> String {
+    clip(text)
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            '\u{2018}' | '\u{2019}' | '\u{02bc}' | '`' | '\u{00b4}' => '\'',
+            '\u{201c}' | '\u{201d}' => '"',
+            '\u{2212}' | '\u{2013}' | '\u{2010}' | '\u{2011}' => '-',
+            '\u{ff05}' => '%',
+            c => c,
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// A run of letters, with inner apostrophes ("don't").
+    Word,
+    /// A run of ASCII digits, with inner separators `.,:/-` each followed by a digit ("1,250.50", "2026-03-04").
+    Num,
+    /// Any other single character that is not whitespace.
+    Sym,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Token {
+    pub kind: Kind,
+    pub text: String,
+    /// True when no whitespace separates this token from the previous one ("3pm", "$25").
+    pub joined: bool,
+}
+
+impl Token {
+    pub fn is(&self, word: &str) -> bool {
+        self.kind == Kind::Word && self.text == word
+    }
+
+    pub fn is_any(&self, words: &[&str]) -> bool {
+        self.kind == Kind::Word && words.contains(&self.text.as_str())
+    }
+
+    pub fn is_sym(&self, c: char) -> bool {
+        self.kind == Kind::Sym && self.text.starts_with(c) && self.text.len() == c.len_utf8()
+    }
+}
+
+/// Splits normalised text into words, numerals and symbols.
+pub(super) fn tokenize(text: &str) -> Vec<Token> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut joined = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            joined = false;
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let kind = if c.is_ascii_digit() {
+            i += 1;
+            while i < chars.len() {
+                let digit = chars[i].is_ascii_digit();
+                let separator_then_digit = matches!(chars[i], '.' | ',' | ':' | '/' | '-')
+                    && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+                if digit {
+                    i += 1;
+                } else if separator_then_digit {
+                    i += 2;
+                } else {
+                    break;
+                }
+            }
+            Kind::Num
+        } else if c.is_alphabetic() {
+            i += 1;
+            while i < chars.len() {
+                let letter = chars[i].is_alphabetic();
+                let apostrophe_then_letter = chars[i] == '\'' && chars.get(i + 1).is_some_and(|c| c.is_alphabetic());
+                if letter {
+                    i += 1;
+                } else if apostrophe_then_letter {
+                    i += 2;
+                } else {
+                    break;
+                }
+            }
+            Kind::Word
+        } else {
+            i += 1;
+            Kind::Sym
+        };
+        tokens.push(Token {
+            kind,
+            text: chars[start..i].iter().collect(),
+            joined,
+        });
+        joined = true;
+    }
+    tokens
+}
+
+/// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), or `None`
+/// when it exceeds `limit`. Inputs longer than 64 characters are never close to anything.
+pub(super) fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len() > 64 || b.len() > 64 || a.len().abs_diff(b.len()) > limit {
+        return None;
+    }
+    let width = b.len() + 1;
+    let mut previous2 = vec![0usize; width];
+    let mut previous: Vec<usize> = (0..width).collect();
+    let mut current = vec![0usize; width];
+    for i in 1..=a.len() {
+        current[0] = i;
+        let mut row_min = current[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (previous[j] + 1).min(current[j - 1] + 1).min(previous[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(previous2[j - 2] + 1);
+            }
+            current[j] = best;
+            row_min = row_min.min(best);
+        }
+        if row_min > limit {
+            return None;
+        }
+        std::mem::swap(&mut previous2, &mut previous);
+        std::mem::swap(&mut previous, &mut current);
+    }
+    let distance = previous[b.len()];
+    (distance <= limit).then_some(distance)
+}
+
+/// How many edits a misspelling of a word this long may have: none up to 3 letters, one up to 6, two beyond.
+pub(super) fn typo_limit(len: usize) -> usize {
+    match len {
+        0..=3 => 0,
+        4..=6 => 1,
+        _ => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_transpositions_once() {
+        assert_eq!(edit_distance("feburary", "february", 2), Some(1));
+        assert_eq!(edit_distance("savngs", "savings", 2), Some(1));
+        assert_eq!(edit_distance("wensday", "wednesday", 2), Some(2));
+        assert_eq!(edit_distance("abc", "xyz", 2), None);
+        assert_eq!(edit_distance("", "", 0), Some(0));
+    }
+
+    #[test]
+    fn tokens_keep_numerals_whole() {
+        let tokens = tokenize("i paid $1,250.50 on 2026-03-04, didn't i? 3pm");
+        let texts: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "i",
+                "paid",
+                "$",
+                "1,250.50",
+                "on",
+                "2026-03-04",
+                ",",
+                "didn't",
+                "i",
+                "?",
+                "3",
+                "pm"
+            ]
+        );
+        assert!(tokens[3].joined && !tokens[2].joined && tokens[11].joined);
+    }
+
+    #[test]
+    fn clip_cuts_at_whitespace() {
+        let long = format!("{} 12345", "a".repeat(MAX_INPUT_BYTES - 3));
+        assert_eq!(clip(&long), "a".repeat(MAX_INPUT_BYTES - 3));
+    }
+}
