@@ -5,6 +5,7 @@
 //! [`extract`] reads the typed values that questions need.
 
 pub mod classifier;
+pub mod eval;
 pub mod extract;
 
 pub use classifier::{Classifier, IntentScore, TrainingExample};
