@@ -537,3 +537,221 @@ fn time_reads_clock_and_spoken_times() {
     ];
     check("time", cases, extract::time);
 }
+
+#[test]
+fn yes_no_reads_agreement_and_refusal() {
+    let yes = [
+        "yes", "Yes.", "YES!", "yesss", "yep", "yup", "yeah", "yea", "ya", "y", "Y", "aye", "sure", "sure thing",
+        "Sure!", "absolutely", "definitely", "certainly", "of course", "ofc", "ok", "OK", "okay", "k", "alright",
+        "all right", "fine", "correct", "that's right", "that’s right", "thats correct", "exactly", "indeed",
+        "affirmative", "yes please", "please do", "go ahead", "I do", "I think so", "i guess so", "why not",
+        "sounds good", "no problem", "yes, no problem", "yes of course", "yes I want to cancel my order", "👍",
+        "ok 👍", "oui", "sí", "ja", "yes yes", "sure, that's fine", "right", "perfect", "true", "you bet",
+        "for sure", "yeah sure", "I'm sure", "Yes, thank you!",
+    ];
+    let no = [
+        "no", "No.", "NO!", "noooo", "nope", "nah", "n", "N", "not really", "no thanks", "no thank you", "negative",
+        "I don't think so", "i dont think so", "I do not think so", "never", "no way", "not at all", "not now",
+        "absolutely not", "definitely not", "of course not", "certainly not", "incorrect", "that's wrong", "wrong",
+        "not correct", "not right", "isn't right", "not ok", "nein", "non", "👎", "no, that's fine", "ok, no thanks",
+        "I don't", "no no no", "I'd rather not", "not interested", "no I don't want that", "nope, not today",
+        "false", "not good",
+    ];
+    let neither = [
+        "maybe", "not sure", "I'm not sure", "perhaps", "possibly", "I don't know", "dunno", "idk", "no idea",
+        "yes no", "yes and no", "no, yes", "yes or no", "maybe yes", "yes but I'm not sure", "it depends",
+        "hmm", "kind of", "sort of", "what?", "who are you", "cancel my order", "", "   ", "🤔", "42",
+        "yesterday", "nothing", "none", "notebook", "know", "yellow", "yeast", "nobody", "noon",
+    ];
+    let mut cases: Vec<(&str, Option<bool>)> = Vec::new();
+    cases.extend(yes.iter().map(|t| (*t, Some(true))));
+    cases.extend(no.iter().map(|t| (*t, Some(false))));
+    cases.extend(neither.iter().map(|t| (*t, None)));
+    check("yes_no", &cases, extract::yes_no);
+}
+
+fn choose(text: &str, labels: &[(&str, &str, &[&str])]) -> Option<usize> {
+    let synonyms: Vec<Vec<String>> = labels.iter().map(|(_, _, s)| s.iter().map(|s| s.to_string()).collect()).collect();
+    let options: Vec<OptionRef<'_>> = labels
+        .iter()
+        .zip(&synonyms)
+        .map(|((label, value, _), synonyms)| OptionRef { label, value, synonyms })
+        .collect();
+    extract::option(text, &options)
+}
+
+#[test]
+fn option_reads_names_positions_and_misspellings() {
+    let accounts: &[(&str, &str, &[&str])] = &[
+        ("Savings account", "savings", &["saver"]),
+        ("Checking account", "checking", &["current account", "chequing"]),
+        ("Credit card", "credit_card", &[]),
+    ];
+    let cases: &[(&str, Option<usize>)] = &[
+        ("Savings account", Some(0)),
+        ("savings account", Some(0)),
+        ("SAVINGS ACCOUNT!", Some(0)),
+        ("savings", Some(0)),
+        ("the savings one please", Some(0)),
+        ("I'd like a savings account", Some(0)),
+        ("saver", Some(0)),
+        ("checking", Some(1)),
+        ("current account", Some(1)),
+        ("my current account", Some(1)),
+        ("chequing", Some(1)),
+        ("credit_card", Some(2)),
+        ("credit card", Some(2)),
+        ("the credit one", Some(2)),
+        ("card", Some(2)),
+        ("the first one", Some(0)),
+        ("first", Some(0)),
+        ("the 1st", Some(0)),
+        ("the second one", Some(1)),
+        ("second", Some(1)),
+        ("2nd please", Some(1)),
+        ("the third", Some(2)),
+        ("last one", Some(2)),
+        ("the last", Some(2)),
+        ("second to last", Some(1)),
+        ("the top one", Some(0)),
+        ("2", Some(1)),
+        ("#2", Some(1)),
+        ("option 2", Some(1)),
+        ("option two", Some(1)),
+        ("number 3", Some(2)),
+        ("no. 3", Some(2)),
+        ("option b", Some(1)),
+        ("3 please", Some(2)),
+        ("two", Some(1)),
+        ("savngs", Some(0)),
+        ("savigns", Some(0)),
+        ("the savngs one", Some(0)),
+        ("chekcing", Some(1)),
+        ("cheking acount", Some(1)),
+        ("credt card", Some(2)),
+        // Must not match.
+        ("account", None),
+        ("an account", None),
+        ("savings or checking", None),
+        ("the first or the second", None),
+        ("the fourth one", None),
+        ("4", None),
+        ("0", None),
+        ("#4", None),
+        ("none of them", None),
+        ("neither", None),
+        ("", None),
+        ("?!", None),
+        ("mortgage", None),
+        ("sav", None),
+        ("I don't know", None),
+        ("🙂", None),
+    ];
+    check("option", cases, |t| choose(t, accounts));
+
+    let durations: &[(&str, &str, &[&str])] =
+        &[("1 month", "1m", &[]), ("3 months", "3m", &[]), ("12 months", "12m", &["a year", "one year"])];
+    let duration_cases: &[(&str, Option<usize>)] = &[
+        ("3", Some(1)),
+        ("3 months", Some(1)),
+        ("12", Some(2)),
+        ("a year", Some(2)),
+        ("one year please", Some(2)),
+        ("the first one", Some(0)),
+        ("1", Some(0)),
+        ("2", Some(1)),
+        ("the second one", Some(1)),
+        ("months", None),
+    ];
+    check("option(durations)", duration_cases, |t| choose(t, durations));
+
+    let plans: &[(&str, &str, &[&str])] = &[("Savings", "s", &[]), ("Savings Plus", "sp", &[]), ("Basic", "b", &[])];
+    let plan_cases: &[(&str, Option<usize>)] = &[
+        ("savings", Some(0)),
+        ("savings plus", Some(1)),
+        ("I'll take savings plus please", Some(1)),
+        ("plus", Some(1)),
+        ("basic", Some(2)),
+        ("basc", Some(2)),
+        ("s", Some(0)),
+        ("last", Some(2)),
+    ];
+    check("option(plans)", plan_cases, |t| choose(t, plans));
+
+    let classes: &[(&str, &str, &[&str])] = &[("Economy", "economy", &[]), ("Business", "business", &[]), ("First", "first", &[])];
+    check("option(classes)", &[("first", Some(2)), ("economy", Some(0)), ("buisness", Some(1)), ("the second one", Some(1))], |t| {
+        choose(t, classes)
+    });
+    check("option(empty)", &[("anything", None), ("1", None), ("first", None)], |t| choose(t, &[]));
+}
+
+#[test]
+fn email_finds_an_address() {
+    let s = |e: &str| Some(e.to_owned());
+    let cases: &[(&str, Option<String>)] = &[
+        ("me@example.com", s("me@example.com")),
+        ("my email is John.Smith@Example.COM.", s("John.Smith@example.com")),
+        ("it's <jane+billing@mail.example.co.uk>", s("jane+billing@mail.example.co.uk")),
+        ("mailto:ops@baton.dev", s("ops@baton.dev")),
+        ("a_b-c@sub-domain.example.org, thanks", s("a_b-c@sub-domain.example.org")),
+        ("(x@y.io)", s("x@y.io")),
+        ("\"q@w.de\"", s("q@w.de")),
+        ("me@example.com or me@example.com", s("me@example.com")),
+        ("user@bücher.de", s("user@bücher.de")),
+        // Must not match.
+        ("me at home", None),
+        ("me@home", None),
+        ("@example.com", None),
+        ("me@", None),
+        ("me@.com", None),
+        ("me@example.c", None),
+        ("me@example.123", None),
+        ("me..you@example.com", None),
+        ("a@b@c", None),
+        ("one@a.com and two@b.com", None),
+        ("", None),
+        ("@@@@", None),
+        ("no email", None),
+    ];
+    check("email", cases, extract::email);
+}
+
+#[test]
+fn phone_finds_a_number() {
+    let s = |e: &str| Some(e.to_owned());
+    let cases: &[(&str, Option<String>)] = &[
+        ("+1 (555) 123-4567", s("+15551234567")),
+        ("+15551234567", s("+15551234567")),
+        ("(555) 123-4567", s("5551234567")),
+        ("555-123-4567", s("5551234567")),
+        ("555.123.4567", s("5551234567")),
+        ("555 123 4567", s("5551234567")),
+        ("call me on 020 7946 0958 please", s("02079460958")),
+        ("+44 20 7946 0958", s("+442079460958")),
+        ("+44 (0)20 7946 0958", s("+442079460958")),
+        ("+49 30 1234567", s("+49301234567")),
+        ("0049 30 1234567", s("0049301234567")),
+        ("06 12 34 56 78", s("0612345678")),
+        ("555-1234", s("5551234")),
+        ("my number: 5551234.", s("5551234")),
+        ("555-123-4567 ext 89", s("5551234567")),
+        ("+1 555 123 4567 or +1 555 123 4567", s("+15551234567")),
+        // Must not match.
+        ("12", None),
+        ("123456", None),
+        ("1234567890123456", None),
+        ("no phone", None),
+        ("", None),
+        ("2026-03-04", None),
+        ("03.04.2026", None),
+        ("3.14159265", None),
+        ("order A1234567", None),
+        ("$1,250.50", None),
+        ("15:30", None),
+        ("555-1234 or 555-9876", None),
+        ("+", None),
+        ("+-+-+-", None),
+        ("((((((", None),
+    ];
+    check("phone", cases, extract::phone);
+}
