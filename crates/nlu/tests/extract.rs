@@ -3,9 +3,18 @@
 use baton_nlu::extract::{self, Amount, DateOrder, Locale, OptionRef};
 use chrono::{NaiveDate, NaiveTime};
 
-const US: Locale = Locale { date_order: DateOrder::MonthFirst, decimal_comma: false };
-const GB: Locale = Locale { date_order: DateOrder::DayFirst, decimal_comma: false };
-const DE: Locale = Locale { date_order: DateOrder::DayFirst, decimal_comma: true };
+const US: Locale = Locale {
+    date_order: DateOrder::MonthFirst,
+    decimal_comma: false,
+};
+const GB: Locale = Locale {
+    date_order: DateOrder::DayFirst,
+    decimal_comma: false,
+};
+const DE: Locale = Locale {
+    date_order: DateOrder::DayFirst,
+    decimal_comma: true,
+};
 
 fn check<T: PartialEq + std::fmt::Debug>(what: &str, cases: &[(&str, Option<T>)], read: impl Fn(&str) -> Option<T>) {
     let failures: Vec<String> = cases
@@ -15,7 +24,13 @@ fn check<T: PartialEq + std::fmt::Debug>(what: &str, cases: &[(&str, Option<T>)]
             (got != *expected).then(|| format!("{what}({input:?}) = {got:?}, expected {expected:?}"))
         })
         .collect();
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -108,7 +123,12 @@ fn number_reads_digits_and_words() {
 
 #[test]
 fn amount_reads_currencies() {
-    let a = |value: f64, code: &str| Some(Amount { value, currency: Some(code.to_owned()) });
+    let a = |value: f64, code: &str| {
+        Some(Amount {
+            value,
+            currency: Some(code.to_owned()),
+        })
+    };
     let bare = |value: f64| Some(Amount { value, currency: None });
     let cases: &[(&str, Option<Amount>)] = &[
         ("$25", a(25.0, "USD")),
@@ -198,7 +218,9 @@ fn percentage_reads_marked_and_bare_numbers() {
         ("", None),
     ];
     check("percentage", cases, |t| extract::percentage(t, US));
-    check("percentage(de)", &[("2,5 %", Some(2.5)), ("12,5%", Some(12.5))], |t| extract::percentage(t, DE));
+    check("percentage(de)", &[("2,5 %", Some(2.5)), ("12,5%", Some(12.5))], |t| {
+        extract::percentage(t, DE)
+    });
 }
 
 #[test]
@@ -541,27 +563,149 @@ fn time_reads_clock_and_spoken_times() {
 #[test]
 fn yes_no_reads_agreement_and_refusal() {
     let yes = [
-        "yes", "Yes.", "YES!", "yesss", "yep", "yup", "yeah", "yea", "ya", "y", "Y", "aye", "sure", "sure thing",
-        "Sure!", "absolutely", "definitely", "certainly", "of course", "ofc", "ok", "OK", "okay", "k", "alright",
-        "all right", "fine", "correct", "that's right", "that’s right", "thats correct", "exactly", "indeed",
-        "affirmative", "yes please", "please do", "go ahead", "I do", "I think so", "i guess so", "why not",
-        "sounds good", "no problem", "yes, no problem", "yes of course", "yes I want to cancel my order", "👍",
-        "ok 👍", "oui", "sí", "ja", "yes yes", "sure, that's fine", "right", "perfect", "true", "you bet",
-        "for sure", "yeah sure", "I'm sure", "Yes, thank you!",
+        "yes",
+        "Yes.",
+        "YES!",
+        "yesss",
+        "yep",
+        "yup",
+        "yeah",
+        "yea",
+        "ya",
+        "y",
+        "Y",
+        "aye",
+        "sure",
+        "sure thing",
+        "Sure!",
+        "absolutely",
+        "definitely",
+        "certainly",
+        "of course",
+        "ofc",
+        "ok",
+        "OK",
+        "okay",
+        "k",
+        "alright",
+        "all right",
+        "fine",
+        "correct",
+        "that's right",
+        "that’s right",
+        "thats correct",
+        "exactly",
+        "indeed",
+        "affirmative",
+        "yes please",
+        "please do",
+        "go ahead",
+        "I do",
+        "I think so",
+        "i guess so",
+        "why not",
+        "sounds good",
+        "no problem",
+        "yes, no problem",
+        "yes of course",
+        "yes I want to cancel my order",
+        "👍",
+        "ok 👍",
+        "oui",
+        "sí",
+        "ja",
+        "yes yes",
+        "sure, that's fine",
+        "right",
+        "perfect",
+        "true",
+        "you bet",
+        "for sure",
+        "yeah sure",
+        "I'm sure",
+        "Yes, thank you!",
     ];
     let no = [
-        "no", "No.", "NO!", "noooo", "nope", "nah", "n", "N", "not really", "no thanks", "no thank you", "negative",
-        "I don't think so", "i dont think so", "I do not think so", "never", "no way", "not at all", "not now",
-        "absolutely not", "definitely not", "of course not", "certainly not", "incorrect", "that's wrong", "wrong",
-        "not correct", "not right", "isn't right", "not ok", "nein", "non", "👎", "no, that's fine", "ok, no thanks",
-        "I don't", "no no no", "I'd rather not", "not interested", "no I don't want that", "nope, not today",
-        "false", "not good",
+        "no",
+        "No.",
+        "NO!",
+        "noooo",
+        "nope",
+        "nah",
+        "n",
+        "N",
+        "not really",
+        "no thanks",
+        "no thank you",
+        "negative",
+        "I don't think so",
+        "i dont think so",
+        "I do not think so",
+        "never",
+        "no way",
+        "not at all",
+        "not now",
+        "absolutely not",
+        "definitely not",
+        "of course not",
+        "certainly not",
+        "incorrect",
+        "that's wrong",
+        "wrong",
+        "not correct",
+        "not right",
+        "isn't right",
+        "not ok",
+        "nein",
+        "non",
+        "👎",
+        "no, that's fine",
+        "ok, no thanks",
+        "I don't",
+        "no no no",
+        "I'd rather not",
+        "not interested",
+        "no I don't want that",
+        "nope, not today",
+        "false",
+        "not good",
     ];
     let neither = [
-        "maybe", "not sure", "I'm not sure", "perhaps", "possibly", "I don't know", "dunno", "idk", "no idea",
-        "yes no", "yes and no", "no, yes", "yes or no", "maybe yes", "yes but I'm not sure", "it depends",
-        "hmm", "kind of", "sort of", "what?", "who are you", "cancel my order", "", "   ", "🤔", "42",
-        "yesterday", "nothing", "none", "notebook", "know", "yellow", "yeast", "nobody", "noon",
+        "maybe",
+        "not sure",
+        "I'm not sure",
+        "perhaps",
+        "possibly",
+        "I don't know",
+        "dunno",
+        "idk",
+        "no idea",
+        "yes no",
+        "yes and no",
+        "no, yes",
+        "yes or no",
+        "maybe yes",
+        "yes but I'm not sure",
+        "it depends",
+        "hmm",
+        "kind of",
+        "sort of",
+        "what?",
+        "who are you",
+        "cancel my order",
+        "",
+        "   ",
+        "🤔",
+        "42",
+        "yesterday",
+        "nothing",
+        "none",
+        "notebook",
+        "know",
+        "yellow",
+        "yeast",
+        "nobody",
+        "noon",
     ];
     let mut cases: Vec<(&str, Option<bool>)> = Vec::new();
     cases.extend(yes.iter().map(|t| (*t, Some(true))));
@@ -571,7 +715,10 @@ fn yes_no_reads_agreement_and_refusal() {
 }
 
 fn choose(text: &str, labels: &[(&str, &str, &[&str])]) -> Option<usize> {
-    let synonyms: Vec<Vec<String>> = labels.iter().map(|(_, _, s)| s.iter().map(|s| s.to_string()).collect()).collect();
+    let synonyms: Vec<Vec<String>> = labels
+        .iter()
+        .map(|(_, _, s)| s.iter().map(|s| s.to_string()).collect())
+        .collect();
     let options: Vec<OptionRef<'_>> = labels
         .iter()
         .zip(&synonyms)
@@ -649,8 +796,11 @@ fn option_reads_names_positions_and_misspellings() {
     ];
     check("option", cases, |t| choose(t, accounts));
 
-    let durations: &[(&str, &str, &[&str])] =
-        &[("1 month", "1m", &[]), ("3 months", "3m", &[]), ("12 months", "12m", &["a year", "one year"])];
+    let durations: &[(&str, &str, &[&str])] = &[
+        ("1 month", "1m", &[]),
+        ("3 months", "3m", &[]),
+        ("12 months", "12m", &["a year", "one year"]),
+    ];
     let duration_cases: &[(&str, Option<usize>)] = &[
         ("3", Some(1)),
         ("3 months", Some(1)),
@@ -678,11 +828,26 @@ fn option_reads_names_positions_and_misspellings() {
     ];
     check("option(plans)", plan_cases, |t| choose(t, plans));
 
-    let classes: &[(&str, &str, &[&str])] = &[("Economy", "economy", &[]), ("Business", "business", &[]), ("First", "first", &[])];
-    check("option(classes)", &[("first", Some(2)), ("economy", Some(0)), ("buisness", Some(1)), ("the second one", Some(1))], |t| {
-        choose(t, classes)
-    });
-    check("option(empty)", &[("anything", None), ("1", None), ("first", None)], |t| choose(t, &[]));
+    let classes: &[(&str, &str, &[&str])] = &[
+        ("Economy", "economy", &[]),
+        ("Business", "business", &[]),
+        ("First", "first", &[]),
+    ];
+    check(
+        "option(classes)",
+        &[
+            ("first", Some(2)),
+            ("economy", Some(0)),
+            ("buisness", Some(1)),
+            ("the second one", Some(1)),
+        ],
+        |t| choose(t, classes),
+    );
+    check(
+        "option(empty)",
+        &[("anything", None), ("1", None), ("first", None)],
+        |t| choose(t, &[]),
+    );
 }
 
 #[test]
@@ -691,9 +856,15 @@ fn email_finds_an_address() {
     let cases: &[(&str, Option<String>)] = &[
         ("me@example.com", s("me@example.com")),
         ("my email is John.Smith@Example.COM.", s("John.Smith@example.com")),
-        ("it's <jane+billing@mail.example.co.uk>", s("jane+billing@mail.example.co.uk")),
+        (
+            "it's <jane+billing@mail.example.co.uk>",
+            s("jane+billing@mail.example.co.uk"),
+        ),
         ("mailto:ops@baton.dev", s("ops@baton.dev")),
-        ("a_b-c@sub-domain.example.org, thanks", s("a_b-c@sub-domain.example.org")),
+        (
+            "a_b-c@sub-domain.example.org, thanks",
+            s("a_b-c@sub-domain.example.org"),
+        ),
         ("(x@y.io)", s("x@y.io")),
         ("\"q@w.de\"", s("q@w.de")),
         ("me@example.com or me@example.com", s("me@example.com")),
@@ -754,4 +925,243 @@ fn phone_finds_a_number() {
         ("((((((", None),
     ];
     check("phone", cases, extract::phone);
+}
+
+/// Every extractor on one input; checks the invariants each result must keep.
+fn extract_everything(text: &str) {
+    let options_owned: Vec<String> = vec!["gold".into(), "the gold one".into()];
+    let options = [
+        OptionRef {
+            label: "Savings account",
+            value: "savings",
+            synonyms: &options_owned,
+        },
+        OptionRef {
+            label: "Checking",
+            value: "checking",
+            synonyms: &[],
+        },
+        OptionRef {
+            label: "3 months",
+            value: "3m",
+            synonyms: &[],
+        },
+    ];
+    for locale in [US, GB, DE] {
+        if let Some(n) = extract::number(text, locale) {
+            assert!(n.is_finite(), "number({text:?}) = {n}");
+        }
+        if let Some(amount) = extract::amount(text, locale) {
+            assert!(amount.value.is_finite());
+            if let Some(code) = &amount.currency {
+                assert!(
+                    code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()),
+                    "{code}"
+                );
+            }
+        }
+        if let Some(p) = extract::percentage(text, locale) {
+            assert!(p.is_finite());
+        }
+        let _ = extract::date(text, today(), locale);
+    }
+    let _ = extract::time(text);
+    let _ = extract::yes_no(text);
+    if let Some(index) = extract::option(text, &options) {
+        assert!(index < options.len());
+    }
+    if let Some(email) = extract::email(text) {
+        assert_eq!(email.matches('@').count(), 1, "{email}");
+    }
+    if let Some(phone) = extract::phone(text) {
+        let digits = phone.strip_prefix('+').unwrap_or(&phone);
+        assert!(
+            digits.chars().all(|c| c.is_ascii_digit()) && (7..=15).contains(&digits.len()),
+            "{phone}"
+        );
+    }
+}
+
+mod properties {
+    use super::extract_everything;
+    use proptest::prelude::*;
+    use std::time::{Duration, Instant};
+
+    /// Words and symbols the extractors react to, so random answers reach deep into the parsers.
+    const VOCABULARY: &[&str] = &[
+        "twenty",
+        "one",
+        "hundred",
+        "and",
+        "a",
+        "half",
+        "dozen",
+        "million",
+        "k",
+        "-",
+        "minus",
+        "$",
+        "€",
+        "£",
+        "%",
+        "percent",
+        "per",
+        "cent",
+        "dollars",
+        "eur",
+        "1",
+        "3",
+        "12",
+        "2026",
+        "1,250.50",
+        "1.250,50",
+        "3/4",
+        "03/04/2026",
+        "2026-03-04",
+        "15:30",
+        "3pm",
+        "p.m.",
+        "o'clock",
+        "past",
+        "quarter",
+        "to",
+        "noon",
+        "midnight",
+        "at",
+        "in",
+        "the",
+        "3rd",
+        "of",
+        "march",
+        "febuary",
+        "next",
+        "last",
+        "friday",
+        "wensday",
+        "days",
+        "weeks",
+        "ago",
+        "from",
+        "now",
+        "end",
+        "month",
+        "tomorrow",
+        "yes",
+        "no",
+        "not",
+        "sure",
+        "maybe",
+        "don't",
+        "think",
+        "so",
+        "ok",
+        "👍",
+        "second",
+        "option",
+        "#",
+        "savings",
+        "savngs",
+        "checking",
+        "@",
+        ".",
+        "me",
+        "example",
+        "com",
+        "+",
+        "(",
+        ")",
+        "0",
+        "555",
+        "1234",
+        "🙂",
+        "\u{0}",
+        "\u{202e}",
+        "ß",
+        "ǅ",
+        "İ",
+        "日本",
+        "١٢٣",
+        "\t",
+        "\n",
+    ];
+
+    fn answer() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            (
+                prop::sample::select(VOCABULARY),
+                prop::sample::select(&[" ", "", ", ", "-", "/"][..]),
+            ),
+            0..24,
+        )
+        .prop_map(|parts| parts.into_iter().map(|(word, gap)| format!("{word}{gap}")).collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_strings_never_panic(text in any::<String>()) {
+            extract_everything(&text);
+        }
+
+        #[test]
+        fn printable_strings_never_panic(text in "\\PC{0,200}") {
+            extract_everything(&text);
+        }
+
+        #[test]
+        fn answer_like_strings_never_panic(text in answer()) {
+            extract_everything(&text);
+        }
+
+    }
+
+    proptest! {
+        // Each case builds a 100 KB answer: fewer cases keep the suite quick.
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn long_strings_stay_fast(seed in answer(), noise in any::<String>()) {
+            let unit = format!("{seed}{noise} ");
+            let text = unit.repeat(100_000 / unit.len().max(1) + 1);
+            let started = Instant::now();
+            extract_everything(&text);
+            prop_assert!(started.elapsed() < Duration::from_secs(2), "{} bytes took {:?}", text.len(), started.elapsed());
+        }
+    }
+
+    #[test]
+    fn adversarial_100_kb_answers_stay_fast() {
+        let units = [
+            "1,",
+            "1.",
+            "a@",
+            "@a.",
+            "twenty ",
+            "one hundred and ",
+            "-",
+            "((((",
+            "+1 ",
+            "yes no ",
+            "half past ",
+            "the 3rd of ",
+            "1/",
+            "9",
+            "a",
+            "é",
+            "👍",
+            "\u{0}",
+            " ",
+            "savings ",
+            "next friday ",
+            "$1 ",
+        ];
+        for unit in units {
+            let text = unit.repeat(100_000 / unit.len() + 1);
+            let started = Instant::now();
+            extract_everything(&text);
+            let elapsed = started.elapsed();
+            assert!(elapsed < Duration::from_secs(2), "{unit:?} x 100 KB took {elapsed:?}");
+        }
+    }
 }

@@ -193,8 +193,10 @@ fn fold(word: &str) -> String {
 
 /// The phrase table, folded and split into words, longest phrases first.
 static TABLE: LazyLock<Vec<(Vec<String>, Polarity)>> = LazyLock::new(|| {
-    let mut table: Vec<(Vec<String>, Polarity)> =
-        PHRASES.iter().map(|(phrase, polarity)| (phrase.split(' ').map(fold).collect(), *polarity)).collect();
+    let mut table: Vec<(Vec<String>, Polarity)> = PHRASES
+        .iter()
+        .map(|(phrase, polarity)| (phrase.split(' ').map(fold).collect(), *polarity))
+        .collect();
     table.sort_by_key(|(words, _)| std::cmp::Reverse(words.len()));
     table
 });
@@ -222,10 +224,16 @@ pub(super) fn yes_no(text: &str) -> Option<bool> {
         Some(Item::Word(w)) => Some(w.as_str()),
         _ => None,
     };
-    let phrase_at = |i: usize| TABLE.iter().find(|(words, _)| words.iter().enumerate().all(|(k, w)| word(i + k) == Some(w.as_str())));
+    let phrase_at = |i: usize| {
+        TABLE
+            .iter()
+            .find(|(words, _)| words.iter().enumerate().all(|(k, w)| word(i + k) == Some(w.as_str())))
+    };
     // Doubt anywhere wins, even where a longer yes or no phrase overlaps it ("I don't know").
     let unsure = (0..items.len()).any(|i| {
-        TABLE.iter().any(|(words, polarity)| *polarity == Polarity::Unsure && words.iter().enumerate().all(|(k, w)| word(i + k) == Some(w.as_str())))
+        TABLE.iter().any(|(words, polarity)| {
+            *polarity == Polarity::Unsure && words.iter().enumerate().all(|(k, w)| word(i + k) == Some(w.as_str()))
+        })
     });
     if unsure {
         return None;

@@ -29,13 +29,23 @@
 
 use chrono::{Datelike, Duration, Months, NaiveDate, Weekday};
 
-use super::Locale;
 use super::DateOrder;
+use super::Locale;
 use super::quantity::{ordinal_word, quantity_at};
 use super::token::{Kind, Token, edit_distance, normalise, tokenize};
 
 const MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
     "december",
 ];
 
@@ -87,7 +97,9 @@ fn unique_closest(word: &str, candidates: &[&str], limit: usize) -> Option<usize
     let mut best: Option<(usize, usize)> = None;
     let mut tied = false;
     for (i, candidate) in candidates.iter().enumerate() {
-        let Some(distance) = edit_distance(word, candidate, limit) else { continue };
+        let Some(distance) = edit_distance(word, candidate, limit) else {
+            continue;
+        };
         match best {
             Some((_, d)) if d < distance => {}
             Some((_, d)) if d == distance => tied = true,
@@ -100,7 +112,15 @@ fn unique_closest(word: &str, candidates: &[&str], limit: usize) -> Option<usize
     if tied { None } else { best.map(|(i, _)| i) }
 }
 
-const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 
 /// A weekday name; `strict` refuses the abbreviations that are also English words ("sat", "sun", "wed").
 fn weekday_from_word(word: &str, strict: bool) -> Option<Weekday> {
@@ -116,10 +136,18 @@ fn weekday_from_word(word: &str, strict: bool) -> Option<Weekday> {
         _ => None,
     };
     let index = index.or_else(|| WEEKDAYS.iter().position(|d| *d == word)).or_else(|| {
-        let plural = word.strip_suffix('s').and_then(|w| WEEKDAYS.iter().position(|d| *d == w));
+        let plural = word
+            .strip_suffix('s')
+            .and_then(|w| WEEKDAYS.iter().position(|d| *d == w));
         let len = word.chars().count();
         let limit = if len >= 7 { 2 } else { 1 };
-        plural.or_else(|| if len >= 5 { unique_closest(word, &WEEKDAYS, limit) } else { None })
+        plural.or_else(|| {
+            if len >= 5 {
+                unique_closest(word, &WEEKDAYS, limit)
+            } else {
+                None
+            }
+        })
     })?;
     Weekday::try_from(index as u8).ok()
 }
@@ -138,12 +166,19 @@ fn nearest(today: NaiveDate, candidates: impl IntoIterator<Item = Option<NaiveDa
 
 fn nearest_day_month(today: NaiveDate, day: u32, month: u32) -> Option<NaiveDate> {
     let year = today.year();
-    nearest(today, (year - 1..=year + 1).map(|y| NaiveDate::from_ymd_opt(y, month, day)))
+    nearest(
+        today,
+        (year - 1..=year + 1).map(|y| NaiveDate::from_ymd_opt(y, month, day)),
+    )
 }
 
 fn nearest_day(today: NaiveDate, day: u32) -> Option<NaiveDate> {
     let first = today.with_day(1)?;
-    let months = [first.checked_sub_months(Months::new(1)), Some(first), first.checked_add_months(Months::new(1))];
+    let months = [
+        first.checked_sub_months(Months::new(1)),
+        Some(first),
+        first.checked_add_months(Months::new(1)),
+    ];
     nearest(today, months.into_iter().flatten().map(|m| m.with_day(day)))
 }
 
@@ -153,7 +188,11 @@ fn full_year(written: &str, today: NaiveDate) -> Option<i32> {
         4 => Some(year),
         2 => {
             let this_century = 2000 + year;
-            Some(if this_century > today.year() + 20 { 1900 + year } else { this_century })
+            Some(if this_century > today.year() + 20 {
+                1900 + year
+            } else {
+                this_century
+            })
         }
         _ => None,
     }
@@ -162,7 +201,10 @@ fn full_year(written: &str, today: NaiveDate) -> Option<i32> {
 /// "2026-03-04", "03/04/2026", "3.4.26", "3/4".
 fn numeric_date(raw: &str, today: NaiveDate, locale: Locale) -> Option<NaiveDate> {
     let separator = raw.chars().find(|c| matches!(c, '/' | '-' | '.'))?;
-    if raw.chars().any(|c| matches!(c, '/' | '-' | '.' | ':' | ',') && c != separator) {
+    if raw
+        .chars()
+        .any(|c| matches!(c, '/' | '-' | '.' | ':' | ',') && c != separator)
+    {
         return None;
     }
     let parts: Vec<&str> = raw.split(separator).collect();
@@ -209,7 +251,8 @@ fn day_at(tokens: &[Token], i: usize, locale: Locale) -> Option<(u32, usize)> {
     let quantity = quantity_at(tokens, i, locale, false)?;
     let whole = quantity.value.fract() == 0.0 && (1.0..=31.0).contains(&quantity.value);
     // A plain numeral day must be a short integer ("3", not "3.0" or "03.5").
-    let plain = tokens[i].kind != Kind::Num || tokens[i].text.chars().all(|c| c.is_ascii_digit()) && tokens[i].text.len() <= 2;
+    let plain =
+        tokens[i].kind != Kind::Num || tokens[i].text.chars().all(|c| c.is_ascii_digit()) && tokens[i].text.len() <= 2;
     (whole && plain).then_some((quantity.value as u32, quantity.end))
 }
 
@@ -221,8 +264,14 @@ fn ordinal_day_at(tokens: &[Token], i: usize, locale: Locale) -> Option<(u32, us
 
 /// A four-digit year at token `i`, after an optional comma.
 fn year_at(tokens: &[Token], i: usize, today: NaiveDate) -> Option<(i32, usize)> {
-    let i = if tokens.get(i).is_some_and(|t| t.is_sym(',')) { i + 1 } else { i };
-    let token = tokens.get(i).filter(|t| t.kind == Kind::Num && t.text.len() == 4 && t.text.chars().all(|c| c.is_ascii_digit()))?;
+    let i = if tokens.get(i).is_some_and(|t| t.is_sym(',')) {
+        i + 1
+    } else {
+        i
+    };
+    let token = tokens
+        .get(i)
+        .filter(|t| t.kind == Kind::Num && t.text.len() == 4 && t.text.chars().all(|c| c.is_ascii_digit()))?;
     Some((full_year(&token.text, today)?, i + 1))
 }
 
@@ -248,7 +297,11 @@ fn shift(date: NaiveDate, count: i64, unit: Unit) -> Option<NaiveDate> {
         Unit::Days(days) => date.checked_add_signed(Duration::try_days(count.checked_mul(days)?)?),
         Unit::Months(months) => {
             let total = u32::try_from(count.unsigned_abs()).ok()?.checked_mul(months)?;
-            if count >= 0 { date.checked_add_months(Months::new(total)) } else { date.checked_sub_months(Months::new(total)) }
+            if count >= 0 {
+                date.checked_add_months(Months::new(total))
+            } else {
+                date.checked_sub_months(Months::new(total))
+            }
         }
     }
 }
@@ -256,10 +309,13 @@ fn shift(date: NaiveDate, count: i64, unit: Unit) -> Option<NaiveDate> {
 /// "3 days", "a week", "two months", "a couple of weeks" at token `i`: the count, unit and next token.
 fn span_at(tokens: &[Token], i: usize, locale: Locale) -> Option<(i64, Unit, usize)> {
     let (count, next) = match word_at(tokens, i) {
-        Some("a" | "an") if word_at(tokens, i + 1) == Some("couple") && word_at(tokens, i + 2) == Some("of") => (2, i + 3),
+        Some("a" | "an") if word_at(tokens, i + 1) == Some("couple") && word_at(tokens, i + 2) == Some("of") => {
+            (2, i + 3)
+        }
         Some("a" | "an" | "one") => (1, i + 1),
         _ => {
-            let quantity = quantity_at(tokens, i, locale, false).filter(|q| !q.ordinal && q.value.fract() == 0.0 && q.value.abs() <= 10_000.0)?;
+            let quantity = quantity_at(tokens, i, locale, false)
+                .filter(|q| !q.ordinal && q.value.fract() == 0.0 && q.value.abs() <= 10_000.0)?;
             (quantity.value as i64, quantity.end)
         }
     };
@@ -287,9 +343,15 @@ pub(super) fn date(text: &str, today: NaiveDate, locale: Locale) -> Option<Naive
     let mut found = Found::default();
     let mut i = 0;
     while i < tokens.len() {
-        i = read_at(&tokens, i, today, locale, &mut found).unwrap_or(i + 1).max(i + 1);
+        i = read_at(&tokens, i, today, locale, &mut found)
+            .unwrap_or(i + 1)
+            .max(i + 1);
     }
-    let dates = if found.explicit.is_empty() { found.implied } else { found.explicit };
+    let dates = if found.explicit.is_empty() {
+        found.implied
+    } else {
+        found.explicit
+    };
     // An impossible date ("February 30") was recorded as `NaiveDate::MIN`: the answer has no date.
     let first = *dates.first()?;
     let agree = dates.iter().all(|d| *d == first);
@@ -329,7 +391,10 @@ fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: 
             found.implied.push(today);
             return Some(i + 1);
         }
-        Some("tomorrow" | "tomorow" | "tommorow" | "tommorrow" | "tomorrrow" | "tmrw" | "tmr" | "tmrrw" | "tomoz" | "2moro" | "tomoro") => {
+        Some(
+            "tomorrow" | "tomorow" | "tommorow" | "tommorrow" | "tomorrrow" | "tmrw" | "tmr" | "tmrrw" | "tomoz"
+            | "2moro" | "tomoro",
+        ) => {
             found.implied.push(today + Duration::days(1));
             return Some(i + 1);
         }
@@ -356,33 +421,43 @@ fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: 
     }
 
     // "end of the month", "start of next month", "end of the year".
-    if let Some(edge @ ("end" | "start" | "beginning")) = word {
-        if word_at(tokens, i + 1) == Some("of") {
-            let mut j = i + 2;
-            let next = match word_at(tokens, j) {
-                Some("next") => {
-                    j += 1;
-                    true
-                }
-                Some("the" | "this") => {
-                    j += 1;
-                    false
-                }
-                _ => false,
-            };
-            let period = word_at(tokens, j);
-            let start_of_month = today.with_day(1)?;
-            let date = match (edge, period) {
-                ("end", Some("month")) => last_of_month(if next { start_of_month.checked_add_months(Months::new(1))? } else { today }),
-                (_, Some("month")) => if next { start_of_month.checked_add_months(Months::new(1)) } else { Some(start_of_month) },
-                ("end", Some("year")) => NaiveDate::from_ymd_opt(today.year() + i32::from(next), 12, 31),
-                (_, Some("year")) => NaiveDate::from_ymd_opt(today.year() + i32::from(next), 1, 1),
-                _ => None,
-            };
-            if let Some(date) = date {
-                found.implied.push(date);
-                return Some(j + 1);
+    if let Some(edge @ ("end" | "start" | "beginning")) = word
+        && word_at(tokens, i + 1) == Some("of")
+    {
+        let mut j = i + 2;
+        let next = match word_at(tokens, j) {
+            Some("next") => {
+                j += 1;
+                true
             }
+            Some("the" | "this") => {
+                j += 1;
+                false
+            }
+            _ => false,
+        };
+        let period = word_at(tokens, j);
+        let start_of_month = today.with_day(1)?;
+        let date = match (edge, period) {
+            ("end", Some("month")) => last_of_month(if next {
+                start_of_month.checked_add_months(Months::new(1))?
+            } else {
+                today
+            }),
+            (_, Some("month")) => {
+                if next {
+                    start_of_month.checked_add_months(Months::new(1))
+                } else {
+                    Some(start_of_month)
+                }
+            }
+            ("end", Some("year")) => NaiveDate::from_ymd_opt(today.year() + i32::from(next), 12, 31),
+            (_, Some("year")) => NaiveDate::from_ymd_opt(today.year() + i32::from(next), 1, 1),
+            _ => None,
+        };
+        if let Some(date) = date {
+            found.implied.push(date);
+            return Some(j + 1);
         }
     }
 
@@ -428,12 +503,33 @@ fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: 
 
     // "March 3rd", "Mar 3, 2027", "march the third".
     if let Some(month) = word.and_then(month_from_word) {
-        let day_start = if word_at(tokens, i + 1) == Some("the") { i + 2 } else { i + 1 };
+        let day_start = if word_at(tokens, i + 1) == Some("the") {
+            i + 2
+        } else {
+            i + 1
+        };
         if let Some((day, next)) = day_at(tokens, day_start, locale) {
             // "may 5 people": a count after the day means the day was not a day.
             let followed_by_noun = tokens.get(next).is_some_and(|t| t.kind == Kind::Word && !t.joined)
                 && !tokens[day_start].joined
-                && word_at(tokens, next).is_some_and(|w| !matches!(w, "at" | "in" | "on" | "please" | "and" | "or" | "is" | "would" | "works" | "if" | "then" | "for" | "next" | "this"));
+                && word_at(tokens, next).is_some_and(|w| {
+                    !matches!(
+                        w,
+                        "at" | "in"
+                            | "on"
+                            | "please"
+                            | "and"
+                            | "or"
+                            | "is"
+                            | "would"
+                            | "works"
+                            | "if"
+                            | "then"
+                            | "for"
+                            | "next"
+                            | "this"
+                    )
+                });
             if !followed_by_noun || quantity_at(tokens, day_start, locale, false).is_some_and(|q| q.ordinal) {
                 return match year_at(tokens, next, today) {
                     Some((year, end)) => explicit(found, NaiveDate::from_ymd_opt(year, month, day), end),
@@ -445,7 +541,10 @@ fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: 
 
     // Weekdays, with "this", "next", "last", "on", "coming" before or "next week" after.
     let modifier = i.checked_sub(1).and_then(|b| word_at(tokens, b));
-    let strict = !matches!(modifier, Some("on" | "this" | "next" | "last" | "coming" | "past" | "until" | "by"));
+    let strict = !matches!(
+        modifier,
+        Some("on" | "this" | "next" | "last" | "coming" | "past" | "until" | "by")
+    );
     if let Some(weekday) = word.and_then(|w| weekday_from_word(w, strict)) {
         let next_week_after = word_at(tokens, i + 1) == Some("next") && word_at(tokens, i + 2) == Some("week");
         let date = if modifier == Some("next") || next_week_after {
@@ -456,7 +555,11 @@ fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: 
         } else {
             weekday_on_or_after(today, weekday)
         };
-        let date = if matches!(modifier, Some("last" | "past")) && date == today { date - Duration::days(7) } else { date };
+        let date = if matches!(modifier, Some("last" | "past")) && date == today {
+            date - Duration::days(7)
+        } else {
+            date
+        };
         found.implied.push(date);
         return Some(if next_week_after { i + 3 } else { i + 1 });
     }
@@ -466,8 +569,11 @@ fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: 
     if let Some((day, next)) = ordinal_day_at(tokens, day_start, locale) {
         let position_word = word_at(tokens, day_start).and_then(ordinal_word).is_some();
         // "the second one", "the first option" are not dates.
-        let followed_by_pronoun = word_at(tokens, next).is_some_and(|w| matches!(w, "one" | "option" | "choice" | "time" | "try"));
-        if !(followed_by_pronoun || (position_word && word != Some("the") && !matches!(modifier, Some("on" | "the" | "by")))) {
+        let followed_by_pronoun =
+            word_at(tokens, next).is_some_and(|w| matches!(w, "one" | "option" | "choice" | "time" | "try"));
+        if !(followed_by_pronoun
+            || (position_word && word != Some("the") && !matches!(modifier, Some("on" | "the" | "by"))))
+        {
             found.implied.push(nearest_day(today, day).unwrap_or(NaiveDate::MIN));
             return Some(next);
         }

@@ -16,10 +16,13 @@
 //! decides `None`: the runtime re-asks. Names therefore beat positions: with options "Economy",
 //! "Business", "First", the answer "first" is the option named First.
 
+use super::Locale;
 use super::OptionRef;
 use super::quantity::quantity_at;
 use super::token::{Kind, Token, edit_distance, normalise, tokenize, typo_limit};
-use super::Locale;
+
+const MAX_OPTIONS: usize = 200;
+const MAX_ANSWER_WORDS: usize = 64;
 
 /// Words that say nothing about which option: they never pick one by themselves.
 const FILLERS: &[&str] = &[
@@ -43,14 +46,24 @@ fn names(option: &OptionRef<'_>) -> Vec<Vec<String>> {
 }
 
 fn words(text: &str) -> Vec<String> {
-    tokenize(&normalise(text)).into_iter().filter(|t| t.kind != Kind::Sym).map(|t| t.text).collect()
+    tokenize(&normalise(text))
+        .into_iter()
+        .filter(|t| t.kind != Kind::Sym)
+        .map(|t| t.text)
+        .collect()
 }
 
 /// The one option among `candidates`, if they all agree.
 fn unique(candidates: impl IntoIterator<Item = usize>) -> Decision {
     let mut candidates = candidates.into_iter();
-    let Some(first) = candidates.next() else { return Decision::Undecided };
-    if candidates.all(|c| c == first) { Decision::Chosen(first) } else { Decision::Ambiguous }
+    let Some(first) = candidates.next() else {
+        return Decision::Undecided;
+    };
+    if candidates.all(|c| c == first) {
+        Decision::Chosen(first)
+    } else {
+        Decision::Ambiguous
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,9 +74,15 @@ enum Decision {
 }
 
 pub(super) fn option(text: &str, options: &[OptionRef<'_>]) -> Option<usize> {
-    let options = &options[..options.len().min(1000)];
+    // Options questions have a handful of options and short answers; the caps bound the fuzzy rule's work.
+    let options = &options[..options.len().min(MAX_OPTIONS)];
     let tokens = tokenize(&normalise(text));
-    let answer: Vec<String> = tokens.iter().filter(|t| t.kind != Kind::Sym).map(|t| t.text.clone()).collect();
+    let answer: Vec<String> = tokens
+        .iter()
+        .filter(|t| t.kind != Kind::Sym)
+        .take(MAX_ANSWER_WORDS)
+        .map(|t| t.text.clone())
+        .collect();
     let all_names: Vec<Vec<Vec<String>>> = options.iter().map(names).collect();
     let rules: [&dyn Fn() -> Decision; 6] = [
         &|| whole_answer(&answer, &all_names),
@@ -87,7 +106,13 @@ fn whole_answer(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
     if answer.is_empty() {
         return Decision::Undecided;
     }
-    unique(all_names.iter().enumerate().filter(|(_, names)| names.iter().any(|n| n == answer)).map(|(i, _)| i))
+    unique(
+        all_names
+            .iter()
+            .enumerate()
+            .filter(|(_, names)| names.iter().any(|n| n == answer))
+            .map(|(i, _)| i),
+    )
 }
 
 fn name_inside(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
@@ -107,9 +132,16 @@ fn name_inside(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
         }
     }
     let inside_longer = |(option, start, end): &(usize, usize, usize)| {
-        spans.iter().any(|(o, s, e)| o != option && s <= start && end <= e && e - s > end - start)
+        spans
+            .iter()
+            .any(|(o, s, e)| o != option && s <= start && end <= e && e - s > end - start)
     };
-    unique(spans.iter().filter(|span| !inside_longer(span)).map(|(option, _, _)| *option))
+    unique(
+        spans
+            .iter()
+            .filter(|span| !inside_longer(span))
+            .map(|(option, _, _)| *option),
+    )
 }
 
 /// Positions named in the answer, 0-based; `n_options` resolves "last".
@@ -120,7 +152,9 @@ fn position(tokens: &[Token], n_options: usize) -> Decision {
     while i < tokens.len() {
         let from_last = match (word(i), word(i + 1), word(i + 2)) {
             (Some("second" | "2nd"), Some("to" | "from"), Some("last")) => Some((1, 3)),
-            (Some("second"), Some("last"), _) | (Some("next"), Some("to"), Some("last")) => Some((1, 2 + usize::from(word(i + 1) == Some("to")))),
+            (Some("second"), Some("last"), _) | (Some("next"), Some("to"), Some("last")) => {
+                Some((1, 2 + usize::from(word(i + 1) == Some("to"))))
+            }
             (Some("penultimate"), _, _) => Some((1, 1)),
             (Some("last" | "final" | "bottom"), _, _) => Some((0, 1)),
             _ => None,
@@ -136,17 +170,23 @@ fn position(tokens: &[Token], n_options: usize) -> Decision {
             continue;
         }
         // "option 2", "number two", "#2", "no. 2", "option b".
-        let introducer = tokens[i].is_any(&["option", "number", "choice", "item", "no", "nr", "num"]) || tokens[i].is_sym('#') || tokens[i].is_sym('№');
+        let introducer = tokens[i].is_any(&["option", "number", "choice", "item", "no", "nr", "num"])
+            || tokens[i].is_sym('#')
+            || tokens[i].is_sym('№');
         let skip = usize::from(tokens.get(i + 1).is_some_and(|t| t.is_sym('.')));
         if introducer {
             let at = i + 1 + skip;
             let hash_glued = !tokens[i].is_sym('#') || tokens.get(at).is_some_and(|t| t.joined);
-            if let Some(quantity) = quantity_at(tokens, at, Locale::default(), false).filter(|q| !q.ordinal && q.value.fract() == 0.0 && hash_glued) {
+            if let Some(quantity) = quantity_at(tokens, at, Locale::default(), false)
+                .filter(|q| !q.ordinal && q.value.fract() == 0.0 && hash_glued)
+            {
                 positions.push(position_from_count(quantity.value, n_options));
                 i = quantity.end;
                 continue;
             }
-            let letter = word(at).filter(|w| w.len() == 1 && tokens[i].is_any(&["option", "choice"])).and_then(|w| w.chars().next());
+            let letter = word(at)
+                .filter(|w| w.len() == 1 && tokens[i].is_any(&["option", "choice"]))
+                .and_then(|w| w.chars().next());
             if let Some(letter @ 'a'..='j') = letter {
                 positions.push(Some(letter as usize - 'a' as usize).filter(|p| *p < n_options));
                 i = at + 1;
@@ -183,7 +223,12 @@ fn distinctive_word(answer: &[String], all_names: &[Vec<Vec<String>>], same: imp
         let owners: Vec<usize> = all_names
             .iter()
             .enumerate()
-            .filter(|(_, names)| names.iter().flatten().any(|n| !FILLERS.contains(&n.as_str()) && same(word, n)))
+            .filter(|(_, names)| {
+                names
+                    .iter()
+                    .flatten()
+                    .any(|n| !FILLERS.contains(&n.as_str()) && same(word, n))
+            })
             .map(|(i, _)| i)
             .collect();
         if let [owner] = owners[..] {
@@ -194,9 +239,15 @@ fn distinctive_word(answer: &[String], all_names: &[Vec<Vec<String>>], same: imp
 }
 
 fn bare_number(tokens: &[Token], n_options: usize) -> Decision {
-    let meaningful: Vec<usize> = (0..tokens.len()).filter(|i| tokens[*i].kind != Kind::Sym && !FILLERS.contains(&tokens[*i].text.as_str())).collect();
-    let Some(&first) = meaningful.first() else { return Decision::Undecided };
-    let Some(quantity) = quantity_at(tokens, first, Locale::default(), false).filter(|q| !q.ordinal) else { return Decision::Undecided };
+    let meaningful: Vec<usize> = (0..tokens.len())
+        .filter(|i| tokens[*i].kind != Kind::Sym && !FILLERS.contains(&tokens[*i].text.as_str()))
+        .collect();
+    let Some(&first) = meaningful.first() else {
+        return Decision::Undecided;
+    };
+    let Some(quantity) = quantity_at(tokens, first, Locale::default(), false).filter(|q| !q.ordinal) else {
+        return Decision::Undecided;
+    };
     let only_the_number = meaningful.iter().all(|i| *i < quantity.end);
     if !only_the_number {
         return Decision::Undecided;
@@ -209,14 +260,21 @@ fn bare_number(tokens: &[Token], n_options: usize) -> Decision {
 
 fn misspelt(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
     // Whole names first ("chequing acount"), then single distinctive words.
-    let joined = answer.iter().filter(|w| !FILLERS.contains(&w.as_str())).cloned().collect::<Vec<_>>().join(" ");
+    let joined = answer
+        .iter()
+        .filter(|w| !FILLERS.contains(&w.as_str()))
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut best: Option<(usize, usize)> = None;
     let mut tied = false;
     for (option, names) in all_names.iter().enumerate() {
         for name in names {
             let name = name.join(" ");
             let limit = typo_limit(name.chars().count().min(joined.chars().count()));
-            let Some(distance) = edit_distance(&joined, &name, limit) else { continue };
+            let Some(distance) = edit_distance(&joined, &name, limit) else {
+                continue;
+            };
             match best {
                 Some((o, d)) if d < distance || (d == distance && o == option) => {}
                 Some((_, d)) if d == distance => tied = true,
@@ -228,7 +286,11 @@ fn misspelt(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
         }
     }
     if let Some((option, _)) = best {
-        return if tied { Decision::Ambiguous } else { Decision::Chosen(option) };
+        return if tied {
+            Decision::Ambiguous
+        } else {
+            Decision::Chosen(option)
+        };
     }
     distinctive_word(answer, all_names, |word, name| {
         let len = word.chars().count().min(name.chars().count());

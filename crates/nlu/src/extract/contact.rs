@@ -35,16 +35,26 @@ fn email_at(chars: &[char], at: usize) -> Option<String> {
     let local_ok = !local.is_empty() && !local.starts_with('.') && !local.ends_with('.') && !local.contains("..");
     let labels: Vec<&str> = domain.split('.').collect();
     let labels_ok = labels.len() >= 2
-        && labels.iter().all(|l| !l.is_empty() && l.chars().count() <= 63 && !l.starts_with('-') && !l.ends_with('-'));
-    let tld_ok = labels.last().is_some_and(|tld| tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic));
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().count() <= 63 && !l.starts_with('-') && !l.ends_with('-'));
+    let tld_ok = labels
+        .last()
+        .is_some_and(|tld| tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic));
     (local_ok && labels_ok && tld_ok).then(|| format!("{local}@{domain}"))
 }
 
 pub(super) fn email(text: &str) -> Option<String> {
     let chars: Vec<char> = clip(text).chars().collect();
-    let found: Vec<String> = (0..chars.len()).filter(|i| chars[*i] == '@').filter_map(|at| email_at(&chars, at)).collect();
+    let found: Vec<String> = (0..chars.len())
+        .filter(|i| chars[*i] == '@')
+        .filter_map(|at| email_at(&chars, at))
+        .collect();
     let first = found.first()?;
-    found.iter().all(|e| e.eq_ignore_ascii_case(first)).then(|| first.clone())
+    found
+        .iter()
+        .all(|e| e.eq_ignore_ascii_case(first))
+        .then(|| first.clone())
 }
 
 /// A phone-shaped run starting at `start`: the normalised number and where the run ends.
@@ -74,15 +84,22 @@ fn phone_at(chars: &[char], start: usize) -> (Option<String>, usize) {
             continue;
         }
         // "(0)" after a country code is the national trunk prefix: dropped.
-        let trunk = c == '(' && number.starts_with('+') && chars.get(i + 1) == Some(&'0') && chars.get(i + 2) == Some(&')');
+        let trunk =
+            c == '(' && number.starts_with('+') && chars.get(i + 1) == Some(&'0') && chars.get(i + 2) == Some(&')');
         if trunk {
             i += 3;
             continue;
         }
         // A short run of separators, then a digit or an opening parenthesis, continues the number.
         let mut j = i;
-        let trunk_at = |j: usize| chars[j] == '(' && number.starts_with('+') && chars.get(j + 1) == Some(&'0') && chars.get(j + 2) == Some(&')');
-        while j < chars.len() && j - i < 3 && matches!(chars[j], ' ' | '-' | '.' | '(' | ')') && !(j > i && trunk_at(j)) {
+        let trunk_at = |j: usize| {
+            chars[j] == '('
+                && number.starts_with('+')
+                && chars.get(j + 1) == Some(&'0')
+                && chars.get(j + 2) == Some(&')')
+        };
+        while j < chars.len() && j - i < 3 && matches!(chars[j], ' ' | '-' | '.' | '(' | ')') && !(j > i && trunk_at(j))
+        {
             j += 1;
         }
         let run: String = chars[i..j].iter().collect();
@@ -116,9 +133,13 @@ pub(super) fn phone(text: &str) -> Option<String> {
     while i < chars.len() {
         let c = chars[i];
         let opens = c.is_ascii_digit()
-            || (c == '+' && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit() || *n == ' ' || *n == '('))
+            || (c == '+'
+                && chars
+                    .get(i + 1)
+                    .is_some_and(|n| n.is_ascii_digit() || *n == ' ' || *n == '('))
             || (c == '(' && chars.get(i + 1).is_some_and(char::is_ascii_digit));
-        let glued = i > 0 && (chars[i - 1].is_alphanumeric() || matches!(chars[i - 1], '/' | ',' | '.' | ':' | '_' | '@'));
+        let glued =
+            i > 0 && (chars[i - 1].is_alphanumeric() || matches!(chars[i - 1], '/' | ',' | '.' | ':' | '_' | '@'));
         if opens && !glued {
             let (number, end) = phone_at(&chars, i);
             found.extend(number);

@@ -189,7 +189,7 @@ pub(super) fn parse_numeral(raw: &str, decimal_comma: bool) -> Option<f64> {
     value.is_finite().then_some(value)
 }
 
-fn word_at<'a>(tokens: &'a [Token], i: usize) -> Option<&'a str> {
+fn word_at(tokens: &[Token], i: usize) -> Option<&str> {
     tokens.get(i).filter(|t| t.kind == Kind::Word).map(|t| t.text.as_str())
 }
 
@@ -445,17 +445,17 @@ pub(super) fn quantities(tokens: &[Token], locale: Locale, money: bool) -> Vec<Q
             && (i == 0 || !token.joined || tokens[i - 1].kind == Kind::Sym)
             && tokens.get(i + 1).is_some_and(|t| t.joined && t.kind == Kind::Num);
         let minus_word = token.is_any(&["minus", "negative"]);
-        if minus_sign || minus_word {
-            if let Some(q) = quantity_at(tokens, i + 1, locale, money).filter(|q| !q.ordinal) {
-                found.push(Quantity {
-                    start: i,
-                    end: q.end,
-                    value: -q.value,
-                    ordinal: false,
-                });
-                i = q.end;
-                continue;
-            }
+        if (minus_sign || minus_word)
+            && let Some(q) = quantity_at(tokens, i + 1, locale, money).filter(|q| !q.ordinal)
+        {
+            found.push(Quantity {
+                start: i,
+                end: q.end,
+                value: -q.value,
+                ordinal: false,
+            });
+            i = q.end;
+            continue;
         }
         match quantity_at(tokens, i, locale, money) {
             Some(q) if one_is_pronoun(tokens, &q) => i += 1,
@@ -512,22 +512,23 @@ fn currency_before(tokens: &[Token], start: usize) -> Option<(&'static str, usiz
     if token.kind == Kind::Sym {
         let code = symbol_currency(&token.text)?;
         // "US$ 5", "C$5", "R$ 10": a letter prefix picks the dollar (or real).
-        if token.joined && code == "USD" {
-            if let Some(prefix) = word_at(tokens, i.wrapping_sub(1)).filter(|_| i > 0) {
-                let prefixed = match prefix {
-                    "us" => Some("USD"),
-                    "c" | "ca" | "can" | "cad" => Some("CAD"),
-                    "a" | "au" | "aud" => Some("AUD"),
-                    "nz" => Some("NZD"),
-                    "hk" => Some("HKD"),
-                    "s" | "sg" => Some("SGD"),
-                    "r" => Some("BRL"),
-                    "mx" => Some("MXN"),
-                    _ => None,
-                };
-                if let Some(code) = prefixed {
-                    return Some((code, i - 1));
-                }
+        if token.joined
+            && code == "USD"
+            && let Some(prefix) = i.checked_sub(1).and_then(|p| word_at(tokens, p))
+        {
+            let prefixed = match prefix {
+                "us" => Some("USD"),
+                "c" | "ca" | "can" | "cad" => Some("CAD"),
+                "a" | "au" | "aud" => Some("AUD"),
+                "nz" => Some("NZD"),
+                "hk" => Some("HKD"),
+                "s" | "sg" => Some("SGD"),
+                "r" => Some("BRL"),
+                "mx" => Some("MXN"),
+                _ => None,
+            };
+            if let Some(code) = prefixed {
+                return Some((code, i - 1));
             }
         }
         return Some((code, i));
@@ -641,16 +642,15 @@ pub(super) fn amount(text: &str, locale: Locale) -> Option<Amount> {
             if word_at(&tokens, next) == Some("and") {
                 next += 1;
             }
-            if factor == 1.0 {
-                if let Some(minor) = quantity_at(&tokens, next, locale, false)
+            if factor == 1.0
+                && let Some(minor) = quantity_at(&tokens, next, locale, false)
                     .filter(|m| !m.ordinal && m.value < 100.0 && m.value.fract() == 0.0)
-                {
-                    let named = word_at(&tokens, minor.end)
-                        .is_some_and(|w| matches!(w, "cent" | "cents" | "p" | "pence" | "c"));
-                    let nothing_follows = minor.end == tokens.len() || tokens[minor.end].kind == Kind::Sym;
-                    if named || (next == after && nothing_follows) {
-                        value += minor.value.copysign(value) / 100.0;
-                    }
+            {
+                let named =
+                    word_at(&tokens, minor.end).is_some_and(|w| matches!(w, "cent" | "cents" | "p" | "pence" | "c"));
+                let nothing_follows = minor.end == tokens.len() || tokens[minor.end].kind == Kind::Sym;
+                if named || (next == after && nothing_follows) {
+                    value += minor.value.copysign(value) / 100.0;
                 }
             }
             marked.push(Amount {
