@@ -286,6 +286,36 @@ fn read_at(tokens: &[Token], i: usize) -> Option<(Reading, usize)> {
                 )
             })
         }
+        // "1030am", "1530 hrs": hours and minutes run together, only with a marker.
+        Kind::Num if token.text.chars().all(|c| c.is_ascii_digit()) && (3..=4).contains(&token.text.len()) => {
+            let digits: u32 = token.text.parse().ok()?;
+            let (hour, minute) = (digits / 100, digits % 100);
+            let hours_word = word_at(tokens, i + 1).is_some_and(|w| matches!(w, "h" | "hrs" | "hours" | "hr"));
+            if hours_word {
+                return Some((
+                    Reading {
+                        hour,
+                        minute,
+                        second: 0,
+                        meridiem: None,
+                        literal: true,
+                    },
+                    i + 2,
+                ));
+            }
+            meridiem_at(tokens, i + 1).map(|_| {
+                (
+                    Reading {
+                        hour,
+                        minute,
+                        second: 0,
+                        meridiem: None,
+                        literal: false,
+                    },
+                    i + 1,
+                )
+            })
+        }
         Kind::Num if token.text.chars().all(|c| c.is_ascii_digit()) && token.text.len() <= 2 => {
             let hour: u32 = token.text.parse().ok()?;
             let next = tokens.get(i + 1);
@@ -339,9 +369,9 @@ fn read_at(tokens: &[Token], i: usize) -> Option<(Reading, usize)> {
                 Some("o") if word_at(tokens, i + 2) == Some("clock") => return plain(hour, 0, i + 3),
                 _ => {}
             }
-            // "3 30 pm".
+            // "3 30 pm", "at 9 30".
             if let Some(minutes) = next.filter(|t| t.kind == Kind::Num && t.text.len() == 2)
-                && meridiem_at(tokens, i + 2).is_some()
+                && (meridiem_at(tokens, i + 2).is_some() || introduces_time(before) || n_meaningful(tokens) == 2)
             {
                 return plain(hour, minutes.text.parse().ok()?, i + 2);
             }
@@ -367,7 +397,12 @@ fn read_at(tokens: &[Token], i: usize) -> Option<(Reading, usize)> {
                 return None;
             }
             let hour = quantity.value as u32;
-            let next = quantity.end;
+            // "nine-thirty".
+            let hyphen = tokens.get(quantity.end).is_some_and(|t| t.is_sym('-') && t.joined)
+                && tokens
+                    .get(quantity.end + 1)
+                    .is_some_and(|t| t.joined && t.kind == Kind::Word);
+            let next = quantity.end + usize::from(hyphen);
             match word_at(tokens, next) {
                 Some("o'clock" | "oclock") => return plain(hour, 0, next + 1),
                 Some("o") if word_at(tokens, next + 1) == Some("clock") => return plain(hour, 0, next + 2),

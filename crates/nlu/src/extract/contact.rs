@@ -2,7 +2,9 @@
 //!
 //! Email: the usual `local@domain.tld` shape, with the domain lower-cased and trailing sentence
 //! punctuation dropped; the domain needs a dot and an alphabetic top-level label of two letters
-//! or more, so "me at home" and "a@b" are not addresses.
+//! or more, so "me at home" and "a@b" are not addresses. Addresses spelt out for spam filters
+//! or speech ("john at example dot com", "jane [at] mail [dot] com") are read when no written
+//! address is present; they need at least one "dot".
 //!
 //! Phone: 7 to 15 digits (E.164's limit), optionally after a `+`, grouped with spaces, dashes,
 //! dots or parentheses: "+1 (555) 123-4567", "020 7946 0958", "555.123.4567". The national
@@ -44,12 +46,44 @@ fn email_at(chars: &[char], at: usize) -> Option<String> {
     (local_ok && labels_ok && tld_ok).then(|| format!("{local}@{domain}"))
 }
 
+/// "john at example dot com", "jane [at] mail [dot] co [dot] uk": spelt out, with at least one "dot".
+fn spoken_emails(text: &str) -> Vec<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let is = |i: usize, keyword: &str| {
+        words.get(i).is_some_and(|w| {
+            w.trim_matches(['(', ')', '[', ']', '<', '>', '{', '}'])
+                .eq_ignore_ascii_case(keyword)
+        })
+    };
+    let mut found = Vec::new();
+    for at in 1..words.len() {
+        if !is(at, "at") || !is(at + 2, "dot") {
+            continue;
+        }
+        let mut address = format!("{}@{}", words[at - 1], words[at + 1]);
+        let mut j = at + 2;
+        while is(j, "dot") && j + 1 < words.len() {
+            address.push('.');
+            address.push_str(words[j + 1]);
+            j += 2;
+        }
+        let chars: Vec<char> = address.chars().collect();
+        let at_index = chars.iter().position(|c| *c == '@').unwrap_or(0);
+        found.extend(email_at(&chars, at_index));
+    }
+    found
+}
+
 pub(super) fn email(text: &str) -> Option<String> {
-    let chars: Vec<char> = clip(text).chars().collect();
-    let found: Vec<String> = (0..chars.len())
+    let text = clip(text);
+    let chars: Vec<char> = text.chars().collect();
+    let mut found: Vec<String> = (0..chars.len())
         .filter(|i| chars[*i] == '@')
         .filter_map(|at| email_at(&chars, at))
         .collect();
+    if found.is_empty() {
+        found = spoken_emails(text);
+    }
     let first = found.first()?;
     found
         .iter()

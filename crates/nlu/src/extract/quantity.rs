@@ -355,10 +355,44 @@ fn words_at(tokens: &[Token], i: usize) -> Option<Quantity> {
     })
 }
 
+/// "1/2", "3/4": a numerator smaller than a denominator of at most 2 digits. "50/50" and "3/2"
+/// are not fractions (odds, dates); dates in `calendar` read their own numerals.
+fn proper_fraction(raw: &str) -> Option<f64> {
+    let (numerator, denominator) = raw.split_once('/')?;
+    let short = |s: &str| !s.is_empty() && s.len() <= 2 && s.chars().all(|c| c.is_ascii_digit());
+    if !short(numerator) || !short(denominator) {
+        return None;
+    }
+    let (numerator, denominator): (f64, f64) = (numerator.parse().ok()?, denominator.parse().ok()?);
+    (numerator >= 1.0 && numerator < denominator).then(|| numerator / denominator)
+}
+
 /// A number written with digits starting at token `i`: "1,250.50", "1.5k", "2 million", "3rd".
 fn digits_at(tokens: &[Token], i: usize, locale: Locale, money: bool) -> Option<Quantity> {
     let token = tokens.get(i).filter(|t| t.kind == Kind::Num)?;
+    if let Some(fraction) = proper_fraction(&token.text) {
+        return Some(Quantity {
+            start: i,
+            end: i + 1,
+            value: fraction,
+            ordinal: false,
+        });
+    }
     let mut value = parse_numeral(&token.text, locale.decimal_comma)?;
+    // "1 1/2": a whole number and a proper fraction.
+    let whole = token.text.chars().all(|c| c.is_ascii_digit());
+    if let Some(fraction) = tokens
+        .get(i + 1)
+        .filter(|t| whole && t.kind == Kind::Num && !t.joined)
+        .and_then(|t| proper_fraction(&t.text))
+    {
+        return Some(Quantity {
+            start: i,
+            end: i + 2,
+            value: value + fraction,
+            ordinal: false,
+        });
+    }
     let mut end = i + 1;
     let integer = !token.text.contains(['.', ',']);
     if let Some(suffix) = tokens.get(end).filter(|t| t.joined && t.kind == Kind::Word) {

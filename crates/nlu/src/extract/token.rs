@@ -41,7 +41,8 @@ pub(super) fn normalise(text: &str) -> String {
 pub(super) enum Kind {
     /// A run of letters, with inner apostrophes ("don't").
     Word,
-    /// A run of ASCII digits, with inner separators `.,:/-` each followed by a digit ("1,250.50", "2026-03-04").
+    /// A run of ASCII digits, with inner separators `.,:/-` each followed by a digit ("1,250.50",
+    /// "2026-03-04"), or a leading point (".5").
     Num,
     /// Any other single character that is not whitespace.
     Sym,
@@ -83,7 +84,10 @@ pub(super) fn tokenize(text: &str) -> Vec<Token> {
             continue;
         }
         let start = i;
-        let kind = if c.is_ascii_digit() {
+        let leading_point = c == '.'
+            && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+            && (i == 0 || !chars[i - 1].is_alphanumeric());
+        let kind = if c.is_ascii_digit() || leading_point {
             i += 1;
             while i < chars.len() {
                 let digit = chars[i].is_ascii_digit();
