@@ -795,6 +795,20 @@ fn option_reads_names_positions_and_misspellings() {
         ("chekcing", Some(1)),
         ("cheking acount", Some(1)),
         ("credt card", Some(2)),
+        ("check", Some(1)),
+        ("cred", Some(2)),
+        ("not savings, checking", Some(1)),
+        ("I don't want savings, checking please", Some(1)),
+        ("the middle one", Some(1)),
+        ("I'd go with the second", Some(1)),
+        ("yes, the savings one", Some(0)),
+        ("Savings Account.", Some(0)),
+        ("not savings", None),
+        ("savings, no wait, checking", None),
+        ("sav acc", None),
+        ("both", None),
+        ("all of them", None),
+        ("other", None),
         // Must not match.
         ("account", None),
         ("an account", None),
@@ -862,6 +876,60 @@ fn option_reads_names_positions_and_misspellings() {
         ],
         |t| choose(t, classes),
     );
+    let yes_no: &[(&str, &str, &[&str])] = &[("Yes", "yes", &[]), ("No", "no", &[])];
+    let yes_no_cases: &[(&str, Option<usize>)] = &[
+        ("yes", Some(0)),
+        ("no", Some(1)),
+        ("yes please", Some(0)),
+        ("yeah", Some(0)),
+        ("y", Some(0)),
+        ("nope", Some(1)),
+        ("no thanks", Some(1)),
+        ("I don't think so", Some(1)),
+        ("the first one", Some(0)),
+        ("maybe", None),
+    ];
+    check("option(yes_no)", yes_no_cases, |t| choose(t, yes_no));
+
+    let services: &[(&str, &str, &[&str])] = &[
+        ("Internet", "internet", &["wifi", "broadband"]),
+        ("Mobile", "mobile", &["cell phone", "phone"]),
+        ("TV", "tv", &["television"]),
+        ("Landline", "landline", &["home phone"]),
+    ];
+    let service_cases: &[(&str, Option<usize>)] = &[
+        ("my wifi is down", Some(0)),
+        ("the phone", Some(1)),
+        ("my home phone", Some(3)),
+        ("cell phone", Some(1)),
+        ("home", Some(3)),
+        ("intenet", Some(0)),
+        ("televison", Some(2)),
+        ("tv", Some(2)),
+        ("landlien", Some(3)),
+        ("4", Some(3)),
+        ("the last one", Some(3)),
+        ("the middle one", None),
+        ("tv and internet", None),
+        ("telly", None),
+    ];
+    check("option(services)", service_cases, |t| choose(t, services));
+
+    let slots: &[(&str, &str, &[&str])] = &[
+        ("Morning (8-12)", "am", &[]),
+        ("Afternoon (12-5)", "pm", &[]),
+        ("Evening (5-8)", "eve", &[]),
+    ];
+    let slot_cases: &[(&str, Option<usize>)] = &[
+        ("mornings", Some(0)),
+        ("in the afternoon", Some(1)),
+        ("evening please", Some(2)),
+        ("8-12", Some(0)),
+        ("the 2nd", Some(1)),
+        ("afternoon or evening", None),
+        ("after 5", None),
+    ];
+    check("option(slots)", slot_cases, |t| choose(t, slots));
     check(
         "option(empty)",
         &[("anything", None), ("1", None), ("first", None)],

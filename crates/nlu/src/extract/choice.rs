@@ -4,13 +4,17 @@
 //! 1. the whole answer is an option's label, value or synonym (case, punctuation and spacing aside);
 //! 2. an option's name appears inside the answer ("the savings account please"); a name inside a
 //!    longer matched name does not count ("Savings" inside "Savings plus");
-//! 3. a position: "the second one", "2nd", "last", "second to last", "option 2", "number two",
-//!    "#2", "option b";
+//! 3. a position: "the second one", "2nd", "last", "second to last", "the middle one" (odd
+//!    counts), "option 2", "number two", "#2", "option b";
 //! 4. a word of the answer that belongs to one option's names only ("the savings one" for
 //!    "Savings account" beside "Checking account"), numbers included ("3" for "3 months");
 //! 5. a bare number as a position ("2", "two please");
-//! 6. a close misspelling of a distinctive word or of a whole name ("savngs"): one edit for words
-//!    of 4–6 letters, two from 7; words of 3 letters or fewer must be exact.
+//! 6. for options named yes and no, the answer read by `yes_no` ("yeah", "nope");
+//! 7. a close misspelling of a distinctive word or of a whole name ("savngs"): one edit for words
+//!    of 4–6 letters, two from 7; words of 3 letters or fewer must be exact; or the start of one, of
+//!    4 letters or more and at least 60% of the word ("check" for "Checking", not "after" for "Afternoon").
+//!
+//! A negated mention ("not savings", "don't want checking") does not count for that option.
 //!
 //! A rule that finds two different options ("savings or checking", "the first or the second")
 //! decides `None`: the runtime re-asks. Names therefore beat positions: with options "Economy",
@@ -18,6 +22,7 @@
 
 use super::Locale;
 use super::OptionRef;
+use super::answer;
 use super::quantity::quantity_at;
 use super::token::{Kind, Token, edit_distance, normalise, tokenize, typo_limit};
 
@@ -29,8 +34,8 @@ const FILLERS: &[&str] = &[
     "the", "a", "an", "one", "ones", "option", "options", "choice", "please", "pls", "plz", "i", "id", "i'd", "im",
     "i'm", "want", "wanna", "would", "like", "take", "go", "with", "for", "me", "my", "that", "this", "it", "its",
     "it's", "is", "of", "to", "and", "or", "just", "thanks", "thank", "you", "number", "think", "prefer", "pick",
-    "choose", "select", "guess", "let's", "lets", "say", "will", "i'll", "be", "ok", "okay", "yes", "yeah", "sure",
-    "thx", "need", "get", "have", "in", "on", "at", "um", "uh", "hmm", "hi", "hello", "so", "then", "well", "better",
+    "choose", "select", "guess", "let's", "lets", "say", "will", "i'll", "be", "thx", "need", "get", "have", "in",
+    "on", "at", "um", "uh", "hmm", "hi", "hello", "so", "then", "well", "better",
 ];
 
 /// An option's names (label, value, synonyms) as word lists.
@@ -84,12 +89,13 @@ pub(super) fn option(text: &str, options: &[OptionRef<'_>]) -> Option<usize> {
         .map(|t| t.text.clone())
         .collect();
     let all_names: Vec<Vec<Vec<String>>> = options.iter().map(names).collect();
-    let rules: [&dyn Fn() -> Decision; 6] = [
+    let rules: [&dyn Fn() -> Decision; 7] = [
         &|| whole_answer(&answer, &all_names),
         &|| name_inside(&answer, &all_names),
         &|| position(&tokens, options.len()),
         &|| distinctive_word(&answer, &all_names, |a, b| a == b),
         &|| bare_number(&tokens, options.len()),
+        &|| yes_or_no(text, &all_names),
         &|| misspelt(&answer, &all_names),
     ];
     for rule in rules {
@@ -115,6 +121,14 @@ fn whole_answer(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
     )
 }
 
+/// Whether the answer's word at `at` is negated ("not savings", "don't want checking").
+fn negated(answer: &[String], at: usize) -> bool {
+    let negator = |w: &str| matches!(w, "not" | "don't" | "dont" | "no" | "never" | "except" | "without");
+    let before = |k: usize| at.checked_sub(k).map(|i| answer[i].as_str());
+    before(1).is_some_and(negator)
+        || (before(2).is_some_and(negator) && before(1).is_some_and(|w| FILLERS.contains(&w)))
+}
+
 fn name_inside(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
     // (option, start, end) of every occurrence of a name in the answer.
     let mut spans: Vec<(usize, usize, usize)> = Vec::new();
@@ -125,7 +139,7 @@ fn name_inside(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
                 continue;
             }
             for start in 0..=answer.len() - name.len() {
-                if answer[start..start + name.len()] == name[..] {
+                if answer[start..start + name.len()] == name[..] && !negated(answer, start) {
                     spans.push((option, start, start + name.len()));
                 }
             }
@@ -162,6 +176,11 @@ fn position(tokens: &[Token], n_options: usize) -> Decision {
         if let Some((back, length)) = from_last {
             positions.push(n_options.checked_sub(back + 1));
             i += length;
+            continue;
+        }
+        if word(i) == Some("middle") {
+            positions.push(Some(n_options / 2).filter(|_| n_options % 2 == 1));
+            i += 1;
             continue;
         }
         if word(i) == Some("top") {
@@ -219,7 +238,11 @@ fn position_from_count(count: f64, n_options: usize) -> Option<usize> {
 /// Words of the answer that belong to exactly one option's names, compared with `same`.
 fn distinctive_word(answer: &[String], all_names: &[Vec<Vec<String>>], same: impl Fn(&str, &str) -> bool) -> Decision {
     let mut votes = Vec::new();
-    for word in answer.iter().filter(|w| !FILLERS.contains(&w.as_str())) {
+    let words = answer
+        .iter()
+        .enumerate()
+        .filter(|(at, w)| !FILLERS.contains(&w.as_str()) && !negated(answer, *at));
+    for (_, word) in words {
         let owners: Vec<usize> = all_names
             .iter()
             .enumerate()
@@ -236,6 +259,23 @@ fn distinctive_word(answer: &[String], all_names: &[Vec<Vec<String>>], same: imp
         }
     }
     unique(votes)
+}
+
+/// For options named yes and no (or true and false), the answer read as yes or no ("yeah", "nope").
+fn yes_or_no(text: &str, all_names: &[Vec<Vec<String>>]) -> Decision {
+    let named = |words: [&str; 2]| {
+        all_names
+            .iter()
+            .position(|names| names.iter().any(|n| n.len() == 1 && words.contains(&n[0].as_str())))
+    };
+    let (Some(yes), Some(no)) = (named(["yes", "true"]), named(["no", "false"])) else {
+        return Decision::Undecided;
+    };
+    match answer::yes_no(text) {
+        Some(true) => Decision::Chosen(yes),
+        Some(false) => Decision::Chosen(no),
+        None => Decision::Undecided,
+    }
 }
 
 fn bare_number(tokens: &[Token], n_options: usize) -> Decision {
@@ -294,6 +334,8 @@ fn misspelt(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
     }
     distinctive_word(answer, all_names, |word, name| {
         let len = word.chars().count().min(name.chars().count());
-        len >= 4 && edit_distance(word, name, typo_limit(len)).is_some()
+        let (word_len, name_len) = (word.chars().count(), name.chars().count());
+        let prefix = word_len >= 4 && 5 * word_len >= 3 * name_len && name.starts_with(word);
+        prefix || (len >= 4 && edit_distance(word, name, typo_limit(len)).is_some())
     })
 }
