@@ -51,6 +51,9 @@ pub struct TrainOptions {
     pub epochs: usize,
     /// Seed of the example order (training is deterministic for a given seed).
     pub seed: u64,
+    /// Features in more than this fraction of the examples are ignored by the nearest-example
+    /// similarity (they cost look-up time and carry little).
+    pub neighbour_max_df: f32,
 }
 
 impl Default for TrainOptions {
@@ -59,6 +62,7 @@ impl Default for TrainOptions {
             c: 20.0,
             epochs: 30,
             seed: 0,
+            neighbour_max_df: 0.05,
         }
     }
 }
@@ -86,6 +90,9 @@ pub struct Signals {
     pub similarities: Vec<f32>,
     /// Cosine similarity to the nearest counterexample (0 without counterexamples).
     pub counterexample_similarity: f32,
+    /// Whether any n-gram of the message was seen in training; when none was, the message cannot
+    /// be about any intent and every confidence is 0.
+    pub known: bool,
 }
 
 impl Classifier {
@@ -138,7 +145,7 @@ impl Classifier {
             },
             progress,
         );
-        let neighbours = Neighbours::new(&inputs, &labels, n_classes, vectorizer.len());
+        let neighbours = Neighbours::new(&inputs, &labels, n_classes, vectorizer.len(), options.neighbour_max_df);
         Classifier {
             intents,
             has_counterexample_class,
@@ -169,6 +176,7 @@ impl Classifier {
             counterexample_probability,
             similarities,
             counterexample_similarity,
+            known: !input.is_empty(),
         }
     }
 
@@ -214,20 +222,22 @@ impl Classifier {
 
 /// Turns raw signals into confidences (see the module documentation).
 fn calibrate(signals: &Signals) -> Vec<f32> {
-    let Some((top, &top_probability)) = signals
-        .probabilities
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-    else {
+    let mut ranked = signals.probabilities.iter().copied().enumerate();
+    let Some((mut top, mut top_probability)) = ranked.next() else {
         return Vec::new();
     };
-    if signals.similarities.iter().all(|&similarity| similarity == 0.0) {
-        // Nothing in the message was seen in training: it cannot be about any intent.
+    let mut second_probability = 0.0_f32;
+    for (index, probability) in ranked {
+        if probability > top_probability {
+            (second_probability, top, top_probability) = (top_probability, index, probability);
+        } else if probability > second_probability {
+            second_probability = probability;
+        }
+    }
+    if !signals.known {
         return vec![0.0; signals.probabilities.len()];
     }
-    let similarity = signals.similarities[top];
-    let in_scope = in_scope_score(top_probability, similarity, signals);
+    let in_scope = in_scope_score(top_probability, second_probability, signals.similarities[top], signals);
     signals
         .probabilities
         .iter()
@@ -235,11 +245,20 @@ fn calibrate(signals: &Signals) -> Vec<f32> {
         .collect()
 }
 
-fn in_scope_score(top_probability: f32, similarity: f32, signals: &Signals) -> f32 {
-    let z = 6.0 * similarity + 2.0 * top_probability
-        - 3.0
-        - 4.0 * signals.counterexample_probability
-        - 6.0 * signals.counterexample_similarity.max(0.0);
+/// The probability that the top intent is the right answer, from a logistic model over the top
+/// probability, its log-ratio to the second one, and the similarity to the nearest example of the
+/// top intent. Its weights were fitted on sub-assistants sampled from BANKING77 and HWU64
+/// (8 to 77 intents, 6 to 130 examples each; out-of-scope messages from the intents left out),
+/// each sub-assistant weighing the same, so that one threshold means the same at every size.
+fn in_scope_score(top_probability: f32, second_probability: f32, similarity: f32, signals: &Signals) -> f32 {
+    let log_ratio = (top_probability.max(1e-6) / second_probability.max(1e-6))
+        .ln()
+        .min(10.0)
+        / 10.0;
+    let z = 3.85 * top_probability + 3.74 * log_ratio + 3.31 * similarity
+        - 3.39
+        - 3.0 * signals.counterexample_probability
+        - 3.0 * signals.counterexample_similarity;
     1.0 / (1.0 + (-z).exp())
 }
 

@@ -17,11 +17,24 @@ pub struct Neighbours {
 
 impl Neighbours {
     /// Indexes `inputs` (labelled `labels`, each `< n_classes`) over `n_features` features.
-    pub fn new(inputs: &[Sparse], labels: &[usize], n_classes: usize, n_features: usize) -> Neighbours {
+    /// Features found in more than `max_df` (a fraction) of the inputs are left out of the index:
+    /// they weigh little in a TF-IDF cosine and would make every look-up walk most examples.
+    pub fn new(inputs: &[Sparse], labels: &[usize], n_classes: usize, n_features: usize, max_df: f32) -> Neighbours {
+        let mut document_frequency = vec![0_u32; n_features];
+        for input in inputs {
+            for &(feature, _) in input {
+                document_frequency[feature as usize] += 1;
+            }
+        }
+        // Small assistants index everything: their look-ups are cheap anyway.
+        let limit = (max_df * inputs.len() as f32).max(100.0) as u32;
+        let indexed = |feature: u32| document_frequency[feature as usize] <= limit;
         let mut counts = vec![0_u32; n_features + 1];
         for input in inputs {
             for &(feature, _) in input {
-                counts[feature as usize + 1] += 1;
+                if indexed(feature) {
+                    counts[feature as usize + 1] += 1;
+                }
             }
         }
         for feature in 0..n_features {
@@ -37,7 +50,7 @@ impl Neighbours {
                 .sum::<f32>()
                 .sqrt()
                 .max(f32::MIN_POSITIVE);
-            for &(feature, value) in input {
+            for &(feature, value) in input.iter().filter(|(feature, _)| indexed(*feature)) {
                 let slot = &mut next[feature as usize];
                 postings[*slot as usize] = (example as u32, value / norm);
                 *slot += 1;
@@ -54,18 +67,23 @@ impl Neighbours {
     /// The highest cosine similarity between `input` and an example of each class.
     pub fn nearest(&self, input: &Sparse) -> Vec<f32> {
         let mut best = vec![0.0_f32; self.n_classes];
-        let norm = input.iter().map(|(_, value)| value * value).sum::<f32>().sqrt();
-        if norm == 0.0 {
-            return best;
-        }
         let mut dots = vec![0.0_f32; self.labels.len()];
+        let mut norm_squared = 0.0;
         for &(feature, value) in input {
             let start = self.offsets[feature as usize] as usize;
             let end = self.offsets[feature as usize + 1] as usize;
+            if start == end {
+                continue;
+            }
+            norm_squared += value * value;
             for &(example, weight) in &self.postings[start..end] {
                 dots[example as usize] += value * weight;
             }
         }
+        if norm_squared == 0.0 {
+            return best;
+        }
+        let norm = f32::sqrt(norm_squared);
         for (dot, &label) in dots.iter().zip(&self.labels) {
             let similarity = dot / norm;
             let slot = &mut best[label as usize];
