@@ -1,0 +1,400 @@
+//! Persistence behind one trait: sessions, their transcripts, idempotent replies and API keys.
+//!
+//! The store does not know the dialog types.
+//! Session state, transcript payloads and stored replies are opaque JSON ([`Json`]): the server
+//! serialises its own types into them, so the core can change shape without touching this crate
+//! (old rows are the server's concern, converted by hand when read).
+//!
+//! One customer message is `load_session` then `commit_turn`: the new state, every transcript
+//! entry of the turn and the reply for the client's message id are written in one transaction,
+//! and `commit_turn` returns only after that transaction has committed, so a message the server
+//! acknowledged survives a crash of the process.
+//!
+//! Design decisions, recorded here because they shaped the module:
+//! - [`Store`] uses native `async fn`-style methods (`fn … -> impl Future + Send`) instead of boxed
+//!   futures: no allocation per call, no `async_trait`.
+//!   Such a trait is not object safe, so the backend chosen at run time by [`open`] is the enum
+//!   [`AnyStore`], which implements [`Store`] by delegating to its variant.
+//!   A PostgreSQL backend is one more variant in this crate; callers that take `S: Store` (or
+//!   `AnyStore`) do not change.
+//! - Time is passed in (`now`), never read from the clock here, so expiry is testable.
+//! - Each session has its own idle timeout, fixed when it is created: a loaded session idle for
+//!   longer is reported as [`StoreError::Expired`], and [`Store::expire_idle`] marks such sessions
+//!   ended.
+//!   Changing the configured timeout therefore does not retroactively end open sessions.
+//! - Ending a session (deletion by the client or expiry) keeps its transcript; only new messages
+//!   are refused.
+//! - Optimistic concurrency: every write to a session checks and bumps its version, so two
+//!   writers racing on one session cannot lose an update; the loser gets [`StoreError::Conflict`]
+//!   and nothing of its turn is written.
+//!
+//! The SQLite backend and its throughput design are described in [`SqliteStore`].
+
+mod sqlite;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+
+/// Opaque JSON as the server serialised it; the store only keeps and returns the text.
+///
+/// Build one with `serde_json::value::to_raw_value(&value)` or
+/// `serde_json::value::RawValue::from_string(text)`.
+pub type Json = Box<serde_json::value::RawValue>;
+
+/// The database URL used when none is configured: a `baton.db` file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://baton.db";
+
+/// The id of a session, as the server generated it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(String);
+
+impl SessionId {
+    pub fn new(id: impl Into<String>) -> SessionId {
+        SessionId(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A session to create.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub id: SessionId,
+    pub assistant_id: String,
+    pub state: Json,
+    pub created_at: DateTime<Utc>,
+    /// How long the session may stay without a turn before it expires.
+    pub idle_timeout: Duration,
+}
+
+/// An open session as stored.
+#[derive(Clone, Debug)]
+pub struct StoredSession {
+    pub id: SessionId,
+    pub assistant_id: String,
+    pub state: Json,
+    /// Bumped by every write; a turn must name the version it was computed from.
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    /// When the last turn was committed (the creation time before the first).
+    pub last_active: DateTime<Utc>,
+    pub idle_timeout: Duration,
+}
+
+impl StoredSession {
+    /// Whether the session has been idle for longer than its timeout at `now`.
+    pub fn is_idle(&self, now: DateTime<Utc>) -> bool {
+        let timeout = i64::try_from(self.idle_timeout.as_micros()).unwrap_or(i64::MAX);
+        now.timestamp_micros() > self.last_active.timestamp_micros().saturating_add(timeout)
+    }
+}
+
+/// Who or what a transcript entry comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    /// What the customer sent.
+    Customer,
+    /// What the assistant (or a human agent on its behalf) said.
+    Assistant,
+    /// Anything else worth keeping: a transfer changing state, an action's result.
+    Event,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Customer => "customer",
+            EntryKind::Assistant => "assistant",
+            EntryKind::Event => "event",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<EntryKind> {
+        match raw {
+            "customer" => Some(EntryKind::Customer),
+            "assistant" => Some(EntryKind::Assistant),
+            "event" => Some(EntryKind::Event),
+            _ => None,
+        }
+    }
+}
+
+/// A transcript entry to append; the store gives it its sequence number.
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    pub kind: EntryKind,
+    pub at: DateTime<Utc>,
+    pub payload: Json,
+}
+
+/// A stored transcript entry.
+#[derive(Clone, Debug)]
+pub struct TranscriptEntry {
+    pub session_id: SessionId,
+    /// Position in the session's transcript: 0, 1, 2, … without gaps.
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub kind: EntryKind,
+    pub payload: Json,
+}
+
+/// The response sent for a client's message id, kept so a retried message is answered again
+/// with the same response instead of being processed twice.
+#[derive(Clone, Debug)]
+pub struct StoredReply {
+    pub client_message_id: String,
+    pub response: Json,
+}
+
+/// Everything one turn writes, committed together or not at all.
+#[derive(Clone, Debug)]
+pub struct TurnRecord {
+    pub session_id: SessionId,
+    /// The version of the session the turn was computed from (as loaded).
+    pub expected_version: u64,
+    /// The session state after the turn.
+    pub state: Json,
+    /// When the turn happened; becomes the session's `last_active`.
+    pub at: DateTime<Utc>,
+    /// Appended to the transcript in this order.
+    pub entries: Vec<NewEntry>,
+    /// The response to remember for the client's message id, if the client sent one.
+    pub reply: Option<StoredReply>,
+}
+
+/// What a committed turn was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TurnCommitted {
+    /// The session's version now; the next turn must name it.
+    pub version: u64,
+    /// The sequence number of the turn's first entry; the others follow without gaps.
+    pub first_seq: u64,
+}
+
+/// The id of an API key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ApiKeyId(pub i64);
+
+impl fmt::Display for ApiKeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A stored API key: only its hash is kept, never the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("session {0} not found")]
+    NotFound(SessionId),
+    /// The session was ended (deleted, or expired by a sweep) or has been idle past its timeout.
+    #[error("session {0} has ended")]
+    Expired(SessionId),
+    /// The session changed since the caller loaded it, or the turn's client message id was
+    /// already answered; nothing was written.
+    #[error("session {0} was changed by another writer")]
+    Conflict(SessionId),
+    #[error("api key {0} not found")]
+    ApiKeyNotFound(ApiKeyId),
+    #[error("an api key with this hash already exists")]
+    DuplicateApiKey,
+    /// The URL names no backend this build supports; it carries no part of the URL but its scheme,
+    /// which cannot hold a password.
+    #[error("unsupported database url (scheme {scheme:?}): {reason}")]
+    UnsupportedUrl { scheme: String, reason: &'static str },
+    /// The database is opened by another process; the SQLite backend must be its only writer.
+    #[error("database {0} is in use by another process")]
+    Locked(String),
+    /// The store's writer has stopped (the store is shutting down, or the writer failed).
+    #[error("the store has shut down")]
+    Closed,
+    #[error("database error")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::Database(Box::new(error))
+    }
+}
+
+/// Persistence of sessions, transcripts, replies and API keys.
+///
+/// Every method is cancel safe in the sense that matters: a write that has been handed to the
+/// backend is committed (or not) whether or not the caller still waits for it.
+pub trait Store: Send + Sync + 'static {
+    /// Creates a session; [`StoreError::Conflict`] if the id is taken.
+    fn create_session(&self, session: NewSession) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Loads an open session.
+    /// [`StoreError::Expired`] if it has ended or has been idle past its timeout at `now`,
+    /// [`StoreError::NotFound`] if it never existed.
+    fn load_session(
+        &self,
+        id: &SessionId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<StoredSession, StoreError>> + Send;
+
+    /// Writes a turn (state, transcript entries, reply) in one transaction and returns once it
+    /// is committed.
+    /// [`StoreError::Conflict`] if the session is not at `expected_version` or the reply's client
+    /// message id was already answered; [`StoreError::Expired`] or [`StoreError::NotFound`] as
+    /// for [`Store::load_session`] (judged at the turn's `at`). On error nothing is written.
+    fn commit_turn(&self, turn: TurnRecord) -> impl Future<Output = Result<TurnCommitted, StoreError>> + Send;
+
+    /// The response already sent for this client message id, if any.
+    fn find_reply(
+        &self,
+        id: &SessionId,
+        client_message_id: &str,
+    ) -> impl Future<Output = Result<Option<Json>, StoreError>> + Send;
+
+    /// Ends a session (the client deleted it); its transcript is kept.
+    /// Ending an ended session succeeds and changes nothing; [`StoreError::NotFound`] if it never
+    /// existed.
+    fn end_session(&self, id: &SessionId, now: DateTime<Utc>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Ends every open session idle past its timeout at `now` and returns their ids.
+    fn expire_idle(&self, now: DateTime<Utc>) -> impl Future<Output = Result<Vec<SessionId>, StoreError>> + Send;
+
+    /// The session's whole transcript in order, whether the session is open or ended.
+    fn transcript(&self, id: &SessionId) -> impl Future<Output = Result<Vec<TranscriptEntry>, StoreError>> + Send;
+
+    /// Stores a new API key by its hash.
+    fn create_api_key(
+        &self,
+        name: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<ApiKey, StoreError>> + Send;
+
+    /// The unrevoked key with this hash, if any.
+    fn find_api_key_by_hash(&self, hash: &str) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
+
+    /// Every key, revoked ones included, by id.
+    fn list_api_keys(&self) -> impl Future<Output = Result<Vec<ApiKey>, StoreError>> + Send;
+
+    /// Revokes a key; revoking a revoked key succeeds and changes nothing.
+    fn revoke_api_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The backend chosen by the database URL.
+pub enum AnyStore {
+    Sqlite(SqliteStore),
+}
+
+/// Opens the store named by `database_url`, creating and migrating the database if needed.
+///
+/// - `sqlite://PATH` (or `sqlite:PATH`): a SQLite file, e.g. `sqlite://baton.db`,
+///   `sqlite:///var/lib/baton/baton.db`; `?synchronous=full` asks for an fsync per commit
+///   (see [`SqliteStore`]).
+/// - `sqlite::memory:`: a private in-memory database, gone when the store is dropped.
+/// - `postgres://…`: not yet supported.
+pub async fn open(database_url: &str) -> Result<Arc<AnyStore>, StoreError> {
+    let (scheme, _) = database_url.split_once(':').unwrap_or((database_url, ""));
+    match scheme {
+        "sqlite" => {
+            let options = SqliteOptions::from_url(database_url)?;
+            Ok(Arc::new(AnyStore::Sqlite(SqliteStore::open(options).await?)))
+        }
+        "postgres" | "postgresql" => Err(StoreError::UnsupportedUrl {
+            scheme: scheme.to_owned(),
+            reason: "the PostgreSQL backend is not yet supported",
+        }),
+        _ => Err(StoreError::UnsupportedUrl {
+            scheme: scheme.to_owned(),
+            reason: "expected sqlite://PATH or sqlite::memory:",
+        }),
+    }
+}
+
+impl Store for AnyStore {
+    async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.create_session(session).await,
+        }
+    }
+
+    async fn load_session(&self, id: &SessionId, now: DateTime<Utc>) -> Result<StoredSession, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.load_session(id, now).await,
+        }
+    }
+
+    async fn commit_turn(&self, turn: TurnRecord) -> Result<TurnCommitted, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.commit_turn(turn).await,
+        }
+    }
+
+    async fn find_reply(&self, id: &SessionId, client_message_id: &str) -> Result<Option<Json>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.find_reply(id, client_message_id).await,
+        }
+    }
+
+    async fn end_session(&self, id: &SessionId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.end_session(id, now).await,
+        }
+    }
+
+    async fn expire_idle(&self, now: DateTime<Utc>) -> Result<Vec<SessionId>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.expire_idle(now).await,
+        }
+    }
+
+    async fn transcript(&self, id: &SessionId) -> Result<Vec<TranscriptEntry>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.transcript(id).await,
+        }
+    }
+
+    async fn create_api_key(&self, name: &str, hash: &str, now: DateTime<Utc>) -> Result<ApiKey, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.create_api_key(name, hash, now).await,
+        }
+    }
+
+    async fn find_api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.find_api_key_by_hash(hash).await,
+        }
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.list_api_keys().await,
+        }
+    }
+
+    async fn revoke_api_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.revoke_api_key(id, now).await,
+        }
+    }
+}

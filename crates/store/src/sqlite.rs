@@ -1,0 +1,1010 @@
+//! The SQLite backend: one writer thread with group commit, an in-memory cache of open sessions,
+//! and a small pool of read connections.
+//!
+//! Writes.
+//! Every write is a message to one dedicated writer thread, which owns the only read-write
+//! connection.
+//! The writer takes every write waiting in its queue (up to [`MAX_BATCH`]), applies them all in
+//! one transaction, commits, and only then answers each caller through its oneshot channel.
+//! Writes arriving while a transaction is open wait for the next one, so under load one commit
+//! (and with `synchronous=FULL`, one fsync) carries many turns: this group commit is what makes
+//! "acknowledged means committed" affordable.
+//! Each write checks everything that could refuse it (version, expiry, duplicate reply) before it
+//! writes anything, so a refused write needs no savepoint; an unexpected database error fails the
+//! whole batch, and every write in it is answered with that error.
+//!
+//! Reads of session state.
+//! The writer keeps an in-memory copy of every open session (and of every unrevoked API key),
+//! filled at open and changed only by the writer, after a commit and before it answers the
+//! callers.
+//! So a session is in the cache exactly when it exists and has not ended, and the cached copy is
+//! the last committed one: `load_session` is a hash-map lookup and never waits for the database.
+//! The cost is memory for the open sessions (ended ones leave the cache) and the rule that one
+//! process at a time may write the database: a lock file (`PATH-lock`) enforces it.
+//!
+//! Other reads (transcripts, stored replies, the list of API keys, telling an unknown session from
+//! an ended one) run on a pool of read connections on the blocking thread pool; WAL lets them
+//! proceed while the writer commits.
+//! An in-memory database cannot be shared between connections, so there these reads are handed
+//! to the writer, which runs them between transactions.
+//!
+//! Durability.
+//! The database is in WAL mode.
+//! With `synchronous=NORMAL` (the default) a commit is in the operating system's hands when the
+//! caller is answered: it survives the process being killed (`kill -9`, a panic, an OOM kill) but
+//! not the machine losing power.
+//! With `synchronous=FULL` (`?synchronous=full` in the URL) each group commit also waits for an
+//! fsync, and survives power loss too.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{
+    ApiKey, ApiKeyId, EntryKind, Json, NewSession, SessionId, Store, StoreError, StoredSession, TranscriptEntry,
+    TurnCommitted, TurnRecord,
+};
+
+/// The most writes one transaction carries.
+const MAX_BATCH: usize = 1024;
+/// How many writes may wait for the writer before callers wait to hand theirs over.
+const QUEUE_CAPACITY: usize = 4096;
+/// How many idle read connections are kept.
+const MAX_IDLE_READERS: usize = 4;
+/// How long a reader waits for a lock (only a WAL checkpoint or recovery takes one) before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The schema, one entry per version; `PRAGMA user_version` records how many have been applied.
+/// Never edit an entry once released: append a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY NOT NULL,
+    assistant_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    next_seq INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_active INTEGER NOT NULL,
+    idle_timeout_us INTEGER NOT NULL,
+    ended_at INTEGER
+);
+CREATE INDEX sessions_open ON sessions (id) WHERE ended_at IS NULL;
+CREATE TABLE transcript (
+    session_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE replies (
+    session_id TEXT NOT NULL,
+    client_message_id TEXT NOT NULL,
+    response TEXT NOT NULL,
+    PRIMARY KEY (session_id, client_message_id)
+) WITHOUT ROWID;
+CREATE TABLE api_keys (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+"#];
+
+/// When a commit is acknowledged relative to the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// Survives the process being killed, not power loss.
+    #[default]
+    Normal,
+    /// Waits for an fsync per transaction; survives power loss.
+    Full,
+}
+
+/// Where and how to open a SQLite database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// The database file, created if missing; `None` for a private in-memory database.
+    pub path: Option<PathBuf>,
+    pub synchronous: Synchronous,
+}
+
+impl SqliteOptions {
+    pub fn file(path: impl Into<PathBuf>) -> SqliteOptions {
+        SqliteOptions {
+            path: Some(path.into()),
+            synchronous: Synchronous::default(),
+        }
+    }
+
+    pub fn in_memory() -> SqliteOptions {
+        SqliteOptions {
+            path: None,
+            synchronous: Synchronous::default(),
+        }
+    }
+
+    /// Reads `sqlite://PATH`, `sqlite:PATH` or `sqlite::memory:`, with an optional
+    /// `?synchronous=normal|full`.
+    pub fn from_url(url: &str) -> Result<SqliteOptions, StoreError> {
+        let unsupported = |reason| StoreError::UnsupportedUrl {
+            scheme: "sqlite".to_owned(),
+            reason,
+        };
+        let Some(rest) = url.strip_prefix("sqlite:") else {
+            return Err(unsupported("expected sqlite://PATH or sqlite::memory:"));
+        };
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let mut options = match location {
+            "" => return Err(unsupported("the url names no database file")),
+            ":memory:" => SqliteOptions::in_memory(),
+            path => SqliteOptions::file(path),
+        };
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            options.synchronous = match pair.to_ascii_lowercase().as_str() {
+                "synchronous=normal" => Synchronous::Normal,
+                "synchronous=full" => Synchronous::Full,
+                _ => return Err(unsupported("the only parameter is synchronous=normal|full")),
+            };
+        }
+        Ok(options)
+    }
+}
+
+/// The SQLite store; see the module documentation for how it works.
+///
+/// Dropping it lets the writer finish what it was given, closes the database and waits for that.
+pub struct SqliteStore {
+    /// `None` only while dropping, so the writer sees its queue close.
+    ops: Option<mpsc::Sender<Op>>,
+    writer: Option<JoinHandle<()>>,
+    cache: Arc<Cache>,
+    /// `None` for an in-memory database, whose reads go through the writer.
+    readers: Option<Arc<ReadPool>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database.
+    pub async fn open(options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        let cache = Arc::new(Cache::default());
+        let (ops_sender, ops_receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let (ready_sender, ready_receiver) = oneshot::channel();
+        let writer_options = options.clone();
+        let writer_cache = Arc::clone(&cache);
+        let writer = std::thread::Builder::new()
+            .name("baton-store-writer".to_owned())
+            .spawn(move || match Writer::open(&writer_options, writer_cache) {
+                Ok(writer) => {
+                    if ready_sender.send(Ok(())).is_ok() {
+                        writer.run(ops_receiver);
+                    }
+                }
+                Err(error) => {
+                    let _ = ready_sender.send(Err(error));
+                }
+            })
+            .map_err(|error| StoreError::Database(Box::new(error)))?;
+        match ready_receiver.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(error),
+            Err(_) => return Err(StoreError::Closed),
+        }
+        let readers = options.path.map(|path| {
+            Arc::new(ReadPool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            })
+        });
+        Ok(SqliteStore {
+            ops: Some(ops_sender),
+            writer: Some(writer),
+            cache,
+            readers,
+        })
+    }
+
+    /// Hands a write to the writer and waits until it is committed (or refused).
+    async fn write<T>(&self, op: impl FnOnce(Ack<T>) -> Op) -> Result<T, StoreError> {
+        let (ack, answer) = oneshot::channel();
+        let ops = self.ops.as_ref().ok_or(StoreError::Closed)?;
+        ops.send(op(ack)).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs a read on a read connection (or, for an in-memory database, on the writer's).
+    async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        match &self.readers {
+            Some(pool) => {
+                let pool = Arc::clone(pool);
+                tokio::task::spawn_blocking(move || pool.run(read))
+                    .await
+                    .map_err(|error| StoreError::Database(Box::new(error)))?
+            }
+            None => {
+                let (sender, answer) = oneshot::channel();
+                let job: ReadJob = Box::new(move |conn| {
+                    let _ = sender.send(read(conn));
+                });
+                let ops = self.ops.as_ref().ok_or(StoreError::Closed)?;
+                ops.send(Op::Read(job)).await.map_err(|_| StoreError::Closed)?;
+                answer.await.map_err(|_| StoreError::Closed)?
+            }
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer's loop once it has committed what it holds.
+        self.ops = None;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
+        self.write(|ack| Op::CreateSession(session, ack)).await
+    }
+
+    async fn load_session(&self, id: &SessionId, now: DateTime<Utc>) -> Result<StoredSession, StoreError> {
+        let cached = self.cache.sessions().get(id).cloned();
+        match cached {
+            Some(session) if session.is_idle(now) => Err(StoreError::Expired(id.clone())),
+            Some(session) => Ok(session),
+            None => {
+                // Not open: it either ended or never existed.
+                let owned_id = id.clone();
+                let exists = self.read(move |conn| session_exists(conn, &owned_id)).await?;
+                match exists {
+                    true => Err(StoreError::Expired(id.clone())),
+                    false => Err(StoreError::NotFound(id.clone())),
+                }
+            }
+        }
+    }
+
+    async fn commit_turn(&self, turn: TurnRecord) -> Result<TurnCommitted, StoreError> {
+        self.write(|ack| Op::CommitTurn(turn, ack)).await
+    }
+
+    async fn find_reply(&self, id: &SessionId, client_message_id: &str) -> Result<Option<Json>, StoreError> {
+        let id = id.clone();
+        let client_message_id = client_message_id.to_owned();
+        self.read(move |conn| {
+            let response: Option<String> = conn
+                .prepare_cached("SELECT response FROM replies WHERE session_id = ?1 AND client_message_id = ?2")?
+                .query_row(params![id.as_str(), client_message_id], |row| row.get(0))
+                .optional()?;
+            response.map(json_from_sql).transpose()
+        })
+        .await
+    }
+
+    async fn end_session(&self, id: &SessionId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let id = id.clone();
+        self.write(|ack| Op::EndSession(id, now, ack)).await
+    }
+
+    async fn expire_idle(&self, now: DateTime<Utc>) -> Result<Vec<SessionId>, StoreError> {
+        self.write(|ack| Op::ExpireIdle(now, ack)).await
+    }
+
+    async fn transcript(&self, id: &SessionId) -> Result<Vec<TranscriptEntry>, StoreError> {
+        let id = id.clone();
+        self.read(move |conn| read_transcript(conn, &id)).await
+    }
+
+    async fn create_api_key(&self, name: &str, hash: &str, now: DateTime<Utc>) -> Result<ApiKey, StoreError> {
+        let (name, hash) = (name.to_owned(), hash.to_owned());
+        self.write(|ack| Op::CreateApiKey { name, hash, now, ack }).await
+    }
+
+    async fn find_api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        Ok(self.cache.api_keys().get(hash).cloned())
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        self.read(read_api_keys).await
+    }
+
+    async fn revoke_api_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write(|ack| Op::RevokeApiKey(id, now, ack)).await
+    }
+}
+
+type Ack<T> = oneshot::Sender<Result<T, StoreError>>;
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+/// A request to the writer thread.
+enum Op {
+    CreateSession(NewSession, Ack<()>),
+    CommitTurn(TurnRecord, Ack<TurnCommitted>),
+    EndSession(SessionId, DateTime<Utc>, Ack<()>),
+    ExpireIdle(DateTime<Utc>, Ack<Vec<SessionId>>),
+    CreateApiKey {
+        name: String,
+        hash: String,
+        now: DateTime<Utc>,
+        ack: Ack<ApiKey>,
+    },
+    RevokeApiKey(ApiKeyId, DateTime<Utc>, Ack<()>),
+    /// A read for an in-memory database, run after the current transaction commits.
+    Read(ReadJob),
+}
+
+/// The committed state of open sessions and unrevoked keys, changed only by the writer.
+#[derive(Default)]
+struct Cache {
+    sessions: Mutex<HashMap<SessionId, StoredSession>>,
+    /// By hash.
+    api_keys: Mutex<HashMap<String, ApiKey>>,
+}
+
+impl Cache {
+    // The maps hold plain data that every change leaves whole, so a poisoned lock is still usable.
+    fn sessions(&self) -> MutexGuard<'_, HashMap<SessionId, StoredSession>> {
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn api_keys(&self) -> MutexGuard<'_, HashMap<String, ApiKey>> {
+        self.api_keys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn apply(&self, change: CacheChange) {
+        match change {
+            CacheChange::PutSession(session) => {
+                self.sessions().insert(session.id.clone(), session);
+            }
+            CacheChange::RemoveSessions(ids) => {
+                let mut sessions = self.sessions();
+                for id in &ids {
+                    sessions.remove(id);
+                }
+            }
+            CacheChange::PutApiKey(key) => {
+                self.api_keys().insert(key.hash.clone(), key);
+            }
+            CacheChange::RemoveApiKey(hash) => {
+                self.api_keys().remove(&hash);
+            }
+        }
+    }
+}
+
+/// What a write changes in the cache once its transaction has committed.
+enum CacheChange {
+    PutSession(StoredSession),
+    RemoveSessions(Vec<SessionId>),
+    PutApiKey(ApiKey),
+    RemoveApiKey(String),
+}
+
+/// Answers one caller once the fate of its transaction is known: `None` if it committed, or why
+/// it did not.
+type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
+
+fn answer<T: Send + 'static>(ack: Ack<T>, result: Result<T, StoreError>) -> Answer {
+    Box::new(move |failure| {
+        let result = match (failure, result) {
+            (Some(why), Ok(_)) => Err(StoreError::Database(Box::new(BatchFailed(why.to_owned())))),
+            (_, result) => result,
+        };
+        // The caller may have stopped waiting; its write stands either way.
+        let _ = ack.send(result);
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the transaction holding this write failed: {0}")]
+struct BatchFailed(String);
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Corrupt(String);
+
+struct Writer {
+    conn: Connection,
+    cache: Arc<Cache>,
+    /// Held for the writer's life: the lock that keeps a second process out.
+    _lock: Option<File>,
+}
+
+impl Writer {
+    fn open(options: &SqliteOptions, cache: Arc<Cache>) -> Result<Writer, StoreError> {
+        let (mut conn, lock) = match &options.path {
+            Some(path) => {
+                let lock = lock_database(path)?;
+                let conn = Connection::open(path)?;
+                let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    return Err(StoreError::Database(Box::new(Corrupt(format!(
+                        "could not switch the database to WAL mode (it is in {mode} mode)"
+                    )))));
+                }
+                (conn, Some(lock))
+            }
+            None => (Connection::open_in_memory()?, None),
+        };
+        let synchronous = match options.synchronous {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        migrate(&mut conn)?;
+        warm_cache(&conn, &cache)?;
+        Ok(Writer {
+            conn,
+            cache,
+            _lock: lock,
+        })
+    }
+
+    fn run(mut self, mut ops: mpsc::Receiver<Op>) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while let Some(op) = ops.blocking_recv() {
+            // Group commit: everything that queued up while the last transaction was open goes
+            // into this one.
+            batch.push(op);
+            while batch.len() < MAX_BATCH {
+                match ops.try_recv() {
+                    Ok(op) => batch.push(op),
+                    Err(_) => break,
+                }
+            }
+            self.write_batch(&mut batch);
+        }
+    }
+
+    fn write_batch(&mut self, batch: &mut Vec<Op>) {
+        let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
+        let mut changes: Vec<CacheChange> = Vec::with_capacity(batch.len());
+        let mut reads: Vec<ReadJob> = Vec::new();
+        let failure = self.apply_batch(batch, &mut answers, &mut changes, &mut reads);
+        // The cache changes before anyone is answered, so a caller that saw its write acknowledged
+        // loads what it wrote.
+        if failure.is_none() {
+            for change in changes {
+                self.cache.apply(change);
+            }
+        }
+        for answer in answers {
+            answer(failure.as_deref());
+        }
+        for read in reads {
+            read(&self.conn);
+        }
+    }
+
+    /// Applies the batch in one transaction; returns why it did not commit, if it did not.
+    fn apply_batch(
+        &mut self,
+        batch: &mut Vec<Op>,
+        answers: &mut Vec<Answer>,
+        changes: &mut Vec<CacheChange>,
+        reads: &mut Vec<ReadJob>,
+    ) -> Option<String> {
+        let tx = match self.conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(error) => {
+                let why = error.to_string();
+                for op in batch.drain(..) {
+                    fail(op, &why, answers, reads);
+                }
+                return Some(why);
+            }
+        };
+        let mut failure: Option<String> = None;
+        for op in batch.drain(..) {
+            if let Some(why) = &failure {
+                fail(op, why, answers, reads);
+                continue;
+            }
+            let database_error = match op {
+                Op::CreateSession(session, ack) => {
+                    let result =
+                        create_session(&tx, session).map(|stored| changes.push(CacheChange::PutSession(stored)));
+                    settle(ack, result, answers)
+                }
+                Op::CommitTurn(turn, ack) => {
+                    let result = commit_turn(&tx, turn).map(|(committed, stored)| {
+                        changes.push(CacheChange::PutSession(stored));
+                        committed
+                    });
+                    settle(ack, result, answers)
+                }
+                Op::EndSession(id, now, ack) => {
+                    let result =
+                        end_session(&tx, &id, now).map(|()| changes.push(CacheChange::RemoveSessions(vec![id])));
+                    settle(ack, result, answers)
+                }
+                Op::ExpireIdle(now, ack) => {
+                    let candidates: Vec<SessionId> = self
+                        .cache
+                        .sessions()
+                        .values()
+                        .filter(|session| session.is_idle(now))
+                        .map(|session| session.id.clone())
+                        .collect();
+                    let result = expire_idle(&tx, candidates, now).map(|ended| {
+                        changes.push(CacheChange::RemoveSessions(ended.clone()));
+                        ended
+                    });
+                    settle(ack, result, answers)
+                }
+                Op::CreateApiKey { name, hash, now, ack } => {
+                    let result = create_api_key(&tx, name, hash, now).map(|key| {
+                        changes.push(CacheChange::PutApiKey(key.clone()));
+                        key
+                    });
+                    settle(ack, result, answers)
+                }
+                Op::RevokeApiKey(id, now, ack) => {
+                    let result = revoke_api_key(&tx, id, now).map(|revoked_hash| {
+                        if let Some(hash) = revoked_hash {
+                            changes.push(CacheChange::RemoveApiKey(hash));
+                        }
+                    });
+                    settle(ack, result, answers)
+                }
+                Op::Read(job) => {
+                    reads.push(job);
+                    None
+                }
+            };
+            failure = database_error;
+        }
+        if let Some(why) = failure {
+            // Dropping the transaction rolls it back.
+            drop(tx);
+            return Some(why);
+        }
+        match tx.commit() {
+            Ok(()) => None,
+            Err(error) => Some(error.to_string()),
+        }
+    }
+}
+
+/// Queues the answer to a write; returns the error text if the write hit a database error, which
+/// dooms its whole transaction.
+fn settle<T: Send + 'static>(ack: Ack<T>, result: Result<T, StoreError>, answers: &mut Vec<Answer>) -> Option<String> {
+    let database_error = match &result {
+        Err(error @ StoreError::Database(_)) => Some(error_chain(error)),
+        _ => None,
+    };
+    answers.push(answer(ack, result));
+    database_error
+}
+
+/// Answers a write that never ran because its transaction was already doomed.
+fn fail(op: Op, why: &str, answers: &mut Vec<Answer>, reads: &mut Vec<ReadJob>) {
+    let doomed = || StoreError::Database(Box::new(BatchFailed(why.to_owned())));
+    let answer: Answer = match op {
+        Op::CreateSession(_, ack) => answer(ack, Err(doomed())),
+        Op::CommitTurn(_, ack) => answer(ack, Err(doomed())),
+        Op::EndSession(_, _, ack) => answer(ack, Err(doomed())),
+        Op::ExpireIdle(_, ack) => answer(ack, Err(doomed())),
+        Op::CreateApiKey { ack, .. } => answer(ack, Err(doomed())),
+        Op::RevokeApiKey(_, _, ack) => answer(ack, Err(doomed())),
+        Op::Read(job) => {
+            reads.push(job);
+            return;
+        }
+    };
+    answers.push(answer);
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn lock_database(path: &Path) -> Result<File, StoreError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push("-lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|error| StoreError::Database(Box::new(error)))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Locked(path.display().to_string())),
+        Err(TryLockError::Error(error)) => Err(StoreError::Database(Box::new(error))),
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let applied: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let applied = usize::try_from(applied).unwrap_or(usize::MAX);
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Database(Box::new(Corrupt(format!(
+            "the database has schema version {applied}, newer than this build's {}",
+            MIGRATIONS.len()
+        )))));
+    }
+    for migration in &MIGRATIONS[applied..] {
+        tx.execute_batch(migration)?;
+    }
+    tx.pragma_update(None, "user_version", i64::try_from(MIGRATIONS.len()).unwrap_or(0))?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn warm_cache(conn: &Connection, cache: &Cache) -> Result<(), StoreError> {
+    let mut statement = conn.prepare(
+        "SELECT id, assistant_id, state, version, created_at, last_active, idle_timeout_us
+         FROM sessions WHERE ended_at IS NULL",
+    )?;
+    let rows = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, i64>(3)?,
+            row.get::<_, i64>(4)?,
+            row.get::<_, i64>(5)?,
+            row.get::<_, i64>(6)?,
+        ))
+    })?;
+    let mut sessions = cache.sessions();
+    for row in rows {
+        let (id, assistant_id, state, version, created_at, last_active, idle_timeout) = row?;
+        let session = StoredSession {
+            id: SessionId::new(id),
+            assistant_id,
+            state: json_from_sql(state)?,
+            version: u64_from_sql(version),
+            created_at: time_from_sql(created_at)?,
+            last_active: time_from_sql(last_active)?,
+            idle_timeout: Duration::from_micros(u64_from_sql(idle_timeout)),
+        };
+        sessions.insert(session.id.clone(), session);
+    }
+    drop(sessions);
+    let mut api_keys = cache.api_keys();
+    for key in read_api_keys(conn)? {
+        if key.revoked_at.is_none() {
+            api_keys.insert(key.hash.clone(), key);
+        }
+    }
+    Ok(())
+}
+
+fn create_session(conn: &Connection, session: NewSession) -> Result<StoredSession, StoreError> {
+    let created_at = session.created_at.timestamp_micros();
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO sessions
+             (id, assistant_id, state, version, next_seq, created_at, last_active, idle_timeout_us)
+             VALUES (?1, ?2, ?3, 0, 0, ?4, ?4, ?5)
+             ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![
+            session.id.as_str(),
+            session.assistant_id,
+            session.state.get(),
+            created_at,
+            duration_to_sql(session.idle_timeout),
+        ])?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict(session.id));
+    }
+    Ok(StoredSession {
+        id: session.id,
+        assistant_id: session.assistant_id,
+        state: session.state,
+        version: 0,
+        created_at: session.created_at,
+        last_active: session.created_at,
+        idle_timeout: session.idle_timeout,
+    })
+}
+
+fn commit_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, StoredSession), StoreError> {
+    let id = turn.session_id.as_str();
+    // Every check comes before the first write, so a refused turn leaves nothing behind.
+    if let Some(reply) = &turn.reply {
+        let answered = conn
+            .prepare_cached("SELECT 1 FROM replies WHERE session_id = ?1 AND client_message_id = ?2")?
+            .exists(params![id, reply.client_message_id])?;
+        if answered {
+            return Err(StoreError::Conflict(turn.session_id));
+        }
+    }
+    let n_entries = i64::try_from(turn.entries.len()).unwrap_or(i64::MAX);
+    let at = turn.at.timestamp_micros();
+    let updated = conn
+        .prepare_cached(
+            "UPDATE sessions
+             SET state = ?3, version = version + 1, next_seq = next_seq + ?4,
+                 last_active = max(last_active, ?5)
+             WHERE id = ?1 AND version = ?2 AND ended_at IS NULL
+                 AND ?5 <= last_active + idle_timeout_us
+             RETURNING assistant_id, version, next_seq, created_at, last_active, idle_timeout_us",
+        )?
+        .query_row(
+            params![id, u64_to_sql(turn.expected_version), turn.state.get(), n_entries, at],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, i64>(3)?,
+                    row.get::<_, i64>(4)?,
+                    row.get::<_, i64>(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((assistant_id, version, next_seq, created_at, last_active, idle_timeout)) = updated else {
+        return Err(refusal(conn, turn.session_id, turn.at)?);
+    };
+    let first_seq = next_seq - n_entries;
+    let mut insert_entry =
+        conn.prepare_cached("INSERT INTO transcript (session_id, seq, at, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    for (seq, entry) in (first_seq..).zip(&turn.entries) {
+        insert_entry.execute(params![
+            id,
+            seq,
+            entry.at.timestamp_micros(),
+            entry.kind.as_str(),
+            entry.payload.get(),
+        ])?;
+    }
+    if let Some(reply) = &turn.reply {
+        conn.prepare_cached("INSERT INTO replies (session_id, client_message_id, response) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, reply.client_message_id, reply.response.get()])?;
+    }
+    let committed = TurnCommitted {
+        version: u64_from_sql(version),
+        first_seq: u64_from_sql(first_seq),
+    };
+    let stored = StoredSession {
+        id: turn.session_id,
+        assistant_id,
+        state: turn.state,
+        version: committed.version,
+        created_at: time_from_sql(created_at)?,
+        last_active: time_from_sql(last_active)?,
+        idle_timeout: Duration::from_micros(u64_from_sql(idle_timeout)),
+    };
+    Ok((committed, stored))
+}
+
+/// Why a turn's update matched no row.
+fn refusal(conn: &Connection, id: SessionId, at: DateTime<Utc>) -> Result<StoreError, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT ended_at IS NOT NULL OR ?2 > last_active + idle_timeout_us
+             FROM sessions WHERE id = ?1",
+        )?
+        .query_row(params![id.as_str(), at.timestamp_micros()], |row| row.get::<_, bool>(0))
+        .optional()?;
+    Ok(match row {
+        None => StoreError::NotFound(id),
+        Some(true) => StoreError::Expired(id),
+        Some(false) => StoreError::Conflict(id),
+    })
+}
+
+fn end_session(conn: &Connection, id: &SessionId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let ended = conn
+        .prepare_cached(
+            "UPDATE sessions SET ended_at = ?2, version = version + 1
+             WHERE id = ?1 AND ended_at IS NULL",
+        )?
+        .execute(params![id.as_str(), now.timestamp_micros()])?;
+    if ended == 0 && !session_exists(conn, id)? {
+        return Err(StoreError::NotFound(id.clone()));
+    }
+    Ok(())
+}
+
+fn expire_idle(
+    conn: &Connection,
+    candidates: Vec<SessionId>,
+    now: DateTime<Utc>,
+) -> Result<Vec<SessionId>, StoreError> {
+    // The cache only proposes; the condition is checked again on the row, which an earlier write
+    // in this transaction may have refreshed.
+    let mut end = conn.prepare_cached(
+        "UPDATE sessions SET ended_at = ?2, version = version + 1
+         WHERE id = ?1 AND ended_at IS NULL AND ?2 > last_active + idle_timeout_us",
+    )?;
+    let mut ended = Vec::new();
+    for id in candidates {
+        if end.execute(params![id.as_str(), now.timestamp_micros()])? == 1 {
+            ended.push(id);
+        }
+    }
+    Ok(ended)
+}
+
+fn create_api_key(conn: &Connection, name: String, hash: String, now: DateTime<Utc>) -> Result<ApiKey, StoreError> {
+    let id: Option<i64> = conn
+        .prepare_cached(
+            "INSERT INTO api_keys (name, hash, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (hash) DO NOTHING RETURNING id",
+        )?
+        .query_row(params![name, hash, now.timestamp_micros()], |row| row.get(0))
+        .optional()?;
+    let Some(id) = id else {
+        return Err(StoreError::DuplicateApiKey);
+    };
+    Ok(ApiKey {
+        id: ApiKeyId(id),
+        name,
+        hash,
+        created_at: now,
+        revoked_at: None,
+    })
+}
+
+/// Revokes the key; returns its hash if it was not revoked before.
+fn revoke_api_key(conn: &Connection, id: ApiKeyId, now: DateTime<Utc>) -> Result<Option<String>, StoreError> {
+    let hash: Option<String> = conn
+        .prepare_cached(
+            "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL
+             RETURNING hash",
+        )?
+        .query_row(params![id.0, now.timestamp_micros()], |row| row.get(0))
+        .optional()?;
+    if hash.is_some() {
+        return Ok(hash);
+    }
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM api_keys WHERE id = ?1")?
+        .exists(params![id.0])?;
+    match exists {
+        true => Ok(None),
+        false => Err(StoreError::ApiKeyNotFound(id)),
+    }
+}
+
+fn session_exists(conn: &Connection, id: &SessionId) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?
+        .exists(params![id.as_str()])?)
+}
+
+fn read_transcript(conn: &Connection, id: &SessionId) -> Result<Vec<TranscriptEntry>, StoreError> {
+    if !session_exists(conn, id)? {
+        return Err(StoreError::NotFound(id.clone()));
+    }
+    let mut statement =
+        conn.prepare_cached("SELECT seq, at, kind, payload FROM transcript WHERE session_id = ?1 ORDER BY seq")?;
+    let rows = statement.query_map(params![id.as_str()], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, i64>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut entries = Vec::new();
+    for row in rows {
+        let (seq, at, kind, payload) = row?;
+        let Some(kind) = EntryKind::parse(&kind) else {
+            return Err(StoreError::Database(Box::new(Corrupt(format!(
+                "unknown transcript entry kind {kind:?}"
+            )))));
+        };
+        entries.push(TranscriptEntry {
+            session_id: id.clone(),
+            seq: u64_from_sql(seq),
+            at: time_from_sql(at)?,
+            kind,
+            payload: json_from_sql(payload)?,
+        });
+    }
+    Ok(entries)
+}
+
+fn read_api_keys(conn: &Connection) -> Result<Vec<ApiKey>, StoreError> {
+    let mut statement =
+        conn.prepare_cached("SELECT id, name, hash, created_at, revoked_at FROM api_keys ORDER BY id")?;
+    let rows = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, i64>(3)?,
+            row.get::<_, Option<i64>>(4)?,
+        ))
+    })?;
+    let mut keys = Vec::new();
+    for row in rows {
+        let (id, name, hash, created_at, revoked_at) = row?;
+        keys.push(ApiKey {
+            id: ApiKeyId(id),
+            name,
+            hash,
+            created_at: time_from_sql(created_at)?,
+            revoked_at: revoked_at.map(time_from_sql).transpose()?,
+        });
+    }
+    Ok(keys)
+}
+
+/// A pool of read-only connections to a database file, used from the blocking thread pool.
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    fn run<T>(&self, read: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let idle = self.lock_idle().pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => open_reader(&self.path)?,
+        };
+        let result = read(&conn);
+        let mut idle = self.lock_idle();
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+
+    fn lock_idle(&self) -> MutexGuard<'_, Vec<Connection>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.pragma_update(None, "query_only", true)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+fn time_from_sql(micros: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| StoreError::Database(Box::new(Corrupt(format!("timestamp {micros} µs is out of range")))))
+}
+
+fn json_from_sql(text: String) -> Result<Json, StoreError> {
+    serde_json::value::RawValue::from_string(text).map_err(|error| StoreError::Database(Box::new(error)))
+}
+
+fn duration_to_sql(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn u64_to_sql(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn u64_from_sql(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
