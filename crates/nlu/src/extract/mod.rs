@@ -12,8 +12,8 @@
 //! - Ordinals ("3rd", "third") are positions, not quantities: `number`, `amount` and
 //!   `percentage` ignore them; `date` reads them as days and `option` as positions.
 //!
-//! Per extractor, see the submodules: [`quantity`] (number, amount, percentage), [`calendar`]
-//! (date), [`clock`] (time), [`answer`] (yes/no), [`choice`] (options) and [`contact`]
+//! Per extractor, see the submodules: `quantity` (number, amount, percentage), `calendar`
+//! (date), `clock` (time), `answer` (yes/no), `choice` (options) and `contact`
 //! (email, phone).
 
 mod answer;
@@ -105,47 +105,80 @@ pub struct OptionRef<'a> {
     pub synonyms: &'a [String],
 }
 
-/// "twenty five", "1,250.50", "1.5k", "-3".
+/// "twenty five", "one hundred and five", "a dozen", "1,250.50", "1.5k", "2 million", "-3", "1 1/2".
+///
+/// Ordinals are positions, not quantities: `number("3rd")` is `None`. An answer with two different
+/// numbers ("2 or 3", "order 12345, 3 items") is `None`. The locale decides only the ambiguous
+/// "1,250" / "1.250"; see the `quantity` module for separators.
 pub fn number(text: &str, locale: Locale) -> Option<f64> {
     quantity::number(text, locale)
 }
 
-/// "$25", "25 dollars", "EUR 30", "30€"; a bare number is an amount without currency.
+/// "$25", "25 dollars", "25 bucks", "EUR 30", "30€", "£12.50", "50p", "C$40", "twenty dollars";
+/// a bare number is an amount without currency.
+///
+/// `$` and "dollars" are USD unless prefixed or qualified ("C$", "A$", "canadian dollars"); `¥`
+/// is JPY. "5 dollars and 50 cents" is 5.5 USD; "50 cents" alone is 0.5 without currency. An
+/// amount with a currency wins over bare numbers ("$25 for 2 items" is 25 USD); two different
+/// amounts with currencies are `None`.
 pub fn amount(text: &str, locale: Locale) -> Option<Amount> {
     quantity::amount(text, locale)
 }
 
-/// "15%", "15 percent", "fifteen per cent"; a bare number is read as a percentage.
+/// "15%", "15 percent", "fifteen per cent", "0.5%"; a bare number is read as a percentage.
+///
+/// The value is in percent: "15%" is `15.0`, not `0.15`. A number marked as a percentage wins over
+/// bare numbers ("15% of 200" is 15).
 pub fn percentage(text: &str, locale: Locale) -> Option<f64> {
     quantity::percentage(text, locale)
 }
 
-/// "tomorrow", "next Friday", "the 3rd of March", "03/04/2026" (by locale), "2026-03-04"; relative to `today`.
+/// "tomorrow", "next Friday", "in 3 days", "the 3rd of March", "03/04/2026" (by locale),
+/// "2026-03-04", "end of the month"; relative to `today`.
+///
+/// A date without a year ("March 3", "3/4") is the occurrence nearest to `today` (one year back or
+/// ahead); "next Friday" is the Friday of next week; a bare weekday is the soonest one, today
+/// included. Impossible dates ("February 30") are `None`. See the `calendar` module.
 pub fn date(text: &str, today: NaiveDate, locale: Locale) -> Option<NaiveDate> {
     calendar::date(text, today, locale)
 }
 
-/// "half past three", "15:30", "3pm", "noon".
+/// "half past three", "quarter to five", "15:30", "3pm", "3:30 pm", "noon", "at 9",
+/// "9 in the morning", "seven thirty".
+///
+/// An hour from 1 to 6 without am/pm or a period word is read as afternoon ("at 3" is 15:00);
+/// 24-hour forms ("03:00", "15:30") are read as written. See the `clock` module.
 pub fn time(text: &str) -> Option<NaiveTime> {
     clock::time(text)
 }
 
-/// "yes", "yep", "sure thing" → true; "no", "nope", "not really" → false.
+/// "yes", "yep", "sure thing", "of course", "that's right", "👍" → true; "no", "nope",
+/// "not really", "no thanks", "I don't think so" → false.
+///
+/// Doubt ("maybe", "not sure", "I don't know") and contradiction ("yes no") are `None`.
 pub fn yes_no(text: &str) -> Option<bool> {
     answer::yes_no(text)
 }
 
-/// The index of the chosen option: by label, value, synonym, position ("the second one") or a close misspelling ("savngs").
+/// The index of the chosen option: by label, value, synonym (also inside a sentence: "the savings
+/// one please"), position ("the second one", "#2", "last"), or a close misspelling ("savngs").
+///
+/// An answer that points at two options is `None`. See the `choice` module for the order of rules.
 pub fn option(text: &str, options: &[OptionRef<'_>]) -> Option<usize> {
     choice::option(text, options)
 }
 
-/// An email address found in the text, lower-cased domain.
+/// An email address found in the text, lower-cased domain; also spelt out ("john at example dot com").
+///
+/// Two different addresses are `None`.
 pub fn email(text: &str) -> Option<String> {
     contact::email(text)
 }
 
 /// A phone number found in the text, normalised to digits with an optional leading `+`.
+///
+/// 7 to 15 digits grouped by spaces, dashes, dots or parentheses; "+44 (0)20 …" drops the "(0)".
+/// Dates and decimals are not phone numbers; two different numbers are `None`.
 pub fn phone(text: &str) -> Option<String> {
     contact::phone(text)
 }

@@ -35,6 +35,8 @@ enum NumberWord {
     Dozen,
     /// "first", "twentieth", "hundredth": the value, and whether it may follow a tens word ("twenty-first").
     Ordinal(u32),
+    /// "hundredth", "thousandth": a scale that ends an ordinal ("one hundredth").
+    OrdinalScale(f64),
 }
 
 const UNITS: [&str; 10] = [
@@ -106,6 +108,9 @@ fn number_word(word: &str) -> Option<NumberWord> {
     match word {
         "fourty" => Some(NumberWord::Tens(40)),
         "hundred" => Some(NumberWord::Hundred),
+        "hundredth" => Some(NumberWord::OrdinalScale(100.0)),
+        "thousandth" => Some(NumberWord::OrdinalScale(1e3)),
+        "millionth" => Some(NumberWord::OrdinalScale(1e6)),
         "thousand" => Some(NumberWord::Scale(1e3)),
         "million" => Some(NumberWord::Scale(1e6)),
         "billion" => Some(NumberWord::Scale(1e9)),
@@ -296,6 +301,19 @@ fn words_at(tokens: &[Token], i: usize) -> Option<Quantity> {
                 end = j + 1;
                 break;
             }
+            NumberWord::OrdinalScale(scale)
+                if !implied_one && matches!(last, Last::Unit | Last::Teen | Last::Tens | Last::Hundred) =>
+            {
+                if scale < 1e3 {
+                    segment = segment.max(1.0) * scale;
+                } else {
+                    total += segment.max(1.0) * scale;
+                    segment = 0.0;
+                }
+                ordinal = true;
+                end = j + 1;
+                break;
+            }
             NumberWord::Hundred
                 if (implied_one && last == Last::Nothing)
                     || (matches!(last, Last::Unit | Last::Teen | Last::Tens) && segment > 0.0 && segment < 100.0) =>
@@ -378,9 +396,34 @@ fn digits_at(tokens: &[Token], i: usize, locale: Locale, money: bool) -> Option<
             ordinal: false,
         });
     }
-    let mut value = parse_numeral(&token.text, locale.decimal_comma)?;
+    // "1 250,50" where a space groups thousands (fr, sv, ru, …): only in decimal-comma locales, where
+    // it is the norm; elsewhere "1 250" is two numbers.
+    let mut grouped = token.text.clone();
+    let mut next = i + 1;
+    let short_integer = token.text.len() <= 3 && token.text.chars().all(|c| c.is_ascii_digit());
+    while locale.decimal_comma && short_integer {
+        let Some(group) = tokens.get(next).filter(|t| t.kind == Kind::Num && !t.joined) else {
+            break;
+        };
+        let digits = group.text.split(',').next().unwrap_or("");
+        let is_group =
+            digits.len() == 3 && digits.chars().all(|c| c.is_ascii_digit()) && group.text.matches(',').count() <= 1;
+        if !is_group {
+            break;
+        }
+        grouped.push_str(&group.text);
+        next += 1;
+        if group.text.contains(',') {
+            break;
+        }
+    }
+    let (mut value, mut end) = if next > i + 1 {
+        (parse_numeral(&grouped, true)?, next)
+    } else {
+        (parse_numeral(&token.text, locale.decimal_comma)?, i + 1)
+    };
     // "1 1/2": a whole number and a proper fraction.
-    let whole = token.text.chars().all(|c| c.is_ascii_digit());
+    let whole = end == i + 1 && token.text.chars().all(|c| c.is_ascii_digit());
     if let Some(fraction) = tokens
         .get(i + 1)
         .filter(|t| whole && t.kind == Kind::Num && !t.joined)
@@ -393,8 +436,7 @@ fn digits_at(tokens: &[Token], i: usize, locale: Locale, money: bool) -> Option<
             ordinal: false,
         });
     }
-    let mut end = i + 1;
-    let integer = !token.text.contains(['.', ',']);
+    let integer = end == i + 1 && !token.text.contains(['.', ',']);
     if let Some(suffix) = tokens.get(end).filter(|t| t.joined && t.kind == Kind::Word) {
         let multiplier = match suffix.text.as_str() {
             "st" | "nd" | "rd" | "th" if integer => {
@@ -431,6 +473,14 @@ fn digits_at(tokens: &[Token], i: usize, locale: Locale, money: bool) -> Option<
         largest = scale;
         value *= scale;
         end += 1;
+    }
+    // "3 and a half".
+    if word_at(tokens, end) == Some("and")
+        && word_at(tokens, end + 1) == Some("a")
+        && word_at(tokens, end + 2) == Some("half")
+    {
+        value += 0.5 * if largest.is_finite() { largest } else { 1.0 };
+        end += 3;
     }
     value.is_finite().then_some(Quantity {
         start: i,
@@ -691,7 +741,8 @@ pub(super) fn amount(text: &str, locale: Locale) -> Option<Amount> {
                 value,
                 currency: Some(code.to_owned()),
             });
-        } else if word_at(&tokens, q.end).is_some_and(|w| matches!(w, "cent" | "cents"))
+        } else if word_at(&tokens, q.end)
+            .is_some_and(|w| matches!(w, "cent" | "cents" | "ct" | "cts") || (w == "c" && tokens[q.end].joined))
             || tokens.get(q.end).is_some_and(|t| t.is_sym('¢'))
         {
             bare.push(Amount {
