@@ -401,10 +401,11 @@ fn digits_at(tokens: &[Token], i: usize, locale: Locale, money: bool) -> Option<
     let mut grouped = token.text.clone();
     let mut next = i + 1;
     let short_integer = token.text.len() <= 3 && token.text.chars().all(|c| c.is_ascii_digit());
-    while locale.decimal_comma && short_integer {
-        let Some(group) = tokens.get(next).filter(|t| t.kind == Kind::Num && !t.joined) else {
-            break;
-        };
+    let space_grouping = locale.decimal_comma && short_integer;
+    while let Some(group) = tokens
+        .get(next)
+        .filter(|t| space_grouping && t.kind == Kind::Num && !t.joined)
+    {
         let digits = group.text.split(',').next().unwrap_or("");
         let is_group =
             digits.len() == 3 && digits.chars().all(|c| c.is_ascii_digit()) && group.text.matches(',').count() <= 1;
