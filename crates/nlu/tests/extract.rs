@@ -136,6 +136,7 @@ fn number_reads_digits_and_words() {
         ("1.2.3", None),
         ("1,25,000", None),
         ("🙂 7 🙂", Some(7.0)),
+        ("１２", Some(12.0)),
     ];
     check("number", cases, |t| extract::number(t, US));
     let german: &[(&str, Option<f64>)] = &[
@@ -576,6 +577,7 @@ fn time_reads_clock_and_spoken_times() {
         ("1:15", at(13, 15)),
         ("12:15", at(12, 15)),
         ("23:59", at(23, 59)),
+        ("１５：３０", at(15, 30)),
         ("24:00", at(0, 0)),
         ("15h30", at(15, 30)),
         ("15h", at(15, 0)),
@@ -1222,7 +1224,7 @@ mod properties {
         "\n",
     ];
 
-    fn answer() -> impl Strategy<Value = String> {
+    pub(super) fn answer() -> impl Strategy<Value = String> {
         prop::collection::vec(
             (
                 prop::sample::select(VOCABULARY),
@@ -1264,6 +1266,50 @@ mod properties {
             let started = Instant::now();
             extract_everything(&text);
             prop_assert!(started.elapsed() < Duration::from_secs(2), "{} bytes took {:?}", text.len(), started.elapsed());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn dates_never_panic_whatever_today(days in any::<i32>(), text in super::properties::answer()) {
+            if let Some(today) = chrono::NaiveDate::from_num_days_from_ce_opt(days) {
+                for locale in [super::US, super::GB] {
+                    let _ = baton_nlu::extract::date(&text, today, locale);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dates_at_the_ends_of_the_calendar_do_not_panic() {
+        let phrases = [
+            "today",
+            "tomorrow",
+            "yesterday",
+            "the day after tomorrow",
+            "day before yesterday",
+            "in 3 days",
+            "in 300 years",
+            "10000 years ago",
+            "a week from tomorrow",
+            "next friday",
+            "last friday",
+            "friday",
+            "end of the month",
+            "end of next month",
+            "start of next month",
+            "end of next year",
+            "the 1st of next month",
+            "March 3",
+            "3/4",
+            "the 15th",
+            "in a fortnight",
+            "in 9999 months",
+        ];
+        for today in [chrono::NaiveDate::MIN, chrono::NaiveDate::MAX] {
+            for phrase in phrases {
+                let _ = baton_nlu::extract::date(phrase, today, super::US);
+            }
         }
     }
 

@@ -323,9 +323,14 @@ fn span_at(tokens: &[Token], i: usize, locale: Locale) -> Option<(i64, Unit, usi
     Some((count, unit, next + 1))
 }
 
-fn weekday_on_or_after(date: NaiveDate, weekday: Weekday) -> NaiveDate {
+/// `date` moved by `n` days; `None` past the ends of the calendar, so no `today` can panic.
+fn days(date: NaiveDate, n: i64) -> Option<NaiveDate> {
+    date.checked_add_signed(Duration::try_days(n)?)
+}
+
+fn weekday_on_or_after(date: NaiveDate, weekday: Weekday) -> Option<NaiveDate> {
     let ahead = (7 + weekday.num_days_from_monday() as i64 - date.weekday().num_days_from_monday() as i64) % 7;
-    date + Duration::days(ahead)
+    days(date, ahead)
 }
 
 fn last_of_month(date: NaiveDate) -> Option<NaiveDate> {
@@ -395,11 +400,11 @@ fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: 
             "tomorrow" | "tomorow" | "tommorow" | "tommorrow" | "tomorrrow" | "tmrw" | "tmr" | "tmrrw" | "tomoz"
             | "2moro" | "tomoro",
         ) => {
-            found.implied.push(today + Duration::days(1));
+            found.implied.extend(days(today, 1));
             return Some(i + 1);
         }
         Some("yesterday" | "yday" | "yesterdy" | "yestreday") => {
-            found.implied.push(today - Duration::days(1));
+            found.implied.extend(days(today, -1));
             return Some(i + 1);
         }
         Some("day") => {
@@ -409,12 +414,12 @@ fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: 
                 _ => None,
             };
             if let Some(offset) = offset {
-                found.implied.push(today + Duration::days(offset));
+                found.implied.extend(days(today, offset));
                 return Some(i + 3);
             }
         }
         Some("overmorrow") => {
-            found.implied.push(today + Duration::days(2));
+            found.implied.extend(days(today, 2));
             return Some(i + 1);
         }
         _ => {}
@@ -466,7 +471,7 @@ fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: 
     if let Some((count, unit, next)) = span_at(tokens, i, locale) {
         let base_and_sign = match (word_at(tokens, next), word_at(tokens, next + 1)) {
             (Some("from" | "after"), Some("now" | "today")) => Some((today, 1, next + 2)),
-            (Some("from" | "after"), Some("tomorrow")) => Some((today + Duration::days(1), 1, next + 2)),
+            (Some("from" | "after"), Some("tomorrow")) => days(today, 1).map(|base| (base, 1, next + 2)),
             (Some("ago" | "back" | "before"), _) => Some((today, -1, next + 1)),
             (Some("later" | "time" | "hence"), _) => Some((today, 1, next + 1)),
             _ if after_in => Some((today, 1, next)),
@@ -480,7 +485,7 @@ fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: 
         }
     }
     if word == Some("fortnight") && after_in {
-        found.implied.push(today + Duration::days(14));
+        found.implied.extend(days(today, 14));
         return Some(i + 1);
     }
 
@@ -548,19 +553,14 @@ fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: 
     if let Some(weekday) = word.and_then(|w| weekday_from_word(w, strict)) {
         let next_week_after = word_at(tokens, i + 1) == Some("next") && word_at(tokens, i + 2) == Some("week");
         let date = if modifier == Some("next") || next_week_after {
-            let monday_next_week = today + Duration::days(7 - today.weekday().num_days_from_monday() as i64);
-            weekday_on_or_after(monday_next_week, weekday)
+            let monday_next_week = days(today, 7 - today.weekday().num_days_from_monday() as i64);
+            monday_next_week.and_then(|monday| weekday_on_or_after(monday, weekday))
         } else if matches!(modifier, Some("last" | "past")) {
-            weekday_on_or_after(today - Duration::days(7), weekday)
+            days(today, -7).and_then(|week_ago| weekday_on_or_after(week_ago, weekday))
         } else {
             weekday_on_or_after(today, weekday)
         };
-        let date = if matches!(modifier, Some("last" | "past")) && date == today {
-            date - Duration::days(7)
-        } else {
-            date
-        };
-        found.implied.push(date);
+        found.implied.extend(date);
         return Some(if next_week_after { i + 3 } else { i + 1 });
     }
 

@@ -22,7 +22,7 @@ pub(super) fn clip(text: &str) -> &str {
     }
 }
 
-/// Lower-cases and folds typographic variants (curly quotes, minus signs, dashes) to ASCII.
+/// Lower-cases and folds typographic variants (curly quotes, minus signs, dashes, full-width digits) to ASCII.
 pub(super) fn normalise(text: &str) -> String {
     clip(text)
         .chars()
@@ -32,6 +32,10 @@ pub(super) fn normalise(text: &str) -> String {
             '\u{201c}' | '\u{201d}' => '"',
             '\u{2212}' | '\u{2013}' | '\u{2010}' | '\u{2011}' => '-',
             '\u{ff05}' => '%',
+            // Full-width digits and colon, as typed on CJK keyboards.
+            '\u{ff10}'..='\u{ff19}' => char::from_u32(c as u32 - 0xff10 + '0' as u32).unwrap_or(c),
+            '\u{ff1a}' => ':',
+            '\u{ff04}' => '$',
             c => c,
         })
         .collect()
