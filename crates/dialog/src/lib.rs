@@ -12,9 +12,15 @@ use serde::{Deserialize, Serialize};
 use baton_assistant::{Assistant, Value};
 use baton_nlu::IntentScore;
 
+mod answer;
+pub mod engine;
 mod runtime;
+pub mod scope;
 pub mod session;
+mod words;
 
+pub use engine::Engine;
+pub use runtime::MAX_STEPS_PER_TURN;
 pub use session::Session;
 
 /// The id under which the Fallback action's own examples ("I want to talk to a person") are
