@@ -1,5 +1,57 @@
-//! The `baton` binary.
+//! The `baton` binary: check, schema, preview, test and eval an assistant.
+//!
+//! Each subcommand lives in its own module and returns the process exit code; this file only
+//! parses the command line and dispatches. The CLI is the only crate that prints.
 
+mod check;
+mod conversation;
 mod eval;
+mod preview;
+mod schema;
+mod test;
+mod test_file;
+mod transcript;
+mod yaml;
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "baton", version, about = "A customer-service assistant that knows when to hand over to a human")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check an assistant folder and print every problem with its file, line and column.
+    Check(check::CheckArgs),
+    /// Print the JSON Schema of the assistant format.
+    Schema,
+    /// Chat with an assistant in the terminal, with a simulated desk.
+    Preview(preview::PreviewArgs),
+    /// Run the conversation tests in DIR/tests.
+    Test(test::TestArgs),
+    /// Measure the classifier on a data set.
+    Eval(eval::EvalArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Schema => schema::run(),
+        Command::Preview(args) => preview::run(args),
+        Command::Test(args) => test::run(args),
+        Command::Eval(args) => eval::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! `baton check DIR`: loads an assistant, prints every diagnostic, and sums it up in one line.
+
+use std::path::Path;
+
+use baton_assistant::{Assistant, Severity, load_dir};
+
+/// Arguments of `baton check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The assistant folder (with `assistant.yaml` or `assistant.json`).
+    pub dir: std::path::PathBuf,
+}
+
+/// Exit code 1 when there is any error; warnings alone pass.
+pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
+    let Some(assistant) = load_reporting(&args.dir) else {
+        return Ok(1);
+    };
+    println!("{} — ok", summary(&assistant));
+    Ok(0)
+}
+
+/// Loads an assistant, printing every diagnostic to stderr; `None` when it has errors.
+pub fn load_reporting(dir: &Path) -> Option<Assistant> {
+    let loaded = load_dir(dir);
+    let mut n_errors = 0;
+    for diagnostic in &loaded.diagnostics {
+        eprintln!("{diagnostic}");
+        n_errors += usize::from(diagnostic.severity == Severity::Error);
+    }
+    match (loaded.assistant, n_errors) {
+        (Some(assistant), 0) => Some(assistant),
+        (None, 0) => {
+            eprintln!("{}: the assistant could not be loaded", dir.display());
+            None
+        }
+        (_, n_errors) => {
+            let plural = if n_errors == 1 { "" } else { "s" };
+            eprintln!("{}: {n_errors} error{plural}", dir.display());
+            None
+        }
+    }
+}
+
+/// `bank: 15 actions, 52 steps, 160 examples`
+pub fn summary(assistant: &Assistant) -> String {
+    let n_actions = assistant.actions.len();
+    let n_steps: usize = assistant.actions.iter().map(|action| action.steps.len()).sum();
+    let n_examples: usize = assistant.actions.iter().map(|action| action.examples.len()).sum();
+    format!(
+        "{}: {n_actions} actions, {n_steps} steps, {n_examples} examples",
+        assistant.id
+    )
+}

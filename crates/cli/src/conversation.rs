@@ -1,0 +1,238 @@
+//! Drives one session through the runtime with a simulated desk; shared by `preview` and `test`.
+//!
+//! The runtime decides and this module carries out its effects the way the preview promises
+//! (DESIGN §2, Preview): a transfer is shown, not sent, the response for agents online or offline is
+//! picked, and the agent immediately ends the chat so the assistant answers again.
+//! Nothing here prints: each exchange comes back as [`Entry`] values for [`crate::transcript`] to render.
+
+use chrono::{DateTime, Utc};
+
+use baton_assistant::{Assistant, Value};
+use baton_dialog::{Effect, Event, Message, Session, TransferOutcome, TransferRequest, TurnDebug};
+use baton_nlu::{Classifier, TrainingExample};
+
+/// Whether the simulated desk has agents online.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Agents {
+    #[default]
+    Online,
+    Offline,
+}
+
+impl Agents {
+    pub fn parse(raw: &str) -> Option<Agents> {
+        match raw {
+            "online" => Some(Agents::Online),
+            "offline" => Some(Agents::Offline),
+            _ => None,
+        }
+    }
+}
+
+/// One line of a transcript, before rendering.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    Customer(String),
+    Say(Message),
+    /// A transfer request and the response the customer was shown.
+    Transfer { request: TransferRequest, response: String },
+    /// The simulated desk ended the transfer: the agent ended the chat, or none was available.
+    TransferEnded(Agents),
+    Debug(String),
+}
+
+/// What one customer line (or the start of the session) produced.
+#[derive(Debug, Clone, Default)]
+pub struct Exchange {
+    pub entries: Vec<Entry>,
+    /// Actions that started during the exchange, in order.
+    pub actions_started: Vec<String>,
+    pub debug: TurnDebug,
+}
+
+impl Exchange {
+    /// The transfer requested during the exchange, if any.
+    pub fn transfer(&self) -> Option<&TransferRequest> {
+        self.entries.iter().find_map(|entry| match entry {
+            Entry::Transfer { request, .. } => Some(request),
+            _ => None,
+        })
+    }
+
+    /// The option buttons shown last, for picking one by its number.
+    pub fn last_options(&self) -> Option<&[baton_dialog::Choice]> {
+        self.entries.iter().rev().find_map(|entry| match entry {
+            Entry::Say(Message::Options { choices, .. }) => Some(choices.as_slice()),
+            _ => None,
+        })
+    }
+}
+
+/// A session with an assistant and its trained classifier.
+pub struct Conversation {
+    assistant: Assistant,
+    classifier: Classifier,
+    session: Session,
+    agents: Agents,
+    debug: bool,
+}
+
+/// How a conversation is set up.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub agents: Agents,
+    /// The `channel` built-in (`preview` unless a test says otherwise).
+    pub channel: Option<String>,
+    /// Initial values that replace the assistant's.
+    pub variables: Vec<(String, Value)>,
+    /// Adds a `[debug]` entry per exchange.
+    pub debug: bool,
+}
+
+impl Conversation {
+    pub fn new(assistant: Assistant, options: Options) -> Conversation {
+        let classifier = train(&assistant);
+        Conversation::with_classifier(assistant, classifier, options)
+    }
+
+    /// A conversation with a classifier already trained on `assistant` (see [`train`]).
+    pub fn with_classifier(assistant: Assistant, classifier: Classifier, options: Options) -> Conversation {
+        let mut session = Session::new(None, options.channel.or_else(|| Some("preview".to_owned())));
+        for (name, value) in options.variables {
+            session.set_variable(name, value);
+        }
+        Conversation {
+            assistant,
+            classifier,
+            session,
+            agents: options.agents,
+            debug: options.debug,
+        }
+    }
+
+    /// Starts the session: the greeting.
+    pub fn start(&mut self, now: DateTime<Utc>) -> Exchange {
+        let mut exchange = Exchange::default();
+        self.run(Event::Start, now, &mut exchange);
+        exchange
+    }
+
+    /// The customer says `text`.
+    pub fn said(&mut self, text: &str, now: DateTime<Utc>) -> Exchange {
+        let mut exchange = Exchange {
+            entries: vec![Entry::Customer(text.to_owned())],
+            ..Exchange::default()
+        };
+        let intents = self.classifier.classify(text);
+        let event = Event::UserSaid {
+            text: text.to_owned(),
+            intents,
+        };
+        self.run(event, now, &mut exchange);
+        exchange
+    }
+
+    fn run(&mut self, event: Event, now: DateTime<Utc>, exchange: &mut Exchange) {
+        let session = std::mem::take(&mut self.session);
+        let turn = baton_dialog::step(&self.assistant, session, event, now);
+        self.session = turn.session;
+        exchange.debug = turn.debug;
+        let mut transferred = false;
+        for effect in turn.effects {
+            transferred |= self.carry_out(effect, exchange);
+        }
+        if self.debug {
+            let line = debug_line(&exchange.debug, &self.session);
+            exchange.entries.push(Entry::Debug(line));
+        }
+        if transferred {
+            // The simulated desk: the agent ends the chat at once (or no agent comes), so the
+            // author can go on trying the assistant in the same session.
+            exchange.entries.push(Entry::TransferEnded(self.agents));
+            let outcome = match self.agents {
+                Agents::Online => TransferOutcome::Ended,
+                Agents::Offline => TransferOutcome::Unavailable,
+            };
+            let session = std::mem::take(&mut self.session);
+            let turn = baton_dialog::step(&self.assistant, session, Event::TransferEnded { outcome }, now);
+            self.session = turn.session;
+            for effect in turn.effects {
+                self.carry_out(effect, exchange);
+            }
+        }
+    }
+
+    /// Returns true when the effect was a transfer.
+    fn carry_out(&self, effect: Effect, exchange: &mut Exchange) -> bool {
+        match effect {
+            Effect::Say(message) => exchange.entries.push(Entry::Say(message)),
+            Effect::Transfer(request) => {
+                let response = match self.agents {
+                    Agents::Online => request.online_response.clone(),
+                    Agents::Offline => request.offline_response.clone(),
+                };
+                exchange.entries.push(Entry::Transfer { request, response });
+                return true;
+            }
+            Effect::ActionStarted { action } => exchange.actions_started.push(action),
+            Effect::ActionFinished { .. } => {}
+        }
+        false
+    }
+}
+
+/// Trains the classifier on the actions' examples and the Fallback's "talk to a person" phrases.
+pub fn train(assistant: &Assistant) -> Classifier {
+    let mut examples: Vec<TrainingExample> = assistant
+        .actions
+        .iter()
+        .flat_map(|action| {
+            action.examples.iter().map(|text| TrainingExample {
+                text: text.clone(),
+                intent: action.id.clone(),
+            })
+        })
+        .collect();
+    let fallback_examples = assistant
+        .system
+        .fallback
+        .as_ref()
+        .and_then(|fallback| fallback.examples.clone())
+        .unwrap_or_else(|| {
+            baton_assistant::defaults::AGENT_REQUESTED_EXAMPLES
+                .iter()
+                .map(|text| (*text).to_owned())
+                .collect()
+        });
+    examples.extend(fallback_examples.into_iter().map(|text| TrainingExample {
+        text,
+        intent: baton_dialog::FALLBACK_INTENT.to_owned(),
+    }));
+    Classifier::train(&examples, &assistant.counterexamples)
+}
+
+/// `action=… confidence=… step=… variables={…}`, for `--debug`.
+fn debug_line(debug: &TurnDebug, session: &Session) -> String {
+    let (matched, confidence) = match &debug.matched {
+        Some((action, confidence)) => (action.as_str(), format!("{confidence:.2}")),
+        None => ("none", "-".to_owned()),
+    };
+    let step = match (&debug.action, &debug.step) {
+        (Some(action), Some(step)) => format!("{action}.{step}"),
+        (Some(action), None) => action.clone(),
+        _ => "none".to_owned(),
+    };
+    let variables: serde_json::Map<String, serde_json::Value> = session
+        .variables
+        .iter()
+        .map(|(name, value)| (name.clone(), value.to_json()))
+        .collect();
+    let mut line = format!(
+        "action={matched} confidence={confidence} step={step} variables={}",
+        serde_json::Value::Object(variables)
+    );
+    if let Some(reason) = debug.fallback_reason {
+        line.push_str(&format!(" fallback_reason={}", reason.as_str()));
+    }
+    line
+}
