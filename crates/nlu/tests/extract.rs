@@ -1395,7 +1395,7 @@ mod round_trips {
                 }
                 parts.push(match rest {
                     0..=19 => SMALL[rest as usize].to_owned(),
-                    _ if rest % 10 == 0 => TENS[(rest / 10) as usize].to_owned(),
+                    _ if rest.is_multiple_of(10) => TENS[(rest / 10) as usize].to_owned(),
                     _ => format!("{}-{}", TENS[(rest / 10) as usize], SMALL[(rest % 10) as usize]),
                 });
             }
@@ -1406,11 +1406,11 @@ mod round_trips {
         }
         let mut parts = Vec::new();
         for (scale, name) in [(1_000_000, "million"), (1_000, "thousand")] {
-            if n / scale % 1000 > 0 {
+            if !(n / scale).is_multiple_of(1000) {
                 parts.push(format!("{} {name}", below_thousand(n / scale % 1000)));
             }
         }
-        if n % 1000 > 0 {
+        if !n.is_multiple_of(1000) {
             parts.push(below_thousand(n % 1000));
         }
         parts.join(" ")
@@ -1420,7 +1420,7 @@ mod round_trips {
         let digits = n.to_string();
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(separator);
             }
             out.push(c);
