@@ -337,6 +337,11 @@ fn last_of_month(date: NaiveDate) -> Option<NaiveDate> {
     date.with_day(1)?.checked_add_months(Months::new(1))?.pred_opt()
 }
 
+/// Words that may follow "March 3" without making the 3 a count ("March 3 at noon", "May 5 works").
+const WORDS_AFTER_A_DATE: [&str; 15] = [
+    "at", "in", "on", "please", "and", "or", "is", "would", "works", "if", "then", "for", "next", "this", "by",
+];
+
 #[derive(Default)]
 struct Found {
     explicit: Vec<NaiveDate>,
@@ -365,7 +370,8 @@ pub(super) fn date(text: &str, today: NaiveDate, locale: Locale) -> Option<Naive
 
 /// Reads a date starting at token `i` into `found`; returns the token after it, or `None` when
 /// nothing starts here. A date that is recognised but impossible ("February 30") is recorded as
-/// impossible by pushing nothing and still consuming its tokens, so its parts are not re-read.
+/// `NaiveDate::MIN`, which makes the whole answer `None`, and its tokens are consumed so its
+/// parts are not re-read as something else.
 fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: &mut Found) -> Option<usize> {
     let token = &tokens[i];
     let word = word_at(tokens, i);
@@ -514,27 +520,10 @@ fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: 
             i + 1
         };
         if let Some((day, next)) = day_at(tokens, day_start, locale) {
-            // "may 5 people": a count after the day means the day was not a day.
+            // "may 5 people": a noun after the day means the day was a count.
             let followed_by_noun = tokens.get(next).is_some_and(|t| t.kind == Kind::Word && !t.joined)
                 && !tokens[day_start].joined
-                && word_at(tokens, next).is_some_and(|w| {
-                    !matches!(
-                        w,
-                        "at" | "in"
-                            | "on"
-                            | "please"
-                            | "and"
-                            | "or"
-                            | "is"
-                            | "would"
-                            | "works"
-                            | "if"
-                            | "then"
-                            | "for"
-                            | "next"
-                            | "this"
-                    )
-                });
+                && word_at(tokens, next).is_some_and(|w| !WORDS_AFTER_A_DATE.contains(&w));
             if !followed_by_noun || quantity_at(tokens, day_start, locale, false).is_some_and(|q| q.ordinal) {
                 return match year_at(tokens, next, today) {
                     Some((year, end)) => explicit(found, NaiveDate::from_ymd_opt(year, month, day), end),

@@ -1,13 +1,17 @@
 //! Numbers, amounts of money and percentages, written in digits, words or both.
 //!
-//! Numerals: "1,250.50", "1.250,50", "1 250" is two numbers. When both `.` and `,` appear, the
-//! last one is the decimal mark whatever the locale; a single separator followed by exactly three
+//! Numerals: "1,250.50", "1.250,50", ".5", "1/2", "1 1/2". When both `.` and `,` appear, the last
+//! one is the decimal mark whatever the locale; a single separator followed by exactly three
 //! digits ("1,250", "1.250") is a thousands separator or a decimal mark as the locale says, and
 //! any other single separator ("1,5", "2.75") is a decimal mark in every locale, because people
-//! type their home convention into foreign assistants. Suffixes: "1.5k", and for money "2m", "3bn".
-//! Words: "twenty-five", "one hundred and five", "a dozen", "half a million", "two and a half".
-//! Ordinals ("3rd", "third") are positions, not quantities: `number` ignores them; dates and options use them.
-//! An answer naming two different quantities ("2 or 3") has no single value and reads as `None`.
+//! type their home convention into foreign assistants. A space groups thousands ("1 250,50") only
+//! in decimal-comma locales, where that is the norm; elsewhere "1 250" is two numbers. Fractions
+//! are proper ones with short terms ("3/4"); "50/50" and "3/2" are not numbers.
+//! Suffixes: "1.5k", and for money "2m", "3bn", "5 grand".
+//! Words (English): "twenty-five", "one hundred and five", "a dozen", "half a million",
+//! "two and a half", "3 and a half". "a few", "a couple", "some" are not numbers.
+//! Ordinals ("3rd", "third") are positions, not quantities: `number` ignores them; dates and
+//! options use them. An answer naming two different quantities ("2 or 3") reads as `None`.
 
 use super::Amount;
 use super::Locale;
@@ -681,7 +685,6 @@ fn symbol_currency(symbol: &str) -> Option<&'static str> {
         "฿" => "THB",
         "₴" => "UAH",
         "₦" => "NGN",
-        "¢" => return None,
         _ => return None,
     })
 }
