@@ -583,9 +583,29 @@ pub(super) fn percentage(text: &str, locale: Locale) -> Option<f64> {
         .collect();
     let marked = found.iter().filter(|q| {
         let next = tokens.get(q.end);
-        next.is_some_and(|t| t.is_sym('%') || t.is_any(&["percent", "pct", "percentage", "procent", "pc"]))
-            || (next.is_some_and(|t| t.is("per"))
-                && tokens.get(q.end + 1).is_some_and(|t| t.is_any(&["cent", "centum"])))
+        // English, and the words of the decimal-comma locales' languages that users mix in.
+        let one_word = [
+            "percent",
+            "pct",
+            "percentage",
+            "procent",
+            "pc",
+            "prozent",
+            "pourcent",
+            "percento",
+            "porcentaje",
+        ];
+        let two_words = [
+            ("per", "cent"),
+            ("per", "centum"),
+            ("pour", "cent"),
+            ("por", "ciento"),
+            ("por", "cento"),
+        ];
+        next.is_some_and(|t| t.is_sym('%') || t.is_any(&one_word))
+            || two_words.iter().any(|(first, second)| {
+                next.is_some_and(|t| t.is(first)) && tokens.get(q.end + 1).is_some_and(|t| t.is(second))
+            })
     });
     let marked: Vec<f64> = marked.map(|q| q.value).collect();
     if !marked.is_empty() {
