@@ -1583,3 +1583,85 @@ mod round_trips {
         );
     }
 }
+
+/// What customers say in the middle of a question that is not an answer: no extractor may read a
+/// value from it, so the runtime can re-prompt or switch to the action the customer asked for.
+#[test]
+fn digressions_are_not_answers() {
+    let digressions = [
+        "I want to talk to a human",
+        "can I speak to an agent",
+        "what are your opening hours?",
+        "how much does it cost",
+        "help",
+        "cancel",
+        "start over",
+        "go back",
+        "hello",
+        "hi there",
+        "thanks",
+        "what?",
+        "why do you need that",
+        "I don't understand",
+        "asdfgh",
+        "???",
+        "...",
+        "lol",
+        "this is ridiculous",
+        "I already told you",
+        "where is my order",
+        "my internet is not working",
+        "can you repeat that",
+        "never mind",
+        "stop",
+        "what do you mean",
+        "who are you",
+        "is this a bot",
+        "I have a question about my bill",
+        "let me check",
+        "one moment please",
+        "hang on a sec",
+        "give me a minute",
+        "wait",
+        "",
+        "   ",
+        "\n\t",
+        "🙂🙂🙂",
+        "¯\\_(ツ)_/¯",
+        "Lorem ipsum dolor sit amet, consectetur adipiscing elit",
+        "日本語のテキスト",
+        "текст по-русски",
+    ];
+    let syn: Vec<String> = Vec::new();
+    let options = [
+        OptionRef {
+            label: "Savings account",
+            value: "savings",
+            synonyms: &syn,
+        },
+        OptionRef {
+            label: "Checking account",
+            value: "checking",
+            synonyms: &syn,
+        },
+    ];
+    let failures: Vec<String> = digressions
+        .iter()
+        .filter_map(|text| {
+            let found = [
+                extract::number(text, US).map(|v| format!("number {v}")),
+                extract::amount(text, US).map(|v| format!("amount {v:?}")),
+                extract::percentage(text, US).map(|v| format!("percentage {v}")),
+                extract::date(text, today(), US).map(|v| format!("date {v}")),
+                extract::time(text).map(|v| format!("time {v}")),
+                extract::yes_no(text).map(|v| format!("yes_no {v}")),
+                extract::option(text, &options).map(|v| format!("option {v}")),
+                extract::email(text).map(|v| format!("email {v}")),
+                extract::phone(text).map(|v| format!("phone {v}")),
+            ];
+            let found: Vec<String> = found.into_iter().flatten().collect();
+            (!found.is_empty()).then(|| format!("{text:?}: {}", found.join(", ")))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

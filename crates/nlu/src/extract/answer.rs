@@ -8,9 +8,10 @@
 //! "absolutely not", "incorrect", "wrong", "👎", "non", "nein". Letters repeated for emphasis
 //! are folded ("yesss", "noooo"; doubled letters stay, "noon" is not "non"). A negation flips a yes ("not correct", "not ok").
 //!
-//! Decisions: doubt anywhere ("maybe", "not sure", "I don't know", "no idea", "perhaps") reads
-//! as `None`, even beside a yes; a weak yes gives way to a clear no ("ok, no thanks" is no);
-//! a clear yes and a clear no together ("yes no") read as `None`.
+//! Decisions: doubt or confusion anywhere ("maybe", "not sure", "I don't know", "no idea",
+//! "I don't understand", "never mind") reads as `None`, even beside a yes; a weak yes gives way
+//! to a clear no ("ok, no thanks" is no); a clear yes and a clear no together ("yes no") read as
+//! `None`.
 
 use std::sync::LazyLock;
 
@@ -54,6 +55,13 @@ const PHRASES: &[(&str, Polarity)] = &[
     ("hm", Polarity::Unsure),
     ("dont remember", Polarity::Unsure),
     ("dont care", Polarity::Unsure),
+    ("dont understand", Polarity::Unsure),
+    ("do not understand", Polarity::Unsure),
+    ("dont get it", Polarity::Unsure),
+    ("dont follow", Polarity::Unsure),
+    ("what do you mean", Polarity::Unsure),
+    ("never mind", Polarity::Unsure),
+    ("nevermind", Polarity::Unsure),
     ("whatever", Polarity::Unsure),
     ("either", Polarity::Unsure),
     ("yes", Polarity::Yes),

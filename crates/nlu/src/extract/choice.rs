@@ -12,7 +12,8 @@
 //! 6. for options named yes and no, the answer read by `yes_no` ("yeah", "nope");
 //! 7. a close misspelling of a distinctive word or of a whole name ("savngs"): one edit for words
 //!    of 4–6 letters, two from 7; words of 3 letters or fewer must be exact; or the start of one, of
-//!    4 letters or more and at least 60% of the word ("check" for "Checking", not "after" for "Afternoon").
+//!    4 letters or more and at least 60% of the word, when it is the whole answer ("check" for
+//!    "Checking"; not "after" for "Afternoon", nor "let me check").
 //!
 //! A negated mention ("not savings", "don't want checking") does not count for that option.
 //!
@@ -332,10 +333,12 @@ fn misspelt(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
             Decision::Chosen(option)
         };
     }
+    // A prefix stands for a name only when it is the whole answer: "check" is Checking, "let me check" is not.
+    let n_content_words = answer.iter().filter(|w| !FILLERS.contains(&w.as_str())).count();
     distinctive_word(answer, all_names, |word, name| {
         let len = word.chars().count().min(name.chars().count());
         let (word_len, name_len) = (word.chars().count(), name.chars().count());
-        let prefix = word_len >= 4 && 5 * word_len >= 3 * name_len && name.starts_with(word);
+        let prefix = n_content_words == 1 && word_len >= 4 && 5 * word_len >= 3 * name_len && name.starts_with(word);
         prefix || (len >= 4 && edit_distance(word, name, typo_limit(len)).is_some())
     })
 }

@@ -521,7 +521,12 @@ fn one_is_pronoun(tokens: &[Token], q: &Quantity) -> bool {
         .contains(&w)
             || ordinal_word(w).is_some()
     });
-    pronoun_before || matches!(after, Some("of" | "another"))
+    // "one of them", "one moment please", "one sec": idioms, not counts.
+    pronoun_before
+        || matches!(
+            after,
+            Some("of" | "another" | "moment" | "sec" | "mo" | "tick" | "sec.")
+        )
 }
 
 /// Every number in the tokens, left to right, signs applied ("-3", "minus five").
