@@ -3,7 +3,8 @@
 //! Reads: "today", "tonight", "tomorrow" (and "tmrw", "tomorow"), "yesterday", "the day after
 //! tomorrow", "the day before yesterday"; "in 3 days", "in a week", "in two months", "a fortnight",
 //! "3 days from now", "a week from tomorrow", "2 weeks ago"; weekdays ("friday", "on monday",
-//! "this friday", "next friday", "last friday", "friday next week", misspelt "wensday");
+//! "this friday", "next friday", "last friday", "friday next week", "next week friday", misspelt
+//! "wensday");
 //! "the 3rd of March", "March 3rd", "3 March 2027", "Mar 3, 2027", lightly misspelt months
 //! ("febuary", "setpember"); "03/04/2026", "3/4/26", "3.4.2026", "3-4-2026" by the locale's
 //! date order; "2026-03-04" and "2026/03/04" always year first; "the 15th"; "end of the month",
@@ -277,11 +278,11 @@ fn year_at(tokens: &[Token], i: usize, today: NaiveDate) -> Option<(i32, usize)>
 
 fn unit_days(word: &str) -> Option<Unit> {
     match word {
-        "day" | "days" => Some(Unit::Days(1)),
-        "week" | "weeks" | "wk" | "wks" => Some(Unit::Days(7)),
+        "day" | "days" | "day's" => Some(Unit::Days(1)),
+        "week" | "weeks" | "wk" | "wks" | "week's" => Some(Unit::Days(7)),
         "fortnight" | "fortnights" => Some(Unit::Days(14)),
-        "month" | "months" => Some(Unit::Months(1)),
-        "year" | "years" | "yr" | "yrs" => Some(Unit::Months(12)),
+        "month" | "months" | "month's" => Some(Unit::Months(1)),
+        "year" | "years" | "yr" | "yrs" | "year's" => Some(Unit::Months(12)),
         _ => None,
     }
 }
@@ -541,7 +542,10 @@ fn read_at(tokens: &[Token], i: usize, today: NaiveDate, locale: Locale, found: 
     );
     if let Some(weekday) = word.and_then(|w| weekday_from_word(w, strict)) {
         let next_week_after = word_at(tokens, i + 1) == Some("next") && word_at(tokens, i + 2) == Some("week");
-        let date = if modifier == Some("next") || next_week_after {
+        // "next week friday", "next week on friday".
+        let next_week_before = (2..=3)
+            .any(|k| i >= k && word_at(tokens, i - k) == Some("next") && word_at(tokens, i - k + 1) == Some("week"));
+        let date = if modifier == Some("next") || next_week_after || next_week_before {
             let monday_next_week = days(today, 7 - today.weekday().num_days_from_monday() as i64);
             monday_next_week.and_then(|monday| weekday_on_or_after(monday, weekday))
         } else if matches!(modifier, Some("last" | "past")) {
