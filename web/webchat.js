@@ -1,0 +1,626 @@
+/*
+ * Baton web chat: a customer-service chat widget embedded with one script tag.
+ *
+ *   <script src="https://HOST/webchat.js" data-assistant="bank" async></script>
+ *
+ * Optional attributes: data-environment ("draft" or "live"; default: the paths without an
+ * environment), data-title (the panel's heading), data-open ("true" to start open).
+ * The server's address is taken from the script's own src.
+ *
+ * It talks to the Watson Assistant v2 compatible message API, keeps the session id in
+ * sessionStorage and restores the conversation from the server after a reload, and listens on
+ * the session's event socket for what arrives between turns (queue position, human agent).
+ *
+ * Everything a person or the assistant wrote is inserted with textContent, never as markup.
+ * Plain JavaScript, no build step; window.BatonWebChat.mount(options) embeds a chat by hand
+ * (the preview page uses it).
+ */
+(function () {
+  "use strict";
+
+  var CSS = "__BATON_CSS__";
+  var API_VERSION = "2024-08-25";
+  var MAX_PAUSE_MS = 4000;
+  var instances = 0;
+
+  function currentScript() {
+    if (document.currentScript) return document.currentScript;
+    var scripts = document.querySelectorAll("script[src*='webchat.js']");
+    return scripts.length ? scripts[scripts.length - 1] : null;
+  }
+
+  function injectStyle() {
+    if (document.getElementById("baton-wc-style")) return;
+    var style = document.createElement("style");
+    style.id = "baton-wc-style";
+    style.textContent = CSS;
+    (document.head || document.documentElement).appendChild(style);
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function randomId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return "m-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+
+  function storageGet(key) {
+    try { return window.sessionStorage.getItem(key); } catch (e) { return null; }
+  }
+  function storageSet(key, value) {
+    try {
+      if (value === null) window.sessionStorage.removeItem(key);
+      else window.sessionStorage.setItem(key, value);
+    } catch (e) { /* storage disabled: the chat still works for this page */ }
+  }
+
+  function sleep(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
+  }
+
+  /* Text with Markdown links [label](https://…): links become anchors, everything else text. */
+  function appendRichText(parent, text) {
+    var pattern = /\[([^\]\n]+)\]\(([^)\s]+)\)/g;
+    var last = 0;
+    var match;
+    while ((match = pattern.exec(text)) !== null) {
+      if (match.index > last) parent.appendChild(document.createTextNode(text.slice(last, match.index)));
+      appendLink(parent, match[1], match[2]);
+      last = pattern.lastIndex;
+    }
+    if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function appendLink(parent, label, url) {
+    var safe = /^(https?:|mailto:|tel:)/i.test(url) || /^\/[^\/]/.test(url);
+    if (!safe) {
+      parent.appendChild(document.createTextNode(label));
+      return;
+    }
+    var anchor = el("a", "baton-wc-link", label);
+    anchor.href = url;
+    anchor.target = "_blank";
+    anchor.rel = "noopener noreferrer";
+    parent.appendChild(anchor);
+  }
+
+  function Chat(options) {
+    this.id = ++instances;
+    this.base = options.base.replace(/\/+$/, "");
+    this.assistant = options.assistant;
+    this.environment = options.environment || "";
+    this.title = options.title || "Chat with us";
+    this.inline = !!options.container;
+    this.container = options.container || null;
+    this.debug = !!options.debug;
+    this.onTurn = options.onTurn || null;
+    this.onSession = options.onSession || null;
+    this.storageKey = "baton-webchat:" + this.base + ":" + this.assistant + (this.environment ? ":" + this.environment : "");
+    this.sessionId = storageGet(this.storageKey + ":session");
+    this.busy = 0;
+    this.agentTyping = false;
+    this.socket = null;
+    this.socketWanted = false;
+    this.lastEventSeq = Number(storageGet(this.storageKey + ":events") || 0);
+    this.reconnectDelay = 1000;
+    this.started = false;
+    this.queue = Promise.resolve();
+    this.build();
+    if (this.inline || storageGet(this.storageKey + ":open") === "1" || options.open) this.open(false);
+  }
+
+  Chat.prototype.path = function (rest) {
+    var env = this.environment ? "/environments/" + encodeURIComponent(this.environment) : "";
+    return this.base + "/v2/assistants/" + encodeURIComponent(this.assistant) + env + rest;
+  };
+
+  Chat.prototype.build = function () {
+    var self = this;
+    var panelId = "baton-wc-panel-" + this.id;
+    var inputId = "baton-wc-input-" + this.id;
+    var titleId = "baton-wc-title-" + this.id;
+
+    var root = el("div", "baton-wc" + (this.inline ? " baton-wc-inline" : ""));
+    root.setAttribute("data-baton-webchat", "");
+
+    if (!this.inline) {
+      var launcher = el("button", "baton-wc-launcher");
+      launcher.type = "button";
+      launcher.setAttribute("aria-controls", panelId);
+      launcher.setAttribute("aria-expanded", "false");
+      launcher.setAttribute("aria-label", "Open chat: " + this.title);
+      launcher.appendChild(el("span", "baton-wc-launcher-icon")).setAttribute("aria-hidden", "true");
+      launcher.appendChild(el("span", "baton-wc-launcher-text", "Chat"));
+      launcher.addEventListener("click", function () { self.toggle(); });
+      root.appendChild(launcher);
+      this.launcher = launcher;
+    }
+
+    var panel = el("section", "baton-wc-panel");
+    panel.id = panelId;
+    panel.setAttribute("role", this.inline ? "region" : "dialog");
+    panel.setAttribute("aria-labelledby", titleId);
+    panel.hidden = !this.inline;
+    panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !self.inline) {
+        event.preventDefault();
+        self.close(true);
+      }
+    });
+
+    var header = el("header", "baton-wc-header");
+    var heading = el("h2", "baton-wc-title", this.title);
+    heading.id = titleId;
+    header.appendChild(heading);
+    if (!this.inline) {
+      var close = el("button", "baton-wc-close");
+      close.type = "button";
+      close.setAttribute("aria-label", "Close chat");
+      close.appendChild(el("span", "", "\u00d7")).setAttribute("aria-hidden", "true");
+      close.addEventListener("click", function () { self.close(true); });
+      header.appendChild(close);
+    }
+    panel.appendChild(header);
+
+    var log = el("div", "baton-wc-log");
+    log.setAttribute("role", "log");
+    log.setAttribute("aria-live", "polite");
+    log.setAttribute("aria-relevant", "additions");
+    log.setAttribute("aria-label", "Conversation");
+    log.tabIndex = 0;
+    panel.appendChild(log);
+
+    var typing = el("div", "baton-wc-typing");
+    typing.setAttribute("aria-hidden", "true");
+    typing.hidden = true;
+    typing.appendChild(el("span", "baton-wc-dot"));
+    typing.appendChild(el("span", "baton-wc-dot"));
+    typing.appendChild(el("span", "baton-wc-dot"));
+    panel.appendChild(typing);
+
+    var status = el("div", "baton-wc-status");
+    status.setAttribute("role", "status");
+    status.hidden = true;
+    panel.appendChild(status);
+
+    var form = el("form", "baton-wc-form");
+    var label = el("label", "baton-wc-sr-only", "Type your message");
+    label.htmlFor = inputId;
+    var input = el("input", "baton-wc-input");
+    input.id = inputId;
+    input.type = "text";
+    input.autocomplete = "off";
+    input.maxLength = 2048;
+    input.placeholder = "Type your message\u2026";
+    var send = el("button", "baton-wc-send", "Send");
+    send.type = "submit";
+    send.setAttribute("aria-label", "Send message");
+    form.appendChild(label);
+    form.appendChild(input);
+    form.appendChild(send);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = input.value.trim();
+      if (!text) return;
+      input.value = "";
+      self.say(text, text);
+    });
+    panel.appendChild(form);
+
+    root.appendChild(panel);
+    (this.container || document.body).appendChild(root);
+
+    this.root = root;
+    this.panel = panel;
+    this.log = log;
+    this.typing = typing;
+    this.status = status;
+    this.input = input;
+  };
+
+  Chat.prototype.toggle = function () {
+    if (this.panel.hidden) this.open(true);
+    else this.close(true);
+  };
+
+  Chat.prototype.open = function (focus) {
+    this.panel.hidden = false;
+    this.root.classList.add("baton-wc-open");
+    if (this.launcher) this.launcher.setAttribute("aria-expanded", "true");
+    if (!this.inline) storageSet(this.storageKey + ":open", "1");
+    if (focus) this.input.focus();
+    if (!this.started) {
+      this.started = true;
+      this.begin();
+    }
+  };
+
+  Chat.prototype.close = function (focusLauncher) {
+    if (this.inline) return;
+    this.panel.hidden = true;
+    this.root.classList.remove("baton-wc-open");
+    this.launcher.setAttribute("aria-expanded", "false");
+    storageSet(this.storageKey + ":open", null);
+    if (focusLauncher) this.launcher.focus();
+  };
+
+  /* Restores a stored session from the server, or starts a new one with the greeting. */
+  Chat.prototype.begin = function () {
+    var self = this;
+    this.enqueue(function () {
+      if (!self.sessionId) return self.startSession();
+      return self.restore().then(function (restored) {
+        if (!restored) return self.startSession();
+      });
+    });
+  };
+
+  Chat.prototype.enqueue = function (work) {
+    var self = this;
+    this.queue = this.queue.then(work).catch(function (error) {
+      self.showError(error);
+    });
+    return this.queue;
+  };
+
+  Chat.prototype.request = function (method, url, body, headers) {
+    var init = { method: method, headers: headers || {}, credentials: "omit" };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(url, init).then(function (response) {
+      return response.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        if (!response.ok) {
+          var error = new Error((data && data.error) || "HTTP " + response.status);
+          error.status = response.status;
+          error.code = data && data.baton_code;
+          throw error;
+        }
+        return data;
+      });
+    });
+  };
+
+  Chat.prototype.setSession = function (sessionId) {
+    this.sessionId = sessionId;
+    storageSet(this.storageKey + ":session", sessionId);
+    if (sessionId === null) {
+      this.lastEventSeq = 0;
+      storageSet(this.storageKey + ":events", null);
+    }
+    if (this.onSession) this.onSession(sessionId);
+  };
+
+  Chat.prototype.startSession = function () {
+    var self = this;
+    this.setBusy(1);
+    return this.request("POST", this.path("/sessions?version=" + API_VERSION), {})
+      .then(function (data) {
+        self.setSession(data.session_id);
+        return self.sendMessage("");
+      })
+      .finally(function () { self.setBusy(-1); });
+  };
+
+  Chat.prototype.restore = function () {
+    var self = this;
+    this.setBusy(1);
+    return this.request("GET", this.path("/sessions/" + encodeURIComponent(this.sessionId) + "/transcript"))
+      .then(function (data) {
+        if (self.onSession) self.onSession(self.sessionId);
+        var transferred = false;
+        (data.entries || []).forEach(function (entry) {
+          if (self.renderEntry(entry)) transferred = true;
+        });
+        self.markAnswered();
+        if (transferred) self.waitForAgent();
+        return true;
+      })
+      .catch(function (error) {
+        if (error.status === 404) {
+          self.setSession(null);
+          return false;
+        }
+        throw error;
+      })
+      .finally(function () { self.setBusy(-1); });
+  };
+
+  /* One stored transcript entry; true when it is a transfer. */
+  Chat.prototype.renderEntry = function (entry) {
+    var payload = entry.payload || {};
+    if (entry.kind === "customer") {
+      if (payload.type === "text") this.addMessage("customer", payload.text);
+      return false;
+    }
+    if (entry.kind === "event") return payload.type === "transfer_requested";
+    switch (payload.type) {
+      case "text": this.addMessage("assistant", payload.text); break;
+      case "options":
+        this.addOptions(payload.title, (payload.choices || []).map(function (choice) {
+          return { label: choice.label, value: choice.value };
+        }));
+        break;
+      case "link": this.addLinkMessage(payload.label, payload.url); break;
+      default: break;
+    }
+    return false;
+  };
+
+  /* Shows the customer's line and sends `text` (an option's value may differ from its label). */
+  Chat.prototype.say = function (shown, text) {
+    var self = this;
+    this.markAnswered();
+    this.addMessage("customer", shown);
+    this.enqueue(function () {
+      if (!self.sessionId) {
+        return self.request("POST", self.path("/sessions?version=" + API_VERSION), {}).then(function (data) {
+          self.setSession(data.session_id);
+          return self.sendMessage(text);
+        });
+      }
+      return self.sendMessage(text).catch(function (error) {
+        // The session ended (inactivity): start a new one and say it there.
+        if (error.status === 404 && (error.code === "session_expired" || error.code === "session_not_found")) {
+          self.setSession(null);
+          self.addStatusNote("Your previous conversation ended. Starting a new one.");
+          return self.request("POST", self.path("/sessions?version=" + API_VERSION), {}).then(function (data) {
+            self.setSession(data.session_id);
+            return self.sendMessage(text);
+          });
+        }
+        throw error;
+      });
+    });
+  };
+
+  Chat.prototype.sendMessage = function (text) {
+    var self = this;
+    var body = { input: { message_type: "text", text: text } };
+    if (this.debug) body.input.options = { debug: true, return_context: true, alternate_intents: true };
+    var url = this.path("/sessions/" + encodeURIComponent(this.sessionId) + "/message?version=" + API_VERSION);
+    var headers = { "X-Client-Message-Id": randomId() };
+    this.setBusy(1);
+    var attempt = function (retries) {
+      return self.request("POST", url, body, headers).catch(function (error) {
+        // A network failure may hide a committed turn: retry with the same message id, which
+        // the server answers from its stored reply instead of running the turn twice.
+        if (error.status === undefined && retries > 0) return sleep(800).then(function () { return attempt(retries - 1); });
+        throw error;
+      });
+    };
+    return attempt(2)
+      .then(function (response) { return self.renderResponse(response, text); })
+      .finally(function () { self.setBusy(-1); });
+  };
+
+  Chat.prototype.renderResponse = function (response, text) {
+    var self = this;
+    var items = (response && response.output && response.output.generic) || [];
+    var transferred = false;
+    if (this.onTurn) {
+      try { this.onTurn({ text: text, response: response }); } catch (e) { /* the page's problem */ }
+    }
+    var chain = Promise.resolve();
+    items.forEach(function (item) {
+      chain = chain.then(function () {
+        switch (item.response_type) {
+          case "text": self.addMessage("assistant", item.text); break;
+          case "option":
+            self.addOptions(item.title, (item.options || []).map(function (option) {
+              return { label: option.label, value: option.value && option.value.input ? option.value.input.text : option.label };
+            }));
+            break;
+          case "pause":
+            self.setBusy(1);
+            return sleep(Math.min(Number(item.time) || 0, MAX_PAUSE_MS)).then(function () { self.setBusy(-1); });
+          case "connect_to_agent":
+            transferred = true;
+            var message = item.agent_available && item.agent_available.message;
+            if (message) self.addMessage("assistant", message);
+            break;
+          default: break;
+        }
+      });
+    });
+    return chain.then(function () {
+      if (transferred) self.waitForAgent();
+    });
+  };
+
+  Chat.prototype.addRow = function (who) {
+    var row = el("div", "baton-wc-row baton-wc-" + who);
+    this.log.appendChild(row);
+    return row;
+  };
+
+  Chat.prototype.scroll = function () {
+    this.log.scrollTop = this.log.scrollHeight;
+  };
+
+  Chat.prototype.addMessage = function (who, text, sender) {
+    if (text === undefined || text === null || text === "") return;
+    var row = this.addRow(who);
+    var bubble = el("div", "baton-wc-bubble");
+    var spoken = el("span", "baton-wc-sr-only", who === "customer" ? "You said: " : (sender || "Assistant") + " said: ");
+    bubble.appendChild(spoken);
+    if (sender) bubble.appendChild(el("span", "baton-wc-sender", sender));
+    if (who === "customer") bubble.appendChild(document.createTextNode(String(text)));
+    else appendRichText(bubble, String(text));
+    row.appendChild(bubble);
+    this.scroll();
+  };
+
+  Chat.prototype.addLinkMessage = function (label, url) {
+    var row = this.addRow("assistant");
+    var bubble = el("div", "baton-wc-bubble");
+    appendLink(bubble, label, url);
+    row.appendChild(bubble);
+    this.scroll();
+  };
+
+  Chat.prototype.addOptions = function (title, choices) {
+    var self = this;
+    if (title) this.addMessage("assistant", title);
+    var row = this.addRow("assistant");
+    var group = el("div", "baton-wc-options");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", title || "Options");
+    choices.forEach(function (choice) {
+      var button = el("button", "baton-wc-option", choice.label);
+      button.type = "button";
+      button.addEventListener("click", function () {
+        self.say(choice.label, choice.value);
+        self.input.focus();
+      });
+      group.appendChild(button);
+    });
+    row.appendChild(group);
+    this.scroll();
+  };
+
+  /* Option buttons of earlier turns stay visible but are no longer clickable. */
+  Chat.prototype.markAnswered = function () {
+    var buttons = this.log.querySelectorAll(".baton-wc-option");
+    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = true;
+  };
+
+  Chat.prototype.addStatusNote = function (text) {
+    var row = this.addRow("note");
+    row.appendChild(el("div", "baton-wc-note", text));
+    this.scroll();
+  };
+
+  Chat.prototype.setStatus = function (text) {
+    this.status.textContent = text || "";
+    this.status.hidden = !text;
+  };
+
+  Chat.prototype.setBusy = function (delta) {
+    this.busy = Math.max(0, this.busy + delta);
+    this.updateTyping();
+  };
+
+  Chat.prototype.updateTyping = function () {
+    var on = this.busy > 0 || this.agentTyping;
+    this.typing.hidden = !on;
+    this.root.setAttribute("aria-busy", this.busy > 0 ? "true" : "false");
+    if (on) this.scroll();
+  };
+
+  Chat.prototype.showError = function (error) {
+    var text = "Sorry, something went wrong. Please try again.";
+    if (error && error.status === 429) text = "You're sending messages too quickly. Please wait a moment.";
+    else if (error && error.status === undefined) text = "We couldn't reach the chat service. Check your connection and try again.";
+    this.addStatusNote(text);
+  };
+
+  /* ---- between turns: the session's event socket ---- */
+
+  Chat.prototype.waitForAgent = function () {
+    this.setStatus("Waiting for an agent\u2026");
+    this.root.classList.add("baton-wc-transferred");
+    this.socketWanted = true;
+    this.connectEvents();
+  };
+
+  Chat.prototype.connectEvents = function () {
+    var self = this;
+    if (!this.socketWanted || this.socket || !this.sessionId || !window.WebSocket) return;
+    var url = this.path("/sessions/" + encodeURIComponent(this.sessionId) + "/events?after=" + this.lastEventSeq)
+      .replace(/^http/, "ws");
+    var socket;
+    try { socket = new WebSocket(url); } catch (e) { return; }
+    this.socket = socket;
+    socket.onopen = function () { self.reconnectDelay = 1000; };
+    socket.onmessage = function (message) {
+      var event;
+      try { event = JSON.parse(message.data); } catch (e) { return; }
+      if (typeof event.seq === "number") {
+        if (event.seq <= self.lastEventSeq) return;
+        self.lastEventSeq = event.seq;
+        storageSet(self.storageKey + ":events", String(event.seq));
+      }
+      self.handleEvent(event);
+    };
+    socket.onclose = function () {
+      self.socket = null;
+      if (!self.socketWanted) return;
+      setTimeout(function () { self.connectEvents(); }, self.reconnectDelay);
+      self.reconnectDelay = Math.min(self.reconnectDelay * 2, 30000);
+    };
+  };
+
+  Chat.prototype.handleEvent = function (event) {
+    switch (event.type) {
+      case "queued":
+        if (event.position) {
+          var wait = event.estimated_wait_secs ? " (about " + Math.max(1, Math.round(event.estimated_wait_secs / 60)) + " min)" : "";
+          this.setStatus("Waiting for an agent\u2026 You are number " + event.position + " in the queue" + wait + ".");
+        } else {
+          this.setStatus("Waiting for an agent\u2026");
+        }
+        break;
+      case "agent_joined":
+        this.setStatus("");
+        this.addStatusNote((event.agent_name || "An agent") + " joined the chat.");
+        break;
+      case "agent_typing":
+        this.agentTyping = !!event.typing;
+        this.updateTyping();
+        break;
+      case "agent_message":
+        this.agentTyping = false;
+        this.updateTyping();
+        this.addMessage("agent", event.text, event.agent_name || "Agent");
+        break;
+      case "agent_left":
+        this.agentTyping = false;
+        this.updateTyping();
+        this.addStatusNote((event.agent_name || "The agent") + " left the chat.");
+        break;
+      case "ended":
+        this.agentTyping = false;
+        this.updateTyping();
+        this.setStatus("");
+        this.addStatusNote("The chat with the agent has ended. You're back with the assistant.");
+        this.root.classList.remove("baton-wc-transferred");
+        this.socketWanted = false;
+        if (this.socket) this.socket.close();
+        break;
+      default: break;
+    }
+  };
+
+  /* ---- embedding ---- */
+
+  function mount(options) {
+    injectStyle();
+    return new Chat(options);
+  }
+
+  window.BatonWebChat = { mount: mount, version: 1 };
+
+  var script = currentScript();
+  if (script && script.getAttribute("data-assistant")) {
+    var base = new URL(script.getAttribute("src"), document.baseURI);
+    var options = {
+      base: base.origin + base.pathname.replace(/\/webchat\.js$/, ""),
+      assistant: script.getAttribute("data-assistant"),
+      environment: script.getAttribute("data-environment") || "",
+      title: script.getAttribute("data-title") || "",
+      open: script.getAttribute("data-open") === "true"
+    };
+    var start = function () { window.BatonWebChat.instance = mount(options); };
+    if (document.body) start();
+    else document.addEventListener("DOMContentLoaded", start);
+  }
+})();
