@@ -7,9 +7,8 @@
 
 use chrono::{DateTime, Utc};
 
-use baton_assistant::{Assistant, Value};
-use baton_dialog::{Effect, Event, Message, Session, TransferOutcome, TransferRequest, TurnDebug};
-use baton_nlu::{Classifier, TrainingExample};
+use baton_assistant::Value;
+use baton_dialog::{Effect, Engine, Event, Message, Session, TransferOutcome, TransferRequest, Turn, TurnDebug};
 
 /// Whether the simulated desk has agents online.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -35,7 +34,10 @@ pub enum Entry {
     Customer(String),
     Say(Message),
     /// A transfer request and the response the customer was shown.
-    Transfer { request: TransferRequest, response: String },
+    Transfer {
+        request: TransferRequest,
+        response: String,
+    },
     /// The simulated desk ended the transfer: the agent ended the chat, or none was available.
     TransferEnded(Agents),
     Debug(String),
@@ -68,10 +70,9 @@ impl Exchange {
     }
 }
 
-/// A session with an assistant and its trained classifier.
+/// A session with an assistant, driven through its [`Engine`].
 pub struct Conversation {
-    assistant: Assistant,
-    classifier: Classifier,
+    engine: Engine,
     session: Session,
     agents: Agents,
     debug: bool,
@@ -90,20 +91,14 @@ pub struct Options {
 }
 
 impl Conversation {
-    pub fn new(assistant: Assistant, options: Options) -> Conversation {
-        let classifier = train(&assistant);
-        Conversation::with_classifier(assistant, classifier, options)
-    }
-
-    /// A conversation with a classifier already trained on `assistant` (see [`train`]).
-    pub fn with_classifier(assistant: Assistant, classifier: Classifier, options: Options) -> Conversation {
+    /// A new session; cloning an [`Engine`] is cheaper than training another.
+    pub fn new(engine: Engine, options: Options) -> Conversation {
         let mut session = Session::new(None, options.channel.or_else(|| Some("preview".to_owned())));
         for (name, value) in options.variables {
             session.set_variable(name, value);
         }
         Conversation {
-            assistant,
-            classifier,
+            engine,
             session,
             agents: options.agents,
             debug: options.debug,
@@ -113,7 +108,9 @@ impl Conversation {
     /// Starts the session: the greeting.
     pub fn start(&mut self, now: DateTime<Utc>) -> Exchange {
         let mut exchange = Exchange::default();
-        self.run(Event::Start, now, &mut exchange);
+        let session = std::mem::take(&mut self.session);
+        let turn = self.engine.start(session, now);
+        self.carry_out_turn(turn, now, &mut exchange);
         exchange
     }
 
@@ -123,18 +120,13 @@ impl Conversation {
             entries: vec![Entry::Customer(text.to_owned())],
             ..Exchange::default()
         };
-        let intents = self.classifier.classify(text);
-        let event = Event::UserSaid {
-            text: text.to_owned(),
-            intents,
-        };
-        self.run(event, now, &mut exchange);
+        let session = std::mem::take(&mut self.session);
+        let turn = self.engine.said(session, text, now);
+        self.carry_out_turn(turn, now, &mut exchange);
         exchange
     }
 
-    fn run(&mut self, event: Event, now: DateTime<Utc>, exchange: &mut Exchange) {
-        let session = std::mem::take(&mut self.session);
-        let turn = baton_dialog::step(&self.assistant, session, event, now);
+    fn carry_out_turn(&mut self, turn: Turn, now: DateTime<Utc>, exchange: &mut Exchange) {
         self.session = turn.session;
         exchange.debug = turn.debug;
         let mut transferred = false;
@@ -154,7 +146,7 @@ impl Conversation {
                 Agents::Offline => TransferOutcome::Unavailable,
             };
             let session = std::mem::take(&mut self.session);
-            let turn = baton_dialog::step(&self.assistant, session, Event::TransferEnded { outcome }, now);
+            let turn = self.engine.event(session, Event::TransferEnded { outcome }, now);
             self.session = turn.session;
             for effect in turn.effects {
                 self.carry_out(effect, exchange);
@@ -179,36 +171,6 @@ impl Conversation {
         }
         false
     }
-}
-
-/// Trains the classifier on the actions' examples and the Fallback's "talk to a person" phrases.
-pub fn train(assistant: &Assistant) -> Classifier {
-    let mut examples: Vec<TrainingExample> = assistant
-        .actions
-        .iter()
-        .flat_map(|action| {
-            action.examples.iter().map(|text| TrainingExample {
-                text: text.clone(),
-                intent: action.id.clone(),
-            })
-        })
-        .collect();
-    let fallback_examples = assistant
-        .system
-        .fallback
-        .as_ref()
-        .and_then(|fallback| fallback.examples.clone())
-        .unwrap_or_else(|| {
-            baton_assistant::defaults::AGENT_REQUESTED_EXAMPLES
-                .iter()
-                .map(|text| (*text).to_owned())
-                .collect()
-        });
-    examples.extend(fallback_examples.into_iter().map(|text| TrainingExample {
-        text,
-        intent: baton_dialog::FALLBACK_INTENT.to_owned(),
-    }));
-    Classifier::train(&examples, &assistant.counterexamples)
 }
 
 /// `action=… confidence=… step=… variables={…}`, for `--debug`.

@@ -18,7 +18,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "baton", version, about = "A customer-service assistant that knows when to hand over to a human")]
+#[command(
+    name = "baton",
+    version,
+    about = "A customer-service assistant that knows when to hand over to a human"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

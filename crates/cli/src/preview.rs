@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 
+use baton_dialog::Engine;
+
 use crate::conversation::{Agents, Conversation, Exchange, Options};
 use crate::transcript::{self, Style};
 
@@ -35,8 +37,10 @@ pub fn run(args: PreviewArgs) -> anyhow::Result<i32> {
         ..Options::default()
     };
     let style = Style::detect();
+    let name = assistant.name.clone();
+    let engine = Engine::new(assistant);
     let mut preview = Preview {
-        conversation: Conversation::new(assistant.clone(), options.clone()),
+        conversation: Conversation::new(engine.clone(), options.clone()),
         last: Exchange::default(),
         style,
     };
@@ -46,13 +50,13 @@ pub fn run(args: PreviewArgs) -> anyhow::Result<i32> {
             "{}",
             style.bold(&format!(
                 "Previewing {} — type a message; a number picks an option; /restart starts over; Ctrl-D quits.",
-                assistant.name
+                name
             ))
         );
     }
     preview.start()?;
     match interactive {
-        true => interactive_loop(&mut preview, || Conversation::new(assistant.clone(), options.clone())),
+        true => interactive_loop(&mut preview, || Conversation::new(engine.clone(), options.clone())),
         false => scripted_loop(&mut preview),
     }
 }

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
-use baton_assistant::Assistant;
-use baton_nlu::Classifier;
+use baton_dialog::Engine;
 
 use crate::conversation::{self, Conversation, Exchange};
 use crate::test_file::{self, Expect, Expectation, TestFile, TransferExpectation};
@@ -39,7 +38,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<i32> {
         eprintln!("no test files in {}", args.dir.join("tests").display());
         return Ok(1);
     }
-    let classifier = conversation::train(&assistant);
+    let engine = Engine::new(assistant);
     let (mut passed, mut failed) = (0, 0);
     for path in files {
         let test = match test_file::read(&path) {
@@ -59,7 +58,8 @@ pub fn run(args: TestArgs) -> anyhow::Result<i32> {
         {
             continue;
         }
-        let report = run_test(&assistant, &classifier, &test);
+        let report = run_test(&engine, &test);
+        let path = &test.path;
         if report.failures.is_empty() {
             println!("{} {} ({})", style.green("ok  "), test.name, path.display());
             passed += 1;
@@ -117,11 +117,11 @@ pub struct Report {
 }
 
 /// Runs one test file's conversation.
-pub fn run_test(assistant: &Assistant, classifier: &Classifier, test: &TestFile) -> Report {
+pub fn run_test(engine: &Engine, test: &TestFile) -> Report {
     let mut report = Report::default();
     let mut variables = Vec::new();
     for (name, node) in &test.variables {
-        match test_file::variable_value(assistant, name, node) {
+        match test_file::variable_value(engine.assistant(), name, node) {
             Ok(value) => variables.push((name.clone(), value)),
             Err(message) => report.failures.push(Failure {
                 position: node.position,
@@ -138,7 +138,7 @@ pub fn run_test(assistant: &Assistant, classifier: &Classifier, test: &TestFile)
         variables,
         debug: false,
     };
-    let mut conversation = Conversation::with_classifier(assistant.clone(), classifier.clone(), options);
+    let mut conversation = Conversation::new(engine.clone(), options);
     let now = test.now.unwrap_or_else(Utc::now);
     let greeting = conversation.start(now);
     let mut turns = test.turns.iter().peekable();
@@ -214,7 +214,10 @@ fn check(exchange: &Exchange, expectations: &[Expectation], report: &mut Report)
                     None => "expected a transfer, but there was none".to_owned(),
                 };
                 fail(position, message);
-                match expected.iter().position(|text| text.starts_with("[Connect to an agent]")) {
+                match expected
+                    .iter()
+                    .position(|text| text.starts_with("[Connect to an agent]"))
+                {
                     Some(index) => expected[index] = line,
                     None => expected.push(line),
                 }
@@ -225,7 +228,10 @@ fn check(exchange: &Exchange, expectations: &[Expectation], report: &mut Report)
                 };
                 fail(
                     position,
-                    format!("expected no transfer, but the assistant transferred (reason={})", request.reason.as_str()),
+                    format!(
+                        "expected no transfer, but the assistant transferred (reason={})",
+                        request.reason.as_str()
+                    ),
                 );
                 expected.retain(|text| !text.starts_with("[Connect to an agent]") && !is_desk_line(text));
             }

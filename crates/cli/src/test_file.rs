@@ -42,7 +42,6 @@ pub struct TestFile {
 #[derive(Debug, Clone, Default)]
 pub struct Turn {
     pub customer: Option<String>,
-    pub position: Position,
     pub expectations: Vec<Expectation>,
 }
 
@@ -128,7 +127,10 @@ pub fn parse(path: &Path, source: &str) -> Result<TestFile, Vec<Problem>> {
     let root = match yaml::parse(source) {
         Ok(Some(root)) => root,
         Ok(None) => {
-            reader.problem(Position { line: 1, column: 1 }, "the file is empty; expected `conversation:`");
+            reader.problem(
+                Position { line: 1, column: 1 },
+                "the file is empty; expected `conversation:`",
+            );
             return Err(reader.problems);
         }
         Err(error) => {
@@ -161,7 +163,10 @@ impl Reader {
         match &node.kind {
             Kind::Mapping(entries) => entries,
             _ => {
-                self.problem(node.position, &format!("{what} must be a mapping, found {}", node.describe()));
+                self.problem(
+                    node.position,
+                    &format!("{what} must be a mapping, found {}", node.describe()),
+                );
                 &[]
             }
         }
@@ -171,7 +176,10 @@ impl Reader {
         match node.as_str() {
             Some(text) if !node.is_null() => Some(text.to_owned()),
             _ => {
-                self.problem(node.position, &format!("`{key}` must be text, found {}", node.describe()));
+                self.problem(
+                    node.position,
+                    &format!("`{key}` must be text, found {}", node.describe()),
+                );
                 None
             }
         }
@@ -227,7 +235,10 @@ impl Reader {
             }
         }
         if !has_conversation && matches!(root.kind, Kind::Mapping(_)) {
-            self.problem(root.position, "missing `conversation:`, the list of customer lines and expectations");
+            self.problem(
+                root.position,
+                "missing `conversation:`, the list of customer lines and expectations",
+            );
         }
         test
     }
@@ -264,14 +275,12 @@ impl Reader {
                 let text = self.customer_text(value);
                 turns.push(Turn {
                     customer: Some(text),
-                    position: item.position,
                     expectations: Vec::new(),
                 });
             } else if turns.is_empty() {
                 // Expectations before any customer line check the greeting.
                 turns.push(Turn {
                     customer: None,
-                    position: item.position,
                     expectations: Vec::new(),
                 });
             }
@@ -390,7 +399,11 @@ pub fn variable_value(assistant: &Assistant, name: &str, node: &Node) -> Result<
         return Ok(Value::Null);
     }
     let declared = assistant.variables.get(name).map(|spec| spec.kind);
-    let number = || text.trim().parse::<f64>().map_err(|_| format!("`{name}` is a number; `{text}` is not"));
+    let number = || {
+        text.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("`{name}` is a number; `{text}` is not"))
+    };
     let value = match declared {
         Some(VariableType::Text) => Value::Text(text.to_owned()),
         Some(VariableType::Number) => Value::Number(number()?),
@@ -415,7 +428,9 @@ pub fn variable_value(assistant: &Assistant, name: &str, node: &Node) -> Result<
         Some(VariableType::Any) | None => match text {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
-            _ => text.parse::<f64>().map_or_else(|_| Value::Text(text.to_owned()), Value::Number),
+            _ => text
+                .parse::<f64>()
+                .map_or_else(|_| Value::Text(text.to_owned()), Value::Number),
         },
     };
     Ok(value)
@@ -458,7 +473,10 @@ mod tests {
                 "t.yaml:4:24: error[bad-test]: unknown reason `lunch`; expected one of: planned, no_action_matches, step_validation_failed, agent_requested, danger_word, profanity",
             ]
         );
-        assert_eq!(problems("name: x\n"), ["t.yaml:1:1: error[bad-test]: missing `conversation:`, the list of customer lines and expectations"]);
+        assert_eq!(
+            problems("name: x\n"),
+            ["t.yaml:1:1: error[bad-test]: missing `conversation:`, the list of customer lines and expectations"]
+        );
         assert_eq!(problems("- a\n- b\n").len(), 1);
         assert_eq!(problems("conversation: [\n").len(), 1);
         assert_eq!(problems("").len(), 1);

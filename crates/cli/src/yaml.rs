@@ -32,7 +32,10 @@ pub struct Node {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
     /// A scalar and whether it was quoted (a quoted `"12"` is text, a plain `12` may be a number).
-    Scalar { text: String, quoted: bool },
+    Scalar {
+        text: String,
+        quoted: bool,
+    },
     Sequence(Vec<Node>),
     /// Entries in document order.
     Mapping(Vec<(Node, Node)>),
@@ -184,18 +187,26 @@ mod tests {
     #[test]
     fn remembers_positions() {
         let node = parse("name: x\nconversation:\n  - customer: hi\n").unwrap().unwrap();
-        let Kind::Mapping(entries) = &node.kind else { panic!("not a mapping") };
+        let Kind::Mapping(entries) = &node.kind else {
+            panic!("not a mapping")
+        };
         let (key, value) = &entries[1];
         assert_eq!(key.as_str(), Some("conversation"));
         assert_eq!(key.position, Position { line: 2, column: 1 });
-        let Kind::Sequence(items) = &value.kind else { panic!("not a list") };
-        let Kind::Mapping(turn) = &items[0].kind else { panic!("not a mapping") };
+        let Kind::Sequence(items) = &value.kind else {
+            panic!("not a list")
+        };
+        let Kind::Mapping(turn) = &items[0].kind else {
+            panic!("not a mapping")
+        };
         assert_eq!(turn[0].1.position, Position { line: 3, column: 15 });
     }
 
     #[test]
     fn reads_json_and_reports_syntax_errors() {
-        let node = parse(r#"{"name": "x", "conversation": [{"customer": "12"}]}"#).unwrap().unwrap();
+        let node = parse(r#"{"name": "x", "conversation": [{"customer": "12"}]}"#)
+            .unwrap()
+            .unwrap();
         assert!(matches!(node.kind, Kind::Mapping(_)));
         let error = parse("name: [unclosed\n").unwrap_err();
         assert!(error.position.line >= 1, "{error:?}");
