@@ -1296,6 +1296,22 @@ mod properties {
         }
     }
 
+    proptest! {
+        #[test]
+        fn any_options_any_answer(
+            labels in prop::collection::vec(("\\PC{0,12}", "\\PC{0,6}", prop::collection::vec("\\PC{0,8}", 0..3)), 0..8),
+            text in prop_oneof![super::properties::answer(), "\\PC{0,40}", Just("savings".to_owned())],
+        ) {
+            let options: Vec<baton_nlu::extract::OptionRef<'_>> = labels
+                .iter()
+                .map(|(label, value, synonyms)| baton_nlu::extract::OptionRef { label, value, synonyms })
+                .collect();
+            if let Some(index) = baton_nlu::extract::option(&text, &options) {
+                prop_assert!(index < options.len());
+            }
+        }
+    }
+
     #[test]
     fn dates_at_the_ends_of_the_calendar_do_not_panic() {
         let phrases = [
