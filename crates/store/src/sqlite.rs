@@ -542,16 +542,14 @@ impl Writer {
                         .filter(|session| session.is_idle(now))
                         .map(|session| session.id.clone())
                         .collect();
-                    let result = expire_idle(&tx, candidates, now).map(|ended| {
+                    let result = expire_idle(&tx, candidates, now).inspect(|ended| {
                         changes.push(CacheChange::RemoveSessions(ended.clone()));
-                        ended
                     });
                     settle(ack, result, answers)
                 }
                 Op::CreateApiKey { name, hash, now, ack } => {
-                    let result = create_api_key(&tx, name, hash, now).map(|key| {
+                    let result = create_api_key(&tx, name, hash, now).inspect(|key| {
                         changes.push(CacheChange::PutApiKey(key.clone()));
-                        key
                     });
                     settle(ack, result, answers)
                 }
