@@ -18,6 +18,7 @@ mod neighbours;
 
 use serde::{Deserialize, Serialize};
 
+pub use features::NgramOptions;
 use features::{Sparse, Vectorizer, VectorizerOptions};
 use linear::{Linear, LinearOptions};
 use neighbours::Neighbours;
@@ -51,18 +52,22 @@ pub struct TrainOptions {
     pub epochs: usize,
     /// Seed of the example order (training is deterministic for a given seed).
     pub seed: u64,
-    /// Features in more than this fraction of the examples are ignored by the nearest-example
-    /// similarity (they cost look-up time and carry little).
+    /// With more than 1,000 examples, features in more than this fraction of them (and in more
+    /// than 30) are ignored by the nearest-example similarity: they cost look-up time, and the
+    /// similarity over rarer features is the better no-match signal (measured).
     pub neighbour_max_df: f32,
+    /// Which n-grams are features.
+    pub ngrams: NgramOptions,
 }
 
 impl Default for TrainOptions {
     fn default() -> TrainOptions {
         TrainOptions {
             c: 20.0,
-            epochs: 30,
+            epochs: 15,
             seed: 0,
-            neighbour_max_df: 0.05,
+            neighbour_max_df: 0.003,
+            ngrams: NgramOptions::default(),
         }
     }
 }
@@ -122,6 +127,7 @@ impl Classifier {
             VectorizerOptions {
                 char_min_df: if large { 2 } else { 1 },
                 word_min_df: 1,
+                ngrams: options.ngrams,
             },
         );
         let inputs: Vec<Sparse> = texts.iter().map(|text| vectorizer.transform(text)).collect();
@@ -250,16 +256,23 @@ fn calibrate(signals: &Signals) -> Vec<f32> {
 /// top intent. Its weights were fitted on sub-assistants sampled from BANKING77 and HWU64
 /// (8 to 77 intents, 6 to 130 examples each; out-of-scope messages from the intents left out),
 /// each sub-assistant weighing the same, so that one threshold means the same at every size.
+///
+/// With a single intent and no counterexamples the probabilities say nothing (the top one is
+/// always 1), so a model fitted on the similarity alone, on the same data, is used instead.
 fn in_scope_score(top_probability: f32, second_probability: f32, similarity: f32, signals: &Signals) -> f32 {
+    let sigmoid = |z: f32| 1.0 / (1.0 + (-z).exp());
+    if signals.probabilities.len() == 1 && signals.counterexample_probability == 0.0 {
+        return sigmoid(8.11 * similarity - 2.92);
+    }
     let log_ratio = (top_probability.max(1e-6) / second_probability.max(1e-6))
         .ln()
         .min(10.0)
         / 10.0;
-    let z = 3.85 * top_probability + 3.74 * log_ratio + 3.31 * similarity
-        - 3.39
+    let z = 3.99 * top_probability + 3.61 * log_ratio + 3.40 * similarity
+        - 3.47
         - 3.0 * signals.counterexample_probability
         - 3.0 * signals.counterexample_similarity;
-    1.0 / (1.0 + (-z).exp())
+    sigmoid(z)
 }
 
 #[cfg(test)]

@@ -84,8 +84,32 @@ pub struct Grams {
     pub char: Vec<u64>,
 }
 
+/// Which n-grams are read from a message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NgramOptions {
+    /// Longest word n-gram (1 = single words only).
+    pub word_max: usize,
+    /// Longest character n-gram (the shortest is 2).
+    pub char_max: usize,
+    /// Character n-grams run across word boundaries (else each word is read alone, padded).
+    pub char_across_words: bool,
+    /// Weight of the word block relative to the character block.
+    pub word_weight: f32,
+}
+
+impl Default for NgramOptions {
+    fn default() -> NgramOptions {
+        NgramOptions {
+            word_max: 2,
+            char_max: 5,
+            char_across_words: false,
+            word_weight: 1.0,
+        }
+    }
+}
+
 /// Hashes of every n-gram of `text`, duplicates included (they are the term frequencies).
-pub fn grams(text: &str) -> Grams {
+pub fn grams(text: &str, options: &NgramOptions) -> Grams {
     let words = words(text);
     let mut grams = Grams::default();
     let mut word_hashes = Vec::with_capacity(words.len());
@@ -97,23 +121,40 @@ pub fn grams(text: &str) -> Grams {
         word_hashes.push(hash);
         grams.word.push(hash);
     }
-    for pair in word_hashes.windows(2) {
-        grams.word.push(mix(mix(SEED_BIGRAM, pair[0]), pair[1]));
+    for length in 2..=options.word_max {
+        for window in word_hashes.windows(length) {
+            let hash = window
+                .iter()
+                .fold(mix(SEED_BIGRAM, length as u64), |hash, &word| mix(hash, word));
+            grams.word.push(hash);
+        }
     }
-    let mut padded: Vec<u64> = Vec::with_capacity(32);
-    for word in &words {
-        padded.clear();
-        padded.push(u64::from(' '));
-        padded.extend(word.chars().map(u64::from));
-        padded.push(u64::from(' '));
+    let mut padded: Vec<u64> = Vec::with_capacity(64);
+    let read_chars = |padded: &[u64], grams: &mut Grams| {
         for start in 0..padded.len() {
             let mut hash = SEED_CHAR;
-            for (offset, &character) in padded[start..].iter().take(5).enumerate() {
+            for (offset, &character) in padded[start..].iter().take(options.char_max).enumerate() {
                 hash = mix(hash, character);
                 if offset >= 1 {
                     grams.char.push(hash);
                 }
             }
+        }
+    };
+    if options.char_across_words {
+        padded.push(u64::from(' '));
+        for word in &words {
+            padded.extend(word.chars().map(u64::from));
+            padded.push(u64::from(' '));
+        }
+        read_chars(&padded, &mut grams);
+    } else {
+        for word in &words {
+            padded.clear();
+            padded.push(u64::from(' '));
+            padded.extend(word.chars().map(u64::from));
+            padded.push(u64::from(' '));
+            read_chars(&padded, &mut grams);
         }
     }
     grams
@@ -125,6 +166,7 @@ pub struct Vectorizer {
     index: HashIndex,
     /// Inverse document frequency per feature index.
     idf: Vec<f32>,
+    ngrams: NgramOptions,
 }
 
 /// Options of [`Vectorizer::fit`].
@@ -134,6 +176,7 @@ pub struct VectorizerOptions {
     pub char_min_df: u32,
     /// Word n-grams seen in fewer training texts than this are dropped.
     pub word_min_df: u32,
+    pub ngrams: NgramOptions,
 }
 
 impl Vectorizer {
@@ -142,7 +185,7 @@ impl Vectorizer {
         let mut word_df: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>> = HashMap::default();
         let mut char_df: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>> = HashMap::default();
         for text in texts {
-            let mut grams = grams(text);
+            let mut grams = grams(text, &options.ngrams);
             grams.word.sort_unstable();
             grams.word.dedup();
             grams.char.sort_unstable();
@@ -172,7 +215,11 @@ impl Vectorizer {
             index.insert(*hash, idf.len() as u32);
             idf.push(((1.0 + n_docs) / (1.0 + *df as f32)).ln() + 1.0);
         }
-        Vectorizer { index, idf }
+        Vectorizer {
+            index,
+            idf,
+            ngrams: options.ngrams,
+        }
     }
 
     /// Number of features.
@@ -182,8 +229,13 @@ impl Vectorizer {
 
     /// The TF-IDF vector of `text`; empty when no known n-gram occurs in it.
     pub fn transform(&self, text: &str) -> Sparse {
-        let grams = grams(text);
+        let grams = grams(text, &self.ngrams);
         let mut vector = self.block(&grams.word);
+        if self.ngrams.word_weight != 1.0 {
+            for (_, value) in &mut vector {
+                *value *= self.ngrams.word_weight;
+            }
+        }
         let chars = self.block(&grams.char);
         vector.extend(chars);
         vector
@@ -239,6 +291,7 @@ mod tests {
             VectorizerOptions {
                 char_min_df: 1,
                 word_min_df: 1,
+                ngrams: NgramOptions::default(),
             },
         );
         let a = vectorizer.transform("paying bills");

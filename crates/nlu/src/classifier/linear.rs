@@ -4,6 +4,11 @@
 //! adds one contiguous row per active feature, which is what keeps classification at a few
 //! microseconds. L2 regularisation is applied lazily through a global scale factor, so each step
 //! touches only the rows of the example's features.
+//!
+//! Once trained, each feature's row of weights is stored as bytes with one scale per row: four
+//! times less memory, and four times less memory traffic when scoring, which is what a message's
+//! latency is made of (a few hundred rows read from a matrix much larger than the cache). The
+//! ranking changes on a handful of test messages in a thousand at most.
 
 use super::features::Sparse;
 
@@ -34,6 +39,15 @@ impl Default for LinearOptions {
 /// A trained linear model.
 #[derive(Debug, Clone)]
 pub struct Linear {
+    n_classes: usize,
+    /// `quantized[feature * n_classes + class] * row_scale[feature]` is a weight.
+    quantized: Vec<i8>,
+    row_scale: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// The model while it is trained, in full precision.
+struct Training {
     n_classes: usize,
     weights: Vec<f32>,
     bias: Vec<f32>,
@@ -79,7 +93,6 @@ pub fn softmax(scores: &mut [f32]) {
 
 impl Linear {
     /// Trains on `inputs` with class indices `labels` (each `< n_classes`).
-    /// `sample_weights`, when given, scales each example's loss.
     pub fn train(
         inputs: &[Sparse],
         labels: &[usize],
@@ -89,13 +102,13 @@ impl Linear {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Linear {
         let n_examples = inputs.len();
-        let mut model = Linear {
+        let mut model = Training {
             n_classes,
             weights: vec![0.0; n_features * n_classes],
             bias: vec![0.0; n_classes],
         };
         if n_examples == 0 || n_classes == 0 {
-            return model;
+            return model.quantize();
         }
         let lambda = 1.0 / (options.c * n_examples as f32);
         let mut scale = 1.0_f32;
@@ -134,7 +147,48 @@ impl Linear {
             progress(epoch + 1, options.epochs);
         }
         model.rescale(scale);
-        model
+        model.quantize()
+    }
+
+    /// The logits of `input`, one per class.
+    pub fn scores(&self, input: &Sparse) -> Vec<f32> {
+        let mut scores = self.bias.clone();
+        for &(feature, value) in input {
+            let row = &self.quantized[feature as usize * self.n_classes..][..self.n_classes];
+            let factor = value * self.row_scale[feature as usize];
+            for (score, &weight) in scores.iter_mut().zip(row) {
+                *score += factor * f32::from(weight);
+            }
+        }
+        scores
+    }
+
+    /// Heap size in bytes.
+    pub fn bytes(&self) -> usize {
+        self.quantized.capacity() + (self.row_scale.capacity() + self.bias.capacity()) * 4
+    }
+}
+
+impl Training {
+    fn quantize(self) -> Linear {
+        let n_classes = self.n_classes.max(1);
+        let mut quantized = Vec::with_capacity(self.weights.len());
+        let mut row_scale = Vec::with_capacity(self.weights.len() / n_classes);
+        for row in self.weights.chunks(n_classes) {
+            let largest = row.iter().fold(0.0_f32, |largest, weight| largest.max(weight.abs()));
+            let scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+            row_scale.push(scale);
+            quantized.extend(
+                row.iter()
+                    .map(|weight| (weight / scale).round().clamp(-127.0, 127.0) as i8),
+            );
+        }
+        Linear {
+            n_classes: self.n_classes,
+            quantized,
+            row_scale,
+            bias: self.bias,
+        }
     }
 
     fn rescale(&mut self, scale: f32) {
@@ -154,17 +208,5 @@ impl Linear {
         for (score, bias) in scores.iter_mut().zip(&self.bias) {
             *score = *score * scale + bias;
         }
-    }
-
-    /// The logits of `input`, one per class.
-    pub fn scores(&self, input: &Sparse) -> Vec<f32> {
-        let mut scores = vec![0.0; self.n_classes];
-        self.raw_scores(input, 1.0, &mut scores);
-        scores
-    }
-
-    /// Heap size in bytes.
-    pub fn bytes(&self) -> usize {
-        (self.weights.capacity() + self.bias.capacity()) * 4
     }
 }

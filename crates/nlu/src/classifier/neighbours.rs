@@ -27,7 +27,11 @@ impl Neighbours {
             }
         }
         // Small assistants index everything: their look-ups are cheap anyway.
-        let limit = (max_df * inputs.len() as f32).max(100.0) as u32;
+        let limit = if inputs.len() <= 1000 {
+            u32::MAX
+        } else {
+            (max_df * inputs.len() as f32).max(30.0) as u32
+        };
         let indexed = |feature: u32| document_frequency[feature as usize] <= limit;
         let mut counts = vec![0_u32; n_features + 1];
         for input in inputs {
@@ -68,6 +72,8 @@ impl Neighbours {
     pub fn nearest(&self, input: &Sparse) -> Vec<f32> {
         let mut best = vec![0.0_f32; self.n_classes];
         let mut dots = vec![0.0_f32; self.labels.len()];
+        // Only the examples sharing a feature with the message are visited afterwards.
+        let mut touched: Vec<u32> = Vec::new();
         let mut norm_squared = 0.0;
         for &(feature, value) in input {
             let start = self.offsets[feature as usize] as usize;
@@ -77,16 +83,20 @@ impl Neighbours {
             }
             norm_squared += value * value;
             for &(example, weight) in &self.postings[start..end] {
-                dots[example as usize] += value * weight;
+                let dot = &mut dots[example as usize];
+                if *dot == 0.0 {
+                    touched.push(example);
+                }
+                *dot += value * weight;
             }
         }
         if norm_squared == 0.0 {
             return best;
         }
-        let norm = f32::sqrt(norm_squared);
-        for (dot, &label) in dots.iter().zip(&self.labels) {
-            let similarity = dot / norm;
-            let slot = &mut best[label as usize];
+        let inverse_norm = 1.0 / f32::sqrt(norm_squared);
+        for example in touched {
+            let similarity = dots[example as usize] * inverse_norm;
+            let slot = &mut best[self.labels[example as usize] as usize];
             if similarity > *slot {
                 *slot = similarity;
             }

@@ -230,3 +230,127 @@ fn no_examples_give_no_intents() {
     let classifier = Classifier::train(&[], &[]);
     assert!(classifier.classify("hello").is_empty());
 }
+
+fn assert_sensible(scores: &[IntentScore], n_intents: usize, text: &str) {
+    assert_eq!(scores.len(), n_intents, "{text:?}");
+    for score in scores {
+        assert!(
+            score.confidence.is_finite() && (0.0..=1.0).contains(&score.confidence),
+            "{text:?}: {score:?}"
+        );
+    }
+    assert!(
+        scores.windows(2).all(|pair| pair[0].confidence >= pair[1].confidence),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn awkward_input_gets_sensible_scores() {
+    let classifier = Classifier::train(&bank(), &[]);
+    let long = "pay my bill ".repeat(10_000);
+    let control: String = (0..32_u8).map(char::from).collect();
+    let cases = [
+        "",
+        "\u{0}",
+        control.as_str(),
+        "💳💳💳 😡",
+        "I lost my card 💳😢",
+        "Я потерял карту, pay my bill",
+        "支付账单 pay bill",
+        "\u{202e}llib ym yap",
+        "ǅ ß İ ﬃ",
+        long.as_str(),
+    ];
+    for text in cases {
+        assert_sensible(&classifier.classify(text), 12, text);
+    }
+    assert_eq!(top(&classifier, "I lost my card 💳😢").intent, "lost_card");
+    assert_eq!(top(&classifier, &long).intent, "pay_bill");
+    assert!(top(&classifier, "💳💳💳 😡").confidence < DEFAULT_THRESHOLD);
+}
+
+#[test]
+fn training_on_awkward_examples_does_not_panic() {
+    let examples = vec![
+        TrainingExample {
+            text: String::new(),
+            intent: "empty".to_owned(),
+        },
+        TrainingExample {
+            text: "😀".to_owned(),
+            intent: "emoji".to_owned(),
+        },
+        TrainingExample {
+            text: "x".repeat(200_000),
+            intent: "long".to_owned(),
+        },
+        TrainingExample {
+            text: "hello there".to_owned(),
+            intent: String::new(),
+        },
+    ];
+    let classifier = Classifier::train(&examples, &[String::new(), "\u{7}".to_owned()]);
+    assert_sensible(&classifier.classify("hello"), 4, "hello");
+    assert_sensible(&classifier.classify("😀"), 4, "😀");
+}
+
+#[test]
+fn one_intent_is_enough() {
+    let examples: Vec<TrainingExample> = bank()
+        .into_iter()
+        .filter(|example| example.intent == "pay_bill")
+        .collect();
+    let classifier = Classifier::train(&examples, &[]);
+    let best = top(&classifier, "I want to pay my bill");
+    assert_eq!(best.intent, "pay_bill");
+    assert!(best.confidence >= DEFAULT_THRESHOLD, "{best:?}");
+    assert!(top(&classifier, "blorp fizz").confidence < DEFAULT_THRESHOLD);
+}
+
+#[test]
+fn training_is_deterministic() {
+    let first = Classifier::train(&bank(), &[]);
+    let second = Classifier::train(&bank(), &[]);
+    assert_eq!(
+        first.classify("where can I get cash"),
+        second.classify("where can I get cash")
+    );
+}
+
+mod properties {
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn classifier() -> &'static Classifier {
+        static CLASSIFIER: OnceLock<Classifier> = OnceLock::new();
+        CLASSIFIER.get_or_init(|| Classifier::train(&bank(), &["tell me a joke".to_owned()]))
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_gets_sensible_scores(text in any::<String>()) {
+            assert_sensible(&classifier().classify(&text), 12, &text);
+        }
+
+        #[test]
+        fn any_mix_of_scripts_and_symbols_gets_sensible_scores(text in "[a-zA-Z0-9 \\u{0}-\\u{1f}\\u{80}-\\u{24f}\\u{400}-\\u{4ff}\\u{4e00}-\\u{4e50}\\u{1f600}-\\u{1f64f}'’.,!?]{0,300}") {
+            assert_sensible(&classifier().classify(&text), 12, &text);
+        }
+
+        #[test]
+        fn any_examples_train_without_panicking(texts in proptest::collection::vec(any::<String>(), 0..8), probe in any::<String>()) {
+            let examples: Vec<TrainingExample> = texts
+                .iter()
+                .enumerate()
+                .map(|(index, text)| TrainingExample { text: text.clone(), intent: format!("intent{}", index % 3) })
+                .collect();
+            let classifier = Classifier::train(&examples, &texts);
+            let n_intents = classifier.intents().len();
+            assert_sensible(&classifier.classify(&probe), n_intents, &probe);
+        }
+    }
+}
