@@ -58,6 +58,27 @@ pub enum Expr {
     Call(String, Vec<Expr>),
 }
 
+impl Expr {
+    /// The variable names the expression reads, in order of appearance (dotted names whole).
+    pub fn variables(&self) -> Vec<&str> {
+        let mut names = Vec::new();
+        let mut pending = vec![self];
+        while let Some(expr) = pending.pop() {
+            match expr {
+                Expr::Literal(_) => {}
+                Expr::Variable(name) => names.push(name.as_str()),
+                Expr::Unary(_, operand) => pending.push(operand),
+                Expr::Binary(_, left, right) => {
+                    pending.push(right);
+                    pending.push(left);
+                }
+                Expr::Call(_, arguments) => pending.extend(arguments.iter().rev()),
+            }
+        }
+        names
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnaryOp {
     Not,

@@ -4,8 +4,10 @@
 //! language, `load` reads a folder into an [`Assistant`] and reports every problem at once as
 //! [`Diagnostic`]s with file, line and column. Nothing here does I/O except `load`.
 
+mod check;
 pub mod defaults;
 pub mod diagnostic;
+mod document;
 pub mod eval;
 pub mod expr;
 mod expr_parse;
@@ -13,10 +15,12 @@ pub mod load;
 pub mod schema;
 pub mod spec;
 mod suggest;
+mod translate;
 pub mod value;
 
+pub use check::BUILT_IN_VARIABLES;
 pub use diagnostic::{Diagnostic, Severity};
-pub use load::{Loaded, load_dir};
+pub use load::{Loaded, MAX_FILE_SIZE, Summary, load_dir, load_str};
 pub use spec::*;
 pub use value::Value;
 
