@@ -133,10 +133,8 @@ impl Conversation {
         for effect in turn.effects {
             transferred |= self.carry_out(effect, exchange);
         }
-        if self.debug {
-            let line = debug_line(&exchange.debug, &self.session);
-            exchange.entries.push(Entry::Debug(line));
-        }
+        // The debug line describes the turn itself, before the simulated desk ends the transfer.
+        let debug_line = self.debug.then(|| debug_line(&exchange.debug, &self.session));
         if transferred {
             // The simulated desk: the agent ends the chat at once (or no agent comes), so the
             // author can go on trying the assistant in the same session.
@@ -151,6 +149,9 @@ impl Conversation {
             for effect in turn.effects {
                 self.carry_out(effect, exchange);
             }
+        }
+        if let Some(line) = debug_line {
+            exchange.entries.push(Entry::Debug(line));
         }
     }
 
@@ -187,7 +188,7 @@ fn debug_line(debug: &TurnDebug, session: &Session) -> String {
     let variables: serde_json::Map<String, serde_json::Value> = session
         .variables
         .iter()
-        .map(|(name, value)| (name.clone(), value.to_json()))
+        .map(|(name, value)| (name.clone(), debug_json(value)))
         .collect();
     let mut line = format!(
         "action={matched} confidence={confidence} step={step} variables={}",
@@ -197,4 +198,13 @@ fn debug_line(debug: &TurnDebug, session: &Session) -> String {
         line.push_str(&format!(" fallback_reason={}", reason.as_str()));
     }
     line
+}
+
+/// A value as JSON, with whole numbers written without a fraction (`0`, not `0.0`).
+fn debug_json(value: &Value) -> serde_json::Value {
+    let json = value.to_json();
+    match json.as_f64() {
+        Some(number) if number.fract() == 0.0 && number.abs() < 1e15 => serde_json::Value::from(number as i64),
+        _ => json,
+    }
 }

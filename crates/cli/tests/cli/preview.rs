@@ -1,0 +1,88 @@
+//! `baton preview` scripted through stdin.
+
+use crate::{example, run, stdout};
+
+const GREETING: &str = "\
+assistant: Welcome to Northwind Bank! I'm the Northwind assistant.
+assistant: You can ask me about balances, transfers, cards, loans or branch hours.
+";
+
+#[test]
+fn paying_a_bill_shows_a_planned_transfer_and_the_agent_ending_the_chat() {
+    let bank = example("bank");
+    let output = run(&["preview", bank.to_str().unwrap()], "I want to pay my bill\n");
+    assert!(output.status.success());
+    let expected = format!(
+        "{GREETING}\
+customer: I want to pay my bill
+assistant: Bill payments are handled by our billing team.
+[Connect to an agent] reason=planned queue=billing message=\"Customer wants to pay a bill from their checking account.\"
+assistant: Let's send you to an available agent
+[Agent ended the chat]
+"
+    );
+    assert_eq!(stdout(&output), expected);
+}
+
+#[test]
+fn with_agents_offline_the_offline_response_is_shown() {
+    let bank = example("bank");
+    let output = run(
+        &["preview", bank.to_str().unwrap(), "--agents", "offline"],
+        "I want to pay my bill\n",
+    );
+    let out = stdout(&output);
+    assert!(
+        out.contains("[Connect to an agent] reason=planned queue=billing message=\"Customer wants to pay a bill from their checking account.\"\nassistant: Our billing team is offline. You can pay bills any time in the app under Payments.\n[No agent became available]\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn option_buttons_are_numbered_and_a_number_picks_one() {
+    let bank = example("bank");
+    let output = run(&["preview", bank.to_str().unwrap()], "what are your opening hours\n\n1\n");
+    let out = stdout(&output);
+    let expected = "\
+assistant: Can I help with something else?
+  1. Book an appointment
+  2. No, thanks
+customer: book an appointment
+assistant: What would you like to talk about?
+";
+    assert!(out.contains(expected), "{out}");
+}
+
+#[test]
+fn every_fallback_reason_shows_in_the_transfer_line() {
+    let bank = example("bank");
+    let script = "connect me to an agent\nsomeone scammed me, this is fraud\nmake a transfer\nJordan\nbanana\nbanana\nbanana\n";
+    let out = stdout(&run(&["preview", bank.to_str().unwrap()], script));
+    for reason in ["agent_requested", "danger_word", "step_validation_failed"] {
+        assert!(
+            out.contains(&format!("[Connect to an agent] reason={reason} queue=general ")),
+            "{reason}: {out}"
+        );
+    }
+    assert_eq!(out.matches("[Agent ended the chat]").count(), 3, "{out}");
+}
+
+#[test]
+fn debug_adds_a_line_per_turn() {
+    let bank = example("bank");
+    let output = run(&["preview", bank.to_str().unwrap(), "--debug"], "I want to pay my bill\n");
+    let out = stdout(&output);
+    let debug: Vec<&str> = out.lines().filter(|line| line.starts_with("[debug] ")).collect();
+    assert_eq!(debug.len(), 2, "the greeting and one customer line: {out}");
+    assert!(debug[1].starts_with("[debug] action=pay_bill confidence="), "{}", debug[1]);
+    assert!(debug[1].contains(" step=none variables={"), "{}", debug[1]);
+    assert!(debug[1].contains("\"preferred_account\":\"checking\""), "{}", debug[1]);
+}
+
+#[test]
+fn the_telecom_example_previews_from_json_files() {
+    let telecom = example("telecom");
+    let out = stdout(&run(&["preview", telecom.to_str().unwrap()], "top up my phone\n£10\nyes\n"));
+    assert!(out.starts_with("assistant: Hi, this is Contoso Mobile."), "{out}");
+    assert!(out.contains("assistant: Done, £10.00 has been added.\n"), "{out}");
+}
