@@ -143,18 +143,13 @@ impl<'a> Run<'a> {
             self.fallback(TransferReason::AgentRequested, Vec::new());
             return;
         }
-        match self.session.pending.take() {
-            Some(Pending::Clarify { candidates }) => {
-                if self.clarify_reply(text, &candidates) {
-                    return;
-                }
-            }
-            Some(Pending::ReturnOffer) => {
-                if self.return_reply(text) {
-                    return;
-                }
-            }
-            None => {}
+        let handled = match self.session.pending.take() {
+            Some(Pending::Clarify { candidates }) => self.clarify_reply(text, &candidates),
+            Some(Pending::ReturnOffer) => self.return_reply(text),
+            None => false,
+        };
+        if handled {
+            return;
         }
         if self.session.stack.last().is_some_and(|frame| frame.waiting) {
             self.answer(text, intents);

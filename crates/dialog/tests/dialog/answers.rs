@@ -1,0 +1,271 @@
+//! Every response type: what is accepted, what is stored, what re-prompts.
+
+use baton_assistant::Value;
+use chrono::{NaiveDate, NaiveTime};
+use serde_json::json;
+
+use crate::support::{assistant, said, turn_after};
+
+/// Asks `question` and answers `reply`; returns what was said and the stored value.
+fn ask(question: serde_json::Value, reply: &str) -> (Vec<String>, Option<Value>) {
+    let assistant = assistant(json!({
+        "actions": [{"id": "ask", "steps": [
+            {"id": "answer", "say": "Question?", "question": question},
+            {"say": "Got ${answer}."}
+        ]}]
+    }));
+    let turn = turn_after(&assistant, &["ask => ask"], reply);
+    (said(&turn), turn.session.variable("answer").cloned())
+}
+
+fn got(text: &str) -> Vec<String> {
+    vec![format!("assistant: Got {text}.")]
+}
+
+fn date(year: i32, month: u32, day: u32) -> Value {
+    Value::Date(NaiveDate::from_ymd_opt(year, month, day).unwrap())
+}
+
+#[test]
+fn valid_answers_are_stored_typed() {
+    let cases = [
+        (
+            json!({"type": "free_text"}),
+            "  my card is lost ",
+            "my card is lost",
+            Value::Text("my card is lost".into()),
+        ),
+        (json!({"type": "number"}), "twenty five", "25", Value::Number(25.0)),
+        (
+            json!({"type": "number", "min": 1, "max": 10}),
+            "10",
+            "10",
+            Value::Number(10.0),
+        ),
+        (
+            json!({"type": "currency"}),
+            "$25.50",
+            "$25.50",
+            Value::Money {
+                amount: 25.5,
+                currency: Some("USD".into()),
+            },
+        ),
+        (json!({"type": "percentage"}), "15 percent", "15%", Value::Percent(15.0)),
+        (json!({"type": "date"}), "2026-12-24", "2026-12-24", date(2026, 12, 24)),
+        (json!({"type": "date"}), "tomorrow", "2026-11-26", date(2026, 11, 26)),
+        (
+            json!({"type": "date", "after": "current_date", "before": "\"2026-12-31\""}),
+            "12/31/2026",
+            "2026-12-31",
+            date(2026, 12, 31),
+        ),
+        (
+            json!({"type": "time"}),
+            "half past three",
+            "15:30",
+            Value::Time(NaiveTime::from_hms_opt(15, 30, 0).unwrap()),
+        ),
+        (json!({"type": "yes_no"}), "yep", "yes", Value::Bool(true)),
+        (json!({"type": "yes_no"}), "nope", "no", Value::Bool(false)),
+        (
+            json!({"type": "options", "options": ["Savings", "Checking"]}),
+            "checking",
+            "Checking",
+            Value::Text("Checking".into()),
+        ),
+        (
+            json!({"type": "options", "options": [{"label": "Savings", "value": "sav", "synonyms": ["rainy day"]}, "Checking"]}),
+            "rainy day",
+            "sav",
+            Value::Text("sav".into()),
+        ),
+        (
+            json!({"type": "options", "options": ["Savings", "Checking"]}),
+            "the second one",
+            "Checking",
+            Value::Text("Checking".into()),
+        ),
+        (
+            json!({"type": "options", "options": ["Savings", "Checking"]}),
+            "savngs",
+            "Savings",
+            Value::Text("Savings".into()),
+        ),
+        (
+            json!({"type": "regex", "pattern": "[A-Z]{2}[0-9]{4}"}),
+            "AB1234",
+            "AB1234",
+            Value::Text("AB1234".into()),
+        ),
+        (
+            json!({"type": "email"}),
+            "it's Ada@Example.COM",
+            "Ada@example.com",
+            Value::Text("Ada@example.com".into()),
+        ),
+        (
+            json!({"type": "phone"}),
+            "call me on +1 (555) 123-4567",
+            "+15551234567",
+            Value::Text("+15551234567".into()),
+        ),
+        (
+            json!({"type": "free_text", "pattern": "[0-9]{5}"}),
+            "12345",
+            "12345",
+            Value::Text("12345".into()),
+        ),
+    ];
+    for (question, reply, shown, stored) in cases {
+        let (said, value) = ask(question.clone(), reply);
+        assert_eq!(said, got(shown), "{question} / {reply:?}");
+        assert_eq!(value, Some(stored), "{question} / {reply:?}");
+    }
+}
+
+#[test]
+fn unreadable_and_out_of_range_answers_reprompt() {
+    let cases = [
+        (json!({"type": "free_text"}), "   ", "Please enter a valid answer."),
+        (json!({"type": "number"}), "lots", "Please enter a number."),
+        (
+            json!({"type": "number", "min": 1, "max": 10}),
+            "11",
+            "Please enter a number between 1 and 10.",
+        ),
+        (
+            json!({"type": "number", "min": 1}),
+            "0",
+            "Please enter a number of at least 1.",
+        ),
+        (
+            json!({"type": "currency", "max": 100}),
+            "$150",
+            "Please enter an amount of at most 100.",
+        ),
+        (
+            json!({"type": "currency"}),
+            "some money",
+            "Please enter an amount, for example $25.00.",
+        ),
+        (
+            json!({"type": "percentage", "max": 100}),
+            "150%",
+            "Please enter a percentage of at most 100.",
+        ),
+        (
+            json!({"type": "date"}),
+            "whenever",
+            "I didn't catch a date. Please enter a date, for example 12/31/2026.",
+        ),
+        (
+            json!({"type": "date", "after": "current_date"}),
+            "yesterday",
+            "Please enter a date on or after 2026-11-25.",
+        ),
+        (
+            json!({"type": "date", "before": "\"2026-12-31\""}),
+            "2027-01-01",
+            "Please enter a date on or before 2026-12-31.",
+        ),
+        (
+            json!({"type": "date", "after": "current_date", "before": "current_date + 30"}),
+            "2027-02-01",
+            "Please enter a date between 2026-11-25 and 2026-12-25.",
+        ),
+        (
+            json!({"type": "time"}),
+            "soonish",
+            "I didn't catch a time. Please enter a time, for example 3:30 PM.",
+        ),
+        (json!({"type": "yes_no"}), "maybe", "Please answer yes or no."),
+        (
+            json!({"type": "regex", "pattern": "[A-Z]{2}[0-9]{4}"}),
+            "AB12345",
+            "That doesn't look right. Please try again.",
+        ),
+        (
+            json!({"type": "email"}),
+            "no email",
+            "Please enter an email address, for example name@example.com.",
+        ),
+        (json!({"type": "phone"}), "no phone", "Please enter a phone number."),
+        (
+            json!({"type": "free_text", "pattern": "[0-9]{5}"}),
+            "1234",
+            "Please enter a valid answer.",
+        ),
+        (
+            json!({"type": "number", "invalid": "Digits please."}),
+            "lots",
+            "Digits please.",
+        ),
+        (
+            json!({"type": "number", "max": 5, "invalid": "Digits please."}),
+            "6",
+            "Digits please.",
+        ),
+        (
+            json!({"type": "number", "max": 5, "invalid": "Digits please.", "out_of_range": "At most 5, please."}),
+            "6",
+            "At most 5, please.",
+        ),
+    ];
+    for (question, reply, expected) in cases {
+        let (said, value) = ask(question.clone(), reply);
+        assert_eq!(said, [format!("assistant: {expected}")], "{question} / {reply:?}");
+        assert_eq!(value, None, "{question} / {reply:?}");
+    }
+}
+
+#[test]
+fn an_options_question_shows_its_buttons_unless_the_author_gave_some() {
+    let assistant = assistant(json!({
+        "actions": [
+            {"id": "plain", "steps": [{"say": "Which account?", "question": {"type": "options", "options": ["Savings", "Checking"]}}]},
+            {"id": "authored", "steps": [{"say": ["Which account?", {"options": {"choices": ["Savings account", "Checking account"]}}], "question": {"type": "options", "options": ["Savings", "Checking"]}}]}
+        ]
+    }));
+    let turn = turn_after(&assistant, &[], "plain => plain");
+    assert_eq!(
+        said(&turn),
+        ["assistant: Which account?", "assistant: [Savings | Checking]"]
+    );
+    let turn = turn_after(&assistant, &[], "authored => authored");
+    assert_eq!(
+        said(&turn),
+        [
+            "assistant: Which account?",
+            "assistant: [Savings account | Checking account]"
+        ]
+    );
+    let turn = turn_after(&assistant, &["plain => plain"], "neither");
+    assert_eq!(
+        said(&turn),
+        [
+            "assistant: Please choose one of the options.",
+            "assistant: [Savings | Checking]"
+        ]
+    );
+}
+
+#[test]
+fn dates_read_by_the_assistant_locale() {
+    let mut fixture = assistant(json!({
+        "actions": [{"id": "ask", "steps": [
+            {"id": "when", "say": "When?", "question": {"type": "date"}},
+            {"say": "On ${when}."}
+        ]}]
+    }));
+    let turn = turn_after(&fixture, &["ask => ask"], "03/04/2026");
+    assert_eq!(said(&turn), ["assistant: On 2026-03-04."]);
+    fixture.locale = "en-GB".into();
+    let turn = turn_after(&fixture, &["ask => ask"], "03/04/2026");
+    assert_eq!(said(&turn), ["assistant: On 2026-04-03."]);
+    let turn = turn_after(&fixture, &["ask => ask"], "soon");
+    assert_eq!(
+        said(&turn),
+        ["assistant: I didn't catch a date. Please enter a date, for example 31/12/2026."]
+    );
+}

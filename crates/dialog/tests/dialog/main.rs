@@ -1,0 +1,7 @@
+//! The dialog runtime's tests, one binary: rules as tables, whole conversations as snapshots.
+
+mod answers;
+mod engine;
+mod rules;
+mod support;
+mod transcripts;
