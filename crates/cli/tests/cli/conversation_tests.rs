@@ -69,7 +69,10 @@ fn a_failing_test_prints_the_place_and_a_diff_and_fails() {
         ("actions/hours.yaml", HOURS),
         ("tests/a_passing.yaml", PASSING),
         ("tests/b_failing.yaml", FAILING),
-        ("tests/c_bad.yaml", "conversation:\n  - customer: hi\n    asistant: Hello\n"),
+        (
+            "tests/c_bad.yaml",
+            "conversation:\n  - customer: hi\n    asistant: Hello\n",
+        ),
     ]);
     let output = baton().arg("test").arg(dir.path()).output().unwrap();
     let out = stdout(&output);
@@ -79,22 +82,34 @@ fn a_failing_test_prints_the_place_and_a_diff_and_fails() {
     assert!(out.contains("ok   Paying works"), "{out}");
     assert!(out.contains(&format!("FAIL Wrong hours ({failing})")), "{out}");
     assert!(
-        out.contains(&format!("{failing}:5:5: the assistant said something else (see the diff)")),
+        out.contains(&format!(
+            "{failing}:5:5: the assistant said something else (see the diff)"
+        )),
         "{out}"
     );
     assert!(
-        out.contains(&format!("{failing}:8:5: the transfer differs: got reason=planned queue=billing")),
+        out.contains(&format!(
+            "{failing}:8:5: the transfer differs: got reason=planned queue=billing"
+        )),
         "{out}"
     );
     assert!(out.contains("--- expected\n  +++ actual\n"), "{out}");
-    assert!(out.contains("\n   customer: when are you open\n  -assistant: We're open 8 to 6.\n  +assistant: We're open 9 to 5.\n"), "{out}");
+    assert!(
+        out.contains(
+            "\n   customer: when are you open\n  -assistant: We're open 8 to 6.\n  +assistant: We're open 9 to 5.\n"
+        ),
+        "{out}"
+    );
     assert!(
         out.contains("\n  -[Connect to an agent] reason=planned queue=sales message=\"Wants to pay.\"\n  +[Connect to an agent] reason=planned queue=billing message=\"Wants to pay.\"\n"),
         "{out}"
     );
     let bad = dir.path().join("tests/c_bad.yaml");
     assert!(
-        out.contains(&format!("{}:3:5: error[bad-test]: unknown key `asistant`", bad.display())),
+        out.contains(&format!(
+            "{}:3:5: error[bad-test]: unknown key `asistant`",
+            bad.display()
+        )),
         "{out}"
     );
     assert!(out.trim_end().ends_with("1 passed, 2 failed"), "{out}");

@@ -41,7 +41,10 @@ fn with_agents_offline_the_offline_response_is_shown() {
 #[test]
 fn option_buttons_are_numbered_and_a_number_picks_one() {
     let bank = example("bank");
-    let output = run(&["preview", bank.to_str().unwrap()], "what are your opening hours\n\n1\n");
+    let output = run(
+        &["preview", bank.to_str().unwrap()],
+        "what are your opening hours\n\n1\n",
+    );
     let out = stdout(&output);
     let expected = "\
 assistant: Can I help with something else?
@@ -56,7 +59,8 @@ assistant: What would you like to talk about?
 #[test]
 fn every_fallback_reason_shows_in_the_transfer_line() {
     let bank = example("bank");
-    let script = "connect me to an agent\nsomeone scammed me, this is fraud\nmake a transfer\nJordan\nbanana\nbanana\nbanana\n";
+    let script =
+        "connect me to an agent\nsomeone scammed me, this is fraud\nmake a transfer\nJordan\nbanana\nbanana\nbanana\n";
     let out = stdout(&run(&["preview", bank.to_str().unwrap()], script));
     for reason in ["agent_requested", "danger_word", "step_validation_failed"] {
         assert!(
@@ -70,11 +74,18 @@ fn every_fallback_reason_shows_in_the_transfer_line() {
 #[test]
 fn debug_adds_a_line_per_turn() {
     let bank = example("bank");
-    let output = run(&["preview", bank.to_str().unwrap(), "--debug"], "I want to pay my bill\n");
+    let output = run(
+        &["preview", bank.to_str().unwrap(), "--debug"],
+        "I want to pay my bill\n",
+    );
     let out = stdout(&output);
     let debug: Vec<&str> = out.lines().filter(|line| line.starts_with("[debug] ")).collect();
     assert_eq!(debug.len(), 2, "the greeting and one customer line: {out}");
-    assert!(debug[1].starts_with("[debug] action=pay_bill confidence="), "{}", debug[1]);
+    assert!(
+        debug[1].starts_with("[debug] action=pay_bill confidence="),
+        "{}",
+        debug[1]
+    );
     assert!(debug[1].contains(" step=none variables={"), "{}", debug[1]);
     assert!(debug[1].contains("\"preferred_account\":\"checking\""), "{}", debug[1]);
 }
@@ -82,7 +93,10 @@ fn debug_adds_a_line_per_turn() {
 #[test]
 fn the_telecom_example_previews_from_json_files() {
     let telecom = example("telecom");
-    let out = stdout(&run(&["preview", telecom.to_str().unwrap()], "top up my phone\n£10\nyes\n"));
+    let out = stdout(&run(
+        &["preview", telecom.to_str().unwrap()],
+        "top up my phone\n£10\nyes\n",
+    ));
     assert!(out.starts_with("assistant: Hi, this is Contoso Mobile."), "{out}");
     assert!(out.contains("assistant: Done, £10.00 has been added.\n"), "{out}");
 }
