@@ -1,0 +1,634 @@
+//! The Watson Assistant v2 message API: sessions, stateful and stateless messages.
+//!
+//! Every route exists twice: on the environment-scoped paths the current `ibm-watson` SDKs call
+//! (`/v2/assistants/{assistant_id}/environments/{environment_id}/…`, environments `draft` and
+//! `live`) and on the older paths without `environments/{environment_id}`.
+//!
+//! A stateful message: lock the session in this process (so concurrent messages on one session
+//! queue up instead of racing), load it, run the turn, and commit state, transcript and the
+//! remembered reply in one transaction *before* answering; the store's version check catches a
+//! writer in another process, and the turn is then redone on the fresh state.
+//! The turn runs in a task the server tracks, so a client hanging up cannot cancel it halfway,
+//! and shutdown waits for it.
+//!
+//! A retried message is recognised by the `X-Client-Message-Id` header (chosen over a body
+//! field because IBM's request has no such field and the header passes through every SDK's
+//! `headers=` argument unchanged): within one session, a message id already answered gets the
+//! stored reply again and the turn does not run twice.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use baton_dialog::{Engine, Session};
+
+use crate::App;
+use crate::error::{ApiError, ErrorBody};
+use baton_store::{NewSession, SessionId, Store, StoreError, StoredReply, StoredSession, TurnRecord};
+
+use crate::turn::{ResponseShape, TurnInput, decode_state, raw, take_turn};
+use crate::wire::{ACTIONS_SKILL, MessageRequest, MessageResponse, SessionResponse};
+
+/// The header that carries a client's message id.
+pub const CLIENT_MESSAGE_ID: &str = "x-client-message-id";
+/// Longest client message id accepted.
+const MAX_CLIENT_MESSAGE_ID: usize = 128;
+/// How often a turn is redone after another writer changed the session first.
+const COMMIT_ATTEMPTS: usize = 3;
+/// The environments every assistant has.
+pub const ENVIRONMENTS: [&str; 2] = ["draft", "live"];
+
+type Body = Result<Bytes, BytesRejection>;
+type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+// ---- routes: the environment-scoped paths and the older ones, each a thin wrapper ----
+
+/// Create a session.
+#[utoipa::path(
+    post,
+    path = "/v2/assistants/{assistant_id}/environments/{environment_id}/sessions",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("environment_id" = String, Path, description = "`draft` or `live`"),
+        ("version" = String, Query, description = "API version date, e.g. `2024-08-25`"),
+    ),
+    responses(
+        (status = 201, body = SessionResponse),
+        (status = "4XX", body = ErrorBody),
+    ),
+    tag = "sessions"
+)]
+pub(crate) async fn create_session_env(
+    State(app): State<Arc<App>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<SessionResponse>), ApiError> {
+    let Path((assistant_id, environment_id)) = path.map_err(path_error)?;
+    create_session(app, &assistant_id, Some(&environment_id), query, headers, body).await
+}
+
+/// Create a session (path without environment).
+#[utoipa::path(
+    post,
+    path = "/v2/assistants/{assistant_id}/sessions",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("version" = String, Query, description = "API version date"),
+    ),
+    responses((status = 201, body = SessionResponse), (status = "4XX", body = ErrorBody)),
+    tag = "sessions"
+)]
+pub(crate) async fn create_session_legacy(
+    State(app): State<Arc<App>>,
+    path: Result<Path<String>, PathRejection>,
+    query: Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<SessionResponse>), ApiError> {
+    let Path(assistant_id) = path.map_err(path_error)?;
+    create_session(app, &assistant_id, None, query, headers, body).await
+}
+
+/// Send a message in a session.
+#[utoipa::path(
+    post,
+    path = "/v2/assistants/{assistant_id}/environments/{environment_id}/sessions/{session_id}/message",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("environment_id" = String, Path, description = "`draft` or `live`"),
+        ("session_id" = String, Path, description = "From create session"),
+        ("version" = String, Query, description = "API version date"),
+        ("X-Client-Message-Id" = Option<String>, Header, description = "Makes a retried message answered once"),
+    ),
+    request_body = MessageRequest,
+    responses((status = 200, body = MessageResponse), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    tag = "messages"
+)]
+pub(crate) async fn message_env(
+    State(app): State<Arc<App>>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    query: Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<MessageResponse>, ApiError> {
+    let Path((assistant_id, environment_id, session_id)) = path.map_err(path_error)?;
+    message(
+        app,
+        assistant_id,
+        Some(environment_id),
+        session_id,
+        query,
+        headers,
+        body,
+    )
+    .await
+}
+
+/// Send a message in a session (path without environment).
+#[utoipa::path(
+    post,
+    path = "/v2/assistants/{assistant_id}/sessions/{session_id}/message",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("session_id" = String, Path, description = "From create session"),
+        ("version" = String, Query, description = "API version date"),
+        ("X-Client-Message-Id" = Option<String>, Header, description = "Makes a retried message answered once"),
+    ),
+    request_body = MessageRequest,
+    responses((status = 200, body = MessageResponse), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    tag = "messages"
+)]
+pub(crate) async fn message_legacy(
+    State(app): State<Arc<App>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<MessageResponse>, ApiError> {
+    let Path((assistant_id, session_id)) = path.map_err(path_error)?;
+    message(app, assistant_id, None, session_id, query, headers, body).await
+}
+
+/// Delete a session; its transcript is kept.
+#[utoipa::path(
+    delete,
+    path = "/v2/assistants/{assistant_id}/environments/{environment_id}/sessions/{session_id}",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("environment_id" = String, Path, description = "`draft` or `live`"),
+        ("session_id" = String, Path, description = "From create session"),
+        ("version" = String, Query, description = "API version date"),
+    ),
+    responses((status = 200, description = "Deleted: `{}`"), (status = "4XX", body = ErrorBody)),
+    tag = "sessions"
+)]
+pub(crate) async fn delete_session_env(
+    State(app): State<Arc<App>>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    query: Params,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Path((assistant_id, environment_id, session_id)) = path.map_err(path_error)?;
+    delete_session(app, &assistant_id, Some(&environment_id), session_id, query).await
+}
+
+/// Delete a session (path without environment).
+#[utoipa::path(
+    delete,
+    path = "/v2/assistants/{assistant_id}/sessions/{session_id}",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("session_id" = String, Path, description = "From create session"),
+        ("version" = String, Query, description = "API version date"),
+    ),
+    responses((status = 200, description = "Deleted: `{}`"), (status = "4XX", body = ErrorBody)),
+    tag = "sessions"
+)]
+pub(crate) async fn delete_session_legacy(
+    State(app): State<Arc<App>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Params,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Path((assistant_id, session_id)) = path.map_err(path_error)?;
+    delete_session(app, &assistant_id, None, session_id, query).await
+}
+
+/// Send a stateless message: the state travels in `context.skills["actions skill"].system.state`.
+#[utoipa::path(
+    post,
+    path = "/v2/assistants/{assistant_id}/environments/{environment_id}/message",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("environment_id" = String, Path, description = "`draft` or `live`"),
+        ("version" = String, Query, description = "API version date"),
+    ),
+    request_body = MessageRequest,
+    responses((status = 200, body = MessageResponse), (status = "4XX", body = ErrorBody)),
+    tag = "messages"
+)]
+pub(crate) async fn stateless_env(
+    State(app): State<Arc<App>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<MessageResponse>, ApiError> {
+    let Path((assistant_id, environment_id)) = path.map_err(path_error)?;
+    stateless(app, &assistant_id, Some(&environment_id), query, headers, body).await
+}
+
+/// Send a stateless message (path without environment).
+#[utoipa::path(
+    post,
+    path = "/v2/assistants/{assistant_id}/message",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("version" = String, Query, description = "API version date"),
+    ),
+    request_body = MessageRequest,
+    responses((status = 200, body = MessageResponse), (status = "4XX", body = ErrorBody)),
+    tag = "messages"
+)]
+pub(crate) async fn stateless_legacy(
+    State(app): State<Arc<App>>,
+    path: Result<Path<String>, PathRejection>,
+    query: Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<MessageResponse>, ApiError> {
+    let Path(assistant_id) = path.map_err(path_error)?;
+    stateless(app, &assistant_id, None, query, headers, body).await
+}
+
+// ---- what the routes do ----
+
+async fn create_session(
+    app: Arc<App>,
+    assistant_id: &str,
+    environment_id: Option<&str>,
+    query: Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<SessionResponse>), ApiError> {
+    app.engine(assistant_id, environment_id)?;
+    require_version(query)?;
+    // The body (`analytics`) is optional and unused, but must still be well-formed.
+    let _: serde_json::Value = parse_body(&headers, body)?;
+    let now = app.clock.now();
+    let id = uuid::Uuid::new_v4().to_string();
+    let session = Session::new(None, Some("api".to_owned()));
+    let state = serde_json::to_value(&session).map_err(|error| ApiError::Internal(error.to_string()))?;
+    let new = NewSession {
+        id: SessionId::new(id.clone()),
+        assistant_id: assistant_id.to_owned(),
+        state: raw(&state),
+        created_at: now,
+        idle_timeout: app.config.session_timeout(),
+    };
+    app.store.create_session(new).await?;
+    app.touch(&id, now);
+    app.metrics.session_created();
+    tracing::info!(session_id = %id, assistant = %assistant_id, "session created");
+    Ok((StatusCode::CREATED, Json(SessionResponse { session_id: id })))
+}
+
+async fn delete_session(
+    app: Arc<App>,
+    assistant_id: &str,
+    environment_id: Option<&str>,
+    session_id: String,
+    query: Params,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    app.engine(assistant_id, environment_id)?;
+    require_version(query)?;
+    let lock = app.locks.get(&session_id);
+    let _guard = lock.lock().await;
+    let result = async {
+        let now = app.clock.now();
+        let stored = load_open_session(&app, assistant_id, &session_id, now).await?;
+        app.store.end_session(&stored.id, now).await?;
+        app.forget(&session_id);
+        app.metrics.session_deleted();
+        tracing::info!(session_id = %session_id, "session deleted");
+        Ok(Json(json!({})))
+    }
+    .await;
+    drop(_guard);
+    app.locks.release(&session_id, lock);
+    result
+}
+
+async fn message(
+    app: Arc<App>,
+    assistant_id: String,
+    environment_id: Option<String>,
+    session_id: String,
+    query: Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<MessageResponse>, ApiError> {
+    let engine = app.engine(&assistant_id, environment_id.as_deref())?;
+    require_version(query)?;
+    let request: MessageRequest = parse_body(&headers, body)?;
+    let (input, shape) = validate(&app, request, false)?;
+    let client_message_id = client_message_id(&headers)?;
+    // Spawned on the tracker: the turn completes (and commits) even if the client goes away,
+    // and graceful shutdown waits for it.
+    let task = app.tracker.spawn({
+        let app = app.clone();
+        async move {
+            stateful_turn(
+                &app,
+                &engine,
+                &assistant_id,
+                &session_id,
+                input,
+                shape,
+                client_message_id,
+            )
+            .await
+        }
+    });
+    let response = task
+        .await
+        .map_err(|error| ApiError::Internal(format!("turn task failed: {error}")))??;
+    Ok(Json(response))
+}
+
+#[tracing::instrument(skip_all, fields(session_id = %session_id, assistant = %assistant_id, step = tracing::field::Empty))]
+async fn stateful_turn(
+    app: &App,
+    engine: &Engine,
+    assistant_id: &str,
+    session_id: &str,
+    input: TurnInput,
+    shape: ResponseShape,
+    client_message_id: Option<String>,
+) -> Result<MessageResponse, ApiError> {
+    let started = std::time::Instant::now();
+    let lock = app.locks.get(session_id);
+    let guard = lock.lock().await;
+    let result = async {
+        for _ in 0..COMMIT_ATTEMPTS {
+            let now = app.clock.now();
+            let stored = match load_open_session(app, assistant_id, session_id, now).await {
+                Err(ApiError::SessionExpired) => {
+                    app.forget(session_id);
+                    tracing::info!("message for an ended session");
+                    return Err(ApiError::SessionExpired);
+                }
+                other => other?,
+            };
+            if let Some(message_id) = &client_message_id
+                && let Some(reply) = app.store.find_reply(&stored.id, message_id).await?
+            {
+                app.metrics.replayed();
+                tracing::debug!("answered a retried message from the stored reply");
+                return serde_json::from_str(reply.get()).map_err(|error| ApiError::Internal(error.to_string()));
+            }
+            let session: Session = serde_json::from_str(stored.state.get())
+                .map_err(|error| ApiError::Internal(format!("stored session: {error}")))?;
+            let turn = take_turn(
+                engine,
+                session,
+                session_id,
+                &input,
+                shape,
+                app.config.agents_online,
+                now,
+            );
+            if let Some(step) = current_step(engine, &turn.session) {
+                tracing::Span::current().record("step", step.as_str());
+            }
+            let reply = match &client_message_id {
+                Some(message_id) => Some(StoredReply {
+                    client_message_id: message_id.clone(),
+                    response: raw(
+                        &serde_json::to_value(&turn.response).map_err(|error| ApiError::Internal(error.to_string()))?
+                    ),
+                }),
+                None => None,
+            };
+            let state = serde_json::to_value(&turn.session).map_err(|error| ApiError::Internal(error.to_string()))?;
+            let record = TurnRecord {
+                session_id: stored.id.clone(),
+                expected_version: stored.version,
+                state: raw(&state),
+                at: now,
+                entries: turn.entries,
+                reply,
+            };
+            match app.store.commit_turn(record).await {
+                Ok(_) => {}
+                Err(StoreError::Conflict(_)) => {
+                    // Another writer got there first, or a retry of this message id was
+                    // answered meanwhile: reload and look again.
+                    tracing::warn!("session changed by another writer; redoing the turn");
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            }
+            app.touch(session_id, now);
+            for reason in &turn.transfers {
+                app.metrics.transfer(*reason);
+                tracing::info!(reason = reason.as_str(), "transfer requested");
+            }
+            app.metrics.message(started.elapsed());
+            tracing::debug!(n_generic = turn.response.output.generic.len(), "turn committed");
+            return Ok(turn.response);
+        }
+        Err(ApiError::Conflict)
+    }
+    .await;
+    drop(guard);
+    app.locks.release(session_id, lock);
+    result
+}
+
+async fn stateless(
+    app: Arc<App>,
+    assistant_id: &str,
+    environment_id: Option<&str>,
+    query: Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<MessageResponse>, ApiError> {
+    let engine = app.engine(assistant_id, environment_id)?;
+    require_version(query)?;
+    let request: MessageRequest = parse_body(&headers, body)?;
+    let state = request
+        .context
+        .as_ref()
+        .and_then(|context| context.skills.as_ref())
+        .and_then(|skills| skills.get(ACTIONS_SKILL))
+        .and_then(|skill| skill.pointer("/system/state"))
+        .cloned();
+    let session_id = request
+        .context
+        .as_ref()
+        .and_then(|context| context.global.as_ref())
+        .and_then(|global| global.session_id.clone())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let session = match state {
+        None => Session::new(None, Some("api".to_owned())),
+        Some(serde_json::Value::String(state)) => decode_state(&state).ok_or_else(|| {
+            ApiError::InvalidRequest(
+                "context.skills.actions skill.system.state: not a state this server issued".to_owned(),
+            )
+        })?,
+        Some(_) => {
+            return Err(ApiError::InvalidRequest(
+                "context.skills.actions skill.system.state: expected a string".to_owned(),
+            ));
+        }
+    };
+    let (input, mut shape) = validate(&app, request, true)?;
+    shape.state = true;
+    let started = std::time::Instant::now();
+    let turn = take_turn(
+        &engine,
+        session,
+        &session_id,
+        &input,
+        shape,
+        app.config.agents_online,
+        app.clock.now(),
+    );
+    for reason in &turn.transfers {
+        app.metrics.transfer(*reason);
+    }
+    app.metrics.message(started.elapsed());
+    Ok(Json(turn.response))
+}
+
+// ---- shared pieces ----
+
+/// Loads a session that exists, belongs to this assistant, and is open.
+async fn load_open_session(
+    app: &App,
+    assistant_id: &str,
+    session_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<StoredSession, ApiError> {
+    let stored = app.store.load_session(&SessionId::new(session_id), now).await?;
+    match stored.assistant_id == assistant_id {
+        true => Ok(stored),
+        false => Err(ApiError::SessionNotFound),
+    }
+}
+
+/// IBM requires `version` on every call; the SDKs always send it.
+fn require_version(query: Params) -> Result<(), ApiError> {
+    let Query(params) = query.map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))?;
+    match params.get("version") {
+        Some(version) if !version.trim().is_empty() => Ok(()),
+        _ => Err(ApiError::MissingVersion),
+    }
+}
+
+fn path_error(rejection: PathRejection) -> ApiError {
+    ApiError::InvalidRequest(format!("path: {}", rejection.body_text()))
+}
+
+/// Reads a JSON body: checks size, content type, UTF-8 and shape, naming the field at fault.
+/// An empty body without a content type reads as `{}`.
+pub(crate) fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
+    let bytes = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(0),
+        _ => ApiError::InvalidRequest(rejection.body_text()),
+    })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|value| value.to_str().unwrap_or(""));
+    let bytes: &[u8] = match (content_type, bytes.is_empty()) {
+        (None, true) => b"{}",
+        (None, false) => return Err(ApiError::UnsupportedMediaType),
+        (Some(content_type), _) if !is_json(content_type) => return Err(ApiError::UnsupportedMediaType),
+        (Some(_), true) => b"{}",
+        (Some(_), false) => &bytes,
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| ApiError::InvalidUtf8)?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data if path != "." => ApiError::InvalidRequest(format!("{path}: {inner}")),
+            serde_json::error::Category::Data => ApiError::InvalidRequest(inner.to_string()),
+            _ => ApiError::InvalidJson(inner.to_string()),
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|error| ApiError::InvalidJson(error.to_string()))?;
+    Ok(value)
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn client_message_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(CLIENT_MESSAGE_ID) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::InvalidHeader(format!("{CLIENT_MESSAGE_ID} must be visible ASCII")))?
+        .trim();
+    let valid = !value.is_empty() && value.len() <= MAX_CLIENT_MESSAGE_ID;
+    if !valid {
+        return Err(ApiError::InvalidHeader(format!(
+            "{CLIENT_MESSAGE_ID} must be 1 to {MAX_CLIENT_MESSAGE_ID} characters"
+        )));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+/// Checks the request against IBM's limits and reads what the turn needs.
+fn validate(app: &App, request: MessageRequest, stateless: bool) -> Result<(TurnInput, ResponseShape), ApiError> {
+    let input = request.input.unwrap_or_default();
+    if let Some(kind) = &input.message_type
+        && kind != "text"
+    {
+        return Err(ApiError::UnsupportedMessageType(kind.clone()));
+    }
+    let text = input.text;
+    if let Some(text) = &text
+        && text.chars().count() > app.config.max_text_chars
+    {
+        return Err(ApiError::TextTooLong(app.config.max_text_chars));
+    }
+    let options = input.options.unwrap_or_default();
+    let mut variables = serde_json::Map::new();
+    let context = request.context.unwrap_or_default();
+    if let Some(skill) = context.skills.as_ref().and_then(|skills| skills.get(ACTIONS_SKILL)) {
+        match skill.get("skill_variables") {
+            None | Some(serde_json::Value::Null) => {}
+            Some(serde_json::Value::Object(given)) => variables = given.clone(),
+            Some(_) => {
+                return Err(ApiError::InvalidRequest(
+                    "context.skills.actions skill.skill_variables: expected an object".to_owned(),
+                ));
+            }
+        }
+    }
+    let user_id = request.user_id.or_else(|| {
+        context
+            .global
+            .and_then(|global| global.system)
+            .and_then(|system| system.user_id)
+    });
+    let export = options.export.unwrap_or(false);
+    let debug = options.debug.unwrap_or(false);
+    let return_context = options.return_context.unwrap_or(false) || export || stateless;
+    let shape = ResponseShape {
+        alternate_intents: options.alternate_intents.unwrap_or(false),
+        debug,
+        return_context,
+        state: export || (debug && return_context),
+    };
+    let input = TurnInput {
+        text,
+        restart: options.restart.unwrap_or(false),
+        variables,
+        user_id,
+    };
+    Ok((input, shape))
+}
+
+/// For the span: the id of the step the session is at.
+fn current_step(engine: &Engine, session: &Session) -> Option<String> {
+    let frame = session.stack.last()?;
+    let action = engine.assistant().action(frame.action.id())?;
+    action.steps.get(frame.step).map(|step| step.id().to_owned())
+}

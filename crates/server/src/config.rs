@@ -1,0 +1,219 @@
+//! [`Config`]: every setting of `baton serve`, from defaults, a TOML file, `BATON_*` environment
+//! variables and flags, in that order (later wins).
+//!
+//! The file and the environment are applied here; flags are applied by the CLI on the result.
+//! Tests build a `Config` in code and never touch the process environment.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The server's settings. In a TOML file every key is optional; unknown keys are an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where to listen (`BATON_LISTEN`, `--listen`).
+    pub listen: String,
+    /// `sqlite://PATH` (default `sqlite://baton.db`) or `memory:` (`BATON_DATABASE_URL`, `--database`).
+    pub database_url: String,
+    /// Development mode: the API needs no key (`BATON_DEV`, `--dev`).
+    pub dev: bool,
+    /// A session with no message for this long expires (`BATON_SESSION_TIMEOUT_SECS`).
+    pub session_timeout_secs: u64,
+    /// Largest request body accepted (`BATON_MAX_BODY_BYTES`).
+    pub max_body_bytes: usize,
+    /// Longest `input.text` accepted, in characters, as IBM (`BATON_MAX_TEXT_CHARS`).
+    pub max_text_chars: usize,
+    /// Origins allowed to call the API from a browser (`BATON_CORS_ORIGINS`, comma-separated).
+    pub cors_origins: Vec<String>,
+    /// Per-client token bucket; a client is an API key, or the IP address without one.
+    pub rate_limit: RateLimit,
+    /// Whether the simulated desk reports agents online: picks the transfer response written to
+    /// the transcript (`BATON_AGENTS_ONLINE`). Both are always in `connect_to_agent`.
+    pub agents_online: bool,
+    /// How long shutdown waits for in-flight turns (`BATON_SHUTDOWN_GRACE_SECS`).
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimit {
+    /// Sustained requests per second per client; 0 turns the limit off
+    /// (`BATON_RATE_LIMIT_PER_SECOND`).
+    pub per_second: f64,
+    /// Requests a client may send at once above the sustained rate (`BATON_RATE_LIMIT_BURST`).
+    pub burst: u32,
+}
+
+impl Default for RateLimit {
+    fn default() -> RateLimit {
+        RateLimit {
+            per_second: 50.0,
+            burst: 100,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:8080".to_owned(),
+            database_url: "sqlite://baton.db".to_owned(),
+            dev: false,
+            session_timeout_secs: 300,
+            max_body_bytes: 64 * 1024,
+            max_text_chars: 2048,
+            cors_origins: Vec::new(),
+            rate_limit: RateLimit::default(),
+            agents_online: true,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path}: {source}")]
+    Parse { path: String, source: Box<toml::de::Error> },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+}
+
+impl Config {
+    /// Defaults, then the file (if any), then the `BATON_*` variables among `env`.
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: display,
+            source: Box::new(source),
+        })
+    }
+
+    /// Applies the `BATON_*` variables in `env`; others are ignored.
+    pub fn apply_env(&mut self, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+        for (name, value) in env {
+            let invalid = |message: &str| ConfigError::Env {
+                name: name.clone(),
+                message: message.to_owned(),
+            };
+            match name.as_str() {
+                "BATON_LISTEN" => self.listen = value,
+                "BATON_DATABASE_URL" => self.database_url = value,
+                "BATON_DEV" => self.dev = parse_bool(&value).ok_or_else(|| invalid("expected true or false"))?,
+                "BATON_SESSION_TIMEOUT_SECS" => {
+                    self.session_timeout_secs = value.parse().map_err(|_| invalid("expected whole seconds"))?
+                }
+                "BATON_MAX_BODY_BYTES" => self.max_body_bytes = value.parse().map_err(|_| invalid("expected bytes"))?,
+                "BATON_MAX_TEXT_CHARS" => {
+                    self.max_text_chars = value.parse().map_err(|_| invalid("expected a character count"))?
+                }
+                "BATON_CORS_ORIGINS" => {
+                    self.cors_origins = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|origin| !origin.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }
+                "BATON_RATE_LIMIT_PER_SECOND" => {
+                    self.rate_limit.per_second = value.parse().map_err(|_| invalid("expected a number"))?
+                }
+                "BATON_RATE_LIMIT_BURST" => {
+                    self.rate_limit.burst = value.parse().map_err(|_| invalid("expected a whole number"))?
+                }
+                "BATON_AGENTS_ONLINE" => {
+                    self.agents_online = parse_bool(&value).ok_or_else(|| invalid("expected true or false"))?
+                }
+                "BATON_SHUTDOWN_GRACE_SECS" => {
+                    self.shutdown_grace_secs = value.parse().map_err(|_| invalid("expected whole seconds"))?
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A configuration for tests: development mode, in-memory store, no rate limit.
+    pub fn for_tests() -> Config {
+        Config {
+            listen: "127.0.0.1:0".to_owned(),
+            database_url: "memory:".to_owned(),
+            dev: true,
+            rate_limit: RateLimit {
+                per_second: 0.0,
+                burst: 0,
+            },
+            ..Config::default()
+        }
+    }
+
+    pub fn session_timeout(&self) -> Duration {
+        Duration::from_secs(self.session_timeout_secs)
+    }
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" | "" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("baton.toml");
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\ndev = true\n[rate_limit]\nburst = 5\n",
+        )
+        .unwrap();
+        let env = [
+            ("BATON_DEV".to_owned(), "false".to_owned()),
+            ("HOME".to_owned(), "/root".to_owned()),
+        ];
+        let config = Config::load(Some(&path), env).unwrap();
+        assert_eq!(config.listen, "0.0.0.0:9000");
+        assert!(!config.dev);
+        assert_eq!(config.rate_limit.burst, 5);
+        assert_eq!(config.session_timeout_secs, 300);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let error = toml::from_str::<Config>("lisen = \"x\"").unwrap_err();
+        assert!(error.to_string().contains("unknown field `lisen`"), "{error}");
+    }
+
+    #[test]
+    fn bad_environment_values_are_named() {
+        let error = Config::default()
+            .apply_env([("BATON_DEV".to_owned(), "maybe".to_owned())])
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "environment variable BATON_DEV: expected true or false"
+        );
+    }
+}

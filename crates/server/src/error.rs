@@ -1,0 +1,183 @@
+//! [`ApiError`]: every error the HTTP API returns, and the one place it becomes a response.
+//!
+//! The body has IBM's shape, `{"error": "...", "code": 404}`, so the `ibm-watson` SDKs raise
+//! their usual `ApiException` with the message, plus `baton_code`, a stable machine-readable
+//! name that clients and tests match on (the English text may change, the code does not).
+//! A 5xx body never says what went wrong inside; that goes to the log.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use baton_store::StoreError;
+
+/// The error body: IBM's `error` and `code`, and our stable `baton_code`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A human-readable description of what was wrong.
+    pub error: String,
+    /// The HTTP status code, as IBM repeats it in the body.
+    pub code: u16,
+    /// A stable name for the error, e.g. `session_not_found`, `invalid_json`.
+    pub baton_code: &'static str,
+}
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Resource not found")]
+    RouteNotFound,
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    #[error("Assistant '{0}' not found")]
+    AssistantNotFound(String),
+    #[error("Environment '{0}' not found: use 'draft' or 'live'")]
+    EnvironmentNotFound(String),
+    /// IBM answers an unknown session with exactly this text.
+    #[error("Invalid Session")]
+    SessionNotFound,
+    /// Ended by inactivity or deleted. IBM does not tell these from unknown; `baton_code` does.
+    #[error("Invalid Session")]
+    SessionExpired,
+    #[error("Missing required query parameter 'version'")]
+    MissingVersion,
+    #[error("Invalid query string: {0}")]
+    InvalidQuery(String),
+    #[error("Invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("Invalid request body: {0}")]
+    InvalidRequest(String),
+    #[error("Request body is not valid UTF-8")]
+    InvalidUtf8,
+    #[error("Request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("Unsupported content type: send 'application/json'")]
+    UnsupportedMediaType,
+    #[error("Invalid header: {0}")]
+    InvalidHeader(String),
+    #[error("Validation error: input.text cannot be longer than {0} characters")]
+    TextTooLong(usize),
+    #[error("Unsupported input.message_type '{0}': only 'text' is supported")]
+    UnsupportedMessageType(String),
+    #[error("Unauthorized")]
+    Unauthorized,
+    #[error("Rate limit exceeded: retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("The session was changed by another request at the same time; retry")]
+    Conflict,
+    #[error("Service unavailable")]
+    Unavailable,
+    #[error("Internal Server Error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::RouteNotFound
+            | ApiError::AssistantNotFound(_)
+            | ApiError::EnvironmentNotFound(_)
+            | ApiError::SessionNotFound
+            | ApiError::SessionExpired => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MissingVersion
+            | ApiError::InvalidQuery(_)
+            | ApiError::InvalidJson(_)
+            | ApiError::InvalidRequest(_)
+            | ApiError::InvalidUtf8
+            | ApiError::InvalidHeader(_)
+            | ApiError::TextTooLong(_)
+            | ApiError::UnsupportedMessageType(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable name (`baton_code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::RouteNotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::AssistantNotFound(_) => "assistant_not_found",
+            ApiError::EnvironmentNotFound(_) => "environment_not_found",
+            ApiError::SessionNotFound => "session_not_found",
+            ApiError::SessionExpired => "session_expired",
+            ApiError::MissingVersion => "missing_version",
+            ApiError::InvalidQuery(_) => "invalid_query",
+            ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::InvalidRequest(_) => "invalid_request",
+            ApiError::InvalidUtf8 => "invalid_utf8",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::InvalidHeader(_) => "invalid_header",
+            ApiError::TextTooLong(_) => "text_too_long",
+            ApiError::UnsupportedMessageType(_) => "unsupported_message_type",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Conflict => "session_conflict",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::NotFound(_) => ApiError::SessionNotFound,
+            StoreError::Expired(_) => ApiError::SessionExpired,
+            StoreError::Conflict(_) => ApiError::Conflict,
+            StoreError::Closed => ApiError::Unavailable,
+            other => ApiError::Internal(error_chain(&other)),
+        }
+    }
+}
+
+/// The error and its sources, for the log.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(error = %detail, "request failed");
+        }
+        // The Display text of every variant is safe to show: Internal's detail is not in it.
+        let body = ErrorBody {
+            error: self.to_string(),
+            code: status.as_u16(),
+            baton_code: self.code(),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        match self {
+            ApiError::RateLimited { retry_after_secs } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            ApiError::Unauthorized => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"baton\", Bearer"),
+                );
+            }
+            _ => {}
+        }
+        response
+    }
+}

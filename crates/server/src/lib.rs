@@ -1,0 +1,346 @@
+//! The HTTP server: the Watson Assistant v2 compatible message API, API keys, rate limits,
+//! health, metrics and the OpenAPI document.
+//!
+//! [`run`] takes an already bound listener and a future that says when to stop (STYLE §8): the
+//! caller (the CLI, or a test on port 0) decides where and for how long the server runs.
+//! No other crate serves HTTP, and no other crate sees the wire format (`wire`).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use baton_dialog::Engine;
+use baton_store::{AnyStore, Store};
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod limit;
+pub mod metrics;
+pub mod openapi;
+pub mod turn;
+pub mod wire;
+
+pub use config::Config;
+pub use error::ApiError;
+
+use crate::limit::RateLimiter;
+use crate::metrics::Metrics;
+
+/// What the server works with besides its configuration.
+pub struct Services {
+    /// One engine per assistant; the API's `assistant_id` is the assistant's id.
+    pub engines: Vec<Engine>,
+    pub store: Arc<AnyStore>,
+    pub clock: Clock,
+}
+
+/// Where "now" comes from: the system clock, or a hand-moved one for tests of inactivity.
+#[derive(Debug, Clone)]
+pub enum Clock {
+    System,
+    Manual(Arc<Mutex<DateTime<Utc>>>),
+}
+
+impl Clock {
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Manual(now) => *now.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+        }
+    }
+
+    /// Moves a manual clock forward; does nothing to the system clock.
+    pub fn advance(&self, by: Duration) {
+        if let Clock::Manual(now) = self {
+            let mut now = now.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            *now += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("serving HTTP: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("two assistants have the id {0}")]
+    DuplicateAssistant(String),
+    #[error("invalid CORS origin {0}")]
+    BadOrigin(String),
+}
+
+/// Shared by every request.
+pub(crate) struct App {
+    config: Config,
+    engines: HashMap<String, Arc<Engine>>,
+    store: Arc<AnyStore>,
+    clock: Clock,
+    locks: SessionLocks,
+    /// Sessions this process created or answered, by last activity, for the active gauge.
+    active: Mutex<HashMap<String, DateTime<Utc>>>,
+    metrics: Metrics,
+    limiter: RateLimiter,
+    tracker: TaskTracker,
+    shutting_down: AtomicBool,
+}
+
+impl App {
+    /// The engine for an assistant id and environment (`draft`, `live`, or none on old paths).
+    fn engine(&self, assistant_id: &str, environment_id: Option<&str>) -> Result<Arc<Engine>, ApiError> {
+        if let Some(environment) = environment_id
+            && !api::ENVIRONMENTS.contains(&environment)
+        {
+            return Err(ApiError::EnvironmentNotFound(environment.to_owned()));
+        }
+        self.engines
+            .get(assistant_id)
+            .cloned()
+            .ok_or_else(|| ApiError::AssistantNotFound(assistant_id.to_owned()))
+    }
+
+    fn touch(&self, session_id: &str, now: DateTime<Utc>) {
+        let mut active = self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        active.insert(session_id.to_owned(), now);
+    }
+
+    fn forget(&self, session_id: &str) {
+        let mut active = self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        active.remove(session_id);
+    }
+
+    /// Open sessions active within the timeout, as seen by this process; forgets the others.
+    fn count_active(&self) -> usize {
+        let since = self.clock.now() - self.session_timeout();
+        let mut active = self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        active.retain(|_, last| *last >= since);
+        active.len()
+    }
+
+    fn session_timeout(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.config.session_timeout()).unwrap_or(chrono::Duration::MAX)
+    }
+}
+
+/// One async mutex per session with a turn in progress, so turns on one session run one at a
+/// time in this process; entries are removed when nobody holds or waits for them.
+#[derive(Default)]
+pub(crate) struct SessionLocks {
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl SessionLocks {
+    fn get(&self, session_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        locks.entry(session_id.to_owned()).or_default().clone()
+    }
+
+    /// Gives back a lock from [`SessionLocks::get`] after its guard is dropped.
+    fn release(&self, session_id: &str, lock: Arc<tokio::sync::Mutex<()>>) {
+        let mut locks = self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Two references: the map's and ours. More means another request holds or waits for it.
+        if Arc::strong_count(&lock) == 2 {
+            locks.remove(session_id);
+        }
+    }
+}
+
+/// Serves until `shutdown` completes, then stops accepting, lets in-flight turns commit (up to
+/// `shutdown_grace_secs`), and returns.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    services: Services,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let mut engines = HashMap::new();
+    for engine in services.engines {
+        let id = engine.assistant().id.clone();
+        if engines.insert(id.clone(), Arc::new(engine)).is_some() {
+            return Err(ServerError::DuplicateAssistant(id));
+        }
+    }
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let app = Arc::new(App {
+        limiter: RateLimiter::new(&config.rate_limit),
+        config,
+        engines,
+        store: services.store,
+        clock: services.clock,
+        locks: SessionLocks::default(),
+        active: Mutex::new(HashMap::new()),
+        metrics: Metrics::default(),
+        tracker: TaskTracker::new(),
+        shutting_down: AtomicBool::new(false),
+    });
+    let router = router(app.clone())?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, assistants = app.engines.len(), dev = app.config.dev, "serving");
+    let signal = {
+        let app = app.clone();
+        async move {
+            shutdown.await;
+            app.shutting_down.store(true, Ordering::SeqCst);
+            tracing::info!("shutting down: finishing in-flight turns");
+        }
+    };
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(signal)
+        .await?;
+    app.tracker.close();
+    if tokio::time::timeout(grace, app.tracker.wait()).await.is_err() {
+        tracing::warn!(
+            n_turns = app.tracker.len(),
+            "shutdown grace period over with turns still running"
+        );
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn router(app: Arc<App>) -> Result<Router, ServerError> {
+    const BASE: &str = "/v2/assistants/{assistant_id}";
+    const ENV: &str = "/v2/assistants/{assistant_id}/environments/{environment_id}";
+    let v2 = Router::new()
+        .route(&format!("{ENV}/sessions"), post(api::create_session_env))
+        .route(
+            &format!("{ENV}/sessions/{{session_id}}/message"),
+            post(api::message_env),
+        )
+        .route(
+            &format!("{ENV}/sessions/{{session_id}}"),
+            delete(api::delete_session_env),
+        )
+        .route(&format!("{ENV}/message"), post(api::stateless_env))
+        .route(&format!("{BASE}/sessions"), post(api::create_session_legacy))
+        .route(
+            &format!("{BASE}/sessions/{{session_id}}/message"),
+            post(api::message_legacy),
+        )
+        .route(
+            &format!("{BASE}/sessions/{{session_id}}"),
+            delete(api::delete_session_legacy),
+        )
+        .route(&format!("{BASE}/message"), post(api::stateless_legacy))
+        .route_layer(axum::middleware::from_fn_with_state(app.clone(), guard));
+    let mut router = Router::new()
+        .merge(v2)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(app.config.max_body_bytes))
+        .with_state(app.clone());
+    if !app.config.cors_origins.is_empty() {
+        router = router.layer(cors(&app.config.cors_origins)?);
+    }
+    Ok(router)
+}
+
+fn cors(origins: &[String]) -> Result<CorsLayer, ServerError> {
+    let origins = origins
+        .iter()
+        .map(|origin| HeaderValue::from_str(origin).map_err(|_| ServerError::BadOrigin(origin.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static(api::CLIENT_MESSAGE_ID),
+        ])
+        .max_age(Duration::from_secs(3600)))
+}
+
+/// Authentication (unless `dev`) and the rate limit, for every API route.
+async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
+    let client = match app.config.dev {
+        true => format!("ip:{ip}"),
+        false => match authenticate(&app, request.headers().get(header::AUTHORIZATION).cloned()).await {
+            Ok(key_id) => format!("key:{key_id}"),
+            Err(error) => {
+                // Failed attempts count against the address, so guessing keys is throttled too.
+                if let Err(retry_after_secs) = app.limiter.check(&format!("ip:{ip}"), Instant::now()) {
+                    return ApiError::RateLimited { retry_after_secs }.into_response();
+                }
+                return error.into_response();
+            }
+        },
+    };
+    if let Err(retry_after_secs) = app.limiter.check(&client, Instant::now()) {
+        tracing::warn!(client = %client, "rate limited");
+        return ApiError::RateLimited { retry_after_secs }.into_response();
+    }
+    next.run(request).await
+}
+
+/// The id of the API key the request carries.
+async fn authenticate(app: &App, authorization: Option<HeaderValue>) -> Result<String, ApiError> {
+    let header = authorization.ok_or(ApiError::Unauthorized)?;
+    let header = header.to_str().map_err(|_| ApiError::Unauthorized)?;
+    let key = auth::key_from_authorization(header).ok_or(ApiError::Unauthorized)?;
+    let hash = key.hash();
+    let found = app.store.find_api_key_by_hash(&hash).await?;
+    found.map(|record| record.id.to_string()).ok_or(ApiError::Unauthorized)
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "`{\"status\": \"ok\"}`")), tag = "operations")]
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Readiness: the store answers and the server is not shutting down.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "`{\"status\": \"ready\"}`"), (status = 503, body = error::ErrorBody)), tag = "operations")]
+async fn readyz(State(app): State<Arc<App>>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    if app.shutting_down.load(Ordering::SeqCst) {
+        return Err(ApiError::Unavailable);
+    }
+    // A lookup that goes to the database: cheap, and fails when the store cannot answer.
+    match app.store.find_api_key_by_hash("readiness-probe").await {
+        Ok(_) => Ok(axum::Json(serde_json::json!({"status": "ready"}))),
+        Err(error) => {
+            tracing::warn!(%error, "store not ready");
+            Err(ApiError::Unavailable)
+        }
+    }
+}
+
+/// Prometheus metrics: messages, turn latency, sessions, transfers by reason.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")), tag = "operations")]
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let body = app.metrics.render(app.count_active() as u64);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json")), tag = "operations")]
+async fn openapi() -> impl IntoResponse {
+    axum::Json(openapi::document())
+}

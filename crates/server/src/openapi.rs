@@ -1,0 +1,54 @@
+//! The OpenAPI 3 document of every route, served at `/openapi.json`.
+//!
+//! Built by `utoipa` from the handlers' annotations and the wire types, so it cannot drift from
+//! the code; a test checks that every route the router serves is in it.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Baton",
+        description = "Watson Assistant v2 compatible message API. Authenticate with an API key from `baton apikey create`, as HTTP Basic with user `apikey` or as a Bearer token (not needed with `--dev`). Every error has the body `{\"error\": ..., \"code\": ..., \"baton_code\": ...}`."
+    ),
+    paths(
+        crate::api::create_session_env,
+        crate::api::message_env,
+        crate::api::delete_session_env,
+        crate::api::stateless_env,
+        crate::api::create_session_legacy,
+        crate::api::message_legacy,
+        crate::api::delete_session_legacy,
+        crate::api::stateless_legacy,
+        crate::healthz,
+        crate::readyz,
+        crate::metrics,
+        crate::openapi,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&Security),
+    security(("basic" = []), ("bearer" = []))
+)]
+struct Document;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document as served.
+pub fn document() -> utoipa::openapi::OpenApi {
+    Document::openapi()
+}

@@ -1,0 +1,329 @@
+//! One customer message through the engine, and its result in the shapes the outside sees:
+//! the Watson response (`wire`) and the transcript entries (`baton_store::NewEntry`).
+//!
+//! Pure apart from the classifier call: no store, no clock (time arrives as `now`), so the
+//! stateful and stateless routes, and the tests, share it. Conversion from `dialog` types to the
+//! wire format happens here by hand, so the runtime can change without breaking clients.
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value as Json, json};
+
+use baton_assistant::Value;
+use baton_dialog::{Effect, Engine, Event, FinishReason, Message, Session, TransferReason, TransferRequest};
+
+use crate::wire::{
+    ACTIONS_SKILL, AgentAvailabilityMessage, BatonDebug, GenericItem, MessageOutput, MessageOutputDebug,
+    MessageResponse, OptionChoice, OptionInput, OptionValue, RuntimeIntent, TransferInfo, TurnEvent, TurnEventSource,
+};
+use baton_store::{EntryKind, NewEntry};
+
+/// What the customer sent, validated.
+#[derive(Debug, Clone, Default)]
+pub struct TurnInput {
+    /// `None` or empty: start the conversation (Greet customer).
+    pub text: Option<String>,
+    pub restart: bool,
+    /// Variables the client sets through `context.skills["actions skill"].skill_variables`.
+    pub variables: Map<String, Json>,
+    pub user_id: Option<String>,
+}
+
+/// Which optional parts the response carries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResponseShape {
+    pub alternate_intents: bool,
+    pub debug: bool,
+    pub return_context: bool,
+    /// Include `system.state` in the context (IBM: `export`, or `debug` with `return_context`;
+    /// always for stateless messages, which cannot continue without it).
+    pub state: bool,
+}
+
+/// What a turn produced.
+#[derive(Debug, Clone)]
+pub struct TurnResult {
+    pub session: Session,
+    pub response: MessageResponse,
+    pub entries: Vec<NewEntry>,
+    pub transfers: Vec<TransferReason>,
+}
+
+/// Runs one message through `engine`.
+pub fn take_turn(
+    engine: &Engine,
+    mut session: Session,
+    session_id: &str,
+    input: &TurnInput,
+    shape: ResponseShape,
+    agents_online: bool,
+    now: DateTime<Utc>,
+) -> TurnResult {
+    if session.user_id.is_none() {
+        session.user_id = input.user_id.clone();
+    }
+    for (name, value) in &input.variables {
+        session.set_variable(name.clone(), Value::from_json(value));
+    }
+    if input.restart {
+        session = Session {
+            variables: session.variables,
+            user_id: session.user_id,
+            channel: session.channel,
+            ..Session::default()
+        };
+    }
+    let mut entries = Vec::new();
+    let mut intents = Vec::new();
+    let text = input.text.as_deref().map(str::trim).filter(|text| !text.is_empty());
+    let turn = match text {
+        None => engine.start(session, now),
+        Some(text) => {
+            entries.push(entry(now, EntryKind::Customer, json!({"type": "text", "text": text})));
+            intents = engine.classifier().classify(text);
+            let event = Event::UserSaid {
+                text: text.to_owned(),
+                intents: intents.clone(),
+            };
+            engine.event(session, event, now)
+        }
+    };
+
+    let mut generic = Vec::new();
+    let mut transfers = Vec::new();
+    let mut turn_events = Vec::new();
+    for effect in &turn.effects {
+        match effect {
+            Effect::Say(message) => {
+                entries.push(entry(now, EntryKind::Assistant, message_entry(message)));
+                generic.push(generic_item(message));
+            }
+            Effect::Transfer(request) => {
+                transfers.push(request.reason);
+                entries.push(entry(now, EntryKind::Event, transfer_entry(request)));
+                let response = match agents_online {
+                    true => &request.online_response,
+                    false => &request.offline_response,
+                };
+                entries.push(entry(
+                    now,
+                    EntryKind::Assistant,
+                    json!({"type": "text", "text": response}),
+                ));
+                generic.push(connect_to_agent(request));
+            }
+            Effect::ActionStarted { action } => turn_events.push(TurnEvent {
+                event: "action_visited".to_owned(),
+                source: action_source(engine, action),
+                reason: None,
+            }),
+            Effect::ActionFinished { action, reason } => turn_events.push(TurnEvent {
+                event: "action_finished".to_owned(),
+                source: action_source(engine, action),
+                reason: Some(finish_reason(*reason, turn.debug.fallback_reason.is_some()).to_owned()),
+            }),
+        }
+    }
+
+    let intents = match (shape.alternate_intents, &turn.debug.matched) {
+        (true, _) => intents
+            .iter()
+            .map(|score| RuntimeIntent {
+                intent: score.intent.clone(),
+                confidence: f64::from(score.confidence),
+            })
+            .collect(),
+        (false, Some((intent, confidence))) => vec![RuntimeIntent {
+            intent: intent.clone(),
+            confidence: f64::from(*confidence),
+        }],
+        (false, None) => Vec::new(),
+    };
+    let debug = shape.debug.then(|| MessageOutputDebug {
+        turn_events,
+        baton: BatonDebug {
+            matched_action: turn.debug.matched.as_ref().map(|(action, _)| action.clone()),
+            confidence: turn
+                .debug
+                .matched
+                .as_ref()
+                .map(|(_, confidence)| f64::from(*confidence)),
+            action: turn.debug.action.clone(),
+            step: turn.debug.step.clone(),
+            fallback_reason: turn.debug.fallback_reason.map(|reason| reason.as_str().to_owned()),
+        },
+    });
+    let context =
+        (shape.return_context || shape.state).then(|| context(engine, &turn.session, session_id, shape.state));
+    let user_id = turn.session.user_id.clone().unwrap_or_else(|| session_id.to_owned());
+    TurnResult {
+        response: MessageResponse {
+            output: MessageOutput {
+                generic,
+                intents,
+                entities: Vec::new(),
+                debug,
+            },
+            context,
+            user_id,
+        },
+        session: turn.session,
+        entries,
+        transfers,
+    }
+}
+
+/// A transcript entry; the payloads are the server's own format (see [`message_entry`]).
+pub fn entry(at: DateTime<Utc>, kind: EntryKind, payload: Json) -> NewEntry {
+    NewEntry {
+        kind,
+        at,
+        payload: raw(&payload),
+    }
+}
+
+/// JSON text for the store. Serialising a `serde_json::Value` cannot fail.
+pub fn raw(value: &Json) -> Box<serde_json::value::RawValue> {
+    serde_json::value::to_raw_value(value).unwrap_or_default()
+}
+
+fn message_entry(message: &Message) -> Json {
+    match message {
+        Message::Text { text } => json!({"type": "text", "text": text}),
+        Message::Options { title, choices } => json!({
+            "type": "options",
+            "title": title,
+            "choices": choices.iter().map(|choice| json!({"label": choice.label, "value": choice.value})).collect::<Vec<_>>(),
+        }),
+        Message::Link { label, url } => json!({"type": "link", "label": label, "url": url}),
+        Message::Pause { milliseconds } => json!({"type": "pause", "milliseconds": milliseconds}),
+    }
+}
+
+fn transfer_entry(request: &TransferRequest) -> Json {
+    json!({
+        "type": "transfer_requested",
+        "reason": request.reason.as_str(),
+        "queue": request.queue,
+        "message_to_agent": request.message_to_agent,
+        "action": request.action,
+        "step": request.step,
+        "failed_inputs": request.failed_inputs,
+    })
+}
+
+fn generic_item(message: &Message) -> GenericItem {
+    match message {
+        Message::Text { text } => GenericItem::Text { text: text.clone() },
+        Message::Options { title, choices } => GenericItem::Option {
+            title: title.clone(),
+            options: choices
+                .iter()
+                .map(|choice| OptionChoice {
+                    label: choice.label.clone(),
+                    value: OptionValue {
+                        input: OptionInput {
+                            text: choice.value.clone(),
+                        },
+                    },
+                })
+                .collect(),
+        },
+        // IBM's v2 output has no link type; its text responses are Markdown, which every
+        // Watson client renders, so a link travels as a Markdown link.
+        Message::Link { label, url } => GenericItem::Text {
+            text: format!("[{label}]({url})"),
+        },
+        Message::Pause { milliseconds } => GenericItem::Pause {
+            time: *milliseconds,
+            typing: true,
+        },
+    }
+}
+
+fn connect_to_agent(request: &TransferRequest) -> GenericItem {
+    GenericItem::ConnectToAgent {
+        message_to_human_agent: request.message_to_agent.clone(),
+        agent_available: AgentAvailabilityMessage {
+            message: request.online_response.clone(),
+        },
+        agent_unavailable: AgentAvailabilityMessage {
+            message: request.offline_response.clone(),
+        },
+        transfer_info: TransferInfo {
+            target: json!({"baton": {"queue": request.queue, "reason": request.reason.as_str()}}),
+        },
+    }
+}
+
+fn action_source(engine: &Engine, action: &str) -> TurnEventSource {
+    let title = engine.assistant().action(action).map_or(action, |found| found.title());
+    TurnEventSource {
+        kind: "action".to_owned(),
+        action: action.to_owned(),
+        action_title: title.to_owned(),
+    }
+}
+
+/// IBM's `action_finished` reasons where one fits, Baton's own names where none does.
+fn finish_reason(reason: FinishReason, fallback_ran: bool) -> &'static str {
+    match reason {
+        FinishReason::Completed => "all_steps_done",
+        FinishReason::Transferred if fallback_ran => "fallback",
+        FinishReason::Transferred => "connect_to_agent",
+        FinishReason::Interrupted => "interrupted",
+        FinishReason::Abandoned => "abandoned",
+    }
+}
+
+/// IBM's context: `global.system` (turn count, user id), `global.session_id`, and the actions
+/// skill's variables: declared session variables in `skill_variables`, the rest (action
+/// variables) in `action_variables`.
+fn context(engine: &Engine, session: &Session, session_id: &str, with_state: bool) -> Json {
+    let declared = &engine.assistant().variables;
+    let mut skill_variables = Map::new();
+    let mut action_variables = Map::new();
+    for (name, value) in &session.variables {
+        let target = match declared.contains_key(name) {
+            true => &mut skill_variables,
+            false => &mut action_variables,
+        };
+        target.insert(name.clone(), value.to_json());
+    }
+    let mut system = Map::new();
+    if with_state {
+        system.insert("state".to_owned(), Json::String(encode_state(session)));
+    }
+    let user_id = session.user_id.clone().unwrap_or_else(|| session_id.to_owned());
+    json!({
+        "global": {
+            "system": {
+                "turn_count": session.turn_count,
+                "user_id": user_id,
+                "timezone": engine.assistant().timezone,
+                "locale": engine.assistant().locale,
+            },
+            "session_id": session_id,
+        },
+        "skills": {
+            ACTIONS_SKILL: {
+                "skill_variables": skill_variables,
+                "action_variables": action_variables,
+                "system": system,
+            }
+        }
+    })
+}
+
+/// The session as the opaque `system.state` string (base64 of its JSON), as IBM carries state
+/// for stateless messages.
+pub fn encode_state(session: &Session) -> String {
+    let json = serde_json::to_vec(session).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
+/// Reads a `system.state` string back; `None` when it is not one of ours.
+pub fn decode_state(state: &str) -> Option<Session> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(state).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}

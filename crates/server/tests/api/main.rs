@@ -1,0 +1,11 @@
+//! The server's integration tests: the real server on port 0 with a fresh database per test,
+//! driven over HTTP. One test binary, so the workspace links once.
+
+mod common;
+
+mod auth;
+mod conversation;
+mod durability;
+mod errors;
+mod ops;
+mod sdk;

@@ -1,0 +1,104 @@
+//! Health, readiness, metrics, the OpenAPI document, CORS and graceful shutdown.
+
+use serde_json::json;
+
+use crate::common::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let health = app.send(app.client.get(app.url("/healthz"))).await;
+    assert_eq!((health.status, health.body), (200, json!({"status": "ok"})));
+    let ready = app.send(app.client.get(app.url("/readyz"))).await;
+    assert_eq!((ready.status, ready.body), (200, json!({"status": "ready"})));
+}
+
+#[tokio::test]
+async fn the_openapi_document_has_every_route() {
+    let app = spawn_app().await;
+    let document = app.send(app.client.get(app.url("/openapi.json"))).await;
+    assert_eq!(document.status, 200);
+    assert!(document.body["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = document.body["paths"].as_object().unwrap();
+    let expected = [
+        (
+            "/v2/assistants/{assistant_id}/environments/{environment_id}/sessions",
+            "post",
+        ),
+        (
+            "/v2/assistants/{assistant_id}/environments/{environment_id}/sessions/{session_id}/message",
+            "post",
+        ),
+        (
+            "/v2/assistants/{assistant_id}/environments/{environment_id}/sessions/{session_id}",
+            "delete",
+        ),
+        (
+            "/v2/assistants/{assistant_id}/environments/{environment_id}/message",
+            "post",
+        ),
+        ("/v2/assistants/{assistant_id}/sessions", "post"),
+        ("/v2/assistants/{assistant_id}/sessions/{session_id}/message", "post"),
+        ("/v2/assistants/{assistant_id}/sessions/{session_id}", "delete"),
+        ("/v2/assistants/{assistant_id}/message", "post"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+        ("/openapi.json", "get"),
+    ];
+    for (path, method) in expected {
+        assert!(
+            paths.get(path).and_then(|item| item.get(method)).is_some(),
+            "{method} {path} is documented"
+        );
+    }
+    assert_eq!(
+        paths.len(),
+        expected
+            .iter()
+            .map(|(path, _)| path)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    );
+    let schemas = document.body["components"]["schemas"].as_object().unwrap();
+    for schema in [
+        "MessageRequest",
+        "MessageResponse",
+        "GenericItem",
+        "ErrorBody",
+        "SessionResponse",
+    ] {
+        assert!(schemas.contains_key(schema), "schema {schema}");
+    }
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_listed_origins() {
+    let app = spawn_app_with(|config| config.cors_origins = vec!["https://shop.example".to_owned()]).await;
+    let url = app.api("/sessions");
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, &url)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type,authorization")
+            .send()
+    };
+    let allowed = preflight("https://shop.example").await.unwrap();
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://shop.example");
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(!refused.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_server() {
+    let app = spawn_app().await;
+    let session = app.create_session().await;
+    app.say(&session, "I want to pay my bill").await;
+    let addr = app.addr;
+    app.stop().await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer listening"
+    );
+}
