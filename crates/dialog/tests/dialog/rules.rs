@@ -480,7 +480,11 @@ fn reask_clears_the_answers_and_asks_again() {
 #[test]
 fn conditions_skip_steps_and_errors_count_as_false() {
     let assistant = assistant(json!({
-        "variables": {"tier": {"type": "text", "initial": "gold"}, "limit": {"type": "number", "initial": 5}},
+        "variables": {
+            "tier": {"type": "text", "initial": "gold"},
+            "limit": {"type": "number", "initial": 5},
+            "nothing": {"type": "text"}
+        },
         "actions": [{"id": "offers", "steps": [
             {"condition": "tier == \"gold\"", "say": "Gold offer."},
             {"condition": "tier == \"silver\"", "say": "Silver offer."},
@@ -497,7 +501,7 @@ fn conditions_skip_steps_and_errors_count_as_false() {
 fn templates_interpolate_variables_and_built_ins() {
     let mut assistant = assistant(json!({
         "timezone": "+02:00",
-        "variables": {"name": {"type": "text", "initial": "Ada"}},
+        "variables": {"name": {"type": "text", "initial": "Ada"}, "missing": {"type": "text"}},
         "actions": [{"id": "info", "steps": [
             {"say": "Hi ${name}, it is ${current_date} ${current_time}, turn ${turn_count}, misses ${no_action_matches_count}."},
             {"say": "Channel ${channel}, user ${user_id}, locale ${locale}, timezone ${timezone}, upper ${upper(name)}."},
@@ -740,7 +744,8 @@ fn initial_values_are_typed_on_start() {
             "rate": {"type": "percentage", "initial": 4},
             "vip": {"type": "boolean", "initial": true},
             "unset": {"type": "text"}
-        }
+        },
+        "actions": [{"id": "noop", "steps": [{"say": "Hi."}]}]
     }));
     let turn = baton_dialog::step(&assistant, Session::default(), Event::Start, t0());
     let variables = &turn.session.variables;

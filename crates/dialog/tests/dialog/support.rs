@@ -1,11 +1,11 @@
 //! Fixtures and the conversation driver shared by the runtime tests.
 //!
-//! Assistants are written as JSON in the definition format and turned into an [`Assistant`] the
-//! way the loader does (step ids, question variables, resolved settings), so each test holds
-//! only what it needs. Customer lines carry their classifier scores in the script
+//! Assistants are written as JSON in the definition format (JSON is accepted wherever YAML is)
+//! and loaded by the real loader, so each test holds only what it needs. Customer lines carry their classifier scores in the script
 //! (`"text => action:0.9, other:0.8"`), so the runtime is tested apart from the classifier.
 
-use baton_assistant::{Assistant, AssistantFile, Resolved};
+use baton_assistant::load::load_str;
+use baton_assistant::{Assistant, Severity};
 use baton_dialog::{Effect, Event, Message, Session, TransferOutcome, Turn};
 use baton_nlu::IntentScore;
 use chrono::{DateTime, TimeZone, Utc};
@@ -15,43 +15,25 @@ pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 14, 0, 0).unwrap()
 }
 
-/// Builds an assistant from the JSON form of `assistant.yaml` (with inline `actions`).
-pub fn assistant(json: serde_json::Value) -> Assistant {
-    let file: AssistantFile = serde_json::from_value(json).expect("fixture is in the definition format");
-    let mut actions = file.actions;
-    for action in &mut actions {
-        fill_step_defaults(&mut action.steps);
-    }
-    let mut system = file.system;
-    for steps in [system.greet.as_mut(), system.no_action_matches.as_mut()]
-        .into_iter()
-        .flatten()
-    {
-        fill_step_defaults(&mut steps.steps);
-    }
-    if let Some(steps) = system.fallback.as_mut().and_then(|fallback| fallback.steps.as_mut()) {
-        fill_step_defaults(steps);
-    }
-    Assistant {
-        id: file.id.unwrap_or_else(|| "test".to_owned()),
-        name: file.name.unwrap_or_else(|| "Test".to_owned()),
-        locale: file.locale.unwrap_or_else(|| "en-US".to_owned()),
-        timezone: file.timezone.unwrap_or_else(|| "UTC".to_owned()),
-        settings: file.settings.resolve(Resolved::DEFAULT),
-        variables: file.variables,
-        counterexamples: file.counterexamples,
-        actions,
-        system,
-    }
-}
-
-fn fill_step_defaults(steps: &mut [baton_assistant::Step]) {
-    for (index, step) in steps.iter_mut().enumerate() {
-        let id = step.id.get_or_insert_with(|| format!("step_{}", index + 1)).clone();
-        if let Some(question) = step.question.as_mut() {
-            question.variable.get_or_insert(id);
+/// Loads an assistant from the JSON form of `assistant.yaml` (with inline `actions`) through
+/// the real loader, so defaults are filled in exactly as for an author's folder.
+/// Actions without examples get their id as one (scripts give scores directly anyway).
+pub fn assistant(mut json: serde_json::Value) -> Assistant {
+    let actions = json.get_mut("actions").and_then(|actions| actions.as_array_mut());
+    for action in actions.into_iter().flatten() {
+        if action.get("examples").is_none() {
+            action["examples"] = serde_json::json!([action["id"].clone()]);
         }
     }
+    let loaded = load_str("assistant.json", &json.to_string());
+    let errors: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.severity == Severity::Error)
+        .map(ToString::to_string)
+        .collect();
+    assert!(errors.is_empty(), "fixture does not load:\n{}", errors.join("\n"));
+    loaded.assistant.expect("an assistant without errors")
 }
 
 /// A customer line with scores: `"text => a:0.9, b:0.7"`; a bare intent means 0.9.
