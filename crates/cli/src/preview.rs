@@ -76,7 +76,15 @@ impl Preview {
 
     /// Sends one customer line; a number picks one of the option buttons shown last.
     fn said(&mut self, typed: &str, echo: bool) -> anyhow::Result<()> {
-        let text = self.option_value(typed).unwrap_or_else(|| typed.to_owned());
+        let picked = self.option_value(typed);
+        if let Some(value) = &picked
+            && !echo
+        {
+            // Interactively the customer typed a number; show what it sent.
+            let line = transcript::Line::note(format!("  → {value}"));
+            println!("{}", self.style.paint(&line));
+        }
+        let text = picked.unwrap_or_else(|| typed.to_owned());
         let exchange = self.conversation.said(&text, Utc::now());
         self.show(exchange, echo)
     }

@@ -48,6 +48,13 @@ impl Line {
     }
 }
 
+impl Line {
+    /// A line of the preview's own (shown dimmed), not part of the conversation.
+    pub fn note(text: String) -> Line {
+        Line::new(LineKind::Debug, text)
+    }
+}
+
 /// Renders entries as lines.
 pub fn lines(entries: &[Entry]) -> Vec<Line> {
     let mut lines = Vec::new();
