@@ -289,7 +289,9 @@ impl<'a> Run<'a> {
             ),
         };
         let settings = self.settings_here();
+        // Fallback's own questions are the way to a human: no leaving them for another topic.
         if settings.change_topic
+            && action != ActionRef::Fallback
             && let Some((other, confidence)) = self.candidates(intents).into_iter().next()
             && other != action.id()
         {
@@ -315,14 +317,25 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Leaves the waiting question for another action; the question is offered again when it ends.
+    /// Leaves the waiting question for another action; the question is offered again when it
+    /// ends. A question of Greet customer or No action matches is simply dropped: there is
+    /// nothing to go back to.
     fn change_topic(&mut self, other: String, confidence: f32) {
-        let interrupted = self.session.stack.last().map(|frame| self.title_of(&frame.action));
-        self.session.digressed_from = interrupted;
         self.session.failed_inputs.clear();
         self.debug.matched = Some((other.clone(), confidence));
         self.action_matched();
-        self.push(ActionRef::Action(other), OnEnd::OfferReturn);
+        let interrupted = self.session.stack.last().map(|frame| frame.action.clone());
+        let on_end = match interrupted {
+            Some(action @ ActionRef::Action(_)) => {
+                self.session.digressed_from = Some(self.title_of(&action));
+                OnEnd::OfferReturn
+            }
+            _ => {
+                self.pop(FinishReason::Abandoned);
+                OnEnd::Stop
+            }
+        };
+        self.push(ActionRef::Action(other), on_end);
         self.run();
     }
 

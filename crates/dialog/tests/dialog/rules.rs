@@ -829,3 +829,39 @@ fn turn_debug_shows_where_the_conversation_is() {
     assert_eq!(turn.session.current_action(), Some("transfer_money"));
     assert!(turn.session.is_waiting());
 }
+
+#[test]
+fn a_greeting_question_is_dropped_not_offered_back_when_the_topic_changes() {
+    let assistant = bank(json!({
+        "system": {"greet": {"steps": [{"id": "first_name", "say": "Hi! What's your first name?", "question": {"type": "regex", "pattern": "[A-Za-z]+"}}]}}
+    }));
+    let turn = turn_after(&assistant, &[], "what's my balance? => check_balance");
+    assert_eq!(said(&turn), ["assistant: Your balance is $100."]);
+    assert!(turn.session.stack.is_empty());
+    assert_eq!(turn.session.pending, None);
+    let turn = turn_after(&assistant, &[], "Ada");
+    assert!(turn.session.stack.is_empty());
+    assert_eq!(turn.session.variable("first_name"), Some(&Value::Text("Ada".into())));
+}
+
+#[test]
+fn a_question_of_custom_fallback_steps_is_not_left_for_another_topic() {
+    let assistant = bank(json!({
+        "system": {"fallback": {"steps": [
+            {"id": "topic", "say": "Which team?", "question": {"type": "options", "options": ["Cards", "Loans"]}}
+        ]}}
+    }));
+    let turn = turn_after(&assistant, &["human => fallback"], "my balance => check_balance");
+    assert_eq!(
+        said(&turn),
+        [
+            "assistant: Please choose one of the options.",
+            "assistant: [Cards | Loans]"
+        ]
+    );
+    let turn = baton_dialog::step(&assistant, turn.session, user_said("loans"), t0());
+    assert_eq!(
+        said(&turn),
+        ["[Connect to an agent] reason=agent_requested queue=- message="]
+    );
+}
