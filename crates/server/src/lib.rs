@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -198,9 +199,12 @@ pub async fn run(
             tracing::info!("shutting down: finishing in-flight turns");
         }
     };
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+    let stop_sweeping = CancellationToken::new();
+    app.tracker.spawn(sweep(app.clone(), stop_sweeping.clone()));
+    let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(signal)
-        .await?;
+        .await;
+    stop_sweeping.cancel();
     app.tracker.close();
     if tokio::time::timeout(grace, app.tracker.wait()).await.is_err() {
         tracing::warn!(
@@ -209,7 +213,33 @@ pub async fn run(
         );
     }
     tracing::info!("stopped");
-    Ok(())
+    served.map_err(ServerError::from)
+}
+
+/// Ends sessions idle past their timeout, every quarter of the timeout (at most every minute),
+/// so the store marks them ended and the expired counter moves even if nobody writes to them again.
+async fn sweep(app: Arc<App>, stop: CancellationToken) {
+    let period = (app.config.session_timeout() / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        match app.store.expire_idle(app.clock.now()).await {
+            Ok(expired) => {
+                for id in &expired {
+                    app.forget(id.as_str());
+                    app.metrics.session_expired();
+                }
+                if !expired.is_empty() {
+                    tracing::info!(n_sessions = expired.len(), "sessions expired");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "expiring idle sessions failed"),
+        }
+    }
 }
 
 fn router(app: Arc<App>) -> Result<Router, ServerError> {

@@ -7,5 +7,6 @@ mod auth;
 mod conversation;
 mod durability;
 mod errors;
+mod fuzz;
 mod ops;
 mod sdk;
