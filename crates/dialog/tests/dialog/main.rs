@@ -2,6 +2,7 @@
 
 mod answers;
 mod engine;
+mod properties;
 mod rules;
 mod support;
 mod transcripts;

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::support::{assistant, transcript};
 
-fn telecom() -> baton_assistant::Assistant {
+pub fn telecom() -> baton_assistant::Assistant {
     assistant(json!({
         "settings": {"no_match_limit": 2},
         "variables": {"customer_name": {"type": "text"}},
