@@ -565,7 +565,8 @@ fn check_question(report: &mut Report<'_>, file: usize, base: &str, question: &Q
         Some(pattern) => {
             if let Err(error) = regex::Regex::new(&format!("^(?:{pattern})$")) {
                 let detail = error.to_string();
-                let detail = detail.lines().last().unwrap_or_default().trim().to_owned();
+                let detail = detail.lines().last().unwrap_or_default().trim();
+                let detail = detail.strip_prefix("error: ").unwrap_or(detail).to_owned();
                 report.at_value(
                     Severity::Error,
                     "bad-pattern",

@@ -226,7 +226,17 @@ impl Builder<'_> {
         let at = position(mark);
         self.count(1, at)?;
         if self.expecting_key() {
-            if let Some(Frame::Mapping { entries, key, .. }) = self.stack.last_mut() {
+            if let Some(Frame::Mapping {
+                entries, key, pointer, ..
+            }) = self.stack.last_mut()
+            {
+                // yaml-rust2 marks a block mapping where its first value starts; point at its first key instead.
+                if entries.is_empty()
+                    && let Some(span) = self.spans.get_mut(pointer.as_str())
+                    && (span.value.line, span.value.column) > (at.line, at.column)
+                {
+                    span.value = at;
+                }
                 if entries.contains_key(&text) {
                     let message = format!("duplicate key `{text}`; each key may appear only once in a mapping");
                     self.problems.push(syntax("duplicate-key", message, at));

@@ -20,7 +20,7 @@ pub mod value;
 
 pub use check::BUILT_IN_VARIABLES;
 pub use diagnostic::{Diagnostic, Severity};
-pub use load::{Loaded, MAX_FILE_SIZE, Summary, load_dir, load_str};
+pub use load::{Loaded, MAX_FILE_SIZE, Summary, load_dir, load_str, yaml_to_json};
 pub use spec::*;
 pub use value::Value;
 

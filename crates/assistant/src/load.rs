@@ -317,6 +317,18 @@ pub fn load_str(file_name: &str, assistant_yaml: &str) -> Loaded {
     )
 }
 
+/// Parses YAML (or JSON) text into a JSON value, with the same reader the loader uses
+/// (bounded nesting and alias expansion). The error is a sentence with its line and column.
+pub fn yaml_to_json(text: &str) -> Result<Json, String> {
+    match document::parse(text).0 {
+        Ok(document) => Ok(document.value),
+        Err(error) => Err(format!(
+            "{}:{}: {}",
+            error.position.line, error.position.column, error.message
+        )),
+    }
+}
+
 fn parse_source(path: PathBuf, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<SourceFile> {
     let (result, problems) = document::parse(text);
     for problem in problems {
@@ -426,7 +438,8 @@ fn load_sources(
     let mut assistant_file = AssistantFile::default();
     let mut entries: Vec<ActionEntry> = Vec::new();
     let mut structurally_complete = readable.iter().all(|ok| *ok);
-    let mut n_written = files.len() - 1;
+    // A file that could not be parsed may hold actions: never call such an assistant empty.
+    let mut n_written = files.len() - 1 + readable.iter().filter(|ok| !**ok).count() + (diagnostics.len().min(1));
 
     // The assistant file: settings and system actions, then each inline action on its own, so a
     // problem in one action does not hide the checks of the others.

@@ -1,21 +1,29 @@
-//! The example assistants under `examples/` load without errors and every file fits the schema.
+//! The example assistants under `examples/` load without errors or warnings, and every file fits
+//! the published schema (what editors check) as well as its own kind's schema.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use baton_assistant::{load_dir, schema, yaml_to_json};
+
+fn example_folders() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let Ok(entries) = std::fs::read_dir(&root) else {
+        return Vec::new();
+    };
+    let mut folders: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.join("assistant.yaml").is_file() || path.join("assistant.json").is_file())
+        .collect();
+    folders.sort();
+    assert!(!folders.is_empty(), "{} holds no assistant", root.display());
+    folders
+}
 
 #[test]
 fn example_assistants_load_cleanly() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let Ok(entries) = std::fs::read_dir(&root) else {
-        return;
-    };
-    let mut folders: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.is_dir())
-        .collect();
-    folders.sort();
-    for folder in folders {
-        let loaded = baton_assistant::load_dir(&folder);
+    for folder in example_folders() {
+        let loaded = load_dir(&folder);
         let problems: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
         assert!(problems.is_empty(), "{}:\n{}", folder.display(), problems.join("\n"));
         let assistant = loaded
@@ -23,5 +31,33 @@ fn example_assistants_load_cleanly() {
             .unwrap_or_else(|| panic!("{} did not load", folder.display()));
         let summary = assistant.summary();
         assert!(summary.actions > 0 && summary.examples > 0, "{}", folder.display());
+    }
+}
+
+#[test]
+fn example_files_fit_the_schema() {
+    let validator = |schema: serde_json::Value| jsonschema::validator_for(&schema).expect("schema compiles");
+    let whole = validator(schema::schema());
+    let assistant = validator(schema::assistant_schema());
+    let action = validator(schema::action_schema());
+    for folder in example_folders() {
+        let mut files: Vec<(PathBuf, bool)> = ["assistant.yaml", "assistant.yml", "assistant.json"]
+            .iter()
+            .map(|name| folder.join(name))
+            .filter(|path| path.is_file())
+            .map(|path| (path, false))
+            .collect();
+        if let Ok(entries) = std::fs::read_dir(folder.join("actions")) {
+            files.extend(entries.filter_map(Result::ok).map(|entry| (entry.path(), true)));
+        }
+        for (path, is_action) in files {
+            let text = std::fs::read_to_string(&path).expect("readable");
+            let value = yaml_to_json(&text).unwrap_or_else(|error| panic!("{}:{error}", path.display()));
+            let own = if is_action { &action } else { &assistant };
+            for validator in [&whole, own] {
+                let errors: Vec<String> = validator.iter_errors(&value).map(|error| error.to_string()).collect();
+                assert!(errors.is_empty(), "{}: {}", path.display(), errors.join("; "));
+            }
+        }
     }
 }
