@@ -232,7 +232,11 @@
     this.panel.hidden = false;
     this.root.classList.add("baton-wc-open");
     if (this.launcher) this.launcher.setAttribute("aria-expanded", "true");
-    if (!this.inline) storageSet(this.storageKey + ":open", "1");
+    if (!this.inline) {
+      storageSet(this.storageKey + ":open", "1");
+      // On a phone the open chat fills the screen; the page behind it should not scroll.
+      document.documentElement.classList.add("baton-wc-page-open");
+    }
     if (focus) this.input.focus();
     if (!this.started) {
       this.started = true;
@@ -246,6 +250,7 @@
     this.root.classList.remove("baton-wc-open");
     this.launcher.setAttribute("aria-expanded", "false");
     storageSet(this.storageKey + ":open", null);
+    document.documentElement.classList.remove("baton-wc-page-open");
     if (focusLauncher) this.launcher.focus();
   };
 
