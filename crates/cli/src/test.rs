@@ -352,6 +352,8 @@ fn indent(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conversation::{Agents, Entry};
+    use baton_dialog::{Message, TransferReason, TransferRequest};
 
     #[test]
     fn option_lines_are_recognised() {
@@ -359,6 +361,149 @@ mod tests {
         assert!(is_option_line("12. More"));
         assert!(!is_option_line("Savings"));
         assert!(!is_option_line("1.5 percent"));
+    }
+
+    fn exchange(entries: Vec<Entry>, started: &[&str]) -> Exchange {
+        Exchange {
+            entries,
+            actions_started: started.iter().map(|action| (*action).to_owned()).collect(),
+            debug: Default::default(),
+        }
+    }
+
+    fn text(text: &str) -> Entry {
+        Entry::Say(Message::Text { text: text.to_owned() })
+    }
+
+    fn at(line: usize) -> Position {
+        Position { line, column: 5 }
+    }
+
+    fn expect(line: usize, expect: Expect) -> Expectation {
+        Expectation {
+            position: at(line),
+            expect,
+        }
+    }
+
+    fn transfer() -> Entry {
+        Entry::Transfer {
+            request: TransferRequest {
+                reason: TransferReason::Planned,
+                queue: Some("billing".into()),
+                message_to_agent: "Pay".into(),
+                online_response: "Connecting".into(),
+                offline_response: "Offline".into(),
+                action: None,
+                step: None,
+                failed_inputs: Vec::new(),
+            },
+            response: "Connecting".into(),
+        }
+    }
+
+    #[test]
+    fn passing_expectations_leave_both_sides_equal() {
+        let turn = exchange(
+            vec![
+                Entry::Customer("pay".into()),
+                text("Billing."),
+                transfer(),
+                Entry::TransferEnded(Agents::Online),
+            ],
+            &["pay_bill"],
+        );
+        let expectations = [
+            expect(2, Expect::Assistant(vec!["Billing.".into(), " Connecting ".into()])),
+            expect(3, Expect::AssistantContains("Bill".into())),
+            expect(4, Expect::Action("pay_bill".into())),
+            expect(
+                5,
+                Expect::Transfer(TransferExpectation {
+                    reason: Some("planned".into()),
+                    queue: Some("billing".into()),
+                    message: Some("Pay".into()),
+                    message_contains: Some("Pa".into()),
+                }),
+            ),
+        ];
+        let mut report = Report::default();
+        check(&turn, &expectations, &mut report);
+        assert_eq!(report.failures, []);
+        assert_eq!(report.expected, report.actual);
+    }
+
+    #[test]
+    fn failing_expectations_show_in_the_expected_side() {
+        let turn = exchange(
+            vec![
+                Entry::Customer("pay".into()),
+                text("Billing."),
+                transfer(),
+                Entry::TransferEnded(Agents::Online),
+            ],
+            &["pay_bill"],
+        );
+        let expectations = [
+            expect(
+                2,
+                Expect::Assistant(vec!["Payments.".into(), "Connecting".into(), "Bye".into()]),
+            ),
+            expect(3, Expect::Action("hours".into())),
+            expect(4, Expect::NoTransfer),
+        ];
+        let mut report = Report::default();
+        check(&turn, &expectations, &mut report);
+        let lines: Vec<usize> = report.failures.iter().map(|failure| failure.position.line).collect();
+        assert_eq!(lines, [2, 3, 4]);
+        assert_eq!(
+            report.expected,
+            [
+                "customer: pay",
+                "[action] hours",
+                "assistant: Payments.",
+                "assistant: Connecting",
+                "assistant: Bye"
+            ]
+        );
+        assert_eq!(
+            report.actual,
+            [
+                "customer: pay",
+                "[action] pay_bill",
+                "assistant: Billing.",
+                "[Connect to an agent] reason=planned queue=billing message=\"Pay\"",
+                "assistant: Connecting",
+                "[Agent ended the chat]",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_transfer_and_missing_lines_are_added_to_the_expected_side() {
+        let turn = exchange(vec![Entry::Customer("hi".into())], &[]);
+        let expectations = [
+            expect(2, Expect::Assistant(vec!["Hello".into()])),
+            expect(
+                3,
+                Expect::Transfer(TransferExpectation {
+                    reason: Some("agent_requested".into()),
+                    ..TransferExpectation::default()
+                }),
+            ),
+        ];
+        let mut report = Report::default();
+        check(&turn, &expectations, &mut report);
+        assert_eq!(report.failures.len(), 2);
+        assert_eq!(
+            report.expected,
+            [
+                "customer: hi",
+                "assistant: Hello",
+                "[Connect to an agent] reason=agent_requested queue=default message=\"?\"",
+            ]
+        );
+        assert_eq!(report.actual, ["customer: hi"]);
     }
 
     #[test]

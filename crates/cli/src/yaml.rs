@@ -170,7 +170,14 @@ impl MarkedEventReceiver for Builder {
             }
             Event::MappingEnd => {
                 self.keys.pop();
-                if let Some(node) = self.stack.pop() {
+                if let Some(mut node) = self.stack.pop() {
+                    // yaml-rust2 places a block mapping's start after its first key; the first key
+                    // is where a reader looks for the mapping.
+                    if let Kind::Mapping(entries) = &node.kind
+                        && let Some((key, _)) = entries.first()
+                    {
+                        node.position = key.position;
+                    }
                     self.push_value(node);
                 }
             }
