@@ -100,6 +100,18 @@ struct Figures {
     p99: Duration,
     max: Duration,
     n_messages: usize,
+    /// Processor time of the whole process (writer, runtime, benchmark) per message, which the
+    /// load of a shared machine distorts less than the rates.
+    cpu_per_message: Option<Duration>,
+}
+
+/// Processor time used by this process so far, from `/proc/self/stat` (Linux only).
+fn process_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // The kernel reports in clock ticks, 100 per second on every Linux this runs on.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 async fn measure(store: Arc<SqliteStore>, n_sessions: usize, seconds: f64) -> Figures {
@@ -116,6 +128,7 @@ async fn measure(store: Arc<SqliteStore>, n_sessions: usize, seconds: f64) -> Fi
             .await
             .expect("create session");
     }
+    let cpu_before = process_cpu_time();
     let start = Instant::now();
     let measure_from = start + WARM_UP;
     let stop_at = measure_from + Duration::from_secs_f64(seconds);
@@ -125,6 +138,7 @@ async fn measure(store: Arc<SqliteStore>, n_sessions: usize, seconds: f64) -> Fi
         tasks.push(tokio::spawn(async move {
             let id = SessionId::new(format!("bench-{n_sessions}-{session_idx}"));
             let mut latencies = Vec::new();
+            let mut n_messages = 0_u32;
             loop {
                 let began = Instant::now();
                 if began >= stop_at {
@@ -132,17 +146,25 @@ async fn measure(store: Arc<SqliteStore>, n_sessions: usize, seconds: f64) -> Fi
                 }
                 let session = store.load_session(&id, Utc::now()).await.expect("load");
                 store.commit_turn(message(&id, session.version)).await.expect("commit");
+                n_messages += 1;
                 if began >= measure_from {
                     latencies.push(began.elapsed());
                 }
             }
-            latencies
+            (latencies, n_messages)
         }));
     }
     let mut latencies = Vec::new();
+    let mut n_messages = 0;
     for task in tasks {
-        latencies.extend(task.await.expect("bench task"));
+        let (task_latencies, task_messages) = task.await.expect("bench task");
+        latencies.extend(task_latencies);
+        n_messages += task_messages;
     }
+    let cpu_per_message = match (cpu_before, process_cpu_time()) {
+        (Some(before), Some(after)) => Some((after - before) / n_messages.max(1)),
+        _ => None,
+    };
     latencies.sort_unstable();
     let quantile = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
     Figures {
@@ -151,6 +173,7 @@ async fn measure(store: Arc<SqliteStore>, n_sessions: usize, seconds: f64) -> Fi
         p99: quantile(0.99),
         max: *latencies.last().expect("at least one message"),
         n_messages: latencies.len(),
+        cpu_per_message,
     }
 }
 
@@ -169,8 +192,8 @@ fn main() {
         args.seconds,
         dir.display()
     );
-    println!("| sessions | messages/s | p50 | p99 | max | messages |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("| sessions | messages/s | p50 | p99 | max | messages | CPU per message |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     for n_sessions in CONCURRENCY {
         let path = dir.join(format!("bench-{n_sessions}.db"));
         let figures = runtime.block_on(async {
@@ -182,12 +205,15 @@ fn main() {
             measure(store, n_sessions, args.seconds).await
         });
         println!(
-            "| {n_sessions} | {:.0} | {:.0} µs | {:.0} µs | {:.1} ms | {} |",
+            "| {n_sessions} | {:.0} | {:.0} µs | {:.0} µs | {:.1} ms | {} | {} |",
             figures.messages_per_second,
             figures.p50.as_secs_f64() * 1e6,
             figures.p99.as_secs_f64() * 1e6,
             figures.max.as_secs_f64() * 1e3,
             figures.n_messages,
+            figures
+                .cpu_per_message
+                .map_or("n/a".to_owned(), |cpu| format!("{:.0} µs", cpu.as_secs_f64() * 1e6)),
         );
         for suffix in ["", "-wal", "-shm", "-lock"] {
             let mut file = path.as_os_str().to_owned();

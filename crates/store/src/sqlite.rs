@@ -77,19 +77,21 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_open ON sessions (id) WHERE ended_at IS NULL;
 CREATE TABLE transcript (
+    id INTEGER PRIMARY KEY,
     session_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
     at INTEGER NOT NULL,
     kind TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    PRIMARY KEY (session_id, seq)
-) WITHOUT ROWID;
+    payload TEXT NOT NULL
+);
+CREATE UNIQUE INDEX transcript_by_session ON transcript (session_id, seq);
 CREATE TABLE replies (
+    id INTEGER PRIMARY KEY,
     session_id TEXT NOT NULL,
     client_message_id TEXT NOT NULL,
-    response TEXT NOT NULL,
-    PRIMARY KEY (session_id, client_message_id)
-) WITHOUT ROWID;
+    response TEXT NOT NULL
+);
+CREATE UNIQUE INDEX replies_by_message ON replies (session_id, client_message_id);
 CREATE TABLE api_keys (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -726,14 +728,21 @@ fn create_session(conn: &Connection, session: NewSession) -> Result<StoredSessio
 
 fn commit_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, StoredSession), StoreError> {
     let id = turn.session_id.as_str();
-    // Every check comes before the first write, so a refused turn leaves nothing behind.
+    // The reply goes first: its unique index refuses a second answer to the same message without a
+    // separate lookup. A turn refused after this point deletes it again, so a refused turn leaves
+    // nothing behind.
+    let mut reply_row = None;
     if let Some(reply) = &turn.reply {
-        let answered = conn
-            .prepare_cached("SELECT 1 FROM replies WHERE session_id = ?1 AND client_message_id = ?2")?
-            .exists(params![id, reply.client_message_id])?;
-        if answered {
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO replies (session_id, client_message_id, response) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![id, reply.client_message_id, reply.response.get()])?;
+        if inserted == 0 {
             return Err(StoreError::Conflict(turn.session_id));
         }
+        reply_row = Some(conn.last_insert_rowid());
     }
     let n_entries = i64::try_from(turn.entries.len()).unwrap_or(i64::MAX);
     let at = turn.at.timestamp_micros();
@@ -761,6 +770,10 @@ fn commit_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, St
         )
         .optional()?;
     let Some((assistant_id, version, next_seq, created_at, last_active, idle_timeout)) = updated else {
+        if let Some(row) = reply_row {
+            conn.prepare_cached("DELETE FROM replies WHERE id = ?1")?
+                .execute(params![row])?;
+        }
         return Err(refusal(conn, turn.session_id, turn.at)?);
     };
     let first_seq = next_seq - n_entries;
@@ -774,10 +787,6 @@ fn commit_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, St
             entry.kind.as_str(),
             entry.payload.get(),
         ])?;
-    }
-    if let Some(reply) = &turn.reply {
-        conn.prepare_cached("INSERT INTO replies (session_id, client_message_id, response) VALUES (?1, ?2, ?3)")?
-            .execute(params![id, reply.client_message_id, reply.response.get()])?;
     }
     let committed = TurnCommitted {
         version: u64_from_sql(version),
