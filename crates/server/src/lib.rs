@@ -31,10 +31,12 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod limit;
 pub mod metrics;
 pub mod openapi;
 pub mod turn;
+pub mod web;
 pub mod wire;
 
 pub use config::Config;
@@ -98,6 +100,8 @@ pub(crate) struct App {
     limiter: RateLimiter,
     tracker: TaskTracker,
     shutting_down: AtomicBool,
+    /// What reaches customers' sockets between turns (`events.rs`).
+    events: events::EventHub,
 }
 
 impl App {
@@ -187,6 +191,7 @@ pub async fn run(
         metrics: Metrics::default(),
         tracker: TaskTracker::new(),
         shutting_down: AtomicBool::new(false),
+        events: events::EventHub::default(),
     });
     let router = router(app.clone())?;
     let address = listener.local_addr()?;
@@ -269,6 +274,7 @@ fn router(app: Arc<App>) -> Result<Router, ServerError> {
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), guard));
     let mut router = Router::new()
         .merge(v2)
+        .merge(web::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

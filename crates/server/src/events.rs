@@ -1,0 +1,331 @@
+//! The per-session event socket: what reaches a customer between turns (queue position, human
+//! agent joined, typing, message, left, ended), over a WebSocket at
+//! `GET /v2/assistants/{assistant_id}/sessions/{session_id}/events`.
+//!
+//! Anything in the server publishes a [`SessionEvent`] for a session on the [`EventHub`]; every
+//! socket open on that session receives it as one JSON text frame `{"seq": N, "type": …, …}`.
+//! The hub keeps the last [`REPLAY`] events of each session, numbered from 1, so a client that
+//! reconnects with `?after=N` gets what it missed (resume after reconnect) within this process.
+//!
+//! Design decisions:
+//! - The socket is opened by a browser, which cannot send an `Authorization` header: the
+//!   session id (a random v4 UUID the customer got at creation) is the capability, and outside
+//!   `--dev` the request must also come from an allowed origin (see `web::customer_allowed`).
+//!   The session must exist, be open and belong to the assistant in the path.
+//! - Client frames are read only to answer `{"type": "ping"}` and to reject anything else with an
+//!   error frame; they never change state. Customer messages still go through the message API,
+//!   so the transcript and the idempotency rules stay in one place.
+//! - Until the human-agent work lands, the only publisher is the simulated desk of the preview;
+//!   the hub is in-process, so with several replicas events must later travel over the
+//!   database's notifications (DESIGN §3, "Scaling out").
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use baton_store::{SessionId, Store};
+
+use crate::{ApiError, App};
+
+/// Events kept per session for clients that reconnect.
+pub const REPLAY: usize = 32;
+/// Events a slow socket may fall behind before it is told to reconnect.
+const CHANNEL_CAPACITY: usize = 64;
+/// How often an idle socket is pinged, so proxies keep it open.
+const KEEPALIVE: Duration = Duration::from_secs(30);
+
+/// Something that happened in a session outside a turn, as the customer's client sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SessionEvent {
+    /// Waiting for a human agent: place in the queue (1 is next) and the estimate, if known.
+    Queued {
+        position: Option<u32>,
+        estimated_wait_secs: Option<u64>,
+    },
+    AgentJoined {
+        agent_name: String,
+    },
+    AgentTyping {
+        typing: bool,
+    },
+    AgentMessage {
+        agent_name: String,
+        text: String,
+    },
+    AgentLeft {
+        agent_name: String,
+    },
+    /// The chat with the human agent ended; the customer is back with the assistant.
+    Ended {
+        by: String,
+    },
+}
+
+/// An event with its number in the session's stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Numbered {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub event: SessionEvent,
+}
+
+/// Routes events to the sockets of each session.
+#[derive(Debug, Default)]
+pub struct EventHub {
+    sessions: Mutex<HashMap<String, Stream>>,
+}
+
+#[derive(Debug)]
+struct Stream {
+    sender: broadcast::Sender<Numbered>,
+    recent: VecDeque<Numbered>,
+    last_seq: u64,
+}
+
+impl EventHub {
+    /// Sends `event` to every socket of the session and keeps it for replay; returns its number.
+    pub fn publish(&self, session_id: &str, event: SessionEvent) -> u64 {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let stream = sessions.entry(session_id.to_owned()).or_insert_with(Stream::new);
+        stream.last_seq += 1;
+        let numbered = Numbered {
+            seq: stream.last_seq,
+            event,
+        };
+        if stream.recent.len() == REPLAY {
+            stream.recent.pop_front();
+        }
+        stream.recent.push_back(numbered.clone());
+        // No receiver is fine: the event waits in `recent` for the next connection.
+        let _ = stream.sender.send(numbered);
+        stream.last_seq
+    }
+
+    /// A receiver for new events and the kept ones numbered above `after`, taken under one lock
+    /// so none falls between them.
+    pub fn subscribe(&self, session_id: &str, after: u64) -> (Vec<Numbered>, broadcast::Receiver<Numbered>) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let stream = sessions.entry(session_id.to_owned()).or_insert_with(Stream::new);
+        let missed = stream
+            .recent
+            .iter()
+            .filter(|event| event.seq > after)
+            .cloned()
+            .collect();
+        (missed, stream.sender.subscribe())
+    }
+
+    /// Drops what is kept for an ended session; open sockets see their stream close.
+    pub fn forget(&self, session_id: &str) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        sessions.remove(session_id);
+    }
+}
+
+impl Stream {
+    fn new() -> Stream {
+        Stream {
+            sender: broadcast::channel(CHANNEL_CAPACITY).0,
+            recent: VecDeque::with_capacity(4),
+            last_seq: 0,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct EventsQuery {
+    /// The last event number the client has seen; it gets the kept ones after it.
+    #[serde(default)]
+    after: u64,
+}
+
+/// Frames a client may send.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    Ping,
+}
+
+/// `GET …/sessions/{session_id}/events` (upgrade to WebSocket).
+pub(crate) async fn connect_legacy(
+    State(app): State<Arc<App>>,
+    Path((assistant_id, session_id)): Path<(String, String)>,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    connect(app, assistant_id, None, session_id, query, headers, upgrade).await
+}
+
+/// `GET …/environments/{environment_id}/sessions/{session_id}/events` (upgrade to WebSocket).
+pub(crate) async fn connect_env(
+    State(app): State<Arc<App>>,
+    Path((assistant_id, environment_id, session_id)): Path<(String, String, String)>,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    connect(
+        app,
+        assistant_id,
+        Some(environment_id),
+        session_id,
+        query,
+        headers,
+        upgrade,
+    )
+    .await
+}
+
+async fn connect(
+    app: Arc<App>,
+    assistant_id: String,
+    environment_id: Option<String>,
+    session_id: String,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let result = async {
+        crate::web::customer_allowed(&app, &headers).await?;
+        app.engine(&assistant_id, environment_id.as_deref())?;
+        let Query(query) = query.map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))?;
+        let stored = app
+            .store
+            .load_session(&SessionId::new(&session_id), app.clock.now())
+            .await?;
+        if stored.assistant_id != assistant_id {
+            return Err(ApiError::SessionNotFound);
+        }
+        let upgrade = upgrade.map_err(|rejection| ApiError::InvalidRequest(rejection.body_text()))?;
+        Ok((upgrade, query.after))
+    }
+    .await;
+    match result {
+        Ok((upgrade, after)) => {
+            let (missed, receiver) = app.events.subscribe(&session_id, after);
+            tracing::debug!(session_id = %session_id, n_missed = missed.len(), "event socket opened");
+            upgrade
+                .max_message_size(4 * 1024)
+                .on_upgrade(move |socket| serve(socket, missed, receiver))
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Sends what was missed, then every new event, until either side closes.
+async fn serve(mut socket: WebSocket, missed: Vec<Numbered>, mut receiver: broadcast::Receiver<Numbered>) {
+    for event in missed {
+        if send(&mut socket, &event).await.is_err() {
+            return;
+        }
+    }
+    let mut keepalive = tokio::time::interval(KEEPALIVE);
+    keepalive.tick().await;
+    loop {
+        tokio::select! {
+            received = receiver.recv() => match received {
+                Ok(event) => {
+                    if send(&mut socket, &event).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // The client reconnects with `after` and gets the kept events again.
+                    let _ = socket.send(Frame::Close(Some(axum::extract::ws::CloseFrame {
+                        code: 4000,
+                        reason: "fell behind: reconnect with after".into(),
+                    }))).await;
+                    return;
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    let _ = socket.send(Frame::Close(None)).await;
+                    return;
+                }
+            },
+            frame = socket.recv() => match frame {
+                Some(Ok(Frame::Text(text))) => {
+                    let reply = match serde_json::from_str::<ClientFrame>(&text) {
+                        Ok(ClientFrame::Ping) => serde_json::json!({"type": "pong"}),
+                        Err(error) => serde_json::json!({
+                            "type": "error",
+                            "baton_code": "invalid_frame",
+                            "error": format!("invalid frame: {error}"),
+                        }),
+                    };
+                    if socket.send(Frame::Text(reply.to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(Frame::Binary(_))) => {
+                    let reply = serde_json::json!({"type": "error", "baton_code": "invalid_frame", "error": "binary frames are not accepted"});
+                    if socket.send(Frame::Text(reply.to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return,
+            },
+            _ = keepalive.tick() => {
+                if socket.send(Frame::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, event: &Numbered) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(event).unwrap_or_default();
+    socket.send(Frame::Text(text.into())).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replays_what_a_reconnecting_client_missed() {
+        let hub = EventHub::default();
+        hub.publish(
+            "s",
+            SessionEvent::Queued {
+                position: Some(2),
+                estimated_wait_secs: None,
+            },
+        );
+        hub.publish(
+            "s",
+            SessionEvent::Queued {
+                position: Some(1),
+                estimated_wait_secs: None,
+            },
+        );
+        let (missed, _receiver) = hub.subscribe("s", 1);
+        assert_eq!(missed.iter().map(|event| event.seq).collect::<Vec<_>>(), [2]);
+        let json = serde_json::to_value(&missed[0]).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"seq": 2, "type": "queued", "position": 1, "estimated_wait_secs": null})
+        );
+    }
+
+    #[test]
+    fn keeps_only_the_last_events() {
+        let hub = EventHub::default();
+        for _ in 0..(REPLAY + 5) {
+            hub.publish("s", SessionEvent::AgentTyping { typing: true });
+        }
+        let (missed, _receiver) = hub.subscribe("s", 0);
+        assert_eq!(missed.len(), REPLAY);
+        assert_eq!(missed[0].seq, 6);
+    }
+}

@@ -1,0 +1,300 @@
+//! The browser side: the web chat widget (`GET /webchat.js`), the Northwind Bank demo page
+//! (`GET /`), the preview page (`GET /preview`), and the small JSON routes they need beyond the
+//! message API: a session's transcript (to restore the conversation after a reload) and, in
+//! development mode, the simulated desk of the preview.
+//!
+//! The files live in `web/` at the repository root as plain HTML, CSS and JavaScript and are
+//! embedded with `include_str!`, so `cargo build` is the whole build. The widget's CSS is a
+//! file of its own, spliced into the script when it is served, so embedding stays one tag.
+//!
+//! Who may read a session from a browser: the session id (a random v4 UUID the customer got at
+//! creation) is the capability, as it is for the message API. Outside `--dev` a browser request
+//! must also come from an allowed origin: one in `cors_origins`, or the server's own (the demo
+//! page); a server-to-server client may instead send its API key. The session must belong to the
+//! assistant in the path.
+
+use std::sync::{Arc, LazyLock};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as JsonValue, json};
+
+use baton_store::{EntryKind, SessionId, Store};
+
+use crate::events::{self, SessionEvent};
+use crate::{ApiError, App};
+
+const WEBCHAT_JS: &str = include_str!("../../../web/webchat.js");
+const WEBCHAT_CSS: &str = include_str!("../../../web/webchat.css");
+const INDEX_HTML: &str = include_str!("../../../web/index.html");
+const PREVIEW_HTML: &str = include_str!("../../../web/preview.html");
+const PREVIEW_JS: &str = include_str!("../../../web/preview.js");
+
+/// The widget with its stylesheet in place of the `"__BATON_CSS__"` placeholder.
+static WIDGET: LazyLock<String> = LazyLock::new(|| {
+    let css = serde_json::to_string(WEBCHAT_CSS).unwrap_or_else(|_| "\"\"".to_owned());
+    WEBCHAT_JS.replacen("\"__BATON_CSS__\"", &css, 1)
+});
+
+/// The routes of this module, merged into the server's router.
+pub(crate) fn routes() -> Router<Arc<App>> {
+    const BASE: &str = "/v2/assistants/{assistant_id}";
+    const ENV: &str = "/v2/assistants/{assistant_id}/environments/{environment_id}";
+    Router::new()
+        .route("/", get(index))
+        .route("/webchat.js", get(webchat))
+        .route("/preview", get(preview))
+        .route("/preview.js", get(preview_js))
+        .route("/preview/assistants", get(assistants))
+        .route("/preview/sessions/{session_id}/desk", post(simulate_desk))
+        .route(
+            &format!("{BASE}/sessions/{{session_id}}/transcript"),
+            get(transcript_legacy),
+        )
+        .route(
+            &format!("{ENV}/sessions/{{session_id}}/transcript"),
+            get(transcript_env),
+        )
+        .route(
+            &format!("{BASE}/sessions/{{session_id}}/events"),
+            get(events::connect_legacy),
+        )
+        .route(
+            &format!("{ENV}/sessions/{{session_id}}/events"),
+            get(events::connect_env),
+        )
+}
+
+/// Whether a browser-facing request may read a session: see the module documentation.
+pub(crate) async fn customer_allowed(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    if app.config.dev {
+        return Ok(());
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|origin| origin.to_str().ok()) {
+        let listed = app.config.cors_origins.iter().any(|allowed| allowed == origin);
+        let own = headers
+            .get(header::HOST)
+            .and_then(|host| host.to_str().ok())
+            .is_some_and(|host| {
+                origin
+                    .strip_prefix("http://")
+                    .or_else(|| origin.strip_prefix("https://"))
+                    == Some(host)
+            });
+        if listed || own {
+            return Ok(());
+        }
+    }
+    let Some(authorization) = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()) else {
+        return Err(ApiError::Unauthorized);
+    };
+    let key = crate::auth::key_from_authorization(authorization).ok_or(ApiError::Unauthorized)?;
+    match app.store.find_api_key_by_hash(&key.hash()).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::Unauthorized),
+    }
+}
+
+fn page(content_type: &'static str, body: String) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The assistant the pages show: `bank` when served, else the first by id.
+fn default_assistant(app: &App) -> String {
+    if app.engines.contains_key("bank") {
+        return "bank".to_owned();
+    }
+    let mut ids: Vec<&String> = app.engines.keys().collect();
+    ids.sort();
+    ids.first().map(|id| id.to_string()).unwrap_or_default()
+}
+
+/// Escapes text for an HTML attribute value or element content.
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+/// `GET /`: the Northwind Bank demo page with the widget.
+async fn index(State(app): State<Arc<App>>) -> Response {
+    let body = INDEX_HTML.replace("{{ASSISTANT}}", &escape_html(&default_assistant(&app)));
+    page("text/html; charset=utf-8", body)
+}
+
+/// `GET /webchat.js`: the widget.
+async fn webchat() -> Response {
+    page("application/javascript; charset=utf-8", WIDGET.clone())
+}
+
+/// `GET /preview`: the web chat beside a debug panel; development mode only, because it shows
+/// the assistant's inner workings.
+async fn preview(State(app): State<Arc<App>>) -> Response {
+    if !app.config.dev {
+        return ApiError::RouteNotFound.into_response();
+    }
+    let body = PREVIEW_HTML.replace("{{ASSISTANT}}", &escape_html(&default_assistant(&app)));
+    page("text/html; charset=utf-8", body)
+}
+
+async fn preview_js(State(app): State<Arc<App>>) -> Response {
+    if !app.config.dev {
+        return ApiError::RouteNotFound.into_response();
+    }
+    page("application/javascript; charset=utf-8", PREVIEW_JS.to_owned())
+}
+
+#[derive(Debug, Serialize)]
+struct AssistantSummary {
+    id: String,
+    name: String,
+}
+
+/// `GET /preview/assistants`: the assistants served, for the preview's picker (dev only).
+async fn assistants(State(app): State<Arc<App>>) -> Result<Json<Vec<AssistantSummary>>, ApiError> {
+    if !app.config.dev {
+        return Err(ApiError::RouteNotFound);
+    }
+    let mut list: Vec<AssistantSummary> = app
+        .engines
+        .iter()
+        .map(|(id, engine)| AssistantSummary {
+            id: id.clone(),
+            name: engine.assistant().name.clone(),
+        })
+        .collect();
+    list.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Json(list))
+}
+
+#[derive(Debug, Deserialize)]
+struct DeskRequest {
+    event: SessionEvent,
+}
+
+/// `POST /preview/sessions/{session_id}/desk`: the preview's simulated desk publishes an event
+/// (queued, agent joined, message, left, ended) to the session's sockets (dev only).
+async fn simulate_desk(
+    State(app): State<Arc<App>>,
+    Path(session_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<JsonValue>, ApiError> {
+    if !app.config.dev {
+        return Err(ApiError::RouteNotFound);
+    }
+    let request: DeskRequest = crate::api::parse_body(&headers, body)?;
+    app.store
+        .load_session(&SessionId::new(&session_id), app.clock.now())
+        .await?;
+    let seq = app.events.publish(&session_id, request.event);
+    Ok(Json(json!({"seq": seq})))
+}
+
+/// A transcript entry as the widget reads it.
+#[derive(Debug, Serialize)]
+struct EntryOut {
+    seq: u64,
+    at: chrono::DateTime<chrono::Utc>,
+    kind: &'static str,
+    payload: JsonValue,
+}
+
+async fn transcript_legacy(
+    State(app): State<Arc<App>>,
+    Path((assistant_id, session_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    transcript(app, &assistant_id, None, &session_id, &headers).await
+}
+
+async fn transcript_env(
+    State(app): State<Arc<App>>,
+    Path((assistant_id, environment_id, session_id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    transcript(app, &assistant_id, Some(&environment_id), &session_id, &headers).await
+}
+
+/// `GET …/sessions/{session_id}/transcript`: what the customer and the assistant said in an open
+/// session, so the widget can show it again after a reload. Event entries carry only their type:
+/// a transfer's message to the agent and failed inputs are for the agent, not the customer.
+async fn transcript(
+    app: Arc<App>,
+    assistant_id: &str,
+    environment_id: Option<&str>,
+    session_id: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    customer_allowed(&app, headers).await?;
+    app.engine(assistant_id, environment_id)?;
+    let id = SessionId::new(session_id);
+    let stored = app.store.load_session(&id, app.clock.now()).await?;
+    if stored.assistant_id != assistant_id {
+        return Err(ApiError::SessionNotFound);
+    }
+    let entries = app.store.transcript(&id).await?;
+    let entries: Vec<EntryOut> = entries
+        .into_iter()
+        .map(|entry| {
+            let payload: JsonValue = serde_json::from_str(entry.payload.get()).unwrap_or(JsonValue::Null);
+            let payload = match entry.kind {
+                EntryKind::Event => json!({"type": payload.get("type").cloned().unwrap_or(JsonValue::Null)}),
+                _ => payload,
+            };
+            EntryOut {
+                seq: entry.seq,
+                at: entry.at,
+                kind: entry.kind.as_str(),
+                payload,
+            }
+        })
+        .collect();
+    let mut response = Json(json!({"session_id": session_id, "entries": entries})).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_widget_carries_its_stylesheet() {
+        assert!(!WIDGET.contains("__BATON_CSS__"));
+        assert!(WIDGET.contains(".baton-wc-launcher"));
+    }
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape_html("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! Browser tests: the web chat, the demo page and the preview page in a real headless Chromium,
+//! driven over WebDriver (chromedriver) with `fantoccini`, against the real server on port 0
+//! with a fresh SQLite database and the bank example in development mode.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`/usr/bin/chromium`, `/usr/bin/chromedriver`;
+//! `BATON_CHROMIUM` and `BATON_CHROMEDRIVER` point elsewhere). Without them every test fails and
+//! says so: CI installs them, so a missing browser is a broken setup, not a reason to skip.
+//!
+//! Browser tests run one at a time (a lock in `support`): Chromium is heavy and CI has two cores.
+
+mod preview;
+mod support;
+mod widget;

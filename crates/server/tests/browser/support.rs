@@ -1,0 +1,264 @@
+//! What every browser test needs: the server with the bank example, chromedriver as a child
+//! process, a Chromium session, and waiting for the page to show something.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use baton_dialog::Engine;
+use baton_server::{Clock, Config, Services};
+
+/// How long a page may take to show what a test waits for.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Browser tests take turns: see the crate documentation.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Runs one browser test on its own runtime, after the previous one has finished.
+pub fn run<F: Future<Output = ()>>(test: impl FnOnce() -> F) {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("starting a tokio runtime");
+    runtime.block_on(test());
+}
+
+/// The server, serving `examples/bank` in development mode from a temporary SQLite file.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("creating a temporary directory");
+        let bank = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/bank");
+        let loaded = baton_assistant::load_dir(&bank);
+        let assistant = loaded.assistant.unwrap_or_else(|| {
+            panic!(
+                "the bank example did not load from {}: {:?}",
+                bank.display(),
+                loaded.diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>()
+            )
+        });
+        let mut config = Config::for_tests();
+        config.database_url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let store = baton_store::open(&config.database_url)
+            .await
+            .expect("opening the test database");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding port 0");
+        let addr = listener.local_addr().expect("the bound address");
+        let services = Services {
+            engines: vec![Engine::new(assistant)],
+            store,
+            clock: Clock::System,
+        };
+        tokio::spawn(async move {
+            if let Err(error) = baton_server::run(listener, config, services, std::future::pending()).await {
+                panic!("the server stopped: {error}");
+            }
+        });
+        TestServer { addr, _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// A chromedriver process, killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn program(variable: &str, default: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os(variable).map_or_else(|| PathBuf::from(default), PathBuf::from);
+    assert!(
+        path.exists(),
+        "{} not found: the browser tests need Debian's `{package}` package (apt-get install chromium chromium-driver), \
+         or {variable} set to its path",
+        path.display()
+    );
+    path
+}
+
+/// A headless Chromium controlled through chromedriver; the driver dies with it.
+pub struct Browser {
+    pub client: Client,
+    _driver: Driver,
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let chromium = program("BATON_CHROMIUM", "/usr/bin/chromium", "chromium");
+        let chromedriver = program("BATON_CHROMEDRIVER", "/usr/bin/chromedriver", "chromium-driver");
+        let port = StdListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("finding a free port")
+            .port();
+        let child = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("starting {}: {error}", chromedriver.display()));
+        let profile = tempfile::tempdir().expect("creating a browser profile directory");
+        let driver = Driver {
+            child,
+            port,
+            _profile: profile,
+        };
+        let deadline = Instant::now() + PATIENCE;
+        while std::net::TcpStream::connect(("127.0.0.1", driver.port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen on port {port}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let args = [
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--window-size=1280,800".to_owned(),
+            format!("--user-data-dir={}", driver._profile.path().display()),
+        ];
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": chromium, "args": args},
+            "unhandledPromptBehavior": "ignore",
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!("a JSON object literal")
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap_or_else(|error| panic!("starting a Chromium session through chromedriver: {error}"));
+        Browser {
+            client,
+            _driver: driver,
+        }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|error| panic!("opening {url}: {error}"));
+    }
+
+    /// Runs JavaScript in the page and returns its result.
+    pub async fn script(&self, source: &str, args: Vec<Value>) -> Value {
+        self.client
+            .execute(source, args)
+            .await
+            .unwrap_or_else(|error| panic!("running a script in the page: {error}"))
+    }
+
+    /// The text of the first element matching `css`, or "" when there is none.
+    pub async fn text_of(&self, css: &str) -> String {
+        let found = self
+            .script(
+                "const node = document.querySelector(arguments[0]); return node ? node.textContent : '';",
+                vec![json!(css)],
+            )
+            .await;
+        found.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Waits until the element matching `css` contains `expected`.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let text = self.text_of(css).await;
+            if text.contains(expected) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {PATIENCE:?} for {css:?} to contain {expected:?}; it has {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until `condition` (a JavaScript expression) is true in the page.
+    pub async fn wait_until(&self, condition: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        let source = format!("return Boolean({condition});");
+        while self.script(&source, Vec::new()).await != json!(true) {
+            assert!(Instant::now() < deadline, "waited {PATIENCE:?} for `{condition}`");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        let element = self
+            .client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("finding {css}: {error}"));
+        element
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("clicking {css}: {error}"));
+    }
+
+    /// Types into the element matching `css` as a person would (keys, then Enter if it ends in `\n`).
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("finding {css}: {error}"));
+        let keys = match text.strip_suffix('\n') {
+            Some(line) => format!("{line}\u{E007}"),
+            None => text.to_owned(),
+        };
+        element
+            .send_keys(&keys)
+            .await
+            .unwrap_or_else(|error| panic!("typing into {css}: {error}"));
+    }
+
+    /// Saves a PNG screenshot of the page.
+    pub async fn screenshot(&self, path: &Path) {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .unwrap_or_else(|error| panic!("taking a screenshot: {error}"));
+        std::fs::write(path, png).unwrap_or_else(|error| panic!("writing {}: {error}", path.display()));
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
