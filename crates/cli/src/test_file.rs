@@ -481,4 +481,18 @@ mod tests {
         assert_eq!(problems("conversation: [\n").len(), 1);
         assert_eq!(problems("").len(), 1);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_gives_a_test_or_problems_never_a_panic(source in "\\PC*") {
+            let _ = parse(Path::new("t.yaml"), &source);
+        }
+
+        #[test]
+        fn yaml_like_text_gives_a_test_or_problems(source in "[a-z_:\\-\\[\\]{}\"' \n]{0,80}") {
+            if let Err(problems) = parse(Path::new("t.yaml"), &source) {
+                proptest::prop_assert!(!problems.is_empty());
+            }
+        }
+    }
 }
