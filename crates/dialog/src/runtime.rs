@@ -626,9 +626,16 @@ impl<'a> Run<'a> {
                 let step = self.step_at(&frame.action, frame.step).map(|step| step.id().to_owned());
                 (frame.action.id().to_owned(), step)
             });
-        let (action, step) = match in_progress {
-            Some((action, step)) => (Some(action), step),
-            None => (None, None),
+        let in_fallback = self
+            .session
+            .stack
+            .last()
+            .is_some_and(|frame| frame.action == ActionRef::Fallback);
+        let (action, step) = match (in_progress, &self.session.fallback) {
+            (Some((action, step)), _) => (Some(action), step),
+            // Fallback again from Fallback's own question: the action it came from still counts.
+            (None, Some(previous)) if in_fallback => (previous.action.clone(), previous.step.clone()),
+            (None, _) => (None, None),
         };
         while self.pop(FinishReason::Interrupted).is_some() {}
         self.session.pending = None;

@@ -865,3 +865,26 @@ fn a_question_of_custom_fallback_steps_is_not_left_for_another_topic() {
         ["[Connect to an agent] reason=agent_requested queue=- message="]
     );
 }
+
+#[test]
+fn fallback_from_fallbacks_own_question_keeps_the_action_it_came_from() {
+    let assistant = bank(json!({
+        "system": {
+            "trigger_words": {"danger": {"words": ["fraud"]}},
+            "fallback": {"steps": [{"id": "details", "say": "Tell me more?", "question": {"type": "free_text"}}]}
+        }
+    }));
+    let turn = turn_after(
+        &assistant,
+        &["send => transfer_money", "human => fallback"],
+        "it's fraud",
+    );
+    assert_eq!(said(&turn), ["assistant: Tell me more?"]);
+    let turn = baton_dialog::step(&assistant, turn.session, user_said("a stranger used my card"), t0());
+    let request = transfer(&turn).unwrap();
+    assert_eq!(request.reason, TransferReason::DangerWord);
+    assert_eq!(
+        (request.action.as_deref(), request.step.as_deref()),
+        (Some("transfer_money"), Some("amount"))
+    );
+}
