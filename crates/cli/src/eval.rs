@@ -40,9 +40,20 @@ pub struct EvalArgs {
     /// Relabel this fraction of the training intents as `oos` in every file (0.2 = a fifth).
     #[arg(long)]
     pub holdout_fraction: Option<f64>,
+    /// Evaluate a simple baseline instead of Baton's classifier: `nearest-example` answers the
+    /// intent of the most similar training example (TF-IDF cosine), with that similarity as the
+    /// confidence.
+    #[arg(long, value_enum)]
+    pub baseline: Option<Baseline>,
     /// Seed of the choice of held-out intents.
     #[arg(long, default_value_t = 0)]
     pub holdout_seed: u64,
+}
+
+/// Baselines `baton eval` can measure beside the classifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Baseline {
+    NearestExample,
 }
 
 fn load(path: &Path) -> anyhow::Result<Vec<TrainingExample>> {
@@ -87,23 +98,39 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
         indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed}]")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let options = match args.baseline {
+        Some(Baseline::NearestExample) => TrainOptions {
+            neighbour_max_df: 1.0,
+            ..TrainOptions::default()
+        },
+        None => TrainOptions::default(),
+    };
     let start = Instant::now();
-    let classifier = Classifier::train_with(&train, &counterexamples, TrainOptions::default(), &mut |done, total| {
+    let classifier = Classifier::train_with(&train, &counterexamples, options, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     });
     let train_seconds = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
 
+    let predict = |examples: &[TrainingExample]| match args.baseline {
+        Some(Baseline::NearestExample) => eval::predict_nearest_example(&classifier, examples),
+        None => eval::predict(&classifier, examples),
+    };
     let chosen = val.as_ref().and_then(|val| {
-        let predictions = eval::predict(&classifier, val);
+        let predictions = predict(val);
         eval::choose_threshold(val, &predictions)
     });
     let threshold = args.threshold.or(chosen).unwrap_or(DEFAULT_THRESHOLD);
-    let predictions = eval::predict(&classifier, &test);
+    let predictions = predict(&test);
     let metrics = eval::metrics(&test, &predictions, threshold);
     let texts: Vec<&str> = test.iter().map(|example| example.text.as_str()).collect();
-    let latencies = eval::latencies_us(&classifier, &texts, LATENCY_REPEATS);
+    // The baseline's time is that of computing the signals it reads (an upper bound: it includes
+    // the linear model it does not use).
+    let latencies = match args.baseline {
+        Some(Baseline::NearestExample) => eval::latencies_us(|text| classifier.signals(text), &texts, LATENCY_REPEATS),
+        None => eval::latencies_us(|text| classifier.classify(text), &texts, LATENCY_REPEATS),
+    };
     let p50_us = eval::percentile(&latencies, 0.5);
     let p99_us = eval::percentile(&latencies, 0.99);
     let model_bytes = classifier.model_bytes();

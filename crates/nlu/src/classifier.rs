@@ -50,6 +50,8 @@ pub struct TrainOptions {
     pub c: f32,
     /// Passes of stochastic gradient descent over the examples.
     pub epochs: usize,
+    /// Initial learning rate of the gradient descent (decayed linearly to a tenth of it).
+    pub learning_rate: f32,
     /// Seed of the example order (training is deterministic for a given seed).
     pub seed: u64,
     /// With more than 1,000 examples, features in more than this fraction of them (and in more
@@ -65,6 +67,7 @@ impl Default for TrainOptions {
         TrainOptions {
             c: 20.0,
             epochs: 15,
+            learning_rate: 0.5,
             seed: 0,
             neighbour_max_df: 0.003,
             ngrams: NgramOptions::default(),
@@ -146,7 +149,7 @@ impl Classifier {
             LinearOptions {
                 c: options.c,
                 epochs: options.epochs,
-                learning_rate: 0.5,
+                learning_rate: options.learning_rate,
                 seed: options.seed,
             },
             progress,

@@ -116,6 +116,24 @@ pub fn predict(classifier: &Classifier, examples: &[TrainingExample]) -> Vec<Opt
         .collect()
 }
 
+/// A baseline for comparison: the intent of the most similar training example (TF-IDF cosine)
+/// and that similarity as the confidence. Train the classifier with `neighbour_max_df: 1.0` so
+/// that the similarity uses every feature.
+pub fn predict_nearest_example(classifier: &Classifier, examples: &[TrainingExample]) -> Vec<Option<(String, f32)>> {
+    examples
+        .iter()
+        .map(|example| {
+            let signals = classifier.signals(&example.text);
+            signals
+                .similarities
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(index, &similarity)| (classifier.intents()[index].clone(), similarity))
+        })
+        .collect()
+}
+
 /// What was predicted for one example once the threshold is applied.
 fn decide(prediction: &Option<(String, f32)>, threshold: f32) -> &str {
     match prediction {
@@ -234,16 +252,17 @@ pub fn metrics(examples: &[TrainingExample], predictions: &[Option<(String, f32)
 }
 
 /// Classification latency in microseconds, sorted: each text classified alone, on this thread.
+/// `classify` is the call being timed.
 /// Each text is classified `repeats` times and its latency is the fastest of them, which removes
 /// the time the thread spent preempted by other processes on a shared machine.
-pub fn latencies_us(classifier: &Classifier, texts: &[&str], repeats: usize) -> Vec<f64> {
+pub fn latencies_us<T>(classify: impl Fn(&str) -> T, texts: &[&str], repeats: usize) -> Vec<f64> {
     let mut latencies: Vec<f64> = texts
         .iter()
         .map(|text| {
             (0..repeats.max(1))
                 .map(|_| {
                     let start = Instant::now();
-                    let scores = classifier.classify(text);
+                    let scores = classify(text);
                     let elapsed = start.elapsed();
                     std::hint::black_box(scores);
                     elapsed.as_secs_f64() * 1e6
