@@ -60,6 +60,10 @@ const QUEUE_CAPACITY: usize = 4096;
 const MAX_IDLE_READERS: usize = 4;
 /// How long a reader waits for a lock (only a WAL checkpoint or recovery takes one) before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the checkpointing thread copies the WAL into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
+/// WAL size, in pages, past which the writer checkpoints itself.
+const FALLBACK_CHECKPOINT_PAGES: i64 = 20_000;
 
 /// The schema, one entry per version; `PRAGMA user_version` records how many have been applied.
 /// Never edit an entry once released: append a new one.
@@ -172,6 +176,8 @@ pub struct SqliteStore {
     cache: Arc<Cache>,
     /// `None` for an in-memory database, whose reads go through the writer.
     readers: Option<Arc<ReadPool>>,
+    /// The checkpointing thread of a database file, stopped by dropping the sender.
+    checkpointer: Option<(std::sync::mpsc::Sender<()>, JoinHandle<()>)>,
 }
 
 impl SqliteStore {
@@ -200,18 +206,27 @@ impl SqliteStore {
             Ok(Err(error)) => return Err(error),
             Err(_) => return Err(StoreError::Closed),
         }
-        let readers = options.path.map(|path| {
-            Arc::new(ReadPool {
-                path,
-                idle: Mutex::new(Vec::new()),
-            })
-        });
-        Ok(SqliteStore {
+        let mut store = SqliteStore {
             ops: Some(ops_sender),
             writer: Some(writer),
             cache,
-            readers,
-        })
+            readers: None,
+            checkpointer: None,
+        };
+        if let Some(path) = options.path {
+            let (stop, stopped) = std::sync::mpsc::channel();
+            let checkpoint_path = path.clone();
+            let thread = std::thread::Builder::new()
+                .name("baton-store-checkpoint".to_owned())
+                .spawn(move || run_checkpoints(&checkpoint_path, &stopped))
+                .map_err(|error| StoreError::Database(Box::new(error)))?;
+            store.checkpointer = Some((stop, thread));
+            store.readers = Some(Arc::new(ReadPool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            }));
+        }
+        Ok(store)
     }
 
     /// Hands a write to the writer and waits until it is committed (or refused).
@@ -250,6 +265,10 @@ impl SqliteStore {
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
+        if let Some((stop, thread)) = self.checkpointer.take() {
+            drop(stop);
+            let _ = thread.join();
+        }
         // Closing the queue ends the writer's loop once it has committed what it holds.
         self.ops = None;
         if let Some(writer) = self.writer.take() {
@@ -448,6 +467,9 @@ impl Writer {
         };
         conn.pragma_update(None, "synchronous", synchronous)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Checkpoints run on their own thread (see `run_checkpoints`); the writer checkpoints only
+        // if that thread falls far behind, so the WAL stays bounded.
+        conn.pragma_update(None, "wal_autocheckpoint", FALLBACK_CHECKPOINT_PAGES)?;
         conn.set_prepared_statement_cache_capacity(32);
         migrate(&mut conn)?;
         warm_cache(&conn, &cache)?;
@@ -982,6 +1004,23 @@ impl ReadPool {
 
     fn lock_idle(&self) -> MutexGuard<'_, Vec<Connection>> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Copies committed pages from the WAL into the database file every `CHECKPOINT_INTERVAL` until
+/// `stop` closes.
+///
+/// A checkpoint waits for fsyncs even with `synchronous=NORMAL`; on this thread they delay no
+/// commit. A passive checkpoint never blocks the writer or readers: it copies what it can, and
+/// the writer starts the WAL over once everything has been copied.
+fn run_checkpoints(path: &Path, stop: &std::sync::mpsc::Receiver<()>) {
+    let Ok(conn) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE) else {
+        // Without this thread the writer's fallback checkpoints still bound the WAL.
+        return;
+    };
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_INTERVAL) {
+        // A failed checkpoint is retried at the next interval; the WAL only grows meanwhile.
+        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     }
 }
 
