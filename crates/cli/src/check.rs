@@ -42,13 +42,11 @@ pub fn load_reporting(dir: &Path) -> Option<Assistant> {
     }
 }
 
-/// `bank: 15 actions, 52 steps, 160 examples`
+/// `bank: 16 actions, 51 steps, 172 examples`
 pub fn summary(assistant: &Assistant) -> String {
-    let n_actions = assistant.actions.len();
-    let n_steps: usize = assistant.actions.iter().map(|action| action.steps.len()).sum();
-    let n_examples: usize = assistant.actions.iter().map(|action| action.examples.len()).sum();
+    let counts = assistant.summary();
     format!(
-        "{}: {n_actions} actions, {n_steps} steps, {n_examples} examples",
-        assistant.id
+        "{}: {} actions, {} steps, {} examples",
+        assistant.id, counts.actions, counts.steps, counts.examples
     )
 }
