@@ -401,6 +401,99 @@ fn deserialize<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// What can still be checked of an assistant file that failed the schema: every top-level part
+/// that passed, and every declared variable name (a broken declaration still declares the name,
+/// so its uses are not reported as unknown too).
+fn salvage_assistant(value: Json, failed: &[String]) -> AssistantFile {
+    let Json::Object(map) = value else {
+        return AssistantFile::default();
+    };
+    let mut kept = serde_json::Map::new();
+    for (key, part) in map {
+        let pointer = format!("/{}", document::escape(&key));
+        match (key.as_str(), part) {
+            ("variables", Json::Object(variables)) => {
+                let variables = variables
+                    .into_iter()
+                    .map(|(name, spec)| {
+                        let variable_pointer = format!("{pointer}/{}", document::escape(&name));
+                        let broken = failed.iter().any(|failure| under(failure, &variable_pointer));
+                        let spec = if broken {
+                            serde_json::json!({"type": "any"})
+                        } else {
+                            spec
+                        };
+                        (name, spec)
+                    })
+                    .collect();
+                kept.insert(key, Json::Object(variables));
+            }
+            (_, part) if !failed.iter().any(|failure| under(failure, &pointer)) => {
+                kept.insert(key, part);
+            }
+            _ => {}
+        }
+    }
+    serde_json::from_value(Json::Object(kept)).unwrap_or_default()
+}
+
+/// What can still be checked of an action that failed the schema: its id, and its steps that
+/// passed (a broken step stays as an empty placeholder, so the others keep their positions).
+/// None when the action has no usable id.
+fn salvage_action(value: &Json, failed: &[String], pointer: &str) -> Option<Action> {
+    let id = value.get("id")?.as_str()?.to_owned();
+    if failed.iter().any(|failure| under(failure, &format!("{pointer}/id"))) {
+        return None;
+    }
+    let examples = match value.get("examples").and_then(Json::as_array) {
+        Some(examples) if examples.iter().all(Json::is_string) => {
+            examples.iter().filter_map(Json::as_str).map(str::to_owned).collect()
+        }
+        // Unreadable examples must not also be reported as missing ones.
+        _ => vec![String::new()],
+    };
+    let steps = value
+        .get("steps")
+        .and_then(Json::as_array)
+        .map(|steps| {
+            steps
+                .iter()
+                .enumerate()
+                .map(|(index, step)| {
+                    let step_pointer = format!("{pointer}/steps/{index}");
+                    let broken = failed.iter().any(|failure| under(failure, &step_pointer));
+                    let parsed = if broken {
+                        None
+                    } else {
+                        serde_json::from_value::<Step>(step.clone()).ok()
+                    };
+                    parsed.unwrap_or_else(|| placeholder_step(step.get("id").and_then(Json::as_str)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Action {
+        id,
+        title: None,
+        description: None,
+        examples,
+        settings: crate::spec::Settings::default(),
+        steps,
+    })
+}
+
+fn placeholder_step(id: Option<&str>) -> Step {
+    Step {
+        id: id.map(str::to_owned),
+        condition: None,
+        say: OneOrMany::default(),
+        question: None,
+        set: indexmap::IndexMap::new(),
+        then: crate::spec::Then::Continue,
+        settings: crate::spec::Settings::default(),
+    }
+}
+
 fn load_sources(
     folder_name: Option<String>,
     assistant: (PathBuf, String),
@@ -455,6 +548,7 @@ fn load_sources(
         };
         if failed.iter().any(|pointer| !under(pointer, "/actions")) {
             structurally_complete = false;
+            assistant_file = salvage_assistant(assistant_value, &failed);
         } else if let Some(parsed) = deserialize::<AssistantFile>(&mut report, 0, "", assistant_value) {
             assistant_file = parsed;
         } else {
@@ -466,6 +560,13 @@ fn load_sources(
                 let pointer = format!("/actions/{index}");
                 if failed.iter().any(|failure| under(failure, &pointer)) {
                     structurally_complete = false;
+                    if let Some(action) = salvage_action(&value, &failed, &pointer) {
+                        entries.push(ActionEntry {
+                            action,
+                            file: 0,
+                            pointer,
+                        });
+                    }
                     continue;
                 }
                 match deserialize::<Action>(&mut report, 0, &pointer, value) {
@@ -492,8 +593,16 @@ fn load_sources(
             structurally_complete = false;
             continue;
         }
-        if !validate(&mut report, file, &value, true).is_empty() {
+        let failed = validate(&mut report, file, &value, true);
+        if !failed.is_empty() {
             structurally_complete = false;
+            if let Some(action) = salvage_action(&value, &failed, "") {
+                entries.push(ActionEntry {
+                    action,
+                    file,
+                    pointer: String::new(),
+                });
+            }
             continue;
         }
         match deserialize::<Action>(&mut report, file, "", value) {
@@ -546,13 +655,8 @@ fn fill_steps(steps: &mut [Step]) {
 
 fn saying(text: &str) -> Vec<Step> {
     let mut steps = vec![Step {
-        id: None,
-        condition: None,
         say: OneOrMany::One(Output::Text(Template::new(text))),
-        question: None,
-        set: indexmap::IndexMap::new(),
-        then: crate::spec::Then::Continue,
-        settings: crate::spec::Settings::default(),
+        ..placeholder_step(None)
     }];
     fill_steps(&mut steps);
     steps

@@ -146,6 +146,10 @@ const CASES: &[(&str, &str)] = &[
         "empty-reask",
         "actions:\n  - id: pay\n    examples: [pay]\n    steps:\n      - then: {reask: []}\n",
     ),
+    (
+        "everything-at-once",
+        "variables:\n  total:\n    type: numbr\nactions:\n  - id: pay\n    examples: [pay]\n    steps:\n      - sya: hi\n      - condition: total > 5 and lenght(x) > 2\n        say: Hi ${custmer}\n      - then: {go_to: {action: nowhere}}\n",
+    ),
 ];
 
 const EXPECTED: &[(&str, &[&str])] = &[
@@ -310,6 +314,16 @@ const EXPECTED: &[(&str, &[&str])] = &[
     (
         "empty-reask",
         &["5:23 error[empty-reask] `reask` needs the ids of the steps to ask again"],
+    ),
+    (
+        "everything-at-once",
+        &[
+            "3:11 error[bad-value] `type` must be one of: text, number, currency, percentage, date, time, boolean, any; found text `numbr`; did you mean `number`?",
+            "8:9 error[unknown-field] unknown field `sya` in step 1; did you mean `say`? Expected one of: id, condition, say, question, set, then, settings",
+            "9:34 error[bad-expression] invalid expression: unknown function `lenght`; did you mean `length`?",
+            "10:19 error[unknown-variable] unknown variable `custmer`; declare it under `variables:` in assistant.yaml, or collect it with a question",
+            "11:32 error[unknown-action] unknown action `nowhere` in go_to",
+        ],
     ),
 ];
 
