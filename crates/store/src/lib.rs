@@ -278,6 +278,9 @@ pub trait Store: Send + Sync + 'static {
     fn end_session(&self, id: &SessionId, now: DateTime<Utc>) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Ends every open session idle past its timeout at `now` and returns their ids.
+    ///
+    /// The server calls this periodically: besides ending sessions, it lets a backend drop them
+    /// from whatever it keeps in memory (the SQLite backend caches every open session).
     fn expire_idle(&self, now: DateTime<Utc>) -> impl Future<Output = Result<Vec<SessionId>, StoreError>> + Send;
 
     /// The session's whole transcript in order, whether the session is open or ended.
