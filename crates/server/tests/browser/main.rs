@@ -8,6 +8,7 @@
 //!
 //! Browser tests run one at a time (a lock in `support`): Chromium is heavy and CI has two cores.
 
+mod access;
 mod preview;
 mod support;
 mod widget;

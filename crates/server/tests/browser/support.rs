@@ -5,7 +5,7 @@ use std::future::Future;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use baton_dialog::Engine;
 use baton_server::{Clock, Config, Services};
+use baton_store::AnyStore;
 
 /// How long a page may take to show what a test waits for.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -34,11 +35,17 @@ pub fn run<F: Future<Output = ()>>(test: impl FnOnce() -> F) {
 /// The server, serving `examples/bank` in development mode from a temporary SQLite file.
 pub struct TestServer {
     pub addr: SocketAddr,
+    pub store: Arc<AnyStore>,
     _dir: tempfile::TempDir,
 }
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// Starts the server after `adjust` has changed the test configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("creating a temporary directory");
         let bank = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/bank");
         let loaded = baton_assistant::load_dir(&bank);
@@ -51,6 +58,7 @@ impl TestServer {
         });
         let mut config = Config::for_tests();
         config.database_url = format!("sqlite://{}", dir.path().join("test.db").display());
+        adjust(&mut config);
         let store = baton_store::open(&config.database_url)
             .await
             .expect("opening the test database");
@@ -60,7 +68,7 @@ impl TestServer {
         let addr = listener.local_addr().expect("the bound address");
         let services = Services {
             engines: vec![Engine::new(assistant)],
-            store,
+            store: store.clone(),
             clock: Clock::System,
         };
         tokio::spawn(async move {
@@ -68,7 +76,7 @@ impl TestServer {
                 panic!("the server stopped: {error}");
             }
         });
-        TestServer { addr, _dir: dir }
+        TestServer { addr, store, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
