@@ -58,7 +58,15 @@ pub fn run(args: TestArgs) -> anyhow::Result<i32> {
         {
             continue;
         }
-        let report = run_test(&engine, &test);
+        // A panic in the runtime is a failed test, not the end of the run.
+        let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_test(&engine, &test)))
+            .unwrap_or_else(|_| Report {
+                failures: vec![Failure {
+                    position: Position { line: 1, column: 1 },
+                    message: "the runtime panicked during this conversation (see the message above)".to_owned(),
+                }],
+                ..Report::default()
+            });
         let path = &test.path;
         if report.failures.is_empty() {
             println!("{} {} ({})", style.green("ok  "), test.name, path.display());
