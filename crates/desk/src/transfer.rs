@@ -326,6 +326,9 @@ impl Transfer {
             TransferCommand::MarkUnavailable { policy } => (Unavailable, TransferCause::Unavailable { policy }),
             TransferCommand::LeaveMessage { ticket } => (MessageLeft, TransferCause::MessageLeft { ticket }),
             TransferCommand::ReturnToAssistant => (Returned, TransferCause::ReturnedToAssistant),
+            // Once an agent has joined, the customer leaving ends the chat.
+            TransferCommand::Cancel if self.state == Active => (Ended, TransferCause::Cancelled),
+            TransferCommand::Abandon if self.state == Active => (Ended, TransferCause::Abandoned),
             TransferCommand::Cancel => (Cancelled, TransferCause::Cancelled),
             TransferCommand::Abandon => (Abandoned, TransferCause::Abandoned),
             TransferCommand::TimeOut => (TimedOut, TransferCause::TimedOut),
@@ -387,7 +390,14 @@ impl Transfer {
                 return Ok(Vec::new());
             }
         };
-        self.transition(to, cause, now).map(|entry| vec![entry])
+        let mut entries = Vec::new();
+        if self.state == Requested && matches!(to, Offered | Active) {
+            // Desks that skip the queue (or do not report it) still pass through it. Both steps
+            // are legal from here, so the transfer never stops half-way.
+            entries.push(self.transition(Queued, TransferCause::Queued { note: None }, now)?);
+        }
+        entries.push(self.transition(to, cause, now)?);
+        Ok(entries)
     }
 
     fn transition(

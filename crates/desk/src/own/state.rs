@@ -730,7 +730,9 @@ impl DeskState {
                 let chat = self.chats.get_mut(id).expect("checked above");
                 chat.queue = queue.clone();
                 chat.phase = Phase::Waiting;
+                // The agent who passed it on is not offered it back.
                 chat.passed.clear();
+                chat.passed.insert(agent.clone());
                 chat.join_deadline = now + delta(self.settings.join_timeout);
                 outputs.push(self.queued_event(id, Some(format!("transferred to queue {queue}")), now));
             }
