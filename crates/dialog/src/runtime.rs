@@ -189,26 +189,11 @@ impl<'a> Run<'a> {
     /// The reply to "Did you mean:"; false when it is none of the choices (then it is a new input).
     fn clarify_reply(&mut self, text: &str, candidates: &[String]) -> bool {
         let clarifying = self.assistant.system.clarifying_question.as_ref();
-        let none_label = clarifying
-            .and_then(|clarifying| clarifying.none_of_the_above.clone())
-            .unwrap_or_else(|| defaults::CLARIFY_NONE_OF_THE_ABOVE.to_owned());
-        let connect_label = clarifying
-            .and_then(|clarifying| clarifying.connect_to_support.clone())
-            .unwrap_or_else(|| defaults::CLARIFY_CONNECT_TO_SUPPORT.to_owned());
-        let mut options: Vec<AnswerOption> = candidates
-            .iter()
-            .map(|id| AnswerOption::Full {
-                label: self
-                    .assistant
-                    .action(id)
-                    .map_or(id.as_str(), |action| action.title())
-                    .to_owned(),
-                value: Some(id.clone()),
-                synonyms: Vec::new(),
-            })
+        let options: Vec<AnswerOption> = self
+            .clarify_choices(candidates)
+            .into_iter()
+            .map(|choice| AnswerOption::Label(choice.label))
             .collect();
-        options.push(AnswerOption::Label(none_label));
-        options.push(AnswerOption::Label(connect_label));
         let Some(index) = answer::choose(text, &options) else {
             return false;
         };
@@ -374,29 +359,29 @@ impl<'a> Run<'a> {
             Some(template) => self.scope().render(template),
             None => defaults::CLARIFY_PROMPT.to_owned(),
         };
-        let mut choices: Vec<Choice> = candidates
-            .iter()
-            .filter_map(|id| self.assistant.action(id))
-            .map(|action| Choice {
-                label: action.title().to_owned(),
-                value: action.title().to_owned(),
-            })
-            .collect();
-        for label in [
-            clarifying
-                .and_then(|clarifying| clarifying.none_of_the_above.as_deref())
-                .unwrap_or(defaults::CLARIFY_NONE_OF_THE_ABOVE),
-            clarifying
-                .and_then(|clarifying| clarifying.connect_to_support.as_deref())
-                .unwrap_or(defaults::CLARIFY_CONNECT_TO_SUPPORT),
-        ] {
-            choices.push(Choice {
-                label: label.to_owned(),
-                value: label.to_owned(),
-            });
-        }
+        let choices = self.clarify_choices(&candidates);
         self.session.pending = Some(Pending::Clarify { candidates });
         self.say(Message::Options { title, choices });
+    }
+
+    /// The buttons of "Did you mean:": each candidate's title, "None of the above", "Connect to support".
+    fn clarify_choices(&self, candidates: &[String]) -> Vec<Choice> {
+        let clarifying = self.assistant.system.clarifying_question.as_ref();
+        let none_of_the_above = clarifying
+            .and_then(|clarifying| clarifying.none_of_the_above.clone())
+            .unwrap_or_else(|| defaults::CLARIFY_NONE_OF_THE_ABOVE.to_owned());
+        let connect_to_support = clarifying
+            .and_then(|clarifying| clarifying.connect_to_support.clone())
+            .unwrap_or_else(|| defaults::CLARIFY_CONNECT_TO_SUPPORT.to_owned());
+        candidates
+            .iter()
+            .map(|id| self.title_of(&ActionRef::Action(id.clone())))
+            .chain([none_of_the_above, connect_to_support])
+            .map(|label| Choice {
+                value: label.clone(),
+                label,
+            })
+            .collect()
     }
 
     fn no_match(&mut self, text: &str) {
