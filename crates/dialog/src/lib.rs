@@ -2,9 +2,10 @@
 //!
 //! Pure and deterministic: no I/O, no clock (time arrives as `now`), no randomness.
 //! Everything the runtime needs arrives as a value ([`Session`], [`Event`]); everything it wants
-//! done leaves as a value ([`Effect`]). The caller (preview, tests, server) classifies the
-//! customer's text with the assistant's [`baton_nlu::Classifier`] before building the event,
-//! and carries out the effects afterwards.
+//! done leaves as a value ([`Effect`]). Callers hold an [`Engine`] (the assistant and its trained
+//! [`baton_nlu::Classifier`]), which classifies the customer's text before building the event;
+//! they carry out the effects afterwards. The order in which a customer message is handled is
+//! documented at the top of `runtime.rs`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
