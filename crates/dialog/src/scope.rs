@@ -4,7 +4,7 @@
 //! never stale and never stored. A session variable of the same name shadows nothing: the
 //! built-in wins, because authors cannot assign to built-ins.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Offset, Utc};
 
 use baton_assistant::eval;
 use baton_assistant::expr::Expr;
@@ -37,9 +37,9 @@ pub(crate) struct Scope<'a> {
 }
 
 impl Scope<'_> {
-    /// The local time of the assistant (its timezone when that is UTC or a fixed offset).
+    /// The local time of the assistant, in its time zone (an IANA name or a fixed offset).
     pub fn local_now(&self) -> DateTime<FixedOffset> {
-        self.now.with_timezone(&fixed_offset(&self.assistant.timezone))
+        self.now.with_timezone(&utc_offset(&self.assistant.timezone, self.now))
     }
 
     pub fn today(&self) -> NaiveDate {
@@ -87,7 +87,16 @@ impl Scope<'_> {
     }
 }
 
-/// `UTC`, `Z`, `+02:00`, `-0530`, `UTC+2`; anything else (an IANA name) reads as UTC.
+/// The offset from UTC of `timezone` at `now`: an IANA name (`America/New_York`, with its
+/// daylight-saving rules) or a fixed offset as [`fixed_offset`] reads it.
+pub(crate) fn utc_offset(timezone: &str, now: DateTime<Utc>) -> FixedOffset {
+    match timezone.trim().parse::<chrono_tz::Tz>() {
+        Ok(zone) => now.with_timezone(&zone).offset().fix(),
+        Err(_) => fixed_offset(timezone),
+    }
+}
+
+/// `UTC`, `Z`, `+02:00`, `-0530`, `UTC+2`; anything else reads as UTC.
 pub(crate) fn fixed_offset(timezone: &str) -> FixedOffset {
     let utc = FixedOffset::east_opt(0).expect("zero offset is valid");
     let trimmed = timezone.trim();
@@ -119,6 +128,8 @@ pub(crate) fn fixed_offset(timezone: &str) -> FixedOffset {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
 
     #[test]
@@ -129,11 +140,31 @@ mod tests {
             ("+02:00", 7200),
             ("-0530", -19800),
             ("UTC+2", 7200),
-            ("Europe/Berlin", 0),
             ("+99:00", 0),
         ];
         for (timezone, seconds) in cases {
             assert_eq!(fixed_offset(timezone).local_minus_utc(), seconds, "{timezone}");
+        }
+    }
+
+    #[test]
+    fn iana_names_follow_daylight_saving() {
+        let winter = Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap();
+        let summer = Utc.with_ymd_and_hms(2026, 7, 15, 12, 0, 0).unwrap();
+        let cases = [
+            ("America/New_York", winter, -5 * 3600),
+            ("America/New_York", summer, -4 * 3600),
+            ("Europe/Berlin", summer, 2 * 3600),
+            ("UTC", summer, 0),
+            ("+05:30", winter, 19800),
+            ("Not/AZone", winter, 0),
+        ];
+        for (timezone, now, seconds) in cases {
+            assert_eq!(
+                utc_offset(timezone, now).local_minus_utc(),
+                seconds,
+                "{timezone} at {now}"
+            );
         }
     }
 }
