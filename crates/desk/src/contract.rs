@@ -46,9 +46,14 @@ pub trait Harness {
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// The time the suite stamps on what it builds; desks keep their own clocks.
+fn contract_time() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
+}
+
 /// A chat request like the server sends, routed to `queue`.
 pub fn sample_request(transfer: &str, queue: QueueName) -> ChatRequest {
-    let at = Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap();
+    let at = contract_time();
     ChatRequest {
         transfer: TransferId::parse(transfer).unwrap(),
         session: SessionId::parse(&format!("session-{transfer}")).unwrap(),
@@ -93,7 +98,7 @@ pub struct Followed {
 
 impl Followed {
     fn new(chat: Chat, request: ChatRequest) -> Followed {
-        let now = Utc::now();
+        let now = contract_time();
         let (mut transfer, _) = Transfer::request(
             request.transfer.clone(),
             request.session.clone(),
@@ -118,7 +123,7 @@ impl Followed {
             .unwrap_or_else(|_| panic!("no desk event within {WAIT:?}; seen so far: {:?}", self.seen))
             .unwrap_or_else(|| panic!("the chat's event stream ended; seen so far: {:?}", self.seen));
         let state = self.transfer.state();
-        if let Err(error) = self.transfer.apply(event.clone(), Utc::now()) {
+        if let Err(error) = self.transfer.apply(event.clone(), contract_time()) {
             panic!("desk event {event:?} in state {state} is refused: {error}");
         }
         self.seen.push(event.clone());
@@ -156,7 +161,7 @@ async fn open<H: Harness>(harness: &mut H, transfer: &str) -> Followed {
 fn customer_message(id: &str, text: &str) -> CustomerMessage {
     CustomerMessage {
         id: MessageId::parse(id).unwrap(),
-        at: Utc::now(),
+        at: contract_time(),
         text: text.into(),
     }
 }

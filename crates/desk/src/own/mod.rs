@@ -116,8 +116,8 @@ impl Shared {
 }
 
 impl OwnDesk {
-    /// Starts the desk and its timer task on the current tokio runtime. The task stops when the
-    /// last clone of the desk is dropped.
+    /// Starts the desk and its timer task on the current tokio runtime (panics outside one, like
+    /// `tokio::spawn`). The task stops when the last clone of the desk is dropped.
     pub fn start(config: OwnDeskConfig, clock: Clock) -> OwnDesk {
         let wake = Arc::new(Notify::new());
         let shared = Shared {
@@ -189,6 +189,11 @@ impl OwnDesk {
 
     pub fn presence(&self, agent: &AgentId) -> Option<Presence> {
         self.lock().state.presence(agent)
+    }
+
+    /// The offers waiting for an agent's answer, as `Offer` events (for a console that reconnects).
+    pub fn pending_offers(&self, agent: &AgentId) -> Vec<AgentEvent> {
+        self.lock().state.pending_offers(agent)
     }
 
     /// The chats an agent is in (for a console that reconnects).

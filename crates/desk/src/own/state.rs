@@ -310,6 +310,22 @@ impl DeskState {
         self.agents.get(id).map(|agent| agent.presence)
     }
 
+    /// The chats offered to an agent and not yet accepted, with their offers (for a console that
+    /// reconnects).
+    pub fn pending_offers(&self, id: &AgentId) -> Vec<AgentEvent> {
+        let Some(agent) = self.agents.get(id) else {
+            return Vec::new();
+        };
+        agent
+            .offers
+            .iter()
+            .filter_map(|chat| match &self.chats.get(chat)?.phase {
+                Phase::Offered { until, from_agent, .. } => Some(self.offer_event(chat, *until, from_agent.as_ref())),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The chats an agent is in.
     pub fn active_chats(&self, id: &AgentId) -> Vec<ChatId> {
         self.agents
@@ -467,7 +483,11 @@ impl DeskState {
     }
 
     /// Re-attaches a chat after a restart: back in line at its old place, or in its agent's chat.
+    /// Resuming a chat the desk already has changes nothing (a reconnect resumes twice).
     pub fn resume(&mut self, resume: ChatResume, now: DateTime<Utc>) -> Result<Vec<Output>, DeskError> {
+        if self.chats.contains_key(&resume.chat) {
+            return Ok(Vec::new());
+        }
         let queue = self.queue_of(&resume.request);
         let join_deadline =
             (resume.queued_at + delta(self.settings.join_timeout)).max(now + delta(self.settings.accept_timeout));

@@ -224,6 +224,41 @@ fn offers_go_to_the_longest_idle_available_agent() {
 }
 
 #[test]
+fn one_round_of_offers_respects_capacity() {
+    // Three customers wait; Ada (two chats at once) comes online: two offers, one still waits.
+    let mut state = desk(vec![agent("ada", &[], 2)], vec![]);
+    for name in ["c1", "c2", "c3"] {
+        start(&mut state, name, "billing", t0());
+    }
+    let lines = online(&mut state, "ada", t0() + secs(1));
+    assert_eq!(offers(&lines), ["ada: offer c1", "ada: offer c2"]);
+    assert!(lines.contains(&"c3: queued #1 150s".to_owned()), "{lines:#?}");
+    let pending: Vec<String> = state
+        .pending_offers(&id("ada"))
+        .iter()
+        .map(|event| match event {
+            AgentEvent::Offer { chat, .. } => chat.to_string(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(pending, ["c1", "c2"]);
+}
+
+#[test]
+fn resuming_a_chat_twice_changes_nothing() {
+    let mut state = desk(vec![agent("ada", &[], 1)], vec![]);
+    let resume = ChatResume {
+        chat: chat("c1"),
+        request: sample_request("c1", queue("billing")),
+        queued_at: t0(),
+        agent: Some(id("ada")),
+    };
+    state.resume(resume.clone(), t0()).unwrap();
+    assert!(state.resume(resume, t0()).unwrap().is_empty());
+    assert_eq!(state.active_chats(&id("ada")), [chat("c1")]);
+}
+
+#[test]
 fn an_offer_not_accepted_in_time_goes_to_the_next_agent() {
     let mut state = desk(vec![agent("ada", &[], 1), agent("bob", &[], 1)], vec![]);
     online(&mut state, "ada", t0());
