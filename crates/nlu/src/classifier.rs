@@ -9,8 +9,20 @@
 //! two intents may both be above the threshold, which is when the runtime asks a clarifying
 //! question (see [`Classifier::is_close`]).
 //!
+//! The top intent's confidence estimates the probability that it is the right answer (a logistic
+//! model over the top probability, its ratio to the second, and the nearest-example similarity,
+//! fitted on sub-assistants of 8 to 77 intents: `benches/calibration.rs`), so the default
+//! threshold of 0.5 means "more likely right than wrong" whatever the assistant's size.
+//!
 //! Counterexamples are an extra class that is never returned; probability mass on it lowers
 //! every intent's confidence.
+//!
+//! Decisions, each measured (docs/benchmarks.md): a single linear model on n-grams, because
+//! every richer variant we tried (longer n-grams, n-grams across words, adding the neighbour
+//! similarity to the ranking) moved accuracy by less than the noise, while a pretrained encoder
+//! is ruled out and would cost milliseconds; weights as bytes, because latency is memory
+//! traffic; neighbours over rare features only, because that is both faster and the better
+//! no-match signal.
 
 mod features;
 mod linear;
@@ -76,7 +88,7 @@ impl Default for TrainOptions {
 }
 
 /// A trained classifier.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Classifier {
     intents: Vec<String>,
     /// Whether the last class of the linear model is the counterexample class.
@@ -84,6 +96,19 @@ pub struct Classifier {
     vectorizer: Vectorizer,
     linear: Linear,
     neighbours: Neighbours,
+}
+
+/// Summarised: the weights would print megabytes.
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Classifier")
+            .field("intents", &self.intents)
+            .field("features", &self.vectorizer.len())
+            .field("has_counterexample_class", &self.has_counterexample_class)
+            .field("model_bytes", &self.model_bytes())
+            .finish()
+    }
 }
 
 /// The raw signals behind one classification, before calibration; exposed for evaluation.

@@ -354,3 +354,11 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn debug_output_is_a_summary() {
+    let classifier = Classifier::train(&bank(), &[]);
+    let printed = format!("{classifier:?}");
+    assert!(printed.contains("pay_bill"));
+    assert!(printed.len() < 2_000, "{}", printed.len());
+}
