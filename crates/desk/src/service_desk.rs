@@ -3,7 +3,7 @@
 //! It mirrors the contract Watson web chat gives service desks (`ServiceDesk` and
 //! `ServiceDeskCallback`), moved to the server so it works for every channel.
 //! Every desk, Baton's own included, implements [`ServiceDesk`], and every implementation
-//! passes the shared suite in [`crate::contract`] (feature `contract-tests`).
+//! passes the shared suite in `contract` (feature `contract-tests`).
 //!
 //! Design decision: the trait returns boxed futures rather than using `async fn`, so the server
 //! can hold an `Arc<dyn ServiceDesk>` chosen by configuration.

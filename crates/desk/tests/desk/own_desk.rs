@@ -248,3 +248,12 @@ async fn a_queued_chat_resumes_at_its_place_in_line() {
         "pushed back behind the older chat"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_server_can_hold_any_desk_behind_dyn() {
+    let desk: std::sync::Arc<dyn ServiceDesk> = std::sync::Arc::new(OwnDesk::start(config(), clock()));
+    assert!(desk.capabilities().resume);
+    let availability = desk.availability(None).await.unwrap();
+    assert_eq!(availability.online, Online::No);
+    assert_eq!(availability.offline_policy, Some(OfflinePolicy::WaitInQueue));
+}
