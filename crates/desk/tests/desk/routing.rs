@@ -627,3 +627,21 @@ fn configuration_reads_from_json_with_defaults() {
     let error = serde_json::from_str::<OwnDeskConfig>(bad).unwrap_err().to_string();
     assert!(error.contains("unknown time zone"), "{error}");
 }
+
+#[test]
+fn stepping_away_or_a_leaving_customer_withdraws_an_offer() {
+    let mut state = desk(vec![agent("ada", &[], 1), agent("bob", &[], 1)], vec![]);
+    online(&mut state, "ada", t0());
+    online(&mut state, "bob", t0() + secs(1));
+    start(&mut state, "c1", "billing", t0() + secs(2));
+    let now = t0() + secs(3);
+    let mut outputs = state.set_presence(&id("ada"), Presence::Away, now).unwrap();
+    outputs.extend(state.settle(now));
+    let lines = render(&outputs);
+    assert_eq!(lines[0], "ada: withdrawn c1 AgentOffline");
+    assert_eq!(offers(&lines), ["bob: offer c1"]);
+
+    let lines = render(&state.end_chat(&chat("c1"), EndReason::Cancelled, now).unwrap());
+    assert_eq!(lines, ["bob: withdrawn c1 CustomerLeft", "c1: closed"]);
+    assert!(state.pending_offers(&id("bob")).is_empty());
+}
