@@ -313,6 +313,7 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
         .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
     let client = match app.config.dev {
         true => format!("ip:{ip}"),
+        false if web::public_client(&app, &request) => format!("ip:{ip}"),
         false => match authenticate(&app, request.headers().get(header::AUTHORIZATION).cloned()).await {
             Ok(key_id) => format!("key:{key_id}"),
             Err(error) => {

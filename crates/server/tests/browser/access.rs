@@ -182,3 +182,67 @@ fn the_event_socket_answers_pings_rejects_bad_frames_and_unknown_sessions() {
 fn uuid_like() -> String {
     "00000000-0000-4000-8000-000000000000".to_owned()
 }
+
+#[test]
+fn outside_development_mode_the_widget_needs_no_key_from_an_allowed_origin() {
+    run(|| async {
+        let server = TestServer::start_with(|config| {
+            config.dev = false;
+            config.cors_origins = vec!["https://shop.example".to_owned()];
+        })
+        .await;
+        let client = reqwest::Client::new();
+        let post = |path: String, origin: Option<&'static str>| {
+            let mut request = client
+                .post(server.url(&format!("{path}?{VERSION}")))
+                .json(&json!({"input": {"text": "I want to pay my bill"}}));
+            if let Some(origin) = origin {
+                request = request.header("Origin", origin);
+            }
+            request.send()
+        };
+        let shop = Some("https://shop.example");
+
+        let response = post("/v2/assistants/bank/sessions".to_owned(), None)
+            .await
+            .expect("a request");
+        assert_eq!(response.status().as_u16(), 401, "no key and no origin");
+        let response = post("/v2/assistants/bank/sessions".to_owned(), Some("https://evil.example"))
+            .await
+            .expect("a request");
+        assert_eq!(response.status().as_u16(), 401, "an origin not on the list");
+
+        let response = post("/v2/assistants/bank/environments/live/sessions".to_owned(), shop)
+            .await
+            .expect("a request");
+        assert_eq!(response.status().as_u16(), 201);
+        let created: Value = response.json().await.expect("the session's JSON");
+        let session_id = created["session_id"].as_str().expect("a session id").to_owned();
+        let response = post(
+            format!("/v2/assistants/bank/environments/live/sessions/{session_id}/message"),
+            shop,
+        )
+        .await
+        .expect("a request");
+        assert_eq!(response.status().as_u16(), 200);
+        let body: Value = response.json().await.expect("the reply's JSON");
+        assert_eq!(
+            body["output"]["generic"][1]["response_type"],
+            json!("connect_to_agent"),
+            "{body}"
+        );
+
+        // What the widget does not do still needs a key.
+        let response = post("/v2/assistants/bank/message".to_owned(), shop)
+            .await
+            .expect("a request");
+        assert_eq!(response.status().as_u16(), 401, "the stateless message");
+        let response = client
+            .delete(server.url(&format!("/v2/assistants/bank/sessions/{session_id}?{VERSION}")))
+            .header("Origin", "https://shop.example")
+            .send()
+            .await
+            .expect("a request");
+        assert_eq!(response.status().as_u16(), 401, "deleting a session");
+    });
+}

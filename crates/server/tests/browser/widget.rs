@@ -161,3 +161,20 @@ fn the_chat_fits_desktop_and_phone_screens() {
         browser.close().await;
     });
 }
+
+/// Outside development mode the demo page's chat works without an API key (it is the server's
+/// own origin) and still restores after a reload.
+#[test]
+fn outside_development_mode_the_demo_page_chat_works_and_restores() {
+    run(|| async {
+        let server = TestServer::start_with(|config| config.dev = false).await;
+        let browser = Browser::start().await;
+        open_chat(&browser, &server).await;
+        browser.type_into(".baton-wc-input", "I want to pay my bill\n").await;
+        let before = browser.wait_for_text(LOG, "Let's send you to an available agent").await;
+        browser.client.refresh().await.expect("reloading the page");
+        let after = browser.wait_for_text(LOG, "Let's send you to an available agent").await;
+        assert_eq!(after, before);
+        browser.close().await;
+    });
+}
