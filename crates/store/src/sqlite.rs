@@ -46,6 +46,10 @@
 //! table, with small unique indexes for the lookups by session; keyed by session directly, each
 //! turn of a busy server rewrote a different 4 KiB page per table, and replies cost a third of
 //! the writer's time.
+//! Those indexes use the session's integer `key`, given in creation order, rather than its id:
+//! the entries are smaller, and sessions active at the same time were mostly created at about the
+//! same time, so their newest index entries share pages instead of landing at random ones, as
+//! they would with random (UUID) ids.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -80,7 +84,8 @@ const FALLBACK_CHECKPOINT_PAGES: i64 = 20_000;
 /// Never edit an entry once released: append a new one.
 const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE sessions (
-    id TEXT PRIMARY KEY NOT NULL,
+    key INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
     assistant_id TEXT NOT NULL,
     state TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -93,20 +98,20 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_open ON sessions (id) WHERE ended_at IS NULL;
 CREATE TABLE transcript (
     id INTEGER PRIMARY KEY,
-    session_id TEXT NOT NULL,
+    session_key INTEGER NOT NULL REFERENCES sessions (key),
     seq INTEGER NOT NULL,
     at INTEGER NOT NULL,
     kind TEXT NOT NULL,
     payload TEXT NOT NULL
 );
-CREATE UNIQUE INDEX transcript_by_session ON transcript (session_id, seq);
+CREATE UNIQUE INDEX transcript_by_session ON transcript (session_key, seq);
 CREATE TABLE replies (
     id INTEGER PRIMARY KEY,
-    session_id TEXT NOT NULL,
+    session_key INTEGER NOT NULL REFERENCES sessions (key),
     client_message_id TEXT NOT NULL,
     response TEXT NOT NULL
 );
-CREATE UNIQUE INDEX replies_by_message ON replies (session_id, client_message_id);
+CREATE UNIQUE INDEX replies_by_message ON replies (session_key, client_message_id);
 CREATE TABLE api_keys (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -319,7 +324,10 @@ impl Store for SqliteStore {
         let client_message_id = client_message_id.to_owned();
         self.read(move |conn| {
             let response: Option<String> = conn
-                .prepare_cached("SELECT response FROM replies WHERE session_id = ?1 AND client_message_id = ?2")?
+                .prepare_cached(
+                    "SELECT replies.response FROM replies JOIN sessions ON sessions.key = replies.session_key
+                     WHERE sessions.id = ?1 AND replies.client_message_id = ?2",
+                )?
                 .query_row(params![id.as_str(), client_message_id], |row| row.get(0))
                 .optional()?;
             response.map(json_from_sql).transpose()
@@ -768,12 +776,16 @@ fn commit_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, St
     if let Some(reply) = &turn.reply {
         let inserted = conn
             .prepare_cached(
-                "INSERT INTO replies (session_id, client_message_id, response) VALUES (?1, ?2, ?3)
+                "INSERT INTO replies (session_key, client_message_id, response)
+                 SELECT key, ?2, ?3 FROM sessions WHERE id = ?1
                  ON CONFLICT DO NOTHING",
             )?
             .execute(params![id, reply.client_message_id, reply.response.get()])?;
         if inserted == 0 {
-            return Err(StoreError::Conflict(turn.session_id));
+            return Err(match session_exists(conn, &turn.session_id)? {
+                true => StoreError::Conflict(turn.session_id),
+                false => StoreError::NotFound(turn.session_id),
+            });
         }
         reply_row = Some(conn.last_insert_rowid());
     }
@@ -786,23 +798,24 @@ fn commit_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, St
                  last_active = max(last_active, ?5)
              WHERE id = ?1 AND version = ?2 AND ended_at IS NULL
                  AND ?5 <= last_active + idle_timeout_us
-             RETURNING assistant_id, version, next_seq, created_at, last_active, idle_timeout_us",
+             RETURNING key, assistant_id, version, next_seq, created_at, last_active, idle_timeout_us",
         )?
         .query_row(
             params![id, u64_to_sql(turn.expected_version), turn.state.get(), n_entries, at],
             |row| {
                 Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
                     row.get::<_, i64>(2)?,
                     row.get::<_, i64>(3)?,
                     row.get::<_, i64>(4)?,
                     row.get::<_, i64>(5)?,
+                    row.get::<_, i64>(6)?,
                 ))
             },
         )
         .optional()?;
-    let Some((assistant_id, version, next_seq, created_at, last_active, idle_timeout)) = updated else {
+    let Some((key, assistant_id, version, next_seq, created_at, last_active, idle_timeout)) = updated else {
         if let Some(row) = reply_row {
             conn.prepare_cached("DELETE FROM replies WHERE id = ?1")?
                 .execute(params![row])?;
@@ -810,11 +823,11 @@ fn commit_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, St
         return Err(refusal(conn, turn.session_id, turn.at)?);
     };
     let first_seq = next_seq - n_entries;
-    let mut insert_entry =
-        conn.prepare_cached("INSERT INTO transcript (session_id, seq, at, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    let mut insert_entry = conn
+        .prepare_cached("INSERT INTO transcript (session_key, seq, at, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)")?;
     for (seq, entry) in (first_seq..).zip(&turn.entries) {
         insert_entry.execute(params![
-            id,
+            key,
             seq,
             entry.at.timestamp_micros(),
             entry.kind.as_str(),
@@ -934,12 +947,16 @@ fn session_exists(conn: &Connection, id: &SessionId) -> Result<bool, StoreError>
 }
 
 fn read_transcript(conn: &Connection, id: &SessionId) -> Result<Vec<TranscriptEntry>, StoreError> {
-    if !session_exists(conn, id)? {
+    let key: Option<i64> = conn
+        .prepare_cached("SELECT key FROM sessions WHERE id = ?1")?
+        .query_row(params![id.as_str()], |row| row.get(0))
+        .optional()?;
+    let Some(key) = key else {
         return Err(StoreError::NotFound(id.clone()));
-    }
+    };
     let mut statement =
-        conn.prepare_cached("SELECT seq, at, kind, payload FROM transcript WHERE session_id = ?1 ORDER BY seq")?;
-    let rows = statement.query_map(params![id.as_str()], |row| {
+        conn.prepare_cached("SELECT seq, at, kind, payload FROM transcript WHERE session_key = ?1 ORDER BY seq")?;
+    let rows = statement.query_map(params![key], |row| {
         Ok((
             row.get::<_, i64>(0)?,
             row.get::<_, i64>(1)?,
