@@ -154,7 +154,23 @@ enum ClientFrame {
     Ping,
 }
 
-/// `GET …/sessions/{session_id}/events` (upgrade to WebSocket).
+/// The session's event socket: a WebSocket of JSON text frames `{"seq": N, "type": "queued" |
+/// "agent_joined" | "agent_typing" | "agent_message" | "agent_left" | "ended", …}`.
+#[utoipa::path(
+    get,
+    path = "/v2/assistants/{assistant_id}/sessions/{session_id}/events",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("session_id" = String, Path, description = "From create session"),
+        ("after" = Option<u64>, Query, description = "The last event number seen; kept events after it are sent first"),
+    ),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = "4XX", body = crate::error::ErrorBody),
+    ),
+    security((), ("basic" = []), ("bearer" = [])),
+    tag = "web chat"
+)]
 pub(crate) async fn connect_legacy(
     State(app): State<Arc<App>>,
     Path((assistant_id, session_id)): Path<(String, String)>,
@@ -165,7 +181,23 @@ pub(crate) async fn connect_legacy(
     connect(app, assistant_id, None, session_id, query, headers, upgrade).await
 }
 
-/// `GET …/environments/{environment_id}/sessions/{session_id}/events` (upgrade to WebSocket).
+/// The session's event socket (environment-scoped path).
+#[utoipa::path(
+    get,
+    path = "/v2/assistants/{assistant_id}/environments/{environment_id}/sessions/{session_id}/events",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("environment_id" = String, Path, description = "`draft` or `live`"),
+        ("session_id" = String, Path, description = "From create session"),
+        ("after" = Option<u64>, Query, description = "The last event number seen"),
+    ),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = "4XX", body = crate::error::ErrorBody),
+    ),
+    security((), ("basic" = []), ("bearer" = [])),
+    tag = "web chat"
+)]
 pub(crate) async fn connect_env(
     State(app): State<Arc<App>>,
     Path((assistant_id, environment_id, session_id)): Path<(String, String, String)>,

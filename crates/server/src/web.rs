@@ -260,6 +260,21 @@ struct EntryOut {
     payload: JsonValue,
 }
 
+/// A session's transcript, for the web chat to restore the conversation after a reload.
+#[utoipa::path(
+    get,
+    path = "/v2/assistants/{assistant_id}/sessions/{session_id}/transcript",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("session_id" = String, Path, description = "From create session"),
+    ),
+    responses(
+        (status = 200, description = "`{\"session_id\": ..., \"entries\": [{\"seq\", \"at\", \"kind\": \"customer\" | \"assistant\" | \"event\", \"payload\"}]}`"),
+        (status = "4XX", body = crate::error::ErrorBody),
+    ),
+    security((), ("basic" = []), ("bearer" = [])),
+    tag = "web chat"
+)]
 async fn transcript_legacy(
     State(app): State<Arc<App>>,
     Path((assistant_id, session_id)): Path<(String, String)>,
@@ -268,6 +283,22 @@ async fn transcript_legacy(
     transcript(app, &assistant_id, None, &session_id, &headers).await
 }
 
+/// A session's transcript (environment-scoped path).
+#[utoipa::path(
+    get,
+    path = "/v2/assistants/{assistant_id}/environments/{environment_id}/sessions/{session_id}/transcript",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("environment_id" = String, Path, description = "`draft` or `live`"),
+        ("session_id" = String, Path, description = "From create session"),
+    ),
+    responses(
+        (status = 200, description = "As the path without environment"),
+        (status = "4XX", body = crate::error::ErrorBody),
+    ),
+    security((), ("basic" = []), ("bearer" = [])),
+    tag = "web chat"
+)]
 async fn transcript_env(
     State(app): State<Arc<App>>,
     Path((assistant_id, environment_id, session_id)): Path<(String, String, String)>,
@@ -317,6 +348,11 @@ async fn transcript(
     Ok(response)
 }
 
+/// The OpenAPI paths of this module and of `events`, for the server's document to merge.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(transcript_legacy, transcript_env, events::connect_legacy, events::connect_env))]
+pub struct Document;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,6 +361,19 @@ mod tests {
     fn the_widget_carries_its_stylesheet() {
         assert!(!WIDGET.contains("__BATON_CSS__"));
         assert!(WIDGET.contains(".baton-wc-launcher"));
+    }
+
+    #[test]
+    fn documents_its_json_routes() {
+        use utoipa::OpenApi as _;
+        let document = Document::openapi();
+        let paths: Vec<&String> = document.paths.paths.keys().collect();
+        assert_eq!(paths.len(), 4, "{paths:?}");
+        assert!(
+            paths
+                .iter()
+                .all(|path| path.ends_with("/transcript") || path.ends_with("/events"))
+        );
     }
 
     #[test]
