@@ -123,6 +123,18 @@ impl EventHub {
         (missed, stream.sender.subscribe())
     }
 
+    /// Forgets a session nobody listens to and nothing was published for, after a socket closed,
+    /// so idle sockets that came and went leave nothing behind.
+    pub fn release(&self, session_id: &str) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let unused = sessions
+            .get(session_id)
+            .is_some_and(|stream| stream.sender.receiver_count() == 0 && stream.recent.is_empty());
+        if unused {
+            sessions.remove(session_id);
+        }
+    }
+
     /// Drops what is kept for an ended session; open sockets see their stream close.
     pub fn forget(&self, session_id: &str) {
         let mut sessions = self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -245,9 +257,10 @@ async fn connect(
         Ok((upgrade, after)) => {
             let (missed, receiver) = app.events.subscribe(&session_id, after);
             tracing::debug!(session_id = %session_id, n_missed = missed.len(), "event socket opened");
-            upgrade
-                .max_message_size(4 * 1024)
-                .on_upgrade(move |socket| serve(socket, missed, receiver))
+            upgrade.max_message_size(4 * 1024).on_upgrade(move |socket| async move {
+                serve(socket, missed, receiver).await;
+                app.events.release(&session_id);
+            })
         }
         Err(error) => error.into_response(),
     }
@@ -348,6 +361,20 @@ mod tests {
             json,
             serde_json::json!({"seq": 2, "type": "queued", "position": 1, "estimated_wait_secs": null})
         );
+    }
+
+    #[test]
+    fn forgets_sessions_left_without_listeners_or_events() {
+        let hub = EventHub::default();
+        let (_, receiver) = hub.subscribe("quiet", 0);
+        drop(receiver);
+        hub.release("quiet");
+        let (_, receiver) = hub.subscribe("busy", 0);
+        hub.publish("busy", SessionEvent::AgentTyping { typing: true });
+        drop(receiver);
+        hub.release("busy");
+        let sessions = hub.sessions.lock().unwrap();
+        assert_eq!(sessions.keys().collect::<Vec<_>>(), ["busy"]);
     }
 
     #[test]
