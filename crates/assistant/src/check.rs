@@ -188,7 +188,7 @@ pub fn check(report: &mut Report<'_>, file: &AssistantFile, actions: &[ActionEnt
         check_questions(report, list);
         check_reachability(report, list);
     }
-    let action_ids: Vec<&str> = actions.iter().map(|entry| entry.action.id.as_str()).collect();
+    let action_ids: HashSet<&str> = actions.iter().map(|entry| entry.action.id.as_str()).collect();
     let targets = check_references(report, &lists, &action_ids);
     check_cycles(report, &lists);
     check_examples(report, actions, &targets);
@@ -630,7 +630,11 @@ fn check_reachability(report: &mut Report<'_>, list: &StepList<'_>) {
 }
 
 /// Checks go_to and reask targets; returns the ids of actions some go_to leads to.
-fn check_references<'a>(report: &mut Report<'_>, lists: &'a [StepList<'a>], action_ids: &[&str]) -> HashSet<&'a str> {
+fn check_references<'a>(
+    report: &mut Report<'_>,
+    lists: &'a [StepList<'a>],
+    action_ids: &HashSet<&str>,
+) -> HashSet<&'a str> {
     let mut targets = HashSet::new();
     for list in lists {
         let step_ids: Vec<String> = list
@@ -644,7 +648,7 @@ fn check_references<'a>(report: &mut Report<'_>, lists: &'a [StepList<'a>], acti
             match &step.then {
                 Then::Full(FullThen::GoTo(go_to)) => {
                     let target = go_to.action.as_str();
-                    if action_ids.contains(&target) {
+                    if action_ids.contains(target) {
                         if list.action != Some(target) {
                             targets.insert(target);
                         }
@@ -724,17 +728,19 @@ fn check_cycles(report: &mut Report<'_>, lists: &[StepList<'_>]) {
         }
         // Iterative depth-first search; `path` is the current chain, `next_edge` the edge to try.
         let mut path: Vec<&str> = vec![start];
+        let mut on_path: HashMap<&str, usize> = HashMap::from([(start, 0)]);
         let mut next_edge: Vec<usize> = vec![0];
         while let (Some(&node), Some(edge_index)) = (path.last(), next_edge.last_mut()) {
             let node_edges = edges.get(node).map_or(&[][..], Vec::as_slice);
             let Some((target, file, pointer)) = node_edges.get(*edge_index) else {
                 done.insert(node);
+                on_path.remove(node);
                 path.pop();
                 next_edge.pop();
                 continue;
             };
             *edge_index += 1;
-            if let Some(position) = path.iter().position(|member| member == target) {
+            if let Some(&position) = on_path.get(target) {
                 let mut cycle: Vec<&str> = path[position..].to_vec();
                 let mut key = cycle.clone();
                 key.sort_unstable();
@@ -756,6 +762,7 @@ fn check_cycles(report: &mut Report<'_>, lists: &[StepList<'_>]) {
             if done.contains(target) || !edges.contains_key(target) {
                 continue;
             }
+            on_path.insert(target, path.len());
             path.push(target);
             next_edge.push(0);
         }

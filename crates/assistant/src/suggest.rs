@@ -16,7 +16,8 @@ where
         .filter(|candidate| *candidate != name)
         .map(|candidate| (edit_distance(&lowered, &candidate.to_lowercase()), candidate))
         .filter(|(distance, _)| *distance <= limit)
-        .min_by_key(|(distance, _)| *distance)
+        // Ties go to the alphabetically first name, so the suggestion never depends on iteration order.
+        .min_by_key(|(distance, candidate)| (*distance, *candidate))
         .map(|(_, candidate)| candidate)
 }
 
