@@ -64,6 +64,20 @@ pub struct Summary {
     pub examples: usize,
 }
 
+/// `3 actions, 12 steps, 40 examples`
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural = |count: usize, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
+        write!(
+            f,
+            "{}, {}, {}",
+            plural(self.actions, "action"),
+            plural(self.steps, "step"),
+            plural(self.examples, "example")
+        )
+    }
+}
+
 impl Assistant {
     /// How many author actions, steps and examples the assistant has.
     pub fn summary(&self) -> Summary {
@@ -546,6 +560,10 @@ fn load_sources(
             Json::Object(map) => map.shift_remove("actions"),
             _ => None,
         };
+        // When the file or its `actions` is the wrong shape, actions may be written there in error.
+        if failed.iter().any(|pointer| pointer.is_empty() || pointer == "/actions") {
+            n_written += 1;
+        }
         if failed.iter().any(|pointer| !under(pointer, "/actions")) {
             structurally_complete = false;
             assistant_file = salvage_assistant(assistant_value, &failed);

@@ -146,6 +146,7 @@ const CASES: &[(&str, &str)] = &[
         "empty-reask",
         "actions:\n  - id: pay\n    examples: [pay]\n    steps:\n      - then: {reask: []}\n",
     ),
+    ("root-not-a-mapping", "- id: pay\n"),
     (
         "everything-at-once",
         "variables:\n  total:\n    type: numbr\nactions:\n  - id: pay\n    examples: [pay]\n    steps:\n      - sya: hi\n      - condition: total > 5 and lenght(x) > 2\n        say: Hi ${custmer}\n      - then: {go_to: {action: nowhere}}\n",
@@ -314,6 +315,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     (
         "empty-reask",
         &["5:23 error[empty-reask] `reask` needs the ids of the steps to ask again"],
+    ),
+    (
+        "root-not-a-mapping",
+        &["1:1 error[wrong-type] the file must be a mapping, found a list"],
     ),
     (
         "everything-at-once",

@@ -154,6 +154,7 @@ fn defaults_are_filled_in() {
     );
     let summary = assistant.summary();
     assert_eq!((summary.actions, summary.steps, summary.examples), (1, 2, 1));
+    assert_eq!(summary.to_string(), "1 action, 2 steps, 1 example");
 }
 
 #[test]
