@@ -677,7 +677,16 @@ fn check_references<'a>(
                         );
                     }
                     for (position, target) in steps.iter().enumerate() {
-                        if step_ids.contains(target) {
+                        if let Some(target_index) = step_ids.iter().position(|id| id == target) {
+                            if list.steps[target_index].question.is_none() {
+                                report.at_value(
+                                    Severity::Warning,
+                                    "reask-without-question",
+                                    format!("step `{target}` asks no question, so reasking it does nothing"),
+                                    list.file,
+                                    &format!("{base}/reask/{position}"),
+                                );
+                            }
                             continue;
                         }
                         let mut message = format!("unknown step `{target}` in reask");

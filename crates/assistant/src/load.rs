@@ -514,6 +514,11 @@ fn load_sources(
     actions: Vec<(PathBuf, String)>,
     mut diagnostics: Vec<Diagnostic>,
 ) -> Loaded {
+    // Files that could not be read at all (too large, not UTF-8) may hold actions.
+    let n_unread = diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.severity == Severity::Error)
+        .count();
     // File 0 is always the assistant file (an empty document when there is none).
     let mut files = Vec::new();
     let mut readable = Vec::new();
@@ -546,7 +551,7 @@ fn load_sources(
     let mut entries: Vec<ActionEntry> = Vec::new();
     let mut structurally_complete = readable.iter().all(|ok| *ok);
     // A file that could not be parsed may hold actions: never call such an assistant empty.
-    let mut n_written = files.len() - 1 + readable.iter().filter(|ok| !**ok).count() + (diagnostics.len().min(1));
+    let mut n_written = files.len() - 1 + readable.iter().filter(|ok| !**ok).count() + n_unread;
 
     // The assistant file: settings and system actions, then each inline action on its own, so a
     // problem in one action does not hide the checks of the others.

@@ -146,6 +146,10 @@ const CASES: &[(&str, &str)] = &[
         "empty-reask",
         "actions:\n  - id: pay\n    examples: [pay]\n    steps:\n      - then: {reask: []}\n",
     ),
+    (
+        "reask-without-question",
+        "actions:\n  - id: pay\n    examples: [pay]\n    steps:\n      - id: hello\n        say: hi\n      - then: {reask: [hello]}\n",
+    ),
     ("root-not-a-mapping", "- id: pay\n"),
     (
         "everything-at-once",
@@ -315,6 +319,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     (
         "empty-reask",
         &["5:23 error[empty-reask] `reask` needs the ids of the steps to ask again"],
+    ),
+    (
+        "reask-without-question",
+        &["7:24 warning[reask-without-question] step `hello` asks no question, so reasking it does nothing"],
     ),
     (
         "root-not-a-mapping",
