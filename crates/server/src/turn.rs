@@ -79,6 +79,13 @@ pub fn take_turn(
     let turn = match text {
         None => engine.start(session, now),
         Some(text) => {
+            // A conversation whose first message has text has not run Greet customer, which
+            // sets the session variables' initial values: run it first, without showing its
+            // messages, as IBM's first turn with text does not show the welcome.
+            let fresh = session.turn_count == 0 && session.history.is_empty() && session.stack.is_empty();
+            if fresh {
+                session = engine.start(session, now).session;
+            }
             entries.push(entry(now, EntryKind::Customer, json!({"type": "text", "text": text})));
             intents = engine.classifier().classify(text);
             let event = Event::UserSaid {

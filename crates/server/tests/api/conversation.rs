@@ -95,7 +95,12 @@ async fn the_older_paths_and_both_environments_serve_the_same_assistant() {
         .post(&url, json!({"input": {"text": "I want to pay my bill"}}))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    assert_eq!(reply.body["output"]["generic"][1]["response_type"], "connect_to_agent");
+    let transfer = &reply.body["output"]["generic"][1];
+    assert_eq!(transfer["response_type"], "connect_to_agent");
+    assert_eq!(
+        transfer["message_to_human_agent"], "Customer wants to pay a bill from their checking account.",
+        "a first message with text starts the session too (initial values), without the welcome"
+    );
 
     let deleted = app
         .send(
