@@ -310,6 +310,17 @@ fn check_setting_range(report: &mut Report<'_>, file: usize, pointer: &str, sett
 
 fn check_settings(report: &mut Report<'_>, file: &AssistantFile, actions: &[ActionEntry], lists: &[StepList<'_>]) {
     check_setting_range(report, 0, "", &file.settings);
+    if let Some(timezone) = &file.timezone
+        && !is_time_zone(timezone)
+    {
+        report.at_value(
+            Severity::Error,
+            "bad-timezone",
+            format!("`{timezone}` is not a time zone; use an IANA name such as `Europe/London` or an offset such as `+02:00`"),
+            0,
+            "/timezone",
+        );
+    }
     for entry in actions {
         check_setting_range(report, entry.file, &entry.pointer, &entry.action.settings);
     }
@@ -323,6 +334,29 @@ fn check_settings(report: &mut Report<'_>, file: &AssistantFile, actions: &[Acti
             );
         }
     }
+}
+
+/// An IANA time zone name, or `UTC`/`GMT`/`Z` with an optional offset (`+02:00`, `-0530`, `UTC+2`).
+fn is_time_zone(text: &str) -> bool {
+    if text.parse::<chrono_tz::Tz>().is_ok() {
+        return true;
+    }
+    let rest = text
+        .strip_prefix("UTC")
+        .or_else(|| text.strip_prefix("GMT"))
+        .unwrap_or(text);
+    if rest.is_empty() || rest == "Z" {
+        return true;
+    }
+    let Some(digits) = rest.strip_prefix('+').or_else(|| rest.strip_prefix('-')) else {
+        return false;
+    };
+    let (hours, minutes) = match digits.split_once(':') {
+        Some(parts) => parts,
+        None if digits.len() == 4 => digits.split_at(2),
+        None => (digits, "0"),
+    };
+    matches!((hours.parse::<u32>(), minutes.parse::<u32>()), (Ok(h), Ok(m)) if h <= 14 && m <= 59 && hours.len() <= 2)
 }
 
 fn initial_fits(kind: VariableType, value: &serde_json::Value) -> bool {

@@ -137,6 +137,10 @@ const CASES: &[(&str, &str)] = &[
         "bad-setting",
         "settings:\n  confidence_threshold: 1.5\nactions:\n  - id: pay\n    examples: [pay]\n",
     ),
+    (
+        "bad-timezone",
+        "timezone: Mars/Olympus\nactions:\n  - id: pay\n    examples: [pay]\n",
+    ),
     ("multiple-documents", "actions: []\n---\nname: x\n"),
     (
         "built-in-variable",
@@ -307,6 +311,12 @@ const EXPECTED: &[(&str, &[&str])] = &[
     (
         "bad-setting",
         &["2:25 error[bad-setting] `confidence_threshold` must be between 0 and 1, found 1.5"],
+    ),
+    (
+        "bad-timezone",
+        &[
+            "1:11 error[bad-timezone] `Mars/Olympus` is not a time zone; use an IANA name such as `Europe/London` or an offset such as `+02:00`",
+        ],
     ),
     (
         "multiple-documents",
