@@ -43,7 +43,9 @@ pub fn run(args: ApikeyArgs) -> anyhow::Result<i32> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let store = baton_store::open(&args.database).await.context("opening the database")?;
+        let store = baton_store::open(&args.database)
+            .await
+            .context("opening the database")?;
         match args.command {
             ApikeyCommand::Create { name } => {
                 let key = ApiKey::generate();
@@ -60,7 +62,12 @@ pub fn run(args: ApikeyArgs) -> anyhow::Result<i32> {
                         .revoked_at
                         .map(|at| format!("  revoked {}", at.to_rfc3339()))
                         .unwrap_or_default();
-                    println!("{}  {}  created {}{revoked}", key.id, key.name, key.created_at.to_rfc3339());
+                    println!(
+                        "{}  {}  created {}{revoked}",
+                        key.id,
+                        key.name,
+                        key.created_at.to_rfc3339()
+                    );
                 }
             }
             ApikeyCommand::Revoke { id } => {

@@ -1,13 +1,15 @@
-//! The `baton` binary: check, schema, preview, test and eval an assistant.
+//! The `baton` binary: serve, check, schema, preview, test and eval an assistant; manage API keys.
 //!
 //! Each subcommand lives in its own module and returns the process exit code; this file only
 //! parses the command line and dispatches. The CLI is the only crate that prints.
 
+mod apikey;
 mod check;
 mod conversation;
 mod eval;
 mod preview;
 mod schema;
+mod serve;
 mod test;
 mod test_file;
 mod transcript;
@@ -30,6 +32,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve assistants over the Watson Assistant v2 compatible HTTP API, with the web chat.
+    Serve(serve::ServeArgs),
+    /// Create, list and revoke API keys for server-to-server clients.
+    Apikey(apikey::ApikeyArgs),
     /// Check an assistant folder and print every problem with its file, line and column.
     Check(check::CheckArgs),
     /// Print the JSON Schema of the assistant format.
@@ -45,6 +51,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Apikey(args) => apikey::run(args),
         Command::Check(args) => check::run(args),
         Command::Schema => schema::run(),
         Command::Preview(args) => preview::run(args),
