@@ -13,21 +13,8 @@ use baton_assistant::{Assistant, Value};
 
 use crate::Session;
 
-/// The names of the built-in variables.
-pub const BUILT_INS: &[&str] = &[
-    "now",
-    "current_date",
-    "current_time",
-    "turn_count",
-    "user_id",
-    "channel",
-    "locale",
-    "timezone",
-    "fallback_reason",
-    "no_action_matches_count",
-    "digressed_from",
-    "session_history",
-];
+/// The names of the built-in variables (the loader's list: what it accepts is what this scope answers).
+pub const BUILT_INS: &[&str] = baton_assistant::BUILT_IN_VARIABLES;
 
 /// Variables and built-ins at one moment of one session.
 pub(crate) struct Scope<'a> {
