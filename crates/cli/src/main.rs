@@ -4,6 +4,7 @@
 //! parses the command line and dispatches. The CLI is the only crate that prints.
 
 mod apikey;
+mod bench;
 mod check;
 mod conversation;
 mod eval;
@@ -46,6 +47,8 @@ enum Command {
     Test(test::TestArgs),
     /// Measure the classifier on a data set.
     Eval(eval::EvalArgs),
+    /// Measure serving: `baton bench http` drives a Baton server and a hello-world reference.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Preview(args) => preview::run(args),
         Command::Test(args) => test::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

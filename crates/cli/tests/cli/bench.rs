@@ -1,0 +1,28 @@
+//! `baton bench http`: a short run names every concurrency and the hello-world reference.
+
+use crate::{example, run, stderr, stdout};
+
+#[test]
+fn bench_http_reports_every_concurrency_and_the_reference() {
+    let bank = example("bank");
+    let output = run(
+        &[
+            "bench",
+            "http",
+            "--seconds",
+            "1",
+            "--idle-sessions",
+            "500",
+            "--assistant",
+            bank.to_str().expect("a UTF-8 path"),
+        ],
+        "",
+    );
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}\n{}", stderr(&output));
+    for concurrency in ["| 1 |", "| 8 |", "| 64 |"] {
+        assert!(out.contains(&format!("| baton {concurrency}")), "{out}");
+        assert!(out.contains(&format!("| hello-world {concurrency}")), "{out}");
+    }
+    assert!(out.contains("RSS per 10000 idle sessions"), "{out}");
+}
