@@ -136,12 +136,12 @@ impl Conversation {
         // The debug line describes the turn itself, before the simulated desk ends the transfer.
         let debug_line = self.debug.then(|| debug_line(&exchange.debug, &self.session));
         if transferred {
-            // The simulated desk: the agent ends the chat at once (or no agent comes), so the
+            // The simulated desk: the agent ends the chat at once (or, with agents offline, the customer waits and no agent joins in time), so the
             // author can go on trying the assistant in the same session.
             exchange.entries.push(Entry::TransferEnded(self.agents));
             let outcome = match self.agents {
                 Agents::Online => TransferOutcome::Ended,
-                Agents::Offline => TransferOutcome::Unavailable,
+                Agents::Offline => TransferOutcome::TimedOut,
             };
             let session = std::mem::take(&mut self.session);
             let turn = self.engine.event(session, Event::TransferEnded { outcome }, now);

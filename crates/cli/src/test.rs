@@ -250,7 +250,7 @@ fn check(exchange: &Exchange, expectations: &[Expectation], report: &mut Report)
 }
 
 fn is_desk_line(text: &str) -> bool {
-    text == "[Agent ended the chat]" || text == "[No agent became available]"
+    text == "[Agent ended the chat]" || text == "[No agent joined in time]"
 }
 
 fn last_index(lines: &[transcript::Line], kind: LineKind) -> Option<usize> {

@@ -23,7 +23,7 @@ pub enum LineKind {
     Assistant,
     /// `[Connect to an agent] …`
     Transfer,
-    /// `[Agent ended the chat]`, `[No agent became available]`
+    /// `[Agent ended the chat]`, `[No agent joined in time]`
     Desk,
     Debug,
 }
@@ -72,7 +72,7 @@ pub fn lines(entries: &[Entry]) -> Vec<Line> {
                 lines.push(Line::new(LineKind::Desk, "[Agent ended the chat]".to_owned()));
             }
             Entry::TransferEnded(Agents::Offline) => {
-                lines.push(Line::new(LineKind::Desk, "[No agent became available]".to_owned()));
+                lines.push(Line::new(LineKind::Desk, "[No agent joined in time]".to_owned()));
             }
             Entry::Debug(text) => lines.push(Line::new(LineKind::Debug, format!("[debug] {text}"))),
         }

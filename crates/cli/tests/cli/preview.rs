@@ -33,7 +33,7 @@ fn with_agents_offline_the_offline_response_is_shown() {
     );
     let out = stdout(&output);
     assert!(
-        out.contains("[Connect to an agent] reason=planned queue=billing message=\"Customer wants to pay a bill from their checking account.\"\nassistant: Our billing team is offline. You can pay bills any time in the app under Payments.\n[No agent became available]\n"),
+        out.contains("[Connect to an agent] reason=planned queue=billing message=\"Customer wants to pay a bill from their checking account.\"\nassistant: Our billing team is offline. You can pay bills any time in the app under Payments.\n[No agent joined in time]\n"),
         "{out}"
     );
 }
