@@ -362,24 +362,6 @@ fn negate(value: Value) -> Result<Value, EvalError> {
     }
 }
 
-fn symbol(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Or => "or",
-        BinaryOp::And => "and",
-        BinaryOp::Eq => "==",
-        BinaryOp::Ne => "!=",
-        BinaryOp::Lt => "<",
-        BinaryOp::Le => "<=",
-        BinaryOp::Gt => ">",
-        BinaryOp::Ge => ">=",
-        BinaryOp::Add => "+",
-        BinaryOp::Sub => "-",
-        BinaryOp::Mul => "*",
-        BinaryOp::Div => "/",
-        BinaryOp::Rem => "%",
-    }
-}
-
 fn binary(op: BinaryOp, left: Value, right: Value) -> Result<Value, EvalError> {
     match op {
         BinaryOp::Eq => Ok(Value::Bool(equal(&left, &right))),
@@ -443,7 +425,7 @@ pub fn compare(left: &Value, right: &Value) -> Result<Ordering, EvalError> {
 
 fn arithmetic(op: BinaryOp, left: Value, right: Value) -> Result<Value, EvalError> {
     let bad = |left: &Value, right: &Value| EvalError::BadOperands {
-        operator: symbol(op),
+        operator: op.symbol(),
         left: kind_name(left),
         right: kind_name(right),
     };
@@ -498,7 +480,7 @@ fn arithmetic(op: BinaryOp, left: Value, right: Value) -> Result<Value, EvalErro
         (Value::Percent(_), _) | (_, Value::Percent(_)) => Value::Percent(number),
         _ => Value::Number(number),
     };
-    finite(symbol(op), result)
+    finite(op.symbol(), result)
 }
 
 #[cfg(test)]

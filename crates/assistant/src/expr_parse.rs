@@ -223,24 +223,6 @@ fn describe(token: &Token, source: &str) -> String {
     }
 }
 
-fn op_symbol(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Or => "or",
-        BinaryOp::And => "and",
-        BinaryOp::Eq => "==",
-        BinaryOp::Ne => "!=",
-        BinaryOp::Lt => "<",
-        BinaryOp::Le => "<=",
-        BinaryOp::Gt => ">",
-        BinaryOp::Ge => ">=",
-        BinaryOp::Add => "+",
-        BinaryOp::Sub => "-",
-        BinaryOp::Mul => "*",
-        BinaryOp::Div => "/",
-        BinaryOp::Rem => "%",
-    }
-}
-
 /// Left and right binding power of an infix operator.
 fn binding_power(op: BinaryOp) -> (u8, u8) {
     match op {
@@ -309,7 +291,7 @@ impl Parser<'_> {
                         token.start,
                         format!(
                             "comparisons cannot be chained: `{}` at offset {} follows another comparison; join them with `and`",
-                            op_symbol(op),
+                            op.symbol(),
                             token.start
                         ),
                     ));
@@ -324,7 +306,7 @@ impl Parser<'_> {
                     token.start,
                     format!(
                         "the expression ends too early: expected a value after `{}`",
-                        op_symbol(op)
+                        op.symbol()
                     ),
                 ));
             }
@@ -610,7 +592,7 @@ mod tests {
             Expr::Variable(name) => name.clone(),
             Expr::Unary(UnaryOp::Not, operand) => format!("(not {})", show(operand)),
             Expr::Unary(UnaryOp::Negate, operand) => format!("(-{})", show(operand)),
-            Expr::Binary(op, left, right) => format!("({} {} {})", show(left), op_symbol(*op), show(right)),
+            Expr::Binary(op, left, right) => format!("({} {} {})", show(left), op.symbol(), show(right)),
             Expr::Call(name, arguments) => {
                 format!("{name}({})", arguments.iter().map(show).collect::<Vec<_>>().join(", "))
             }
