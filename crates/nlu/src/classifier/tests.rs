@@ -362,3 +362,31 @@ fn debug_output_is_a_summary() {
     assert!(printed.contains("pay_bill"));
     assert!(printed.len() < 2_000, "{}", printed.len());
 }
+
+#[test]
+fn the_linear_baseline_ranks_and_calibrates_too() {
+    let options = TrainOptions {
+        hidden: 0,
+        ..TrainOptions::default()
+    };
+    let classifier = Classifier::train_with(&bank(), &[], options, &mut |_, _| {});
+    for (text, intent) in [
+        ("I want to pay my bill", "pay_bill"),
+        ("I lost my debit card", "lost_card"),
+    ] {
+        let best = top(&classifier, text);
+        assert_eq!(best.intent, intent, "{text}");
+        assert!(best.confidence >= DEFAULT_THRESHOLD, "{text}: {}", best.confidence);
+    }
+    assert!(top(&classifier, "blorp fizz").confidence < DEFAULT_THRESHOLD);
+}
+
+#[test]
+fn training_reports_progress_to_the_end() {
+    let mut last = (0, 0);
+    Classifier::train_with(&bank(), &[], TrainOptions::default(), &mut |done, total| {
+        last = (done, total)
+    });
+    assert!(last.1 > 0);
+    assert_eq!(last.0, last.1);
+}

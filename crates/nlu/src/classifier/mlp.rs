@@ -1,0 +1,261 @@
+//! Networks with one hidden layer over the sparse TF-IDF vector, trained by stochastic gradient
+//! descent with dropout on the hidden units.
+//!
+//! The first layer is a sparse-times-dense product: each active feature adds its row of hidden
+//! weights (stored feature-major, so the row is contiguous), the same access pattern as the
+//! linear model. ReLU hidden units, then a dense softmax layer. Only the rows of an example's
+//! features are touched by its update, so an epoch costs about twice the linear model's.
+//!
+//! Several networks trained from different seeds are averaged ([`Networks`]); once trained, their
+//! hidden rows are interleaved and stored as bytes with one scale per row, as in [`super::linear`]:
+//! they are most of the model's memory and of a message's memory traffic.
+//!
+//! Measured on the validation sets (docs/benchmarks.md): small initial weights (±0.1) matter
+//! most, larger ones (±0.9) lose 3 points and make learning rates above 0.3 diverge; dropout 0.2
+//! to 0.4 gains about half a point; 12 epochs beat 8; 96 units per network do as well as 128.
+
+use super::features::Sparse;
+use super::linear::{Rng, softmax};
+
+/// Training options.
+#[derive(Debug, Clone, Copy)]
+pub struct MlpOptions {
+    /// Hidden units.
+    pub hidden: usize,
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Initial learning rate, decayed linearly to a tenth of it.
+    pub learning_rate: f32,
+    /// Probability that a hidden unit is dropped during a training step.
+    pub dropout: f32,
+    /// Seed of the initial weights and the example order.
+    pub seed: u64,
+}
+
+/// One network in full precision, as trained.
+pub struct Network {
+    n_hidden: usize,
+    n_classes: usize,
+    /// `hidden[feature * n_hidden + unit]`.
+    hidden: Vec<f32>,
+    hidden_bias: Vec<f32>,
+    /// `output[unit * n_classes + class]`.
+    output: Vec<f32>,
+    output_bias: Vec<f32>,
+}
+
+/// Trained networks whose probabilities are averaged, with their first layers interleaved: the
+/// row of a feature holds the hidden weights of every network side by side, so a message reads
+/// one contiguous row per feature rather than one per feature and network.
+#[derive(Debug, Clone)]
+pub struct Networks {
+    n_networks: usize,
+    n_hidden: usize,
+    n_classes: usize,
+    /// `hidden[(feature * n_networks + network) * n_hidden + unit] * hidden_scale[feature]`.
+    hidden: Vec<i8>,
+    hidden_scale: Vec<f32>,
+    /// Per network, as in [`Network`].
+    hidden_bias: Vec<Vec<f32>>,
+    output: Vec<Vec<f32>>,
+    output_bias: Vec<Vec<f32>>,
+}
+
+impl Network {
+    /// Trains on `inputs` with class indices `labels` (each `< n_classes`).
+    pub fn train(
+        inputs: &[Sparse],
+        labels: &[usize],
+        n_features: usize,
+        n_classes: usize,
+        options: MlpOptions,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Network {
+        let n_hidden = options.hidden.max(1);
+        let mut rng = Rng::new(options.seed ^ 0x006d_6c70);
+        let mut uniform = |bound: f32| {
+            let unit = (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
+            (2.0 * unit - 1.0) * bound
+        };
+        // Small first-layer weights: most features are rare, and the rows they never update
+        // stay as initialised, so large random rows would add noise to every message.
+        let mut hidden: Vec<f32> = (0..n_features * n_hidden).map(|_| uniform(0.1)).collect();
+        let mut hidden_bias = vec![0.0_f32; n_hidden];
+        let output_bound = (6.0 / (n_hidden + n_classes) as f32).sqrt();
+        let mut output: Vec<f32> = (0..n_hidden * n_classes).map(|_| uniform(output_bound)).collect();
+        let mut output_bias = vec![0.0_f32; n_classes];
+        let n_examples = inputs.len();
+        if n_examples > 0 && n_classes > 0 {
+            let mut order: Vec<usize> = (0..n_examples).collect();
+            let mut rng = Rng::new(options.seed.wrapping_add(1));
+            let total_steps = (options.epochs * n_examples) as f32;
+            let keep = 1.0 - options.dropout.clamp(0.0, 0.9);
+            let mut step = 0_usize;
+            let mut activation = vec![0.0_f32; n_hidden];
+            let mut hidden_gradient = vec![0.0_f32; n_hidden];
+            let mut gradient = vec![0.0_f32; n_classes];
+            for epoch in 0..options.epochs {
+                rng.shuffle(&mut order);
+                for &example in &order {
+                    let rate = options.learning_rate * (1.0 - 0.9 * step as f32 / total_steps);
+                    step += 1;
+                    let input = &inputs[example];
+                    activation.copy_from_slice(&hidden_bias);
+                    for &(feature, value) in input {
+                        let row = &hidden[feature as usize * n_hidden..][..n_hidden];
+                        for (unit, &weight) in activation.iter_mut().zip(row) {
+                            *unit += value * weight;
+                        }
+                    }
+                    for unit in &mut activation {
+                        let dropped =
+                            options.dropout > 0.0 && (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 >= keep;
+                        *unit = if dropped { 0.0 } else { unit.max(0.0) / keep };
+                    }
+                    gradient.copy_from_slice(&output_bias);
+                    for (unit, row) in activation.iter().zip(output.chunks_exact(n_classes)) {
+                        if *unit != 0.0 {
+                            for (score, &weight) in gradient.iter_mut().zip(row) {
+                                *score += unit * weight;
+                            }
+                        }
+                    }
+                    softmax(&mut gradient);
+                    gradient[labels[example]] -= 1.0;
+                    for ((unit, row), back) in activation
+                        .iter()
+                        .zip(output.chunks_exact_mut(n_classes))
+                        .zip(hidden_gradient.iter_mut())
+                    {
+                        if *unit == 0.0 {
+                            *back = 0.0;
+                            continue;
+                        }
+                        let mut sum = 0.0;
+                        for (weight, g) in row.iter_mut().zip(&gradient) {
+                            sum += *weight * g;
+                            *weight -= rate * unit * g;
+                        }
+                        *back = sum / keep;
+                    }
+                    for (bias, g) in output_bias.iter_mut().zip(&gradient) {
+                        *bias -= rate * g;
+                    }
+                    for &(feature, value) in input {
+                        let row = &mut hidden[feature as usize * n_hidden..][..n_hidden];
+                        let factor = rate * value;
+                        for (weight, g) in row.iter_mut().zip(&hidden_gradient) {
+                            *weight -= factor * g;
+                        }
+                    }
+                    for (bias, g) in hidden_bias.iter_mut().zip(&hidden_gradient) {
+                        *bias -= rate * g;
+                    }
+                }
+                progress(epoch + 1, options.epochs);
+            }
+        }
+        Network {
+            n_hidden,
+            n_classes,
+            hidden,
+            hidden_bias,
+            output,
+            output_bias,
+        }
+    }
+}
+
+impl Networks {
+    /// Joins networks trained on the same features and classes (at least one).
+    pub fn new(networks: Vec<Network>, n_features: usize) -> Networks {
+        let n_networks = networks.len();
+        let n_hidden = networks.first().map_or(1, |network| network.n_hidden);
+        let n_classes = networks.first().map_or(0, |network| network.n_classes);
+        let mut interleaved = Vec::with_capacity(n_features * n_networks * n_hidden);
+        for feature in 0..n_features {
+            for network in &networks {
+                interleaved.extend_from_slice(&network.hidden[feature * n_hidden..][..n_hidden]);
+            }
+        }
+        let (hidden, hidden_scale) = quantize_rows(&interleaved, n_networks * n_hidden);
+        let mut hidden_bias = Vec::with_capacity(n_networks);
+        let mut output = Vec::with_capacity(n_networks);
+        let mut output_bias = Vec::with_capacity(n_networks);
+        for network in networks {
+            hidden_bias.push(network.hidden_bias);
+            output.push(network.output);
+            output_bias.push(network.output_bias);
+        }
+        Networks {
+            n_networks,
+            n_hidden,
+            n_classes,
+            hidden,
+            hidden_scale,
+            hidden_bias,
+            output,
+            output_bias,
+        }
+    }
+
+    /// The class probabilities of `input`: the mean of the networks' softmax outputs.
+    pub fn probabilities(&self, input: &Sparse) -> Vec<f32> {
+        let width = self.n_networks * self.n_hidden;
+        let mut activation: Vec<f32> = self.hidden_bias.concat();
+        for &(feature, value) in input {
+            let row = &self.hidden[feature as usize * width..][..width];
+            let factor = value * self.hidden_scale[feature as usize];
+            for (unit, &weight) in activation.iter_mut().zip(row) {
+                *unit += factor * f32::from(weight);
+            }
+        }
+        let mut probabilities = vec![0.0_f32; self.n_classes];
+        for (network, activation) in activation.chunks_exact(self.n_hidden).enumerate() {
+            let mut scores = self.output_bias[network].clone();
+            for (unit, row) in activation
+                .iter()
+                .zip(self.output[network].chunks_exact(self.n_classes.max(1)))
+            {
+                if *unit > 0.0 {
+                    for (score, &weight) in scores.iter_mut().zip(row) {
+                        *score += unit * weight;
+                    }
+                }
+            }
+            softmax(&mut scores);
+            for (probability, score) in probabilities.iter_mut().zip(scores) {
+                *probability += score / self.n_networks as f32;
+            }
+        }
+        probabilities
+    }
+
+    /// Heap size in bytes.
+    pub fn bytes(&self) -> usize {
+        let per_network =
+            |vectors: &Vec<Vec<f32>>| vectors.iter().map(|vector| vector.capacity() * 4 + 24).sum::<usize>();
+        self.hidden.capacity()
+            + self.hidden_scale.capacity() * 4
+            + per_network(&self.hidden_bias)
+            + per_network(&self.output)
+            + per_network(&self.output_bias)
+    }
+}
+
+/// Rows of `width` weights as bytes, with one scale per row.
+pub fn quantize_rows(weights: &[f32], width: usize) -> (Vec<i8>, Vec<f32>) {
+    let width = width.max(1);
+    let mut quantized = Vec::with_capacity(weights.len());
+    let mut scales = Vec::with_capacity(weights.len() / width);
+    for row in weights.chunks(width) {
+        let largest = row.iter().fold(0.0_f32, |largest, weight| largest.max(weight.abs()));
+        let scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+        scales.push(scale);
+        quantized.extend(
+            row.iter()
+                .map(|weight| (weight / scale).round().clamp(-127.0, 127.0) as i8),
+        );
+    }
+    (quantized, scales)
+}
