@@ -321,6 +321,17 @@ fn check_settings(report: &mut Report<'_>, file: &AssistantFile, actions: &[Acti
             "/timezone",
         );
     }
+    if let Some(locale) = &file.locale
+        && !is_locale_tag(locale)
+    {
+        report.at_value(
+            Severity::Error,
+            "bad-locale",
+            format!("`{locale}` is not a locale; use a BCP 47 tag such as `en-US`, `en-GB` or `de-DE`"),
+            0,
+            "/locale",
+        );
+    }
     for entry in actions {
         check_setting_range(report, entry.file, &entry.pointer, &entry.action.settings);
     }
@@ -334,6 +345,37 @@ fn check_settings(report: &mut Report<'_>, file: &AssistantFile, actions: &[Acti
             );
         }
     }
+}
+
+/// A well-formed BCP 47 language tag: a language (2–3 letters), then optionally a script
+/// (4 letters), a region (2 letters or 3 digits) and variants (5–8 alphanumerics, or a digit and
+/// 3 more). `_` is accepted for `-`, as POSIX locales write it. Only the shape is checked.
+fn is_locale_tag(text: &str) -> bool {
+    let mut subtags = text.split(['-', '_']);
+    let alpha = |s: &str, lengths: std::ops::RangeInclusive<usize>| {
+        lengths.contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphabetic())
+    };
+    if !subtags.next().is_some_and(|language| alpha(language, 2..=3)) {
+        return false;
+    }
+    let mut stage = 0; // 0: script may follow, 1: region may follow, 2: only variants
+    subtags.all(|subtag| {
+        let alphanumeric = subtag.chars().all(|c| c.is_ascii_alphanumeric());
+        if stage == 0 && alpha(subtag, 4..=4) {
+            stage = 1;
+            true
+        } else if stage <= 1
+            && (alpha(subtag, 2..=2) || (subtag.len() == 3 && subtag.chars().all(|c| c.is_ascii_digit())))
+        {
+            stage = 2;
+            true
+        } else {
+            stage = 2;
+            alphanumeric
+                && ((5..=8).contains(&subtag.len())
+                    || (subtag.len() == 4 && subtag.starts_with(|c: char| c.is_ascii_digit())))
+        }
+    })
 }
 
 /// An IANA time zone name, or `UTC`/`GMT`/`Z` with an optional offset (`+02:00`, `-0530`, `UTC+2`).
@@ -834,6 +876,41 @@ fn check_examples(report: &mut Report<'_>, actions: &[ActionEntry], targets: &Ha
                 entry.file,
                 &format!("{}/id", entry.pointer),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_locale_tag;
+
+    #[test]
+    fn locale_tags_are_checked_for_shape() {
+        for good in [
+            "en",
+            "en-US",
+            "en-GB",
+            "de-DE",
+            "zh-Hant-TW",
+            "es-419",
+            "de_DE",
+            "sl-rozaj",
+            "ca-ES-valencia",
+        ] {
+            assert!(is_locale_tag(good), "{good} should be accepted");
+        }
+        for bad in [
+            "",
+            "english",
+            "e",
+            "en-",
+            "en-USA-",
+            "en US",
+            "en-U$",
+            "12-US",
+            "en-toolongvariant1",
+        ] {
+            assert!(!is_locale_tag(bad), "{bad} should be refused");
         }
     }
 }

@@ -141,6 +141,10 @@ const CASES: &[(&str, &str)] = &[
         "bad-timezone",
         "timezone: Mars/Olympus\nactions:\n  - id: pay\n    examples: [pay]\n",
     ),
+    (
+        "bad-locale",
+        "locale: english\nactions:\n  - id: pay\n    examples: [pay]\n",
+    ),
     ("multiple-documents", "actions: []\n---\nname: x\n"),
     (
         "built-in-variable",
@@ -317,6 +321,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
         &[
             "1:11 error[bad-timezone] `Mars/Olympus` is not a time zone; use an IANA name such as `Europe/London` or an offset such as `+02:00`",
         ],
+    ),
+    (
+        "bad-locale",
+        &["1:9 error[bad-locale] `english` is not a locale; use a BCP 47 tag such as `en-US`, `en-GB` or `de-DE`"],
     ),
     (
         "multiple-documents",
