@@ -40,9 +40,10 @@ pub struct EvalArgs {
     /// Relabel this fraction of the training intents as `oos` in every file (0.2 = a fifth).
     #[arg(long)]
     pub holdout_fraction: Option<f64>,
-    /// Evaluate a simple baseline instead of Baton's classifier: `nearest-example` answers the
-    /// intent of the most similar training example (TF-IDF cosine), with that similarity as the
-    /// confidence.
+    /// Evaluate a baseline instead of Baton's classifier: `nearest-example` answers the intent of
+    /// the most similar training example (TF-IDF cosine), with that similarity as the confidence;
+    /// `linear` ranks with the logistic regression Baton used before its networks, on the same
+    /// features and with its own calibration.
     #[arg(long, value_enum)]
     pub baseline: Option<Baseline>,
     /// Seed of the choice of held-out intents.
@@ -54,6 +55,7 @@ pub struct EvalArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Baseline {
     NearestExample,
+    Linear,
 }
 
 fn load(path: &Path) -> anyhow::Result<Vec<TrainingExample>> {
@@ -99,8 +101,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let options = match args.baseline {
+        // The nearest-example baseline keeps the linear model, the cheaper of the two it ignores.
         Some(Baseline::NearestExample) => TrainOptions {
             neighbour_max_df: 1.0,
+            hidden: 0,
+            ..TrainOptions::default()
+        },
+        Some(Baseline::Linear) => TrainOptions {
+            hidden: 0,
             ..TrainOptions::default()
         },
         None => TrainOptions::default(),
@@ -115,7 +123,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
 
     let predict = |examples: &[TrainingExample]| match args.baseline {
         Some(Baseline::NearestExample) => eval::predict_nearest_example(&classifier, examples),
-        None => eval::predict(&classifier, examples),
+        Some(Baseline::Linear) | None => eval::predict(&classifier, examples),
     };
     let chosen = val.as_ref().and_then(|val| {
         let predictions = predict(val);
@@ -129,7 +137,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
     // the linear model it does not use).
     let latencies = match args.baseline {
         Some(Baseline::NearestExample) => eval::latencies_us(|text| classifier.signals(text), &texts, LATENCY_REPEATS),
-        None => eval::latencies_us(|text| classifier.classify(text), &texts, LATENCY_REPEATS),
+        Some(Baseline::Linear) | None => eval::latencies_us(|text| classifier.classify(text), &texts, LATENCY_REPEATS),
     };
     let p50_us = eval::percentile(&latencies, 0.5);
     let p99_us = eval::percentile(&latencies, 0.99);
