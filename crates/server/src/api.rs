@@ -405,6 +405,7 @@ async fn stateful_turn(
                 at: now,
                 entries: turn.entries,
                 reply,
+                transfer: None,
             };
             match app.store.commit_turn(record).await {
                 Ok(_) => {}

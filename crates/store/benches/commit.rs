@@ -91,6 +91,7 @@ fn message(id: &SessionId, version: u64) -> TurnRecord {
                 r#"{{"output":{{"generic":[{{"response_type":"text","text":"How much would you like to pay?"}}],"intents":[{{"intent":"pay_invoice","confidence":0.97}}]}},"context":{{"turn":{version}}}}}"#
             )),
         }),
+        transfer: None,
     }
 }
 

@@ -108,8 +108,10 @@ impl StoredSession {
 pub enum EntryKind {
     /// What the customer sent.
     Customer,
-    /// What the assistant (or a human agent on its behalf) said.
+    /// What the assistant said.
     Assistant,
+    /// What a human agent said.
+    Agent,
     /// Anything else worth keeping: a transfer changing state, an action's result.
     Event,
 }
@@ -119,6 +121,7 @@ impl EntryKind {
         match self {
             EntryKind::Customer => "customer",
             EntryKind::Assistant => "assistant",
+            EntryKind::Agent => "agent",
             EntryKind::Event => "event",
         }
     }
@@ -127,6 +130,7 @@ impl EntryKind {
         match raw {
             "customer" => Some(EntryKind::Customer),
             "assistant" => Some(EntryKind::Assistant),
+            "agent" => Some(EntryKind::Agent),
             "event" => Some(EntryKind::Event),
             _ => None,
         }
@@ -174,6 +178,101 @@ pub struct TurnRecord {
     pub entries: Vec<NewEntry>,
     /// The response to remember for the client's message id, if the client sent one.
     pub reply: Option<StoredReply>,
+    /// A transfer the turn opens or changes, written in the same transaction; an update's
+    /// entries are appended after the turn's own.
+    /// If the transfer write is refused ([`StoreError::TransferAlreadyOpen`],
+    /// [`StoreError::UnknownTransfer`]) nothing of the turn is written either.
+    pub transfer: Option<TransferWrite>,
+}
+
+/// A transfer written together with a turn.
+#[derive(Clone, Debug)]
+pub enum TransferWrite {
+    /// Its `session_id` must be the turn's.
+    Open(NewTransfer),
+    /// The transfer must belong to the turn's session.
+    Update(TransferUpdate),
+}
+
+/// A transfer to open (the desk crate's `Transfer` and `ChatRequest` as opaque JSON).
+///
+/// A new transfer is open: a session has at most one open transfer at a time.
+#[derive(Clone, Debug)]
+pub struct NewTransfer {
+    pub id: String,
+    pub session_id: SessionId,
+    pub queue: Option<String>,
+    pub state: String,
+    /// The serialized transfer (state machine).
+    pub value: Json,
+    /// The serialized chat request: brief, customer, routing.
+    pub request: Json,
+    pub at: DateTime<Utc>,
+}
+
+/// A change to a stored transfer, with the transcript entries it produces.
+#[derive(Clone, Debug)]
+pub struct TransferUpdate {
+    pub id: String,
+    pub state: String,
+    /// Whether the transfer is still open after this change.
+    pub open: bool,
+    pub agent_id: Option<String>,
+    pub chat_id: Option<String>,
+    pub value: Json,
+    pub at: DateTime<Utc>,
+    /// Appended to the transfer's session transcript in the same transaction.
+    pub entries: Vec<NewEntry>,
+}
+
+/// A transfer as stored.
+#[derive(Clone, Debug)]
+pub struct StoredTransfer {
+    pub id: String,
+    pub session_id: SessionId,
+    pub queue: Option<String>,
+    pub state: String,
+    pub open: bool,
+    pub agent_id: Option<String>,
+    pub chat_id: Option<String>,
+    pub value: Json,
+    pub request: Json,
+    pub opened_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A human agent of Baton's own desk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentRecord {
+    pub username: String,
+    pub display_name: String,
+    /// The password as a PHC string, hashed by the caller; the store never sees the password.
+    pub password_hash: String,
+    /// The queues the agent serves; empty means every queue.
+    pub queues: Vec<String>,
+    /// How many chats the agent takes at once.
+    pub capacity: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An agent's login token, stored by its SHA-256 hex hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentToken {
+    pub hash: String,
+    pub username: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A message a customer left while no agent was available.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    pub id: String,
+    pub session_id: SessionId,
+    pub transfer_id: Option<String>,
+    pub queue: Option<String>,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// What a committed turn was given.
@@ -221,6 +320,14 @@ pub enum StoreError {
     ApiKeyNotFound(ApiKeyId),
     #[error("an api key with this hash already exists")]
     DuplicateApiKey,
+    #[error("an agent token with this hash already exists")]
+    DuplicateAgentToken,
+    /// The session already has an open transfer; nothing was written.
+    #[error("session {session} already has an open transfer")]
+    TransferAlreadyOpen { session: SessionId },
+    /// No transfer has this id (or, in a turn, not one of the turn's session); nothing was written.
+    #[error("transfer {0} not found")]
+    UnknownTransfer(String),
     /// The URL names no backend this build supports; it carries no part of the URL but its scheme,
     /// which cannot hold a password.
     #[error("unsupported database url (scheme {scheme:?}): {reason}")]
@@ -302,6 +409,76 @@ pub trait Store: Send + Sync + 'static {
 
     /// Revokes a key; revoking a revoked key succeeds and changes nothing.
     fn revoke_api_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Changes a transfer and appends its entries to its session's transcript, in one
+    /// transaction; returns the sequence number of the first appended entry (the next one if
+    /// there are none).
+    /// The session may have ended: its transcript still grows. The session's version does not
+    /// change, so a turn computed meanwhile still commits.
+    /// [`StoreError::UnknownTransfer`] if no transfer has this id; [`StoreError::TransferAlreadyOpen`]
+    /// if it reopens a transfer while its session has another open one. On error nothing is written.
+    fn update_transfer(&self, update: TransferUpdate) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The transfer with this id, open or not.
+    fn load_transfer(&self, id: &str) -> impl Future<Output = Result<Option<StoredTransfer>, StoreError>> + Send;
+
+    /// The session's open transfer, if it has one.
+    fn open_transfer_of(
+        &self,
+        session: &SessionId,
+    ) -> impl Future<Output = Result<Option<StoredTransfer>, StoreError>> + Send;
+
+    /// Every open transfer, oldest first: what to resume after a restart.
+    fn open_transfers(&self) -> impl Future<Output = Result<Vec<StoredTransfer>, StoreError>> + Send;
+
+    /// The transfer a desk's chat id belongs to, open or not (the newest if several share it).
+    fn find_transfer_by_chat(
+        &self,
+        chat_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredTransfer>, StoreError>> + Send;
+
+    /// The session's transcript entries with `seq > after_seq`, in order.
+    /// [`StoreError::NotFound`] if the session never existed.
+    fn transcript_after(
+        &self,
+        id: &SessionId,
+        after_seq: u64,
+    ) -> impl Future<Output = Result<Vec<TranscriptEntry>, StoreError>> + Send;
+
+    /// Creates an agent, or replaces everything but the creation time of the agent with this
+    /// username.
+    fn upsert_agent(&self, agent: AgentRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The agent with this username, read from the database on every call (agents may be changed
+    /// by `baton agents` while the server runs).
+    fn find_agent(&self, username: &str) -> impl Future<Output = Result<Option<AgentRecord>, StoreError>> + Send;
+
+    /// Every agent, by username.
+    fn list_agents(&self) -> impl Future<Output = Result<Vec<AgentRecord>, StoreError>> + Send;
+
+    /// Removes an agent and its tokens; whether it existed.
+    fn remove_agent(&self, username: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores an agent's login token by its hash.
+    fn create_agent_token(&self, token: AgentToken) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The token with this hash if it is neither expired at `now` nor revoked and its agent still
+    /// exists.
+    fn find_agent_token(
+        &self,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<AgentToken>, StoreError>> + Send;
+
+    /// Revokes a token; revoking an unknown or revoked token succeeds and changes nothing.
+    fn revoke_agent_token(&self, hash: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores a message left while no agent was available; [`StoreError::Conflict`] (of the
+    /// ticket's session) if the id is taken.
+    fn create_ticket(&self, ticket: Ticket) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every ticket, oldest first.
+    fn list_tickets(&self) -> impl Future<Output = Result<Vec<Ticket>, StoreError>> + Send;
 }
 
 /// The backend chosen by the database URL.
@@ -398,6 +575,96 @@ impl Store for AnyStore {
     async fn revoke_api_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<(), StoreError> {
         match self {
             AnyStore::Sqlite(store) => store.revoke_api_key(id, now).await,
+        }
+    }
+
+    async fn update_transfer(&self, update: TransferUpdate) -> Result<u64, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.update_transfer(update).await,
+        }
+    }
+
+    async fn load_transfer(&self, id: &str) -> Result<Option<StoredTransfer>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.load_transfer(id).await,
+        }
+    }
+
+    async fn open_transfer_of(&self, session: &SessionId) -> Result<Option<StoredTransfer>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.open_transfer_of(session).await,
+        }
+    }
+
+    async fn open_transfers(&self) -> Result<Vec<StoredTransfer>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.open_transfers().await,
+        }
+    }
+
+    async fn find_transfer_by_chat(&self, chat_id: &str) -> Result<Option<StoredTransfer>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.find_transfer_by_chat(chat_id).await,
+        }
+    }
+
+    async fn transcript_after(&self, id: &SessionId, after_seq: u64) -> Result<Vec<TranscriptEntry>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.transcript_after(id, after_seq).await,
+        }
+    }
+
+    async fn upsert_agent(&self, agent: AgentRecord) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.upsert_agent(agent).await,
+        }
+    }
+
+    async fn find_agent(&self, username: &str) -> Result<Option<AgentRecord>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.find_agent(username).await,
+        }
+    }
+
+    async fn list_agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.list_agents().await,
+        }
+    }
+
+    async fn remove_agent(&self, username: &str) -> Result<bool, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.remove_agent(username).await,
+        }
+    }
+
+    async fn create_agent_token(&self, token: AgentToken) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.create_agent_token(token).await,
+        }
+    }
+
+    async fn find_agent_token(&self, hash: &str, now: DateTime<Utc>) -> Result<Option<AgentToken>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.find_agent_token(hash, now).await,
+        }
+    }
+
+    async fn revoke_agent_token(&self, hash: &str) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.revoke_agent_token(hash).await,
+        }
+    }
+
+    async fn create_ticket(&self, ticket: Ticket) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.create_ticket(ticket).await,
+        }
+    }
+
+    async fn list_tickets(&self) -> Result<Vec<Ticket>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.list_tickets().await,
         }
     }
 }

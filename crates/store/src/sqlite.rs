@@ -63,8 +63,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    ApiKey, ApiKeyId, EntryKind, Json, NewSession, SessionId, Store, StoreError, StoredSession, TranscriptEntry,
-    TurnCommitted, TurnRecord,
+    AgentRecord, AgentToken, ApiKey, ApiKeyId, EntryKind, Json, NewEntry, NewSession, NewTransfer, SessionId, Store,
+    StoreError, StoredSession, StoredTransfer, Ticket, TranscriptEntry, TransferUpdate, TransferWrite, TurnCommitted,
+    TurnRecord,
 };
 
 /// The most writes one transaction carries.
@@ -82,7 +83,8 @@ const FALLBACK_CHECKPOINT_PAGES: i64 = 20_000;
 
 /// The schema, one entry per version; `PRAGMA user_version` records how many have been applied.
 /// Never edit an entry once released: append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sessions (
     key INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -119,7 +121,51 @@ CREATE TABLE api_keys (
     created_at INTEGER NOT NULL,
     revoked_at INTEGER
 );
-"#];
+"#,
+    r#"
+CREATE TABLE transfers (
+    key INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    session_key INTEGER NOT NULL REFERENCES sessions (key),
+    queue TEXT,
+    state TEXT NOT NULL,
+    open INTEGER NOT NULL,
+    agent_id TEXT,
+    chat_id TEXT,
+    value TEXT NOT NULL,
+    request TEXT NOT NULL,
+    opened_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX transfers_open_per_session ON transfers (session_key) WHERE open;
+CREATE INDEX transfers_by_chat ON transfers (chat_id) WHERE chat_id IS NOT NULL;
+CREATE TABLE agents (
+    username TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    queues TEXT NOT NULL,
+    capacity INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE agent_tokens (
+    hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX agent_tokens_by_agent ON agent_tokens (username);
+CREATE TABLE tickets (
+    key INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    session_id TEXT NOT NULL,
+    transfer_id TEXT,
+    queue TEXT,
+    text TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#,
+];
 
 /// When a commit is acknowledged relative to the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -355,7 +401,10 @@ impl Store for SqliteStore {
     }
 
     async fn find_api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
-        Ok(self.cache.api_keys().get(hash).cloned())
+        // Read from the database every time, not cached: `baton apikey` changes keys from another
+        // process while the server runs.
+        let hash = hash.to_owned();
+        self.read(move |conn| find_api_key_by_hash(conn, &hash)).await
     }
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
@@ -364,6 +413,92 @@ impl Store for SqliteStore {
 
     async fn revoke_api_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.write(|ack| Op::RevokeApiKey(id, now, ack)).await
+    }
+
+    async fn update_transfer(&self, update: TransferUpdate) -> Result<u64, StoreError> {
+        self.write(|ack| Op::UpdateTransfer(update, ack)).await
+    }
+
+    async fn load_transfer(&self, id: &str) -> Result<Option<StoredTransfer>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            let mut transfers = read_transfers(conn, "WHERE transfers.id = ?1", params![id])?;
+            Ok(transfers.pop())
+        })
+        .await
+    }
+
+    async fn open_transfer_of(&self, session: &SessionId) -> Result<Option<StoredTransfer>, StoreError> {
+        let session = session.clone();
+        self.read(move |conn| {
+            let mut transfers = read_transfers(
+                conn,
+                "WHERE sessions.id = ?1 AND transfers.open",
+                params![session.as_str()],
+            )?;
+            Ok(transfers.pop())
+        })
+        .await
+    }
+
+    async fn open_transfers(&self) -> Result<Vec<StoredTransfer>, StoreError> {
+        self.read(|conn| read_transfers(conn, "WHERE transfers.open", params![]))
+            .await
+    }
+
+    async fn find_transfer_by_chat(&self, chat_id: &str) -> Result<Option<StoredTransfer>, StoreError> {
+        let chat_id = chat_id.to_owned();
+        self.read(move |conn| {
+            let mut transfers = read_transfers(conn, "WHERE transfers.chat_id = ?1", params![chat_id])?;
+            Ok(transfers.pop())
+        })
+        .await
+    }
+
+    async fn transcript_after(&self, id: &SessionId, after_seq: u64) -> Result<Vec<TranscriptEntry>, StoreError> {
+        let id = id.clone();
+        self.read(move |conn| read_transcript_after(conn, &id, Some(after_seq)))
+            .await
+    }
+
+    async fn upsert_agent(&self, agent: AgentRecord) -> Result<(), StoreError> {
+        self.write(|ack| Op::UpsertAgent(agent, ack)).await
+    }
+
+    async fn find_agent(&self, username: &str) -> Result<Option<AgentRecord>, StoreError> {
+        let username = username.to_owned();
+        self.read(move |conn| find_agent(conn, &username)).await
+    }
+
+    async fn list_agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
+        self.read(list_agents).await
+    }
+
+    async fn remove_agent(&self, username: &str) -> Result<bool, StoreError> {
+        let username = username.to_owned();
+        self.write(|ack| Op::RemoveAgent(username, ack)).await
+    }
+
+    async fn create_agent_token(&self, token: AgentToken) -> Result<(), StoreError> {
+        self.write(|ack| Op::CreateAgentToken(token, ack)).await
+    }
+
+    async fn find_agent_token(&self, hash: &str, now: DateTime<Utc>) -> Result<Option<AgentToken>, StoreError> {
+        let hash = hash.to_owned();
+        self.read(move |conn| find_agent_token(conn, &hash, now)).await
+    }
+
+    async fn revoke_agent_token(&self, hash: &str) -> Result<(), StoreError> {
+        let hash = hash.to_owned();
+        self.write(|ack| Op::RevokeAgentToken(hash, ack)).await
+    }
+
+    async fn create_ticket(&self, ticket: Ticket) -> Result<(), StoreError> {
+        self.write(|ack| Op::CreateTicket(ticket, ack)).await
+    }
+
+    async fn list_tickets(&self) -> Result<Vec<Ticket>, StoreError> {
+        self.read(list_tickets).await
     }
 }
 
@@ -383,26 +518,29 @@ enum Op {
         ack: Ack<ApiKey>,
     },
     RevokeApiKey(ApiKeyId, DateTime<Utc>, Ack<()>),
+    UpdateTransfer(TransferUpdate, Ack<u64>),
+    UpsertAgent(AgentRecord, Ack<()>),
+    RemoveAgent(String, Ack<bool>),
+    CreateAgentToken(AgentToken, Ack<()>),
+    RevokeAgentToken(String, Ack<()>),
+    CreateTicket(Ticket, Ack<()>),
     /// A read for an in-memory database, run after the current transaction commits.
     Read(ReadJob),
 }
 
-/// The committed state of open sessions and unrevoked keys, changed only by the writer.
+/// The committed state of open sessions, changed only by the writer.
+///
+/// API keys and agents are deliberately not cached: `baton apikey` and `baton agents` change them
+/// from another process (see [`crate::open_admin`]) while the server runs.
 #[derive(Default)]
 struct Cache {
     sessions: Mutex<HashMap<SessionId, StoredSession>>,
-    /// By hash.
-    api_keys: Mutex<HashMap<String, ApiKey>>,
 }
 
 impl Cache {
     // The maps hold plain data that every change leaves whole, so a poisoned lock is still usable.
     fn sessions(&self) -> MutexGuard<'_, HashMap<SessionId, StoredSession>> {
         self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn api_keys(&self) -> MutexGuard<'_, HashMap<String, ApiKey>> {
-        self.api_keys.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn apply(&self, change: CacheChange) {
@@ -416,12 +554,6 @@ impl Cache {
                     sessions.remove(id);
                 }
             }
-            CacheChange::PutApiKey(key) => {
-                self.api_keys().insert(key.hash.clone(), key);
-            }
-            CacheChange::RemoveApiKey(hash) => {
-                self.api_keys().remove(&hash);
-            }
         }
     }
 }
@@ -430,8 +562,6 @@ impl Cache {
 enum CacheChange {
     PutSession(StoredSession),
     RemoveSessions(Vec<SessionId>),
-    PutApiKey(ApiKey),
-    RemoveApiKey(String),
 }
 
 /// Answers one caller once the fate of its transaction is known: `None` if it committed, or why
@@ -590,20 +720,14 @@ impl Writer {
                     });
                     settle(ack, result, answers)
                 }
-                Op::CreateApiKey { name, hash, now, ack } => {
-                    let result = create_api_key(&tx, name, hash, now).inspect(|key| {
-                        changes.push(CacheChange::PutApiKey(key.clone()));
-                    });
-                    settle(ack, result, answers)
-                }
-                Op::RevokeApiKey(id, now, ack) => {
-                    let result = revoke_api_key(&tx, id, now).map(|revoked_hash| {
-                        if let Some(hash) = revoked_hash {
-                            changes.push(CacheChange::RemoveApiKey(hash));
-                        }
-                    });
-                    settle(ack, result, answers)
-                }
+                Op::CreateApiKey { name, hash, now, ack } => settle(ack, create_api_key(&tx, name, hash, now), answers),
+                Op::RevokeApiKey(id, now, ack) => settle(ack, revoke_api_key(&tx, id, now), answers),
+                Op::UpdateTransfer(update, ack) => settle(ack, update_transfer(&tx, update, None), answers),
+                Op::UpsertAgent(agent, ack) => settle(ack, upsert_agent(&tx, &agent), answers),
+                Op::RemoveAgent(username, ack) => settle(ack, remove_agent(&tx, &username), answers),
+                Op::CreateAgentToken(token, ack) => settle(ack, create_agent_token(&tx, &token), answers),
+                Op::RevokeAgentToken(hash, ack) => settle(ack, revoke_agent_token(&tx, &hash), answers),
+                Op::CreateTicket(ticket, ack) => settle(ack, create_ticket(&tx, &ticket), answers),
                 Op::Read(job) => {
                     reads.push(job);
                     None
@@ -644,6 +768,12 @@ fn fail(op: Op, why: &str, answers: &mut Vec<Answer>, reads: &mut Vec<ReadJob>) 
         Op::ExpireIdle(_, ack) => answer(ack, Err(doomed())),
         Op::CreateApiKey { ack, .. } => answer(ack, Err(doomed())),
         Op::RevokeApiKey(_, _, ack) => answer(ack, Err(doomed())),
+        Op::UpdateTransfer(_, ack) => answer(ack, Err(doomed())),
+        Op::UpsertAgent(_, ack) => answer(ack, Err(doomed())),
+        Op::RemoveAgent(_, ack) => answer(ack, Err(doomed())),
+        Op::CreateAgentToken(_, ack) => answer(ack, Err(doomed())),
+        Op::RevokeAgentToken(_, ack) => answer(ack, Err(doomed())),
+        Op::CreateTicket(_, ack) => answer(ack, Err(doomed())),
         Op::Read(job) => {
             reads.push(job);
             return;
@@ -727,13 +857,6 @@ fn warm_cache(conn: &Connection, cache: &Cache) -> Result<(), StoreError> {
         };
         sessions.insert(session.id.clone(), session);
     }
-    drop(sessions);
-    let mut api_keys = cache.api_keys();
-    for key in read_api_keys(conn)? {
-        if key.revoked_at.is_none() {
-            api_keys.insert(key.hash.clone(), key);
-        }
-    }
     Ok(())
 }
 
@@ -767,7 +890,31 @@ fn create_session(conn: &Connection, session: NewSession) -> Result<StoredSessio
     })
 }
 
-fn commit_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, StoredSession), StoreError> {
+fn commit_turn(conn: &Connection, mut turn: TurnRecord) -> Result<(TurnCommitted, StoredSession), StoreError> {
+    let Some(transfer) = turn.transfer.take() else {
+        return write_turn(conn, turn).map(|(committed, stored, _)| (committed, stored));
+    };
+    // The transfer is checked only after the turn is written, so a refused transfer must undo
+    // the turn: a savepoint costs little, and only turns with a transfer pay for it.
+    conn.execute_batch("SAVEPOINT turn_with_transfer")?;
+    let result = write_turn(conn, turn).and_then(|(committed, stored, key)| {
+        match transfer {
+            TransferWrite::Open(transfer) => open_transfer(conn, key, transfer)?,
+            TransferWrite::Update(update) => {
+                update_transfer(conn, update, Some(key))?;
+            }
+        }
+        Ok((committed, stored))
+    });
+    match &result {
+        Ok(_) | Err(StoreError::Database(_)) => conn.execute_batch("RELEASE turn_with_transfer")?,
+        Err(_) => conn.execute_batch("ROLLBACK TO turn_with_transfer; RELEASE turn_with_transfer")?,
+    }
+    result
+}
+
+/// Writes the turn's state, entries and reply; returns also the session's key.
+fn write_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, StoredSession, i64), StoreError> {
     let id = turn.session_id.as_str();
     // The reply goes first: its unique index refuses a second answer to the same message without a
     // separate lookup. A turn refused after this point deletes it again, so a refused turn leaves
@@ -847,7 +994,7 @@ fn commit_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, St
         last_active: time_from_sql(last_active)?,
         idle_timeout: Duration::from_micros(u64_from_sql(idle_timeout)),
     };
-    Ok((committed, stored))
+    Ok((committed, stored, key))
 }
 
 /// Why a turn's update matched no row.
@@ -899,7 +1046,12 @@ fn expire_idle(
     Ok(ended)
 }
 
-fn create_api_key(conn: &Connection, name: String, hash: String, now: DateTime<Utc>) -> Result<ApiKey, StoreError> {
+pub(crate) fn create_api_key(
+    conn: &Connection,
+    name: String,
+    hash: String,
+    now: DateTime<Utc>,
+) -> Result<ApiKey, StoreError> {
     let id: Option<i64> = conn
         .prepare_cached(
             "INSERT INTO api_keys (name, hash, created_at) VALUES (?1, ?2, ?3)
@@ -919,8 +1071,8 @@ fn create_api_key(conn: &Connection, name: String, hash: String, now: DateTime<U
     })
 }
 
-/// Revokes the key; returns its hash if it was not revoked before.
-fn revoke_api_key(conn: &Connection, id: ApiKeyId, now: DateTime<Utc>) -> Result<Option<String>, StoreError> {
+/// Revokes the key; revoking a revoked key changes nothing.
+pub(crate) fn revoke_api_key(conn: &Connection, id: ApiKeyId, now: DateTime<Utc>) -> Result<(), StoreError> {
     let hash: Option<String> = conn
         .prepare_cached(
             "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL
@@ -929,15 +1081,332 @@ fn revoke_api_key(conn: &Connection, id: ApiKeyId, now: DateTime<Utc>) -> Result
         .query_row(params![id.0, now.timestamp_micros()], |row| row.get(0))
         .optional()?;
     if hash.is_some() {
-        return Ok(hash);
+        return Ok(());
     }
     let exists = conn
         .prepare_cached("SELECT 1 FROM api_keys WHERE id = ?1")?
         .exists(params![id.0])?;
     match exists {
-        true => Ok(None),
+        true => Ok(()),
         false => Err(StoreError::ApiKeyNotFound(id)),
     }
+}
+
+/// Inserts a new, open transfer of the session with this key.
+fn open_transfer(conn: &Connection, session_key: i64, transfer: NewTransfer) -> Result<(), StoreError> {
+    let at = transfer.at.timestamp_micros();
+    // Both unique indexes (the id, and one open transfer per session) refuse quietly, so a refusal
+    // is not a database error that would doom the other writes of the batch.
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO transfers
+             (id, session_key, queue, state, open, value, request, opened_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?7)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            transfer.id,
+            session_key,
+            transfer.queue,
+            transfer.state,
+            transfer.value.get(),
+            transfer.request.get(),
+            at,
+        ])?;
+    if inserted == 1 {
+        return Ok(());
+    }
+    let open = conn
+        .prepare_cached("SELECT 1 FROM transfers WHERE session_key = ?1 AND open")?
+        .exists(params![session_key])?;
+    match open {
+        true => Err(StoreError::TransferAlreadyOpen {
+            session: transfer.session_id,
+        }),
+        // The id is taken by an earlier, closed transfer.
+        false => Err(StoreError::Conflict(transfer.session_id)),
+    }
+}
+
+/// Changes a transfer and appends its entries; returns the first entry's sequence number.
+/// With `session_key`, the transfer must belong to that session.
+fn update_transfer(conn: &Connection, update: TransferUpdate, session_key: Option<i64>) -> Result<u64, StoreError> {
+    let updated = conn
+        .prepare_cached(
+            "UPDATE transfers
+             SET state = ?2, open = ?3, agent_id = ?4, chat_id = ?5, value = ?6, updated_at = ?7
+             WHERE id = ?1 AND (?8 IS NULL OR session_key = ?8)
+             RETURNING session_key",
+        )?
+        .query_row(
+            params![
+                update.id,
+                update.state,
+                update.open,
+                update.agent_id,
+                update.chat_id,
+                update.value.get(),
+                update.at.timestamp_micros(),
+                session_key,
+            ],
+            |row| row.get::<_, i64>(0),
+        )
+        .optional();
+    let key = match updated {
+        Ok(Some(key)) => key,
+        Ok(None) => return Err(StoreError::UnknownTransfer(update.id)),
+        // Reopening while the session has another open transfer breaks the partial unique index;
+        // SQLite undoes just this statement, so the transaction goes on.
+        Err(rusqlite::Error::SqliteFailure(error, _)) if error.code == rusqlite::ErrorCode::ConstraintViolation => {
+            let session: String = conn
+                .prepare_cached(
+                    "SELECT sessions.id FROM transfers JOIN sessions ON sessions.key = transfers.session_key
+                     WHERE transfers.id = ?1",
+                )?
+                .query_row(params![update.id], |row| row.get(0))?;
+            return Err(StoreError::TransferAlreadyOpen {
+                session: SessionId::new(session),
+            });
+        }
+        Err(error) => return Err(error.into()),
+    };
+    append_entries(conn, key, &update.entries)
+}
+
+/// Appends entries to the transcript of the session with this key, after its last one, without
+/// changing the session's version; returns the first entry's sequence number.
+fn append_entries(conn: &Connection, session_key: i64, entries: &[NewEntry]) -> Result<u64, StoreError> {
+    let n_entries = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+    let next_seq: i64 = conn
+        .prepare_cached("UPDATE sessions SET next_seq = next_seq + ?2 WHERE key = ?1 RETURNING next_seq")?
+        .query_row(params![session_key, n_entries], |row| row.get(0))?;
+    let first_seq = next_seq - n_entries;
+    let mut insert_entry = conn
+        .prepare_cached("INSERT INTO transcript (session_key, seq, at, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    for (seq, entry) in (first_seq..).zip(entries) {
+        insert_entry.execute(params![
+            session_key,
+            seq,
+            entry.at.timestamp_micros(),
+            entry.kind.as_str(),
+            entry.payload.get(),
+        ])?;
+    }
+    Ok(u64_from_sql(first_seq))
+}
+
+/// The transfers matching `filter` (a `WHERE` clause over `transfers` and `sessions`), oldest first.
+fn read_transfers(
+    conn: &Connection,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<StoredTransfer>, StoreError> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT transfers.id, sessions.id, transfers.queue, transfers.state, transfers.open, transfers.agent_id,
+                transfers.chat_id, transfers.value, transfers.request, transfers.opened_at, transfers.updated_at
+         FROM transfers JOIN sessions ON sessions.key = transfers.session_key
+         {filter} ORDER BY transfers.key"
+    ))?;
+    let rows = statement.query_map(args, |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, Option<String>>(2)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, bool>(4)?,
+            row.get::<_, Option<String>>(5)?,
+            row.get::<_, Option<String>>(6)?,
+            row.get::<_, String>(7)?,
+            row.get::<_, String>(8)?,
+            row.get::<_, i64>(9)?,
+            row.get::<_, i64>(10)?,
+        ))
+    })?;
+    let mut transfers = Vec::new();
+    for row in rows {
+        let (id, session_id, queue, state, open, agent_id, chat_id, value, request, opened_at, updated_at) = row?;
+        transfers.push(StoredTransfer {
+            id,
+            session_id: SessionId::new(session_id),
+            queue,
+            state,
+            open,
+            agent_id,
+            chat_id,
+            value: json_from_sql(value)?,
+            request: json_from_sql(request)?,
+            opened_at: time_from_sql(opened_at)?,
+            updated_at: time_from_sql(updated_at)?,
+        });
+    }
+    Ok(transfers)
+}
+
+pub(crate) fn upsert_agent(conn: &Connection, agent: &AgentRecord) -> Result<(), StoreError> {
+    let queues = serde_json::to_string(&agent.queues).map_err(|error| StoreError::Database(Box::new(error)))?;
+    conn.prepare_cached(
+        "INSERT INTO agents (username, display_name, password_hash, queues, capacity, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name,
+             password_hash = excluded.password_hash, queues = excluded.queues, capacity = excluded.capacity",
+    )?
+    .execute(params![
+        agent.username,
+        agent.display_name,
+        agent.password_hash,
+        queues,
+        agent.capacity,
+        agent.created_at.timestamp_micros(),
+    ])?;
+    Ok(())
+}
+
+/// Removes the agent and its tokens; whether it existed.
+pub(crate) fn remove_agent(conn: &Connection, username: &str) -> Result<bool, StoreError> {
+    conn.prepare_cached("DELETE FROM agent_tokens WHERE username = ?1")?
+        .execute(params![username])?;
+    let removed = conn
+        .prepare_cached("DELETE FROM agents WHERE username = ?1")?
+        .execute(params![username])?;
+    Ok(removed == 1)
+}
+
+pub(crate) fn find_agent(conn: &Connection, username: &str) -> Result<Option<AgentRecord>, StoreError> {
+    let mut agents = select_agents(conn, "WHERE username = ?1", params![username])?;
+    Ok(agents.pop())
+}
+
+pub(crate) fn list_agents(conn: &Connection) -> Result<Vec<AgentRecord>, StoreError> {
+    select_agents(conn, "ORDER BY username", params![])
+}
+
+fn select_agents(
+    conn: &Connection,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<AgentRecord>, StoreError> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT username, display_name, password_hash, queues, capacity, created_at FROM agents {filter}"
+    ))?;
+    let rows = statement.query_map(args, |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, u32>(4)?,
+            row.get::<_, i64>(5)?,
+        ))
+    })?;
+    let mut agents = Vec::new();
+    for row in rows {
+        let (username, display_name, password_hash, queues, capacity, created_at) = row?;
+        agents.push(AgentRecord {
+            username,
+            display_name,
+            password_hash,
+            queues: serde_json::from_str(&queues).map_err(|error| StoreError::Database(Box::new(error)))?,
+            capacity,
+            created_at: time_from_sql(created_at)?,
+        });
+    }
+    Ok(agents)
+}
+
+fn create_agent_token(conn: &Connection, token: &AgentToken) -> Result<(), StoreError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO agent_tokens (hash, username, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (hash) DO NOTHING",
+        )?
+        .execute(params![
+            token.hash,
+            token.username,
+            token.created_at.timestamp_micros(),
+            token.expires_at.timestamp_micros(),
+        ])?;
+    match inserted {
+        1 => Ok(()),
+        _ => Err(StoreError::DuplicateAgentToken),
+    }
+}
+
+fn find_agent_token(conn: &Connection, hash: &str, now: DateTime<Utc>) -> Result<Option<AgentToken>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT agent_tokens.username, agent_tokens.created_at, agent_tokens.expires_at
+             FROM agent_tokens JOIN agents ON agents.username = agent_tokens.username
+             WHERE agent_tokens.hash = ?1 AND NOT agent_tokens.revoked AND agent_tokens.expires_at > ?2",
+        )?
+        .query_row(params![hash, now.timestamp_micros()], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+        })
+        .optional()?;
+    let Some((username, created_at, expires_at)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(AgentToken {
+        hash: hash.to_owned(),
+        username,
+        created_at: time_from_sql(created_at)?,
+        expires_at: time_from_sql(expires_at)?,
+    }))
+}
+
+fn revoke_agent_token(conn: &Connection, hash: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE agent_tokens SET revoked = 1 WHERE hash = ?1")?
+        .execute(params![hash])?;
+    Ok(())
+}
+
+fn create_ticket(conn: &Connection, ticket: &Ticket) -> Result<(), StoreError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO tickets (id, session_id, transfer_id, queue, text, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![
+            ticket.id,
+            ticket.session_id.as_str(),
+            ticket.transfer_id,
+            ticket.queue,
+            ticket.text,
+            ticket.created_at.timestamp_micros(),
+        ])?;
+    match inserted {
+        1 => Ok(()),
+        _ => Err(StoreError::Conflict(ticket.session_id.clone())),
+    }
+}
+
+fn list_tickets(conn: &Connection) -> Result<Vec<Ticket>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, session_id, transfer_id, queue, text, created_at FROM tickets ORDER BY created_at, key",
+    )?;
+    let rows = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, Option<String>>(2)?,
+            row.get::<_, Option<String>>(3)?,
+            row.get::<_, String>(4)?,
+            row.get::<_, i64>(5)?,
+        ))
+    })?;
+    let mut tickets = Vec::new();
+    for row in rows {
+        let (id, session_id, transfer_id, queue, text, created_at) = row?;
+        tickets.push(Ticket {
+            id,
+            session_id: SessionId::new(session_id),
+            transfer_id,
+            queue,
+            text,
+            created_at: time_from_sql(created_at)?,
+        });
+    }
+    Ok(tickets)
 }
 
 fn session_exists(conn: &Connection, id: &SessionId) -> Result<bool, StoreError> {
@@ -947,6 +1416,15 @@ fn session_exists(conn: &Connection, id: &SessionId) -> Result<bool, StoreError>
 }
 
 fn read_transcript(conn: &Connection, id: &SessionId) -> Result<Vec<TranscriptEntry>, StoreError> {
+    read_transcript_after(conn, id, None)
+}
+
+/// The entries after `after_seq`, or all of them.
+fn read_transcript_after(
+    conn: &Connection,
+    id: &SessionId,
+    after_seq: Option<u64>,
+) -> Result<Vec<TranscriptEntry>, StoreError> {
     let key: Option<i64> = conn
         .prepare_cached("SELECT key FROM sessions WHERE id = ?1")?
         .query_row(params![id.as_str()], |row| row.get(0))
@@ -954,9 +1432,12 @@ fn read_transcript(conn: &Connection, id: &SessionId) -> Result<Vec<TranscriptEn
     let Some(key) = key else {
         return Err(StoreError::NotFound(id.clone()));
     };
-    let mut statement =
-        conn.prepare_cached("SELECT seq, at, kind, payload FROM transcript WHERE session_key = ?1 ORDER BY seq")?;
-    let rows = statement.query_map(params![key], |row| {
+    // -1 is before the first entry.
+    let after = after_seq.map_or(-1, u64_to_sql);
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, at, kind, payload FROM transcript WHERE session_key = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let rows = statement.query_map(params![key, after], |row| {
         Ok((
             row.get::<_, i64>(0)?,
             row.get::<_, i64>(1)?,
@@ -983,10 +1464,20 @@ fn read_transcript(conn: &Connection, id: &SessionId) -> Result<Vec<TranscriptEn
     Ok(entries)
 }
 
-fn read_api_keys(conn: &Connection) -> Result<Vec<ApiKey>, StoreError> {
-    let mut statement =
-        conn.prepare_cached("SELECT id, name, hash, created_at, revoked_at FROM api_keys ORDER BY id")?;
-    let rows = statement.query_map([], |row| {
+pub(crate) fn read_api_keys(conn: &Connection) -> Result<Vec<ApiKey>, StoreError> {
+    select_api_keys(conn, "ORDER BY id", params![])
+}
+
+pub(crate) fn find_api_key_by_hash(conn: &Connection, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+    let mut keys = select_api_keys(conn, "WHERE hash = ?1 AND revoked_at IS NULL", params![hash])?;
+    Ok(keys.pop())
+}
+
+fn select_api_keys(conn: &Connection, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<ApiKey>, StoreError> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT id, name, hash, created_at, revoked_at FROM api_keys {filter}"
+    ))?;
+    let rows = statement.query_map(args, |row| {
         Ok((
             row.get::<_, i64>(0)?,
             row.get::<_, String>(1)?,

@@ -56,6 +56,7 @@ pub fn turn(id: &str, version: u64, when: DateTime<Utc>, text: &str) -> TurnReco
             },
         ],
         reply: None,
+        transfer: None,
     }
 }
 
