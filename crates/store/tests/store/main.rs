@@ -2,5 +2,6 @@
 //! particular to SQLite (URLs, the process lock, surviving `kill -9`).
 
 mod crash;
+mod desk;
 mod sqlite;
 mod suite;

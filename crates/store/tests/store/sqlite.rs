@@ -56,6 +56,14 @@ mod file {
         concurrent_commits_on_many_sessions_all_land,
         api_keys_are_found_by_hash_until_revoked,
         reopening_shows_everything_committed,
+        a_session_has_one_open_transfer_at_a_time,
+        a_transfer_update_appends_its_entries_without_gaps,
+        a_turn_refused_writes_neither_turn_nor_transfer,
+        concurrent_turns_and_transfer_updates_keep_the_transcript_gapless,
+        agents_are_upserted_listed_and_removed,
+        agent_tokens_expire_and_are_revoked,
+        tickets_are_kept_in_order,
+        reopening_keeps_transfers_agents_tokens_and_tickets,
     );
 }
 
@@ -72,6 +80,13 @@ mod memory {
         an_ended_session_keeps_its_transcript,
         concurrent_commits_on_many_sessions_all_land,
         api_keys_are_found_by_hash_until_revoked,
+        a_session_has_one_open_transfer_at_a_time,
+        a_transfer_update_appends_its_entries_without_gaps,
+        a_turn_refused_writes_neither_turn_nor_transfer,
+        concurrent_turns_and_transfer_updates_keep_the_transcript_gapless,
+        agents_are_upserted_listed_and_removed,
+        agent_tokens_expire_and_are_revoked,
+        tickets_are_kept_in_order,
     );
 }
 

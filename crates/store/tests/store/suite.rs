@@ -11,6 +11,9 @@ use std::time::Duration;
 use baton_store::{EntryKind, Json, NewEntry, NewSession, SessionId, Store, StoreError, StoredReply, TurnRecord};
 use chrono::{DateTime, TimeDelta, Utc};
 
+// The desk's part of the suite, reachable through `store_suite!` like the rest.
+pub use crate::desk::*;
+
 /// Opens a backend's store; every call reaches the same database.
 pub trait Harness {
     type Store: Store;
