@@ -27,14 +27,18 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use baton_dialog::{Engine, Session};
+use baton_desk::{Online, TransferCommand, TransferState};
+use baton_dialog::{Engine, Event, FALLBACK_INTENT, Session, TransferOutcome};
 
 use crate::App;
 use crate::error::{ApiError, ErrorBody};
-use baton_store::{NewSession, SessionId, Store, StoreError, StoredReply, StoredSession, TurnRecord};
+use baton_store::{
+    EntryKind, NewSession, SessionId, Store, StoreError, StoredReply, StoredSession, Ticket, TransferWrite, TurnRecord,
+};
 
-use crate::turn::{ResponseShape, TurnInput, decode_state, raw, take_turn};
-use crate::wire::{ACTIONS_SKILL, MessageRequest, MessageResponse, SessionResponse};
+use crate::transfers;
+use crate::turn::{ResponseShape, TurnInput, decode_state, entry, event_turn, raw, take_turn};
+use crate::wire::{ACTIONS_SKILL, GenericItem, MessageRequest, MessageResponse, SessionResponse};
 
 /// The header that carries a client's message id.
 pub const CLIENT_MESSAGE_ID: &str = "x-client-message-id";
@@ -201,6 +205,56 @@ pub(crate) async fn delete_session_legacy(
     delete_session(app, &assistant_id, None, session_id, query).await
 }
 
+/// Cancel the session's transfer: the customer no longer waits for an agent (or leaves the chat);
+/// the assistant answers again.
+#[utoipa::path(
+    post,
+    path = "/v2/assistants/{assistant_id}/environments/{environment_id}/sessions/{session_id}/transfer/cancel",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("environment_id" = String, Path, description = "`draft` or `live`"),
+        ("session_id" = String, Path, description = "From create session"),
+        ("version" = String, Query, description = "API version date"),
+    ),
+    responses(
+        (status = 200, description = "`{\"cancelled\": true}`; `false` when no transfer was open"),
+        (status = "4XX", body = ErrorBody),
+    ),
+    tag = "sessions"
+)]
+pub(crate) async fn cancel_transfer_env(
+    State(app): State<Arc<App>>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    query: Params,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Path((assistant_id, environment_id, session_id)) = path.map_err(path_error)?;
+    cancel_transfer(app, &assistant_id, Some(&environment_id), session_id, query).await
+}
+
+/// Cancel the session's transfer (path without environment).
+#[utoipa::path(
+    post,
+    path = "/v2/assistants/{assistant_id}/sessions/{session_id}/transfer/cancel",
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("session_id" = String, Path, description = "From create session"),
+        ("version" = String, Query, description = "API version date"),
+    ),
+    responses(
+        (status = 200, description = "`{\"cancelled\": true}`; `false` when no transfer was open"),
+        (status = "4XX", body = ErrorBody),
+    ),
+    tag = "sessions"
+)]
+pub(crate) async fn cancel_transfer_legacy(
+    State(app): State<Arc<App>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Params,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Path((assistant_id, session_id)) = path.map_err(path_error)?;
+    cancel_transfer(app, &assistant_id, None, session_id, query).await
+}
+
 /// Send a stateless message: the state travels in `context.skills["actions skill"].system.state`.
 #[utoipa::path(
     post,
@@ -295,6 +349,7 @@ async fn delete_session(
         let now = app.clock.now();
         let stored = load_open_session(&app, assistant_id, &session_id, now).await?;
         app.store.end_session(&stored.id, now).await?;
+        transfers::end_by_customer(&app, &session_id, TransferCommand::Abandon, None).await?;
         app.forget(&session_id);
         app.metrics.session_deleted();
         tracing::info!(session_id = %session_id, "session deleted");
@@ -302,6 +357,34 @@ async fn delete_session(
     }
     .await;
     drop(_guard);
+    app.locks.release(&session_id, lock);
+    result
+}
+
+async fn cancel_transfer(
+    app: Arc<App>,
+    assistant_id: &str,
+    environment_id: Option<&str>,
+    session_id: String,
+    query: Params,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    app.engine(assistant_id, environment_id)?;
+    require_version(query)?;
+    let lock = app.locks.get(&session_id);
+    let guard = lock.lock().await;
+    let result = async {
+        load_open_session(&app, assistant_id, &session_id, app.clock.now()).await?;
+        let event = Event::TransferEnded {
+            outcome: TransferOutcome::Cancelled,
+        };
+        let cancelled = transfers::end_by_customer(&app, &session_id, TransferCommand::Cancel, Some(event)).await?;
+        if cancelled {
+            tracing::info!(session_id = %session_id, "transfer cancelled by the customer");
+        }
+        Ok(Json(json!({"cancelled": cancelled})))
+    }
+    .await;
+    drop(guard);
     app.locks.release(&session_id, lock);
     result
 }
@@ -345,7 +428,7 @@ async fn message(
 
 #[tracing::instrument(skip_all, fields(session_id = %session_id, assistant = %assistant_id, step = tracing::field::Empty))]
 async fn stateful_turn(
-    app: &App,
+    app: &Arc<App>,
     engine: &Engine,
     assistant_id: &str,
     session_id: &str,
@@ -374,19 +457,116 @@ async fn stateful_turn(
                 tracing::debug!("answered a retried message from the stored reply");
                 return serde_json::from_str(reply.get()).map_err(|error| ApiError::Internal(error.to_string()));
             }
-            let session: Session = serde_json::from_str(stored.state.get())
+            let mut session: Session = serde_json::from_str(stored.state.get())
                 .map_err(|error| ApiError::Internal(format!("stored session: {error}")))?;
-            let turn = take_turn(
-                engine,
-                session,
-                session_id,
-                &input,
-                shape,
-                app.config.agents_online,
-                now,
-            );
+            let open = match session.transfer_open {
+                true => app.store.open_transfer_of(&stored.id).await?,
+                false => None,
+            };
+            let open = open.map(transfers::Loaded::decode).transpose()?;
+            if session.transfer_open && open.is_none() {
+                // The runtime waits for a transfer that is not open (one asked for outside a
+                // customer turn, or from before the desk was wired): the assistant answers again.
+                session.transfer_open = false;
+            }
+            let text = input.text.as_deref().map(str::trim).filter(|text| !text.is_empty());
+            let mut turn = take_turn(engine, session.clone(), session_id, &input, shape, true, now);
+            let mut transfer_write = None;
+            let mut after = After::Nothing;
+            match (&open, text, turn.requests.first().cloned()) {
+                (Some(loaded), Some(text), _) if loaded.takes_message() => {
+                    // Offline policy "leave a message": this message is it.
+                    let ticket_id = loaded.transfer.id().to_string();
+                    let ticket = Ticket {
+                        id: ticket_id.clone(),
+                        session_id: stored.id.clone(),
+                        transfer_id: Some(ticket_id.clone()),
+                        queue: Some(loaded.queue(&app.config.desk.settings.default_queue).to_string()),
+                        text: text.to_owned(),
+                        created_at: now,
+                    };
+                    match app.store.create_ticket(ticket).await {
+                        // Taken: this turn is being redone after a conflict.
+                        Ok(()) | Err(StoreError::Conflict(_)) => {}
+                        Err(error) => return Err(error.into()),
+                    }
+                    let mut transfer = loaded.transfer.clone();
+                    let transitions = transfer
+                        .apply(TransferCommand::LeaveMessage { ticket: ticket_id }, now)
+                        .map_err(|error| ApiError::Internal(error.to_string()))?;
+                    turn.entries.extend(transitions.iter().map(transfers::transition_entry));
+                    let back = event_turn(
+                        engine,
+                        turn.session,
+                        Event::TransferEnded {
+                            outcome: TransferOutcome::Ended,
+                        },
+                        now,
+                    );
+                    turn.session = back.session;
+                    turn.entries.extend(back.entries);
+                    turn.entries.push(entry(
+                        now,
+                        EntryKind::Assistant,
+                        json!({"type": "text", "text": transfers::MESSAGE_LEFT}),
+                    ));
+                    turn.response.output.generic.extend(back.generic);
+                    turn.response.output.generic.push(GenericItem::Text {
+                        text: transfers::MESSAGE_LEFT.to_owned(),
+                        agent: None,
+                    });
+                    transfer_write = Some(TransferWrite::Update(transfers::update_of(&transfer, Vec::new(), now)));
+                    after = After::Closed(transfer.state());
+                }
+                (Some(loaded), Some(text), _) => {
+                    let asks_for_human = engine
+                        .classifier()
+                        .classify(text)
+                        .first()
+                        .is_some_and(|top| top.intent == FALLBACK_INTENT && f64::from(top.confidence) >= 0.5);
+                    if asks_for_human && loaded.transfer.state() != TransferState::Active {
+                        let stand = transfers::where_they_stand(loaded);
+                        turn.entries
+                            .push(entry(now, EntryKind::Assistant, json!({"type": "text", "text": stand})));
+                        turn.response.output.generic.push(GenericItem::Text {
+                            text: stand,
+                            agent: None,
+                        });
+                    }
+                    after = After::Relay(Box::new(loaded.clone()), text.to_owned());
+                }
+                (None, _, Some(request)) => {
+                    let availability = transfers::availability(app, &request).await;
+                    if availability.online == Online::No {
+                        // The same turn again, with the offline response in the transcript.
+                        turn = take_turn(engine, session, session_id, &input, shape, false, now);
+                    }
+                    let history = app.store.transcript(&stored.id).await?;
+                    let lines = transfers::transcript_lines(&history, &turn.entries);
+                    let opening = transfers::open(
+                        engine,
+                        &mut turn.session,
+                        session_id,
+                        &request,
+                        &availability,
+                        lines,
+                        now,
+                    )?;
+                    turn.entries.extend(opening.entries.iter().cloned());
+                    transfer_write = Some(opening.write(&stored.id, now));
+                    after = After::Start(Box::new(opening));
+                }
+                _ => {}
+            }
             if let Some(step) = current_step(engine, &turn.session) {
                 tracing::Span::current().record("step", step.as_str());
+            }
+            if let After::Relay(..) = &after {
+                // Agent messages since the customer's previous message, for clients of this API
+                // alone; this turn's entries are not stored yet, so every stored one is earlier.
+                let mut generic = transfers::agent_messages_since_previous(app, &stored.id, u64::MAX).await?;
+                generic.append(&mut turn.response.output.generic);
+                turn.response.output.generic = generic;
             }
             let reply = match &client_message_id {
                 Some(message_id) => Some(StoredReply {
@@ -405,22 +585,33 @@ async fn stateful_turn(
                 at: now,
                 entries: turn.entries,
                 reply,
-                transfer: None,
+                transfer: transfer_write,
             };
-            match app.store.commit_turn(record).await {
-                Ok(_) => {}
-                Err(StoreError::Conflict(_)) => {
+            let committed = match app.store.commit_turn(record).await {
+                Ok(committed) => committed,
+                Err(StoreError::Conflict(_) | StoreError::TransferAlreadyOpen { .. }) => {
                     // Another writer got there first, or a retry of this message id was
                     // answered meanwhile: reload and look again.
                     tracing::warn!("session changed by another writer; redoing the turn");
                     continue;
                 }
                 Err(error) => return Err(error.into()),
-            }
+            };
             app.touch(session_id, now);
             for reason in &turn.transfers {
                 app.metrics.transfer(*reason);
                 tracing::info!(reason = reason.as_str(), "transfer requested");
+            }
+            match after {
+                After::Nothing => {}
+                After::Closed(state) => app.metrics.transfer_ended(state.as_str()),
+                After::Relay(loaded, text) => {
+                    transfers::relay(app, &loaded, session_id, committed.first_seq, &text, now).await;
+                }
+                After::Start(opening) => {
+                    app.metrics.transfer_opened();
+                    transfers::start(app, session_id, *opening).await;
+                }
             }
             app.metrics.message(started.elapsed());
             tracing::debug!(n_generic = turn.response.output.generic.len(), "turn committed");
@@ -432,6 +623,17 @@ async fn stateful_turn(
     drop(guard);
     app.locks.release(session_id, lock);
     result
+}
+
+/// What a committed turn still has to do about a transfer.
+enum After {
+    Nothing,
+    /// The transfer closed in the turn.
+    Closed(TransferState),
+    /// Relay the customer's message to the desk.
+    Relay(Box<transfers::Loaded>, String),
+    /// Ask the desk for a chat.
+    Start(Box<transfers::Opening>),
 }
 
 async fn stateless(

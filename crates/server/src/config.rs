@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use baton_desk::own::{AgentConfig, DeskSettings, OwnDeskConfig, QueueConfig};
+use baton_desk::{AgentId, QueueName};
+
 /// The server's settings. In a TOML file every key is optional; unknown keys are an error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -34,6 +37,81 @@ pub struct Config {
     pub agents_online: bool,
     /// How long shutdown waits for in-flight turns (`BATON_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
+    /// Baton's own service desk: timeouts, queues with business hours and offline policies,
+    /// agents (more agents come from the store, `baton agents add`).
+    pub desk: DeskConfig,
+    /// Agent logins allowed per client address and per username (token bucket).
+    pub login_rate_limit: RateLimit,
+}
+
+/// The `[desk]` section: `[desk.settings]`, `[[desk.queues]]`, `[[desk.agents]]`.
+///
+/// ```toml
+/// [desk.settings]
+/// accept_timeout = 30          # seconds an offered agent has to accept (BATON_DESK_ACCEPT_TIMEOUT_SECS)
+/// join_timeout = 900           # seconds a customer waits for an agent (BATON_DESK_JOIN_TIMEOUT_SECS)
+/// default_queue = "default"    # BATON_DESK_DEFAULT_QUEUE
+///
+/// [[desk.queues]]
+/// name = "billing"
+/// offline_policy = "leave_message"   # wait_in_queue (default) | leave_message | back_to_assistant
+/// hours = { time_zone = "Europe/Berlin", weekly = [{ days = ["Mon", "Tue"], open = "09:00", close = "17:30" }] }
+///
+/// [[desk.agents]]
+/// id = "ann"
+/// name = "Ann Smith"
+/// queues = ["billing"]
+/// capacity = 3
+/// password_hash = "$argon2id$…"      # an argon2 PHC string; without one the agent cannot log in
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeskConfig {
+    pub settings: DeskSettings,
+    pub queues: Vec<QueueConfig>,
+    pub agents: Vec<ConfiguredAgent>,
+}
+
+/// An agent listed in the configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfiguredAgent {
+    pub id: AgentId,
+    pub name: String,
+    /// The queues the agent serves; none = every queue.
+    #[serde(default)]
+    pub queues: Vec<QueueName>,
+    #[serde(default = "default_capacity")]
+    pub capacity: u32,
+    /// An argon2 PHC string (`baton_store::password::hash`).
+    #[serde(default)]
+    pub password_hash: Option<String>,
+}
+
+fn default_capacity() -> u32 {
+    3
+}
+
+impl ConfiguredAgent {
+    pub fn desk_agent(&self) -> AgentConfig {
+        AgentConfig {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            queues: self.queues.clone(),
+            capacity: self.capacity,
+        }
+    }
+}
+
+impl DeskConfig {
+    /// What Baton's own desk starts with.
+    pub fn own_desk(&self) -> OwnDeskConfig {
+        OwnDeskConfig {
+            settings: self.settings.clone(),
+            agents: self.agents.iter().map(ConfiguredAgent::desk_agent).collect(),
+            queues: self.queues.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +146,11 @@ impl Default for Config {
             rate_limit: RateLimit::default(),
             agents_online: true,
             shutdown_grace_secs: 10,
+            desk: DeskConfig::default(),
+            login_rate_limit: RateLimit {
+                per_second: 0.1,
+                burst: 5,
+            },
         }
     }
 }
@@ -143,6 +226,18 @@ impl Config {
                 "BATON_SHUTDOWN_GRACE_SECS" => {
                     self.shutdown_grace_secs = value.parse().map_err(|_| invalid("expected whole seconds"))?
                 }
+                "BATON_DESK_ACCEPT_TIMEOUT_SECS" => {
+                    let secs = value.parse().map_err(|_| invalid("expected whole seconds"))?;
+                    self.desk.settings.accept_timeout = Duration::from_secs(secs);
+                }
+                "BATON_DESK_JOIN_TIMEOUT_SECS" => {
+                    let secs = value.parse().map_err(|_| invalid("expected whole seconds"))?;
+                    self.desk.settings.join_timeout = Duration::from_secs(secs);
+                }
+                "BATON_DESK_DEFAULT_QUEUE" => {
+                    self.desk.settings.default_queue =
+                        QueueName::parse(value.trim()).map_err(|error| invalid(&error.to_string()))?;
+                }
                 _ => {}
             }
         }
@@ -198,6 +293,37 @@ mod tests {
         assert!(!config.dev);
         assert_eq!(config.rate_limit.burst, 5);
         assert_eq!(config.session_timeout_secs, 300);
+    }
+
+    #[test]
+    fn desk_section() {
+        let text = r#"
+[desk.settings]
+accept_timeout = 10
+default_queue = "general"
+
+[[desk.queues]]
+name = "billing"
+offline_policy = "leave_message"
+hours = { time_zone = "Europe/Berlin", weekly = [{ days = ["Mon", "Fri"], open = "09:00", close = "17:30" }] }
+
+[[desk.agents]]
+id = "ann"
+name = "Ann Smith"
+queues = ["billing"]
+"#;
+        let mut config: Config = toml::from_str(text).unwrap();
+        config
+            .apply_env([("BATON_DESK_JOIN_TIMEOUT_SECS".to_owned(), "60".to_owned())])
+            .unwrap();
+        let desk = config.desk.own_desk();
+        assert_eq!(desk.settings.accept_timeout, Duration::from_secs(10));
+        assert_eq!(desk.settings.join_timeout, Duration::from_secs(60));
+        assert_eq!(desk.settings.default_queue.as_str(), "general");
+        assert_eq!(desk.queues[0].offline_policy, baton_desk::OfflinePolicy::LeaveMessage);
+        assert!(desk.queues[0].hours.is_some());
+        assert_eq!(desk.agents[0].capacity, 3);
+        assert!(toml::from_str::<Config>("[desk.queues]\nname = 1").is_err());
     }
 
     #[test]

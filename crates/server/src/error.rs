@@ -62,6 +62,18 @@ pub enum ApiError {
     UnsupportedMessageType(String),
     #[error("Unauthorized")]
     Unauthorized,
+    /// An agent login with an unknown username or a wrong password (the same answer for both).
+    #[error("Wrong username or password")]
+    BadCredentials,
+    /// No such transfer, or not one of the agent's queues (the same answer for both).
+    #[error("Transfer not found")]
+    TransferNotFound,
+    #[error("The transfer is not offered to you (any more)")]
+    NotOffered,
+    #[error("You are not in this chat")]
+    NotInChat,
+    #[error("That agent cannot take the chat now (offline, away or at capacity)")]
+    AgentUnavailable,
     #[error("Rate limit exceeded: retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("The session was changed by another request at the same time; retry")]
@@ -79,7 +91,10 @@ impl ApiError {
             | ApiError::AssistantNotFound(_)
             | ApiError::EnvironmentNotFound(_)
             | ApiError::SessionNotFound
-            | ApiError::SessionExpired => StatusCode::NOT_FOUND,
+            | ApiError::SessionExpired
+            | ApiError::TransferNotFound => StatusCode::NOT_FOUND,
+            ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::NotOffered | ApiError::NotInChat | ApiError::AgentUnavailable => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::MissingVersion
             | ApiError::InvalidQuery(_)
@@ -119,6 +134,11 @@ impl ApiError {
             ApiError::TextTooLong(_) => "text_too_long",
             ApiError::UnsupportedMessageType(_) => "unsupported_message_type",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::BadCredentials => "bad_credentials",
+            ApiError::TransferNotFound => "not_found",
+            ApiError::NotOffered => "not_offered",
+            ApiError::NotInChat => "not_in_chat",
+            ApiError::AgentUnavailable => "agent_unavailable",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Conflict => "session_conflict",
             ApiError::Unavailable => "unavailable",

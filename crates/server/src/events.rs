@@ -12,12 +12,13 @@
 //!   session id (a random v4 UUID the customer got at creation) is the capability, and outside
 //!   `--dev` the request must also come from an allowed origin (see `web::customer_allowed`).
 //!   The session must exist, be open and belong to the assistant in the path.
-//! - Client frames are read only to answer `{"type": "ping"}` and to reject anything else with an
-//!   error frame; they never change state. Customer messages still go through the message API,
-//!   so the transcript and the idempotency rules stay in one place.
-//! - Until the human-agent work lands, the only publisher is the simulated desk of the preview;
-//!   the hub is in-process, so with several replicas events must later travel over the
-//!   database's notifications (DESIGN §3, "Scaling out").
+//! - Client frames: `{"type": "ping"}` is answered, `typing` and `read` go to the desk of the
+//!   session's open transfer, anything else gets an error frame; none changes stored state.
+//!   Customer messages still go through the message API, so the transcript and the idempotency
+//!   rules stay in one place.
+//! - Publishers: the transfer pumps (`transfers.rs`) and the preview's simulated desk. The hub is
+//!   in-process, so with several replicas events must later travel over the database's
+//!   notifications (DESIGN §3, "Scaling out").
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -32,6 +33,7 @@ use tokio::sync::broadcast;
 
 use baton_store::{SessionId, Store};
 
+use crate::transfers::CustomerSignal;
 use crate::{ApiError, App};
 
 /// Events kept per session for clients that reconnect.
@@ -59,6 +61,13 @@ pub enum SessionEvent {
     AgentMessage {
         agent_name: String,
         text: String,
+        /// The message's id, for read receipts (`read` frames).
+        #[serde(default)]
+        id: Option<String>,
+    },
+    /// The agent has read the customer's messages up to and including this one.
+    AgentRead {
+        up_to: String,
     },
     AgentLeft {
         agent_name: String,
@@ -66,6 +75,15 @@ pub enum SessionEvent {
     /// The chat with the human agent ended; the customer is back with the assistant.
     Ended {
         by: String,
+    },
+    /// No agent can be reached now: the offline response.
+    Offline {
+        message: String,
+    },
+    /// What the assistant says without a customer message (after the chat ended or the agent
+    /// handed the customer back), as `output.generic` items.
+    Assistant {
+        generic: Vec<crate::wire::GenericItem>,
     },
 }
 
@@ -164,6 +182,14 @@ pub(crate) struct EventsQuery {
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientFrame {
     Ping,
+    /// The customer started or stopped typing: passed to the agent.
+    Typing {
+        typing: bool,
+    },
+    /// The customer has read the agent's messages up to this one: passed to the agent.
+    Read {
+        up_to: String,
+    },
 }
 
 /// The session's event socket: a WebSocket of JSON text frames `{"seq": N, "type": "queued" |
@@ -258,7 +284,7 @@ async fn connect(
             let (missed, receiver) = app.events.subscribe(&session_id, after);
             tracing::debug!(session_id = %session_id, n_missed = missed.len(), "event socket opened");
             upgrade.max_message_size(4 * 1024).on_upgrade(move |socket| async move {
-                serve(socket, missed, receiver).await;
+                serve(socket, &app, &session_id, missed, receiver).await;
                 app.events.release(&session_id);
             })
         }
@@ -267,7 +293,13 @@ async fn connect(
 }
 
 /// Sends what was missed, then every new event, until either side closes.
-async fn serve(mut socket: WebSocket, missed: Vec<Numbered>, mut receiver: broadcast::Receiver<Numbered>) {
+async fn serve(
+    mut socket: WebSocket,
+    app: &App,
+    session_id: &str,
+    missed: Vec<Numbered>,
+    mut receiver: broadcast::Receiver<Numbered>,
+) {
     for event in missed {
         if send(&mut socket, &event).await.is_err() {
             return;
@@ -300,6 +332,14 @@ async fn serve(mut socket: WebSocket, missed: Vec<Numbered>, mut receiver: broad
                 Some(Ok(Frame::Text(text))) => {
                     let reply = match serde_json::from_str::<ClientFrame>(&text) {
                         Ok(ClientFrame::Ping) => serde_json::json!({"type": "pong"}),
+                        Ok(ClientFrame::Typing { typing }) => {
+                            crate::transfers::customer_signal(app, session_id, CustomerSignal::Typing(typing)).await;
+                            continue;
+                        }
+                        Ok(ClientFrame::Read { up_to }) => {
+                            crate::transfers::customer_signal(app, session_id, CustomerSignal::Read(up_to)).await;
+                            continue;
+                        }
                         Err(error) => serde_json::json!({
                             "type": "error",
                             "baton_code": "invalid_frame",

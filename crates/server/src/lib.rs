@@ -27,6 +27,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use baton_dialog::Engine;
 use baton_store::{AnyStore, Store};
 
+pub mod agents;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -35,6 +36,7 @@ pub mod events;
 pub mod limit;
 pub mod metrics;
 pub mod openapi;
+pub mod transfers;
 pub mod turn;
 pub mod web;
 pub mod wire;
@@ -102,6 +104,10 @@ pub(crate) struct App {
     shutting_down: AtomicBool,
     /// What reaches customers' sockets between turns (`events.rs`).
     events: events::EventHub,
+    /// Baton's own service desk and the chats this process pumps (`transfers.rs`).
+    desk: transfers::Desk,
+    /// Agent logins, per client address and per username.
+    login_limiter: RateLimiter,
 }
 
 impl App {
@@ -180,8 +186,15 @@ pub async fn run(
         }
     }
     let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let own_desk = baton_desk::OwnDesk::start(
+        config.desk.own_desk(),
+        baton_desk::own::Clock::starting_at(services.clock.now()),
+    );
+    let configured: Vec<_> = config.desk.agents.iter().map(|agent| agent.desk_agent()).collect();
     let app = Arc::new(App {
         limiter: RateLimiter::new(&config.rate_limit),
+        login_limiter: RateLimiter::new(&config.login_rate_limit),
+        desk: transfers::Desk::new(own_desk, &configured),
         config,
         engines,
         store: services.store,
@@ -193,6 +206,7 @@ pub async fn run(
         shutting_down: AtomicBool::new(false),
         events: events::EventHub::default(),
     });
+    start_desk(&app).await;
     let router = router(app.clone())?;
     let address = listener.local_addr()?;
     tracing::info!(%address, assistants = app.engines.len(), dev = app.config.dev, "serving");
@@ -210,6 +224,7 @@ pub async fn run(
         .with_graceful_shutdown(signal)
         .await;
     stop_sweeping.cancel();
+    app.desk.stop.cancel();
     app.tracker.close();
     if tokio::time::timeout(grace, app.tracker.wait()).await.is_err() {
         tracing::warn!(
@@ -219,6 +234,29 @@ pub async fn run(
     }
     tracing::info!("stopped");
     served.map_err(ServerError::from)
+}
+
+/// Makes the store's agents known to the desk and re-attaches the open transfers.
+async fn start_desk(app: &Arc<App>) {
+    match app.store.list_agents().await {
+        Ok(records) => {
+            for record in &records {
+                if let Some(agent) = agents::desk_agent(record) {
+                    app.desk.register_agent(agent);
+                }
+            }
+        }
+        Err(error) => tracing::error!(%error, "loading agents failed"),
+    }
+    match app.store.open_transfers().await {
+        Ok(open) => app.metrics.set_transfers_open(open.len() as i64),
+        Err(error) => tracing::error!(%error, "counting open transfers failed"),
+    }
+    match transfers::resume_all(app).await {
+        Ok(0) => {}
+        Ok(resumed) => tracing::info!(n_transfers = resumed, "open transfers resumed"),
+        Err(error) => tracing::error!(%error, "resuming open transfers failed"),
+    }
 }
 
 /// Ends sessions idle past their timeout, every quarter of the timeout (at most every minute),
@@ -237,6 +275,7 @@ async fn sweep(app: Arc<App>, stop: CancellationToken) {
                 for id in &expired {
                     app.forget(id.as_str());
                     app.metrics.session_expired();
+                    abandon(&app, id.as_str()).await;
                 }
                 if !expired.is_empty() {
                     tracing::info!(n_sessions = expired.len(), "sessions expired");
@@ -244,6 +283,18 @@ async fn sweep(app: Arc<App>, stop: CancellationToken) {
             }
             Err(error) => tracing::warn!(%error, "expiring idle sessions failed"),
         }
+    }
+}
+
+/// The customer of an expired session has gone: their transfer is abandoned.
+async fn abandon(app: &Arc<App>, session_id: &str) {
+    let lock = app.locks.get(session_id);
+    let guard = lock.lock().await;
+    let result = transfers::end_by_customer(app, session_id, baton_desk::TransferCommand::Abandon, None).await;
+    drop(guard);
+    app.locks.release(session_id, lock);
+    if let Err(error) = result {
+        tracing::warn!(%error, session_id = %session_id, "abandoning the transfer of an expired session failed");
     }
 }
 
@@ -271,9 +322,18 @@ fn router(app: Arc<App>) -> Result<Router, ServerError> {
             delete(api::delete_session_legacy),
         )
         .route(&format!("{BASE}/message"), post(api::stateless_legacy))
+        .route(
+            &format!("{ENV}/sessions/{{session_id}}/transfer/cancel"),
+            post(api::cancel_transfer_env),
+        )
+        .route(
+            &format!("{BASE}/sessions/{{session_id}}/transfer/cancel"),
+            post(api::cancel_transfer_legacy),
+        )
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), guard));
     let mut router = Router::new()
         .merge(v2)
+        .merge(agents::routes())
         .merge(web::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -296,7 +356,7 @@ fn cors(origins: &[String]) -> Result<CorsLayer, ServerError> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

@@ -35,7 +35,23 @@ pub struct Metrics {
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
     transfers: [AtomicU64; REASONS.len()],
+    /// Closed transfers by their final state.
+    outcomes: [AtomicU64; OUTCOMES.len()],
+    /// Transfers open now (set at startup from the store, then moved as they open and close).
+    transfers_open: std::sync::atomic::AtomicI64,
 }
+
+/// The states a transfer can close in (`baton_desk::TransferState`, by name).
+const OUTCOMES: [&str; 8] = [
+    "ended",
+    "handed_back",
+    "cancelled",
+    "abandoned",
+    "timed_out",
+    "message_left",
+    "returned",
+    "failed",
+];
 
 impl Metrics {
     pub fn message(&self, latency: Duration) {
@@ -71,6 +87,24 @@ impl Metrics {
         if let Some(index) = REASONS.iter().position(|known| *known == reason) {
             self.transfers[index].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// A transfer was opened (whatever became of it within its first turn).
+    pub fn transfer_opened(&self) {
+        self.transfers_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A transfer closed in state `outcome` (`ended`, `handed_back`, …).
+    pub fn transfer_ended(&self, outcome: &str) {
+        if let Some(index) = OUTCOMES.iter().position(|known| *known == outcome) {
+            self.outcomes[index].fetch_add(1, Ordering::Relaxed);
+            self.transfers_open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The number of open transfers, as the store counts them at startup.
+    pub fn set_transfers_open(&self, open: i64) {
+        self.transfers_open.store(open, Ordering::Relaxed);
     }
 
     /// The Prometheus text format; `active_sessions` is counted by the caller.
@@ -121,6 +155,22 @@ impl Metrics {
                 load(count)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP baton_transfers_ended_total Transfers closed, by outcome.\n# TYPE baton_transfers_ended_total counter"
+        );
+        for (outcome, count) in OUTCOMES.iter().zip(&self.outcomes) {
+            let _ = writeln!(
+                out,
+                "baton_transfers_ended_total{{outcome=\"{outcome}\"}} {}",
+                load(count)
+            );
+        }
+        let open = self.transfers_open.load(Ordering::Relaxed).max(0);
+        let _ = writeln!(
+            out,
+            "# HELP baton_transfers_open Transfers waiting for or talking with a human agent.\n# TYPE baton_transfers_open gauge\nbaton_transfers_open {open}"
+        );
         let _ = writeln!(
             out,
             "# HELP baton_turn_duration_seconds Time from receiving a message to its committed reply.\n# TYPE baton_turn_duration_seconds histogram"

@@ -47,6 +47,46 @@ pub struct TurnResult {
     pub response: MessageResponse,
     pub entries: Vec<NewEntry>,
     pub transfers: Vec<TransferReason>,
+    /// The transfers the turn asks for (at most one in practice), for the server to open.
+    pub requests: Vec<TransferRequest>,
+}
+
+/// What a turn without a customer message produced (a transfer ended, an agent handed back).
+#[derive(Debug, Clone)]
+pub struct EventTurn {
+    pub session: Session,
+    pub entries: Vec<NewEntry>,
+    pub generic: Vec<GenericItem>,
+}
+
+/// Runs an event that is not a customer message through `engine`: what the assistant says
+/// becomes transcript entries and `generic` items.
+/// A transfer asked for here is not opened: the runtime stays silent until the next customer
+/// message finds no open transfer and takes the conversation back.
+pub fn event_turn(engine: &Engine, session: Session, event: Event, now: DateTime<Utc>) -> EventTurn {
+    let turn = engine.event(session, event, now);
+    let mut entries = Vec::new();
+    let mut generic = Vec::new();
+    for effect in &turn.effects {
+        match effect {
+            Effect::Say(message) => {
+                entries.push(entry(now, EntryKind::Assistant, message_entry(message)));
+                generic.push(generic_item(message));
+            }
+            Effect::Transfer(request) => {
+                tracing::warn!(
+                    reason = request.reason.as_str(),
+                    "a transfer asked for outside a customer turn is not opened"
+                );
+            }
+            Effect::ActionStarted { .. } | Effect::ActionFinished { .. } => {}
+        }
+    }
+    EventTurn {
+        session: turn.session,
+        entries,
+        generic,
+    }
 }
 
 /// Runs one message through `engine`.
@@ -98,6 +138,7 @@ pub fn take_turn(
 
     let mut generic = Vec::new();
     let mut transfers = Vec::new();
+    let mut requests = Vec::new();
     let mut turn_events = Vec::new();
     for effect in &turn.effects {
         match effect {
@@ -107,6 +148,7 @@ pub fn take_turn(
             }
             Effect::Transfer(request) => {
                 transfers.push(request.reason);
+                requests.push(request.clone());
                 entries.push(entry(now, EntryKind::Event, transfer_entry(request)));
                 let response = match agents_online {
                     true => &request.online_response,
@@ -177,6 +219,7 @@ pub fn take_turn(
         session: turn.session,
         entries,
         transfers,
+        requests,
     }
 }
 
@@ -219,9 +262,12 @@ fn transfer_entry(request: &TransferRequest) -> Json {
     })
 }
 
-fn generic_item(message: &Message) -> GenericItem {
+pub fn generic_item(message: &Message) -> GenericItem {
     match message {
-        Message::Text { text } => GenericItem::Text { text: text.clone() },
+        Message::Text { text } => GenericItem::Text {
+            text: text.clone(),
+            agent: None,
+        },
         Message::Options { title, choices } => GenericItem::Option {
             title: title.clone(),
             options: choices
@@ -240,6 +286,7 @@ fn generic_item(message: &Message) -> GenericItem {
         // Watson client renders, so a link travels as a Markdown link.
         Message::Link { label, url } => GenericItem::Text {
             text: format!("[{label}]({url})"),
+            agent: None,
         },
         Message::Pause { milliseconds } => GenericItem::Pause {
             time: *milliseconds,

@@ -115,6 +115,9 @@ pub struct MessageOutput {
 pub enum GenericItem {
     Text {
         text: String,
+        /// Set when a human agent wrote this text (during a transfer).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<AgentName>,
     },
     Option {
         title: String,
@@ -131,6 +134,12 @@ pub enum GenericItem {
         time: u32,
         typing: bool,
     },
+}
+
+/// Who wrote an agent's text, as the customer sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AgentName {
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -10,3 +10,4 @@ mod errors;
 mod fuzz;
 mod ops;
 mod sdk;
+mod transfers;
