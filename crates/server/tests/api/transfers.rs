@@ -532,3 +532,58 @@ async fn agent_logins_are_rate_limited_and_wrong_passwords_refused() {
     let reply = app.send(login("ann-password")).await;
     crate::common::assert_error(&reply, 429, "rate_limited");
 }
+
+#[tokio::test]
+async fn when_no_agent_joins_in_time_the_assistant_takes_the_customer_back() {
+    let app = app_with_agents(|config| {
+        config.desk.settings.join_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let (session, mut customer) = start(&app).await;
+    app.say(&session, "I want to pay my bill").await;
+    assert_eq!(next_of(&mut customer, "ended").await["by"], "desk");
+    let said = next_of(&mut customer, "assistant").await;
+    assert_eq!(
+        said["generic"][0]["text"],
+        "Sorry, no agent could join in time. I can still help you here: what do you need?"
+    );
+    let reply = app.say(&session, "what are your opening hours").await;
+    assert!(render(&reply)[0].starts_with("Our branches are open"), "{reply}");
+}
+
+#[tokio::test]
+async fn a_declined_offer_goes_to_the_next_agent_and_a_reconnecting_console_gets_its_offers() {
+    let app = app_with_agents(|_| {}).await;
+    let mut ann = AgentClient::online(&base(&app), "ann").await;
+    let mut bob = AgentClient::online(&base(&app), "bob").await;
+    let (session, _customer) = start(&app).await;
+    app.say(&session, "I want to pay my bill").await;
+    // Whoever gets it first declines; the other one is offered it next.
+    let (first, second) = tokio::select! {
+        offer = ann.next("offer") => (offer, "ann"),
+        offer = bob.next("offer") => (offer, "bob"),
+    };
+    let transfer = first["transfer"].as_str().unwrap().to_owned();
+    let (decliner, other) = match second {
+        "ann" => (&mut ann, &mut bob),
+        _ => (&mut bob, &mut ann),
+    };
+    let (status, _) = decliner
+        .post(&format!("/v1/agent/transfers/{transfer}/decline"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(decliner.next("offer_withdrawn").await["reason"], "declined");
+    assert_eq!(other.next("offer").await["transfer"], transfer);
+    // The other agent's console reconnects and is offered it again from the hello on.
+    let mut again = AgentClient::reconnect(&other.base, &other.token).await;
+    assert_eq!(again.next("offer").await["transfer"], transfer);
+    let (status, _) = again
+        .post(&format!("/v1/agent/transfers/{transfer}/accept"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = decliner
+        .post(&format!("/v1/agent/transfers/{transfer}/accept"), json!({}))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["baton_code"], "not_offered");
+}
