@@ -7,7 +7,8 @@
 //! of out-of-scope messages below 0.5. It then refits the in-scope model of `classifier.rs`
 //! (top probability, log-ratio to the second, nearest-example similarity) on the same rows, each
 //! sub-assistant weighing the same, and prints its weights: this is how the shipped ones were
-//! obtained.
+//! obtained, for the default ranking (the networks; the logistic regression's weights came from
+//! this bench when it was the default).
 //!
 //! Run: `cargo bench -p baton-nlu --bench calibration` (data in `../shared/data/nlu`, or set
 //! `BATON_NLU_DATA`).
