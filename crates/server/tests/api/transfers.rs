@@ -244,6 +244,23 @@ async fn a_planned_transfer_reaches_an_agent_who_chats_with_the_customer() {
     send_frame(&mut customer, json!({"type": "typing", "typing": true})).await;
     let typing = ann.next("customer_typing").await;
     assert_eq!(typing["typing"], true);
+    send_frame(
+        &mut ann.socket,
+        json!({"type": "typing", "transfer": transfer, "typing": true}),
+    )
+    .await;
+    assert_eq!(next_of(&mut customer, "agent_typing").await["typing"], true);
+    send_frame(&mut customer, json!({"type": "read", "up_to": sent["id"]})).await;
+    assert_eq!(ann.next("customer_read").await["up_to"], sent["id"]);
+    let message_id = relayed["message"]["id"].clone();
+    send_frame(
+        &mut ann.socket,
+        json!({"type": "read", "transfer": transfer, "up_to": message_id}),
+    )
+    .await;
+    assert_eq!(next_of(&mut customer, "agent_read").await["up_to"], message_id);
+    send_frame(&mut ann.socket, json!({"type": "dance"})).await;
+    assert_eq!(ann.next("error").await["baton_code"], "bad_frame");
 
     let (status, details) = ann.get(&format!("/v1/agent/transfers/{transfer}")).await;
     assert_eq!(status, 200, "{details}");
