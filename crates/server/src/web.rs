@@ -1,7 +1,13 @@
 //! The browser side: the web chat widget (`GET /webchat.js`), the Northwind Bank demo page
-//! (`GET /`), the preview page (`GET /preview`), and the small JSON routes they need beyond the
-//! message API: a session's transcript (to restore the conversation after a reload) and, in
-//! development mode, the simulated desk of the preview.
+//! (`GET /`), the preview page (`GET /preview`), the agent console (`GET /agent`, with its
+//! tickets and supervisor views at `/agent/tickets` and `/agent/supervisor`), and the small JSON
+//! routes they need beyond the message API: a session's transcript (to restore the conversation
+//! after a reload) and, in development mode, the simulated desk of the preview.
+//!
+//! The console is only a static page: everything it shows comes from the agent API
+//! (`/v1/agent/…`) after the agent signs in, so serving the page itself needs no authentication.
+//! It is sent with a strict Content-Security-Policy (scripts, styles and connections from this
+//! origin only, no framing), a second line of defence behind inserting all text as text.
 //!
 //! The files live in `web/` at the repository root as plain HTML, CSS and JavaScript and are
 //! embedded with `include_str!`, so `cargo build` is the whole build. The widget's CSS is a
@@ -36,6 +42,13 @@ const WEBCHAT_CSS: &str = include_str!("../../../web/webchat.css");
 const INDEX_HTML: &str = include_str!("../../../web/index.html");
 const PREVIEW_HTML: &str = include_str!("../../../web/preview.html");
 const PREVIEW_JS: &str = include_str!("../../../web/preview.js");
+const AGENT_HTML: &str = include_str!("../../../web/agent.html");
+const AGENT_JS: &str = include_str!("../../../web/agent.js");
+const AGENT_CSS: &str = include_str!("../../../web/agent.css");
+
+/// The console's Content-Security-Policy: nothing from elsewhere, nothing inline, no framing.
+const AGENT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The widget with its stylesheet in place of the `"__BATON_CSS__"` placeholder.
 static WIDGET: LazyLock<String> = LazyLock::new(|| {
@@ -53,6 +66,11 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         .route("/preview", get(preview))
         .route("/preview.js", get(preview_js))
         .route("/preview/assistants", get(assistants))
+        .route("/agent", get(agent_console))
+        .route("/agent/tickets", get(agent_console))
+        .route("/agent/supervisor", get(agent_console))
+        .route("/agent.js", get(agent_js))
+        .route("/agent.css", get(agent_css))
         .route("/preview/sessions/{session_id}/desk", post(simulate_desk))
         .route(
             &format!("{BASE}/sessions/{{session_id}}/transcript"),
@@ -204,6 +222,25 @@ async fn preview_js(State(app): State<Arc<App>>) -> Response {
     page("application/javascript; charset=utf-8", PREVIEW_JS.to_owned())
 }
 
+/// `GET /agent` (and `/agent/tickets`, `/agent/supervisor`): the agent console, one page whose
+/// script picks the view from the path.
+async fn agent_console() -> Response {
+    let mut response = page("text/html; charset=utf-8", AGENT_HTML.to_owned());
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(AGENT_CSP));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+async fn agent_js() -> Response {
+    page("application/javascript; charset=utf-8", AGENT_JS.to_owned())
+}
+
+async fn agent_css() -> Response {
+    page("text/css; charset=utf-8", AGENT_CSS.to_owned())
+}
+
 #[derive(Debug, Serialize)]
 struct AssistantSummary {
     id: String,
@@ -269,7 +306,7 @@ struct EntryOut {
         ("session_id" = String, Path, description = "From create session"),
     ),
     responses(
-        (status = 200, description = "`{\"session_id\": ..., \"entries\": [{\"seq\", \"at\", \"kind\": \"customer\" | \"assistant\" | \"event\", \"payload\"}]}`"),
+        (status = 200, description = "`{\"session_id\": ..., \"entries\": [{\"seq\", \"at\", \"kind\": \"customer\" | \"assistant\" | \"agent\" | \"event\", \"payload\"}]}`; an event's payload is only its `type` (and `to`, the state a transfer reached)"),
         (status = "4XX", body = crate::error::ErrorBody),
     ),
     security((), ("basic" = []), ("bearer" = [])),
@@ -330,7 +367,7 @@ async fn transcript(
         .map(|entry| {
             let payload: JsonValue = serde_json::from_str(entry.payload.get()).unwrap_or(JsonValue::Null);
             let payload = match entry.kind {
-                EntryKind::Event => json!({"type": payload.get("type").cloned().unwrap_or(JsonValue::Null)}),
+                EntryKind::Event => customer_event(&payload),
                 _ => payload,
             };
             EntryOut {
@@ -346,6 +383,17 @@ async fn transcript(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// An event entry as the customer's transcript shows it: its type, and for a transfer's
+/// transition the state it reached (so a reloaded widget knows whether an agent is there).
+/// The rest (the message to the agent, failed inputs, who declined) is for agents.
+fn customer_event(payload: &JsonValue) -> JsonValue {
+    let kind = payload.get("type").cloned().unwrap_or(JsonValue::Null);
+    match payload.get("to") {
+        Some(to) if kind == "transfer" => json!({"type": kind, "to": to}),
+        _ => json!({"type": kind}),
+    }
 }
 
 /// The OpenAPI paths of this module and of `events`, for the server's document to merge.
@@ -374,6 +422,27 @@ mod tests {
                 .iter()
                 .all(|path| path.ends_with("/transcript") || path.ends_with("/events"))
         );
+    }
+
+    #[test]
+    fn the_console_page_loads_its_own_script_and_stylesheet_only() {
+        assert!(AGENT_HTML.contains(r#"<script src="/agent.js" defer></script>"#));
+        assert!(AGENT_HTML.contains(r#"<link rel="stylesheet" href="/agent.css">"#));
+        // The policy forbids inline code: the page has none.
+        assert!(!AGENT_HTML.contains("<script>") && !AGENT_HTML.contains("<style>"));
+        assert!(!AGENT_HTML.contains(" onclick=") && !AGENT_HTML.contains(" style="));
+        // Text from people goes in as text.
+        assert!(!AGENT_JS.contains("innerHTML") && !AGENT_JS.contains("insertAdjacentHTML"));
+        assert!(!WEBCHAT_JS.contains("innerHTML") && !WEBCHAT_JS.contains("insertAdjacentHTML"));
+    }
+
+    #[test]
+    fn a_customer_sees_only_where_a_transfer_went() {
+        let transition = json!({"type": "transfer", "transfer": "t1", "from": "queued", "to": "active",
+            "cause": {"agent_joined": {"name": "Ann"}}});
+        assert_eq!(customer_event(&transition), json!({"type": "transfer", "to": "active"}));
+        let requested = json!({"type": "transfer_requested", "message_to_agent": "secret", "to": "x"});
+        assert_eq!(customer_event(&requested), json!({"type": "transfer_requested"}));
     }
 
     #[test]
