@@ -9,7 +9,11 @@
  *
  * It talks to the Watson Assistant v2 compatible message API, keeps the session id in
  * sessionStorage and restores the conversation from the server after a reload, and listens on
- * the session's event socket for what arrives between turns (queue position, human agent).
+ * the session's event socket for what arrives between turns: queue position and wait, a human
+ * agent joining, typing, writing, reading and leaving, the chat ending, the offline response, and
+ * the assistant speaking again afterwards. While the customer waits for an agent a Cancel button
+ * leaves the queue; while an agent is there the widget tells them when the customer types and
+ * what the customer has read (typing and read frames on the same socket).
  *
  * Everything a person or the assistant wrote is inserted with textContent, never as markup.
  * Plain JavaScript, no build step; window.BatonWebChat.mount(options) embeds a chat by hand
@@ -21,6 +25,10 @@
   var CSS = "__BATON_CSS__";
   var API_VERSION = "2024-08-25";
   var MAX_PAUSE_MS = 4000;
+  var TYPING_IDLE_MS = 3000;
+  var CONNECT_WAIT_MS = 1500;
+  /* Transfer states in which the customer is still with (or waiting for) a human agent. */
+  var OPEN_TRANSFER = { requested: true, queued: true, offered: true, active: true, unavailable: true };
   var instances = 0;
 
   function currentScript() {
@@ -104,6 +112,15 @@
     this.sessionId = storageGet(this.storageKey + ":session");
     this.busy = 0;
     this.agentTyping = false;
+    this.agentName = null;
+    this.transfer = null; // null, "waiting" or "active"
+    this.agentShown = [];
+    this.pendingConnect = null;
+    this.connectTimer = null;
+    this.readSent = null;
+    this.lastAgentMessage = null;
+    this.typingSent = false;
+    this.typingTimer = null;
     this.socket = null;
     this.socketWanted = false;
     this.lastEventSeq = Number(storageGet(this.storageKey + ":events") || 0);
@@ -183,10 +200,18 @@
     typing.appendChild(el("span", "baton-wc-dot"));
     panel.appendChild(typing);
 
+    var statusBar = el("div", "baton-wc-statusbar");
+    statusBar.hidden = true;
     var status = el("div", "baton-wc-status");
     status.setAttribute("role", "status");
-    status.hidden = true;
-    panel.appendChild(status);
+    var cancel = el("button", "baton-wc-cancel", "Cancel");
+    cancel.type = "button";
+    cancel.setAttribute("aria-label", "Stop waiting for an agent");
+    cancel.hidden = true;
+    cancel.addEventListener("click", function () { self.cancelTransfer(); });
+    statusBar.appendChild(status);
+    statusBar.appendChild(cancel);
+    panel.appendChild(statusBar);
 
     var form = el("form", "baton-wc-form");
     var label = el("label", "baton-wc-sr-only", "Type your message");
@@ -208,8 +233,11 @@
       var text = input.value.trim();
       if (!text) return;
       input.value = "";
+      self.stopTyping();
       self.say(text, text);
     });
+    input.addEventListener("input", function () { self.onInput(); });
+    input.addEventListener("blur", function () { self.stopTyping(); });
     panel.appendChild(form);
 
     root.appendChild(panel);
@@ -220,6 +248,8 @@
     this.log = log;
     this.typing = typing;
     this.status = status;
+    this.statusBar = statusBar;
+    this.cancelButton = cancel;
     this.input = input;
   };
 
@@ -238,6 +268,7 @@
       document.documentElement.classList.add("baton-wc-page-open");
     }
     if (focus) this.input.focus();
+    this.sendRead();
     if (!this.started) {
       this.started = true;
       this.begin();
@@ -321,12 +352,15 @@
     return this.request("GET", this.path("/sessions/" + encodeURIComponent(this.sessionId) + "/transcript"))
       .then(function (data) {
         if (self.onSession) self.onSession(self.sessionId);
-        var transferred = false;
+        var transfer = null;
         (data.entries || []).forEach(function (entry) {
-          if (self.renderEntry(entry)) transferred = true;
+          var state = self.renderEntry(entry);
+          if (state !== undefined) transfer = state;
         });
         self.markAnswered();
-        if (transferred) self.waitForAgent();
+        if (transfer === "active") self.agentConnected();
+        else if (transfer === "offline") self.handleEvent({ type: "offline", message: "" });
+        else if (transfer) self.waitForAgent();
         return true;
       })
       .catch(function (error) {
@@ -339,14 +373,29 @@
       .finally(function () { self.setBusy(-1); });
   };
 
-  /* One stored transcript entry; true when it is a transfer. */
+  /*
+   * One stored transcript entry. For an event about a transfer it returns where the transfer
+   * stands afterwards: "waiting", "active", "offline" (nobody available), or null once it
+   * closed; undefined for the rest.
+   */
   Chat.prototype.renderEntry = function (entry) {
     var payload = entry.payload || {};
     if (entry.kind === "customer") {
       if (payload.type === "text") this.addMessage("customer", payload.text);
-      return false;
+      return undefined;
     }
-    if (entry.kind === "event") return payload.type === "transfer_requested";
+    if (entry.kind === "event") {
+      if (payload.type === "transfer_requested") return "waiting";
+      if (payload.type !== "transfer" || !payload.to) return undefined;
+      if (!OPEN_TRANSFER[payload.to]) return null;
+      if (payload.to === "unavailable") return "offline";
+      return payload.to === "active" ? "active" : "waiting";
+    }
+    if (entry.kind === "agent") {
+      var name = (payload.agent && payload.agent.name) || "Agent";
+      if (payload.type === "text") this.addAgentMessage(payload.text, name, payload.id);
+      return undefined;
+    }
     switch (payload.type) {
       case "text": this.addMessage("assistant", payload.text); break;
       case "options":
@@ -357,7 +406,7 @@
       case "link": this.addLinkMessage(payload.label, payload.url); break;
       default: break;
     }
-    return false;
+    return undefined;
   };
 
   /* Shows the customer's line and sends `text` (an option's value may differ from its label). */
@@ -418,7 +467,10 @@
     items.forEach(function (item) {
       chain = chain.then(function () {
         switch (item.response_type) {
-          case "text": self.addMessage("assistant", item.text); break;
+          case "text":
+            if (item.agent) self.addAgentMessage(item.text, item.agent.name || "Agent", null);
+            else self.addMessage("assistant", item.text);
+            break;
           case "option":
             self.addOptions(item.title, (item.options || []).map(function (option) {
               return { label: option.label, value: option.value && option.value.input ? option.value.input.text : option.label };
@@ -429,16 +481,61 @@
             return sleep(Math.min(Number(item.time) || 0, MAX_PAUSE_MS)).then(function () { self.setBusy(-1); });
           case "connect_to_agent":
             transferred = true;
-            var message = item.agent_available && item.agent_available.message;
-            if (message) self.addMessage("assistant", message);
+            self.expectConnect(item);
             break;
           default: break;
         }
       });
     });
     return chain.then(function () {
-      if (transferred) self.waitForAgent();
+      if (transferred && !self.transfer) self.waitForAgent();
+      else if (!transferred && self.transfer === "offline" && items.length) self.transferClosed();
     });
+  };
+
+  /*
+   * A transfer began. Which of its two responses applies (agents available or not) only the
+   * desk knows: the socket says `offline` right after the turn when nobody can come, so the
+   * available response waits a moment for it.
+   */
+  Chat.prototype.expectConnect = function (item) {
+    var self = this;
+    var message = item.agent_available && item.agent_available.message;
+    this.pendingConnect = message || null;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(function () { self.showPendingConnect(); }, CONNECT_WAIT_MS);
+  };
+
+  Chat.prototype.showPendingConnect = function () {
+    clearTimeout(this.connectTimer);
+    var message = this.pendingConnect;
+    this.pendingConnect = null;
+    if (message) this.addMessage("assistant", message);
+  };
+
+  /*
+   * An agent's message, shown with the agent's name. It may arrive twice, on the socket and in
+   * the next reply's output.generic (for clients of the message API alone): shown once.
+   */
+  Chat.prototype.addAgentMessage = function (text, name, id) {
+    if (text === undefined || text === null || text === "") return;
+    var shown = this.agentShown;
+    for (var i = 0; i < shown.length; i++) {
+      var sameId = id && shown[i].id === id;
+      var sameWords = !shown[i].matched && shown[i].text === text && shown[i].name === name && (!id || !shown[i].id);
+      if (sameId || sameWords) {
+        shown[i].matched = true;
+        if (id) shown[i].id = id;
+        return;
+      }
+    }
+    shown.push({ id: id, text: text, name: name, matched: false });
+    if (shown.length > 50) shown.shift();
+    this.addMessage("agent", text, name);
+    if (id) {
+      this.lastAgentMessage = id;
+      this.sendRead();
+    }
   };
 
   Chat.prototype.addRow = function (who) {
@@ -507,6 +604,7 @@
   Chat.prototype.setStatus = function (text) {
     this.status.textContent = text || "";
     this.status.hidden = !text;
+    this.statusBar.hidden = !text && this.cancelButton.hidden;
   };
 
   Chat.prototype.setBusy = function (delta) {
@@ -531,10 +629,108 @@
   /* ---- between turns: the session's event socket ---- */
 
   Chat.prototype.waitForAgent = function () {
+    this.transfer = "waiting";
+    this.cancelButton.hidden = false;
     this.setStatus("Waiting for an agent\u2026");
     this.root.classList.add("baton-wc-transferred");
     this.socketWanted = true;
     this.connectEvents();
+  };
+
+  Chat.prototype.agentConnected = function () {
+    this.transfer = "active";
+    this.cancelButton.hidden = true;
+    this.setStatus("");
+    this.root.classList.add("baton-wc-transferred");
+    this.socketWanted = true;
+    this.connectEvents();
+  };
+
+  /* Back with the assistant: no agent, nothing to cancel, no socket needed. */
+  Chat.prototype.transferClosed = function () {
+    this.transfer = null;
+    this.agentName = null;
+    this.agentTyping = false;
+    this.updateTyping();
+    this.cancelButton.hidden = true;
+    this.setStatus("");
+    this.root.classList.remove("baton-wc-transferred");
+    this.stopTyping();
+  };
+
+  /* The Cancel button: leave the queue; the assistant answers again. */
+  Chat.prototype.cancelTransfer = function () {
+    var self = this;
+    if (!this.sessionId || this.transfer !== "waiting") return;
+    this.cancelButton.disabled = true;
+    this.enqueue(function () {
+      var url = self.path("/sessions/" + encodeURIComponent(self.sessionId) + "/transfer/cancel?version=" + API_VERSION);
+      self.setBusy(1);
+      return self.request("POST", url, {})
+        .then(function (response) {
+          if (self.transfer) {
+            self.addStatusNote("You left the queue.");
+            self.transferClosed();
+          }
+          if (response && response.output) return self.renderResponse(response, "");
+        })
+        .catch(function (error) {
+          // Nothing to cancel any more (an agent took the chat, or it ended): the socket says what.
+          if (error.status === 404 || error.status === 409) return;
+          throw error;
+        })
+        .finally(function () {
+          self.cancelButton.disabled = false;
+          self.setBusy(-1);
+        });
+    });
+  };
+
+  /* Typing frames while an agent is there: on at the first key, off after a pause or on send. */
+  Chat.prototype.onInput = function () {
+    var self = this;
+    if (this.transfer !== "active") return;
+    if (!this.input.value) {
+      this.stopTyping();
+      return;
+    }
+    if (!this.typingSent) this.typingSent = this.sendFrame({ type: "typing", typing: true });
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(function () { self.stopTyping(); }, TYPING_IDLE_MS);
+  };
+
+  Chat.prototype.stopTyping = function () {
+    clearTimeout(this.typingTimer);
+    if (this.typingSent) this.sendFrame({ type: "typing", typing: false });
+    this.typingSent = false;
+  };
+
+  /* Tells the agent what the customer has seen: the last agent message, when the chat is open. */
+  Chat.prototype.sendRead = function () {
+    var id = this.lastAgentMessage;
+    if (!id || this.readSent === id || this.panel.hidden) return;
+    if (document.visibilityState === "hidden") return;
+    if (this.sendFrame({ type: "read", up_to: id })) this.readSent = id;
+  };
+
+  Chat.prototype.sendFrame = function (frame) {
+    if (!this.socket || this.socket.readyState !== 1) return false;
+    try {
+      this.socket.send(JSON.stringify(frame));
+      return true;
+    } catch (e) {
+      return false;
+    }
+  };
+
+  /* The agent has read the customer's messages: the last one says so. */
+  Chat.prototype.markRead = function () {
+    var old = this.log.querySelectorAll(".baton-wc-receipt");
+    for (var i = 0; i < old.length; i++) old[i].parentNode.removeChild(old[i]);
+    var rows = this.log.querySelectorAll(".baton-wc-customer");
+    if (!rows.length) return;
+    var receipt = el("div", "baton-wc-receipt", "Read");
+    rows[rows.length - 1].appendChild(receipt);
   };
 
   Chat.prototype.connectEvents = function () {
@@ -545,7 +741,10 @@
     var socket;
     try { socket = new WebSocket(url); } catch (e) { return; }
     this.socket = socket;
-    socket.onopen = function () { self.reconnectDelay = 1000; };
+    socket.onopen = function () {
+      self.reconnectDelay = 1000;
+      self.sendRead();
+    };
     socket.onmessage = function (message) {
       var event;
       try { event = JSON.parse(message.data); } catch (e) { return; }
@@ -565,8 +764,12 @@
   };
 
   Chat.prototype.handleEvent = function (event) {
+    var self = this;
+    if (event.type === "offline") this.pendingConnect = null;
+    else if (this.pendingConnect) this.showPendingConnect();
     switch (event.type) {
       case "queued":
+        if (this.transfer !== "waiting") this.waitForAgent();
         if (event.position) {
           var wait = event.estimated_wait_secs ? " (about " + Math.max(1, Math.round(event.estimated_wait_secs / 60)) + " min)" : "";
           this.setStatus("Waiting for an agent\u2026 You are number " + event.position + " in the queue" + wait + ".");
@@ -575,8 +778,9 @@
         }
         break;
       case "agent_joined":
-        this.setStatus("");
-        this.addStatusNote((event.agent_name || "An agent") + " joined the chat.");
+        this.agentName = event.agent_name || "An agent";
+        this.agentConnected();
+        this.addStatusNote(this.agentName + " joined the chat.");
         break;
       case "agent_typing":
         this.agentTyping = !!event.typing;
@@ -585,21 +789,43 @@
       case "agent_message":
         this.agentTyping = false;
         this.updateTyping();
-        this.addMessage("agent", event.text, event.agent_name || "Agent");
+        if (this.transfer !== "active") this.agentConnected();
+        this.addAgentMessage(event.text, event.agent_name || this.agentName || "Agent", event.id || null);
+        break;
+      case "agent_read":
+        this.markRead();
         break;
       case "agent_left":
         this.agentTyping = false;
         this.updateTyping();
         this.addStatusNote((event.agent_name || "The agent") + " left the chat.");
+        // Another agent may take over (a transfer): wait again until the socket says otherwise.
+        if (this.transfer === "active") this.waitForAgent();
         break;
       case "ended":
-        this.agentTyping = false;
-        this.updateTyping();
-        this.setStatus("");
-        this.addStatusNote("The chat with the agent has ended. You're back with the assistant.");
-        this.root.classList.remove("baton-wc-transferred");
-        this.socketWanted = false;
-        if (this.socket) this.socket.close();
+        var wasWith = this.transfer;
+        this.transferClosed();
+        if (wasWith === "active") this.addStatusNote("The chat with the agent has ended. You're back with the assistant.");
+        else if (wasWith === "waiting" && event.by === "customer") this.addStatusNote("You left the queue.");
+        else if (wasWith === "waiting") this.addStatusNote("No agent could join. You're back with the assistant.");
+        break;
+      case "offline":
+        clearTimeout(this.connectTimer);
+        var last = this.log.querySelector(".baton-wc-row:last-child.baton-wc-assistant .baton-wc-bubble");
+        var shown = last && last.textContent.indexOf(event.message) >= 0;
+        if (event.message && !shown) this.addMessage("assistant", event.message);
+        // Waiting in the queue anyway brings `queued`; otherwise the next reply closes this.
+        this.transfer = "offline";
+        this.cancelButton.hidden = true;
+        this.setStatus("No agent is available right now.");
+        this.socketWanted = true;
+        this.connectEvents();
+        break;
+      case "assistant":
+        this.transferClosed();
+        this.renderResponse({ output: { generic: event.generic || [] } }, "").catch(function (error) {
+          self.showError(error);
+        });
         break;
       default: break;
     }
