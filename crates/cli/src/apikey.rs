@@ -2,11 +2,10 @@
 //!
 //! A key is printed once, on stdout, when it is created; only its SHA-256 is stored. Clients send
 //! it as IBM's `BasicAuthenticator('apikey', KEY)` or `BearerTokenAuthenticator(KEY)`.
-//! The SQLite store allows one writing process at a time, so manage keys while `baton serve` is
-//! not running on the same database.
+//! The database is opened in the store's admin mode, so keys can be managed while `baton serve`
+//! runs on it; the server reads keys at every request, so a new or revoked key applies at once.
 
 use anyhow::Context as _;
-use baton_store::Store as _;
 
 use baton_server::auth::ApiKey;
 
@@ -38,46 +37,36 @@ pub enum ApikeyCommand {
 }
 
 pub fn run(args: ApikeyArgs) -> anyhow::Result<i32> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async move {
-        let store = baton_store::open(&args.database)
-            .await
-            .context("opening the database")?;
-        match args.command {
-            ApikeyCommand::Create { name } => {
-                let key = ApiKey::generate();
-                let record = store
-                    .create_api_key(&name, &key.hash(), chrono::Utc::now())
-                    .await
-                    .context("storing the api key")?;
-                eprintln!("created api key {} ({name}); it is shown only this once:", record.id);
-                println!("{}", key.expose());
-            }
-            ApikeyCommand::List => {
-                for key in store.list_api_keys().await.context("listing api keys")? {
-                    let revoked = key
-                        .revoked_at
-                        .map(|at| format!("  revoked {}", at.to_rfc3339()))
-                        .unwrap_or_default();
-                    println!(
-                        "{}  {}  created {}{revoked}",
-                        key.id,
-                        key.name,
-                        key.created_at.to_rfc3339()
-                    );
-                }
-            }
-            ApikeyCommand::Revoke { id } => {
-                store
-                    .revoke_api_key(baton_store::ApiKeyId(id), chrono::Utc::now())
-                    .await
-                    .with_context(|| format!("revoking api key {id}"))?;
-                eprintln!("revoked api key {id}");
+    let store = baton_store::open_admin(&args.database).context("opening the database")?;
+    match args.command {
+        ApikeyCommand::Create { name } => {
+            let key = ApiKey::generate();
+            let record = store
+                .create_api_key(&name, &key.hash(), chrono::Utc::now())
+                .context("storing the api key")?;
+            eprintln!("created api key {} ({name}); it is shown only this once:", record.id);
+            println!("{}", key.expose());
+        }
+        ApikeyCommand::List => {
+            for key in store.list_api_keys().context("listing api keys")? {
+                let revoked = key
+                    .revoked_at
+                    .map(|at| format!("  revoked {}", at.to_rfc3339()))
+                    .unwrap_or_default();
+                println!(
+                    "{}  {}  created {}{revoked}",
+                    key.id,
+                    key.name,
+                    key.created_at.to_rfc3339()
+                );
             }
         }
-        anyhow::Ok(0)
-    })
+        ApikeyCommand::Revoke { id } => {
+            store
+                .revoke_api_key(baton_store::ApiKeyId(id), chrono::Utc::now())
+                .with_context(|| format!("revoking api key {id}"))?;
+            eprintln!("revoked api key {id}");
+        }
+    }
+    Ok(0)
 }

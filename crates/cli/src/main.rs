@@ -1,8 +1,9 @@
-//! The `baton` binary: serve, check, schema, preview, test and eval an assistant; manage API keys.
+//! The `baton` binary: serve, check, schema, preview, test and eval an assistant; manage API keys and agents.
 //!
 //! Each subcommand lives in its own module and returns the process exit code; this file only
 //! parses the command line and dispatches. The CLI is the only crate that prints.
 
+mod agents;
 mod apikey;
 mod bench;
 mod check;
@@ -37,6 +38,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Create, list and revoke API keys for server-to-server clients.
     Apikey(apikey::ApikeyArgs),
+    /// Add, list and remove the human agents of Baton's own desk.
+    Agents(agents::AgentsArgs),
     /// Check an assistant folder and print every problem with its file, line and column.
     Check(check::CheckArgs),
     /// Print the JSON Schema of the assistant format.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Apikey(args) => apikey::run(args),
+        Command::Agents(args) => agents::run(args),
         Command::Check(args) => check::run(args),
         Command::Schema => schema::run(),
         Command::Preview(args) => preview::run(args),

@@ -30,6 +30,8 @@
 //!
 //! The SQLite backend and its throughput design are described in [`SqliteStore`].
 
+mod admin;
+pub mod password;
 mod sqlite;
 
 use std::fmt;
@@ -39,6 +41,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+pub use admin::{AdminStore, open_admin};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 /// Opaque JSON as the server serialised it; the store only keeps and returns the text.
@@ -320,6 +323,9 @@ pub enum StoreError {
     ApiKeyNotFound(ApiKeyId),
     #[error("an api key with this hash already exists")]
     DuplicateApiKey,
+    /// Hashing a password failed (the system's random source failed).
+    #[error("could not hash the password")]
+    PasswordHash,
     #[error("an agent token with this hash already exists")]
     DuplicateAgentToken,
     /// The session already has an open transfer; nothing was written.

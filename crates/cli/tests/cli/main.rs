@@ -2,6 +2,7 @@
 //!
 //! One test binary with a module per subcommand, so the workspace links once.
 
+mod agents;
 mod bench;
 mod check;
 mod conversation_tests;
