@@ -564,6 +564,7 @@ async fn handle_locked(app: &Arc<App>, link: &Link, event: DeskEvent) -> Result<
         return Ok(());
     }
     let previous_agent = transfer.agent().cloned();
+    let was_active = transfer.state() == TransferState::Active;
     let transitions = match transfer.apply(event.clone(), now) {
         Ok(transitions) => transitions,
         Err(error) => {
@@ -631,15 +632,25 @@ async fn handle_locked(app: &Arc<App>, link: &Link, event: DeskEvent) -> Result<
         }
         other => {
             app.store.update_transfer(update_of(&transfer, entries, now)).await?;
+            // The agent passed the chat on (to an agent or a queue): the customer sees them go.
+            let left = was_active && transfer.state() != TransferState::Active;
+            if let Some(agent) = previous_agent
+                .as_ref()
+                .filter(|_| left || matches!(other, DeskEvent::AgentLeft))
+            {
+                app.events.publish(
+                    &link.session,
+                    SessionEvent::AgentLeft {
+                        agent_name: agent.name.clone(),
+                    },
+                );
+            }
             let published = match other {
                 DeskEvent::Queued { position, wait, .. } => Some(SessionEvent::Queued {
                     position,
                     estimated_wait_secs: wait.map(|wait| wait.as_secs()),
                 }),
                 DeskEvent::AgentJoined(agent) => Some(SessionEvent::AgentJoined { agent_name: agent.name }),
-                DeskEvent::TransferStarted(_) | DeskEvent::AgentLeft => {
-                    previous_agent.map(|agent| SessionEvent::AgentLeft { agent_name: agent.name })
-                }
                 _ => None,
             };
             if let Some(published) = published {

@@ -604,3 +604,30 @@ async fn a_declined_offer_goes_to_the_next_agent_and_a_reconnecting_console_gets
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["baton_code"], "not_offered");
 }
+
+#[tokio::test]
+async fn an_agent_passes_the_chat_to_a_queue() {
+    let app = app_with_agents(|_| {}).await;
+    let mut ann = AgentClient::online(&base(&app), "ann").await;
+    let (session, mut customer) = start(&app).await;
+    app.say(&session, "I want to pay my bill").await;
+    let (transfer, _) = ann.accept_next_offer().await;
+    let mut bob = AgentClient::online(&base(&app), "bob").await;
+    let (status, body) = ann
+        .post(
+            &format!("/v1/agent/transfers/{transfer}/transfer"),
+            json!({"queue": "general"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(next_of(&mut customer, "agent_left").await["agent_name"], "Ann Smith");
+    next_of(&mut customer, "queued").await;
+    assert_eq!(bob.next("offer").await["transfer"], transfer);
+    let (status, body) = ann
+        .post(
+            &format!("/v1/agent/transfers/{transfer}/transfer"),
+            json!({"agent": "bob", "queue": "x"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+}
