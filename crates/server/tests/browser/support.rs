@@ -1,22 +1,47 @@
 //! What every browser test needs: the server with the bank example, chromedriver as a child
-//! process, a Chromium session, and waiting for the page to show something.
+//! process, a Chromium session, and waiting for the page to show something; for the tests with
+//! human agents, agents of Baton's own desk in the configuration.
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 use baton_dialog::Engine;
+use baton_server::config::ConfiguredAgent;
 use baton_server::{Clock, Config, Services};
 use baton_store::AnyStore;
 
 /// How long a page may take to show what a test waits for.
 pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The password of every agent [`agent`] makes.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The stored form of [`PASSWORD`].
+// FIXME(issue 5): the server checks `plain:` hashes until `baton_store::password` lands; then
+// this becomes `baton_store::password::hash(PASSWORD)` (once, it is deliberately slow).
+static PASSWORD_HASH: LazyLock<String> = LazyLock::new(|| format!("plain:{PASSWORD}"));
+
+/// An agent of Baton's own desk, listed in the configuration, who signs in with [`PASSWORD`];
+/// no queues means every queue.
+pub fn agent(id: &str, name: &str, queues: &[&str]) -> ConfiguredAgent {
+    ConfiguredAgent {
+        id: baton_desk::AgentId::parse(id).expect("a valid agent id"),
+        name: name.to_owned(),
+        queues: queues
+            .iter()
+            .map(|queue| baton_desk::QueueName::parse(queue).expect("a valid queue name"))
+            .collect(),
+        capacity: 3,
+        password_hash: Some(PASSWORD_HASH.clone()),
+    }
+}
 
 /// Browser tests take turns: see the crate documentation.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
