@@ -57,13 +57,17 @@ fn the_transcript_is_served_only_for_the_session_and_its_assistant() {
             .iter()
             .map(|entry| entry["kind"].as_str().unwrap_or_default())
             .collect();
-        assert_eq!(kinds, ["customer", "assistant", "event", "assistant"], "{body}");
-        // A transfer's details are for the agent: the customer's copy says only that it happened.
-        let event = body["entries"]
-            .as_array()
-            .and_then(|entries| entries.iter().find(|entry| entry["kind"] == "event"))
-            .expect("the transfer event");
-        assert_eq!(event["payload"], json!({"type": "transfer_requested"}));
+        assert_eq!(kinds[..2], ["customer", "assistant"], "{body}");
+        assert!(kinds.contains(&"event"), "{body}");
+        // A transfer's details are for the agent: the customer's copy says only that it happened
+        // and, for its transitions, the state reached.
+        for entry in body["entries"].as_array().expect("entries") {
+            if entry["kind"] != "event" {
+                continue;
+            }
+            let fields: Vec<&String> = entry["payload"].as_object().expect("a payload").keys().collect();
+            assert!(fields.iter().all(|field| *field == "type" || *field == "to"), "{entry}");
+        }
 
         let env = server.url(&format!(
             "/v2/assistants/bank/environments/live/sessions/{session_id}/transcript"

@@ -7,6 +7,8 @@ use serde_json::json;
 use crate::support::{Browser, TestServer, run};
 
 const LOG: &str = ".baton-wc-log";
+/// With no agent signed in, a transfer gets the queue's offline response (and waits in the queue).
+const OFFLINE: &str = "Our billing team is offline. You can pay bills any time in the app under Payments.";
 
 /// Opens the demo page and the chat with the keyboard's entry point, and waits for the greeting.
 async fn open_chat(browser: &Browser, server: &TestServer) {
@@ -42,7 +44,7 @@ fn a_customer_converses_through_to_a_transfer() {
         );
 
         browser.type_into(".baton-wc-input", "I want to pay my bill\n").await;
-        let log = browser.wait_for_text(LOG, "Let's send you to an available agent").await;
+        let log = browser.wait_for_text(LOG, OFFLINE).await;
         assert!(log.contains("Bill payments are handled by our billing team."), "{log}");
         assert!(log.contains("I want to pay my bill"), "{log}");
         browser.wait_for_text(".baton-wc-status", "Waiting for an agent").await;
@@ -70,12 +72,12 @@ fn a_reload_restores_the_transcript() {
         let browser = Browser::start().await;
         open_chat(&browser, &server).await;
         browser.type_into(".baton-wc-input", "I want to pay my bill\n").await;
-        browser.wait_for_text(LOG, "Let's send you to an available agent").await;
+        browser.wait_for_text(LOG, OFFLINE).await;
         let before = browser.text_of(LOG).await;
 
         browser.client.refresh().await.expect("reloading the page");
         // The chat reopens by itself (it was open) and shows the same conversation from the server.
-        let after = browser.wait_for_text(LOG, "Let's send you to an available agent").await;
+        let after = browser.wait_for_text(LOG, OFFLINE).await;
         assert_eq!(after, before);
         assert_eq!(after.matches("I want to pay my bill").count(), 1, "{after}");
         browser.wait_for_text(".baton-wc-status", "Waiting for an agent").await;
@@ -137,7 +139,7 @@ fn the_chat_fits_desktop_and_phone_screens() {
         let browser = Browser::start().await;
         open_chat(&browser, &server).await;
         browser.type_into(".baton-wc-input", "I want to pay my bill\n").await;
-        browser.wait_for_text(LOG, "Let's send you to an available agent").await;
+        browser.wait_for_text(LOG, OFFLINE).await;
         let dir = std::env::temp_dir();
         browser.screenshot(&dir.join("baton-webchat-desktop.png")).await;
 
@@ -171,9 +173,9 @@ fn outside_development_mode_the_demo_page_chat_works_and_restores() {
         let browser = Browser::start().await;
         open_chat(&browser, &server).await;
         browser.type_into(".baton-wc-input", "I want to pay my bill\n").await;
-        let before = browser.wait_for_text(LOG, "Let's send you to an available agent").await;
+        let before = browser.wait_for_text(LOG, OFFLINE).await;
         browser.client.refresh().await.expect("reloading the page");
-        let after = browser.wait_for_text(LOG, "Let's send you to an available agent").await;
+        let after = browser.wait_for_text(LOG, OFFLINE).await;
         assert_eq!(after, before);
         browser.close().await;
     });
