@@ -44,13 +44,6 @@ use crate::error::ErrorBody;
 use crate::transfers::{self, Loaded};
 use crate::{ApiError, App};
 
-// TEMPORARY until baton_store::password lands.
-mod password {
-    pub fn verify(password: &str, hash: &str) -> bool {
-        hash.strip_prefix("plain:") == Some(password)
-    }
-}
-
 /// How long a login lasts.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 /// How often an idle agent socket is pinged.
@@ -174,7 +167,7 @@ pub(crate) async fn login(
     };
     let password = request.password;
     let hash = record.password_hash.clone();
-    let verified = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+    let verified = tokio::task::spawn_blocking(move || baton_store::password::verify(&password, &hash))
         .await
         .unwrap_or(false);
     if !verified {

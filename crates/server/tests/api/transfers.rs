@@ -25,7 +25,7 @@ pub async fn add_agent(store: &impl baton_store::Store, username: &str, name: &s
         .upsert_agent(AgentRecord {
             username: username.to_owned(),
             display_name: name.to_owned(),
-            password_hash: format!("plain:{username}-password"),
+            password_hash: baton_store::password::hash(&format!("{username}-password")).unwrap(),
             queues: queues.iter().map(|queue| (*queue).to_owned()).collect(),
             capacity: 3,
             created_at: chrono::Utc::now(),
