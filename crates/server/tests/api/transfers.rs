@@ -631,3 +631,30 @@ async fn an_agent_passes_the_chat_to_a_queue() {
         .await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn an_agent_listed_in_the_config_logs_in_and_serves_every_queue() {
+    let app = spawn_app_with(|config| {
+        config.desk.agents = vec![baton_server::config::ConfiguredAgent {
+            id: baton_desk::AgentId::parse("dora").unwrap(),
+            name: "Dora Config".to_owned(),
+            queues: Vec::new(),
+            capacity: 2,
+            password_hash: Some(baton_store::password::hash("dora-password").unwrap()),
+        }];
+    })
+    .await;
+    let mut dora = AgentClient::online(&base(&app), "dora").await;
+    let (session, _customer) = start(&app).await;
+    app.say(&session, "I want to pay my bill").await;
+    let (transfer, _) = dora.accept_next_offer().await;
+    dora.say(&transfer, "Dora here.").await;
+    let (status, queues) = dora.get("/v1/agent/queues").await;
+    assert_eq!(status, 200);
+    assert_eq!(queues["agents"][0]["id"], "dora", "{queues}");
+    assert_eq!(queues["agents"][0]["chats"], 1, "{queues}");
+    let (status, _) = dora.post("/v1/agent/logout", json!({})).await;
+    assert_eq!(status, 200);
+    let (status, body) = dora.get("/v1/agent/queues").await;
+    assert_eq!(status, 401, "{body}");
+}
