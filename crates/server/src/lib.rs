@@ -224,6 +224,10 @@ pub async fn run(
         async move {
             shutdown.await;
             app.shutting_down.store(true, Ordering::SeqCst);
+            // Agent sockets and chat pumps end now, so open WebSockets do not hold up the
+            // graceful shutdown; what the desk says from here on is lost with the process, and
+            // an agent's message not yet stored was not acknowledged.
+            app.desk.stop.cancel();
             tracing::info!("shutting down: finishing in-flight turns");
         }
     };
@@ -233,7 +237,6 @@ pub async fn run(
         .with_graceful_shutdown(signal)
         .await;
     stop_sweeping.cancel();
-    app.desk.stop.cancel();
     app.tracker.close();
     if tokio::time::timeout(grace, app.tracker.wait()).await.is_err() {
         tracing::warn!(

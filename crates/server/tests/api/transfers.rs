@@ -658,3 +658,15 @@ async fn an_agent_listed_in_the_config_logs_in_and_serves_every_queue() {
     let (status, body) = dora.get("/v1/agent/queues").await;
     assert_eq!(status, 401, "{body}");
 }
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_open_agent_and_customer_sockets() {
+    let app = app_with_agents(|_| {}).await;
+    let mut ann = AgentClient::online(&base(&app), "ann").await;
+    let (session, _customer) = start(&app).await;
+    app.say(&session, "I want to pay my bill").await;
+    ann.accept_next_offer().await;
+    tokio::time::timeout(Duration::from_secs(20), app.stop())
+        .await
+        .expect("the server stopped with sockets open");
+}
