@@ -519,11 +519,10 @@ async fn stateful_turn(
                     after = After::Closed(transfer.state());
                 }
                 (Some(loaded), Some(text), _) => {
-                    let asks_for_human = engine
-                        .classifier()
-                        .classify(text)
-                        .first()
-                        .is_some_and(|top| top.intent == FALLBACK_INTENT && f64::from(top.confidence) >= 0.5);
+                    let asks_for_human = engine.classifier().classify(text).first().is_some_and(|top| {
+                        top.intent == FALLBACK_INTENT
+                            && f64::from(top.confidence) >= engine.assistant().settings.confidence_threshold
+                    });
                     if asks_for_human && loaded.transfer.state() != TransferState::Active {
                         let stand = transfers::where_they_stand(loaded);
                         turn.entries
