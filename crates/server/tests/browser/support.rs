@@ -23,10 +23,9 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 /// The password of every agent [`agent`] makes.
 pub const PASSWORD: &str = "correct horse battery";
 
-/// The stored form of [`PASSWORD`].
-// FIXME(issue 5): the server checks `plain:` hashes until `baton_store::password` lands; then
-// this becomes `baton_store::password::hash(PASSWORD)` (once, it is deliberately slow).
-static PASSWORD_HASH: LazyLock<String> = LazyLock::new(|| format!("plain:{PASSWORD}"));
+/// The stored form of [`PASSWORD`], hashed once: hashing is deliberately slow.
+static PASSWORD_HASH: LazyLock<String> =
+    LazyLock::new(|| baton_store::password::hash(PASSWORD).expect("hashing the agents' password"));
 
 /// An agent of Baton's own desk, listed in the configuration, who signs in with [`PASSWORD`];
 /// no queues means every queue.
@@ -293,5 +292,67 @@ impl Browser {
 
     pub async fn close(self) {
         let _ = self.client.close().await;
+    }
+}
+
+/// The `baton-server` binary as a child process serving the bank example in development mode on
+/// a fixed port, so it can be killed (`kill -9`) and started again where the pages expect it.
+pub struct ServerProcess {
+    child: tokio::process::Child,
+    pub port: u16,
+}
+
+impl ServerProcess {
+    /// Starts the server on `port` (0: any free port) with `database_url`.
+    pub async fn start(database_url: &str, port: u16) -> ServerProcess {
+        use tokio::io::AsyncBufReadExt;
+
+        let bank = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/bank");
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_baton-server"))
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+                database_url,
+                "--dev",
+            ])
+            .arg(&bank)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("starting baton-server");
+        let stdout = child.stdout.take().expect("the server's stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let address = tokio::time::timeout(PATIENCE, async {
+            loop {
+                match lines.next_line().await {
+                    Ok(Some(line)) => {
+                        if let Some(address) = line.strip_prefix("listening on ") {
+                            return address.to_owned();
+                        }
+                    }
+                    _ => panic!("baton-server stopped before it listened"),
+                }
+            }
+        })
+        .await
+        .expect("baton-server listening in time");
+        let port = address
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .expect("a port in the address");
+        ServerProcess { child, port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// `kill -9`, and waits until the process is gone.
+    pub async fn kill(mut self) {
+        self.child.start_kill().expect("killing baton-server");
+        let _ = self.child.wait().await;
     }
 }
