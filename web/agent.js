@@ -696,9 +696,11 @@
 
   function isDuplicate(chat, entry) {
     if (entry.id && chat.ids.has(entry.id)) return true;
-    if (entry.id) return false;
-    // Without an id: the same words from the same side among the last few entries.
-    return chat.entries.slice(-6).some(function (other) { return other.kind === entry.kind && other.text === entry.text; });
+    // Transcript entries of customers carry no message id: the same words from the same side at
+    // (nearly) the same moment are the same message.
+    return chat.entries.some(function (other) {
+      return other.kind === entry.kind && other.text === entry.text && (!other.id || !entry.id) && sameMoment(other.at, entry.at);
+    });
   }
 
   /* Adds an entry; `quiet` leaves the page alone (a whole transcript is rendered afterwards). */
@@ -761,7 +763,10 @@
     if (!chat) return;
     chat.customerTyping = false;
     clearTimeout(chat.typingTimer);
-    addEntry(chat, { kind: "customer", id: message.id, at: message.at, text: message.text, live: true });
+    var entry = { kind: "customer", id: message.id, at: message.at, text: message.text, live: true };
+    // A desk that resumed after a restart may send a message again that the transcript (whose
+    // entries carry no message id) already has: the same words at the same moment are a repeat.
+    if (!isDuplicate(chat, entry)) addEntry(chat, entry);
     if (state.selected === chat.id && state.view === "chats") {
       updateTyping(chat);
       sendRead(chat);
@@ -770,6 +775,14 @@
       announce("New message from the customer in " + (chat.queue || "a chat") + ".");
     }
     renderChatList();
+  }
+
+  /* Two timestamps of one message, written by different parts of the server, within 2 s. */
+  function sameMoment(a, b) {
+    var first = Date.parse(a);
+    var second = Date.parse(b);
+    if (isNaN(first) || isNaN(second)) return true;
+    return Math.abs(first - second) < 2000;
   }
 
   function onCustomerTyping(frame) {

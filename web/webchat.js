@@ -117,6 +117,7 @@
     this.agentShown = [];
     this.pendingConnect = null;
     this.connectTimer = null;
+    this.socketDropped = false;
     this.readSent = null;
     this.lastAgentMessage = null;
     this.typingSent = false;
@@ -521,7 +522,9 @@
     if (text === undefined || text === null || text === "") return;
     var shown = this.agentShown;
     for (var i = 0; i < shown.length; i++) {
-      var sameId = id && shown[i].id === id;
+      // The same id with other words is another message (ids must not repeat, but a desk that
+      // restarted might reuse one): only id and words together make a repeat.
+      var sameId = id && shown[i].id === id && shown[i].text === text;
       var sameWords = !shown[i].matched && shown[i].text === text && shown[i].name === name && (!id || !shown[i].id);
       if (sameId || sameWords) {
         shown[i].matched = true;
@@ -530,7 +533,7 @@
       }
     }
     shown.push({ id: id, text: text, name: name, matched: false });
-    if (shown.length > 50) shown.shift();
+    if (shown.length > 500) shown.shift();
     this.addMessage("agent", text, name);
     if (id) {
       this.lastAgentMessage = id;
@@ -741,26 +744,61 @@
     var socket;
     try { socket = new WebSocket(url); } catch (e) { return; }
     this.socket = socket;
+    var reconnected = this.socketDropped;
+    // Events are numbered per server process and a restarted server counts from 1 again; on one
+    // connection the server sends only numbers above `after`, so a lower number as the first
+    // event of a connection means a new stream, not a repeat.
+    var fresh = true;
     socket.onopen = function () {
       self.reconnectDelay = 1000;
       self.sendRead();
+      // What happened while the socket was down may not be in the server's replay (it restarted):
+      // the transcript has it.
+      if (reconnected) self.resync();
     };
     socket.onmessage = function (message) {
       var event;
       try { event = JSON.parse(message.data); } catch (e) { return; }
       if (typeof event.seq === "number") {
-        if (event.seq <= self.lastEventSeq) return;
+        if (event.seq <= self.lastEventSeq && !fresh) return;
         self.lastEventSeq = event.seq;
         storageSet(self.storageKey + ":events", String(event.seq));
       }
+      fresh = false;
       self.handleEvent(event);
     };
     socket.onclose = function () {
       self.socket = null;
+      self.socketDropped = true;
       if (!self.socketWanted) return;
       setTimeout(function () { self.connectEvents(); }, self.reconnectDelay);
       self.reconnectDelay = Math.min(self.reconnectDelay * 2, 30000);
     };
+  };
+
+  /* After the socket came back: agent messages and the transfer's state from the transcript. */
+  Chat.prototype.resync = function () {
+    var self = this;
+    if (!this.sessionId) return;
+    this.enqueue(function () {
+      return self.request("GET", self.path("/sessions/" + encodeURIComponent(self.sessionId) + "/transcript"))
+        .then(function (data) {
+          var transfer;
+          (data.entries || []).forEach(function (entry) {
+            var payload = entry.payload || {};
+            if (entry.kind === "agent" && payload.type === "text") {
+              self.addAgentMessage(payload.text, (payload.agent && payload.agent.name) || "Agent", payload.id || null);
+            } else if (entry.kind === "event" && payload.type === "transfer" && payload.to) {
+              transfer = OPEN_TRANSFER[payload.to] ? payload.to : null;
+            }
+          });
+          if (transfer === null && self.transfer) {
+            self.transferClosed();
+            self.addStatusNote("The chat with the agent has ended. You're back with the assistant.");
+          }
+        })
+        .catch(function () { /* the next reconnect tries again */ });
+    });
   };
 
   Chat.prototype.handleEvent = function (event) {

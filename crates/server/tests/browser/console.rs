@@ -8,7 +8,9 @@ use baton_desk::OfflinePolicy;
 use baton_desk::own::QueueConfig;
 use baton_server::Config;
 
-use crate::support::{Browser, PASSWORD, TestServer, agent, run};
+use baton_store::Store as _;
+
+use crate::support::{Browser, PASSWORD, ServerProcess, TestServer, agent, run};
 
 const LOG: &str = ".baton-wc-log";
 const TRANSCRIPT: &str = "#transcript";
@@ -49,7 +51,11 @@ async fn record_notifications(browser: &Browser) {
 
 /// Signs in at `/agent` and waits until the socket is up and the server confirmed "online".
 async fn sign_in(browser: &Browser, server: &TestServer, username: &str) {
-    browser.goto(&server.url("/agent")).await;
+    sign_in_at(browser, &server.url("/agent"), username).await;
+}
+
+async fn sign_in_at(browser: &Browser, console: &str, username: &str) {
+    browser.goto(console).await;
     record_notifications(browser).await;
     browser.type_into("#username", username).await;
     browser.type_into("#password", &format!("{PASSWORD}\n")).await;
@@ -506,6 +512,77 @@ fn the_console_fits_desktop_and_phone_screens() {
             .await;
         assert_eq!(fits, json!(true), "the console is wider than a phone screen");
         ann.screenshot(&dir.join("baton-console-phone.png")).await;
+        customer.close().await;
+        ann.close().await;
+    });
+}
+
+/// `kill -9` of the server during a chat: after it starts again on the same database the console
+/// and the widget reconnect by themselves and the chat goes on, nothing lost.
+#[test]
+fn after_the_server_is_killed_and_restarted_the_console_and_the_widget_carry_on() {
+    run(|| async {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let database_url = format!("sqlite://{}", dir.path().join("baton.db").display());
+        {
+            // One writer per database: the agent is added before the server opens it.
+            let store = baton_store::open(&database_url).await.expect("opening the database");
+            store
+                .upsert_agent(baton_store::AgentRecord {
+                    username: "ann".to_owned(),
+                    display_name: "Ann Smith".to_owned(),
+                    password_hash: baton_store::password::hash(PASSWORD).expect("hashing"),
+                    queues: vec!["billing".to_owned()],
+                    capacity: 3,
+                    created_at: chrono::Utc::now(),
+                })
+                .await
+                .expect("adding ann");
+        }
+        let first = ServerProcess::start(&database_url, 0).await;
+        let port = first.port;
+        let ann = Browser::start().await;
+        sign_in_at(&ann, &first.url("/agent"), "ann").await;
+        let customer = Browser::start().await;
+        customer.goto(&first.url("/")).await;
+        customer.click(".baton-wc-launcher").await;
+        customer
+            .wait_until("document.querySelector('.baton-wc-log .baton-wc-assistant')")
+            .await;
+        customer_says(&customer, "I want to pay my bill").await;
+        accept_offer(&ann).await;
+        customer.wait_for_text(LOG, "Ann Smith joined the chat.").await;
+        agent_says(&ann, "Hi, Ann from billing here.").await;
+        customer.wait_for_text(LOG, "Hi, Ann from billing here.").await;
+        customer_says(&customer, "It is invoice 42").await;
+        ann.wait_for_text(TRANSCRIPT, "It is invoice 42").await;
+
+        first.kill().await;
+        ann.wait_until("document.querySelector('#connection').dataset.state !== 'online'")
+            .await;
+        let second = ServerProcess::start(&database_url, port).await;
+        ann.wait_until("document.querySelector('#connection').dataset.state === 'online'")
+            .await;
+        ann.wait_until("document.body.dataset.presence === 'online'").await;
+        // The chat is rebuilt from the server: still open, with everything said before.
+        ann.wait_until("!document.querySelector('#chat').hidden").await;
+        assert_eq!(ann.text_of("#chat-state").await, "Active");
+        ann.wait_for_text(TRANSCRIPT, "It is invoice 42").await;
+
+        agent_says(&ann, "Still here after the restart.").await;
+        customer.wait_for_text(LOG, "Still here after the restart.").await;
+        customer_says(&customer, "Great, thanks").await;
+        ann.wait_for_text(TRANSCRIPT, "Great, thanks").await;
+        let log = customer.text_of(LOG).await;
+        assert_eq!(log.matches("Hi, Ann from billing here.").count(), 1, "{log}");
+        let transcript = ann.text_of(TRANSCRIPT).await;
+        assert_eq!(transcript.matches("It is invoice 42").count(), 1, "{transcript}");
+        assert_eq!(
+            transcript.matches("Still here after the restart.").count(),
+            1,
+            "{transcript}"
+        );
+        second.kill().await;
         customer.close().await;
         ann.close().await;
     });
