@@ -473,6 +473,7 @@ async fn stateful_turn(
             let mut turn = take_turn(engine, session.clone(), session_id, &input, shape, true, now);
             let mut transfer_write = None;
             let mut after = After::Nothing;
+            let mut catch_up = false;
             match (&open, text, turn.requests.first().cloned()) {
                 (Some(loaded), Some(text), _) if loaded.takes_message() => {
                     // Offline policy "leave a message": this message is it.
@@ -533,6 +534,16 @@ async fn stateful_turn(
                         });
                     }
                     after = After::Relay(Box::new(loaded.clone()), text.to_owned());
+                    catch_up = true;
+                }
+                (Some(_), None, _) => {
+                    // No text (a client starting over) while a transfer is open: the assistant
+                    // stays silent rather than greeting again; the reply brings what agents wrote.
+                    turn.session = session.clone();
+                    turn.entries.clear();
+                    turn.response.output.generic.clear();
+                    turn.transfers.clear();
+                    catch_up = true;
                 }
                 (None, _, Some(request)) => {
                     let availability = transfers::availability(app, &request).await;
@@ -560,7 +571,7 @@ async fn stateful_turn(
             if let Some(step) = current_step(engine, &turn.session) {
                 tracing::Span::current().record("step", step.as_str());
             }
-            if let After::Relay(..) = &after {
+            if catch_up {
                 // Agent messages since the customer's previous message, for clients of this API
                 // alone; this turn's entries are not stored yet, so every stored one is earlier.
                 let mut generic = transfers::agent_messages_since_previous(app, &stored.id, u64::MAX).await?;

@@ -237,6 +237,9 @@ async fn a_planned_transfer_reaches_an_agent_who_chats_with_the_customer() {
         reply["output"]["generic"],
         json!([{"response_type": "text", "text": "Hello, I'm Ann. How can I help?", "agent": {"name": "Ann Smith"}}])
     );
+    // A client that starts over while the chat is open is not greeted again.
+    let reply = app.say(&session, "").await;
+    assert_eq!(reply["output"]["generic"], json!([]), "{reply}");
     let relayed = ann.next("customer_message").await;
     assert_eq!(relayed["transfer"], transfer);
     assert_eq!(relayed["message"]["text"], "I need to pay my phone bill");
