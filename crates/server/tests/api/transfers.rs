@@ -673,3 +673,23 @@ async fn shutdown_does_not_wait_for_open_agent_and_customer_sockets() {
         .await
         .expect("the server stopped with sockets open");
 }
+
+#[tokio::test]
+async fn deleting_the_session_abandons_its_transfer() {
+    let app = app_with_agents(|_| {}).await;
+    let mut ann = AgentClient::online(&base(&app), "ann").await;
+    let (session, _customer) = start(&app).await;
+    app.say(&session, "I want to pay my bill").await;
+    let offer = ann.next("offer").await;
+    let transfer = offer["transfer"].as_str().unwrap();
+    let reply = app
+        .send(app.client.delete(app.api(&format!("/sessions/{session}"))))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let withdrawn = ann.next("offer_withdrawn").await;
+    assert_eq!(withdrawn["transfer"], transfer);
+    assert_eq!(withdrawn["reason"], "customer_left");
+    let stored = app.store.load_transfer(transfer).await.unwrap().unwrap();
+    assert_eq!(stored.state, "abandoned");
+    assert!(!stored.open);
+}
