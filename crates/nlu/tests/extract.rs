@@ -1281,7 +1281,9 @@ mod properties {
             let text = unit.repeat(100_000 / unit.len().max(1) + 1);
             let started = Instant::now();
             extract_everything(&text);
-            prop_assert!(started.elapsed() < Duration::from_secs(2), "{} bytes took {:?}", text.len(), started.elapsed());
+            // A guard against quadratic blow-ups (minutes at this size), not a benchmark: the bound
+            // is generous because a debug build on a loaded 2-core CI machine is slow.
+            prop_assert!(started.elapsed() < Duration::from_secs(20), "{} bytes took {:?}", text.len(), started.elapsed());
         }
     }
 
