@@ -236,6 +236,7 @@
     $("tabs").hidden = false;
     $("agent-name").textContent = (state.agent && (state.agent.name || state.agent.id)) || "";
     $("presence").value = state.presence;
+    renderQueues();
     updateNotifyButton();
     setView(viewFromPath(), false);
     connect();
@@ -421,6 +422,7 @@
       state.agent = frame.agent;
       storageSet("agent", JSON.stringify(frame.agent));
       $("agent-name").textContent = frame.agent.name || frame.agent.id || "";
+      renderQueues();
     }
     // Offers and chats follow this frame: rebuild from them. Offers that are not sent again are
     // gone; a chat that is not sent again ended while the socket was down.

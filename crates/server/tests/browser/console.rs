@@ -587,3 +587,76 @@ fn after_the_server_is_killed_and_restarted_the_console_and_the_widget_carry_on(
         ann.close().await;
     });
 }
+
+/// A wrong password is refused with a plain sentence; the page is served with a policy that
+/// allows nothing from elsewhere; signing out revokes the token and shows the form again.
+#[test]
+fn signing_in_and_out_of_the_console() {
+    run(|| async {
+        let server = TestServer::start_with(two_agents).await;
+        let response = reqwest::get(server.url("/agent")).await.expect("fetching the console");
+        let policy = response
+            .headers()
+            .get("content-security-policy")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"),
+            "{policy}"
+        );
+
+        let ann = Browser::start().await;
+        ann.goto(&server.url("/agent")).await;
+        ann.type_into("#username", "ann").await;
+        ann.type_into("#password", "not the password\n").await;
+        ann.wait_for_text("#login-error", "Wrong username or password.").await;
+        assert!(
+            ann.script("return document.querySelector('#chats-view').hidden;", Vec::new())
+                .await
+                == json!(true)
+        );
+
+        ann.client
+            .find(fantoccini::Locator::Css("#password"))
+            .await
+            .expect("the password field")
+            .clear()
+            .await
+            .expect("clearing the password");
+        ann.type_into("#password", &format!("{PASSWORD}\n")).await;
+        ann.wait_until("document.querySelector('#connection').dataset.state === 'online'")
+            .await;
+        assert_eq!(ann.text_of("#queue-summary").await, "billing");
+        let token = ann
+            .script("return sessionStorage.getItem('baton-agent:token');", Vec::new())
+            .await;
+        let token = token.as_str().expect("a token in sessionStorage").to_owned();
+
+        // A reload keeps the agent signed in (the token is in sessionStorage).
+        ann.client.refresh().await.expect("reloading the console");
+        ann.wait_until("document.querySelector('#connection').dataset.state === 'online'")
+            .await;
+
+        ann.click("#logout").await;
+        ann.wait_until("!document.querySelector('#login-view').hidden").await;
+        // The console shows the form at once; the revocation may still be on its way.
+        let client = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + crate::support::PATIENCE;
+        let status = loop {
+            let status = client
+                .get(server.url("/v1/agent/tickets"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("asking with the old token")
+                .status();
+            if status.as_u16() == 401 || std::time::Instant::now() > deadline {
+                break status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        assert_eq!(status.as_u16(), 401, "the token still works after signing out");
+        ann.close().await;
+    });
+}
