@@ -660,3 +660,53 @@ fn signing_in_and_out_of_the_console() {
         ann.close().await;
     });
 }
+
+#[test]
+fn an_agent_passes_the_customer_to_another_queue() {
+    run(|| async {
+        let server = TestServer::start_with(two_agents).await;
+        let ann = Browser::start().await;
+        sign_in(&ann, &server, "ann").await;
+        let bob = Browser::start().await;
+        sign_in(&bob, &server, "bob").await;
+        let customer = Browser::start().await;
+        customer_opens_chat(&customer, &server).await;
+        customer_says(&customer, "I want to pay my bill").await;
+        // Bob serves billing too: whoever gets the offer first passes the customer on.
+        let (first, second) = loop {
+            let ann_has = ann
+                .script("return !!document.querySelector('#offers [data-offer]');", Vec::new())
+                .await;
+            if ann_has == json!(true) {
+                break (&ann, &bob);
+            }
+            let bob_has = bob
+                .script("return !!document.querySelector('#offers [data-offer]');", Vec::new())
+                .await;
+            if bob_has == json!(true) {
+                break (&bob, &ann);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        accept_offer(first).await;
+        first.click("#transfer-box summary").await;
+        first.click("#transfer-form input[value='queue']").await;
+        first.type_into("#transfer-target", "general").await;
+        first.click("#transfer-form button[type='submit']").await;
+        first.wait_for_text("#chat-state", "Ended").await;
+        let ended = first.text_of(TRANSCRIPT).await;
+        assert!(ended.contains("You transferred this chat to queue general."), "{ended}");
+        if std::ptr::eq(first, &bob) {
+            // Ann does not serve general: nobody else can take it, and the customer waits.
+            customer.wait_for_text(".baton-wc-status", "Waiting for an agent").await;
+        } else {
+            accept_offer(second).await;
+            // FIXME(issue 5): the offer and the chat still name the transfer's first queue
+            // (billing), not the queue it was passed to; docs/agent-api.md "Open points".
+            customer.wait_for_text(LOG, "Bob Jones joined the chat.").await;
+        }
+        customer.close().await;
+        bob.close().await;
+        ann.close().await;
+    });
+}
