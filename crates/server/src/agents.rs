@@ -554,11 +554,22 @@ fn wait_secs(since: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
 
 // ---- transfers ----
 
-/// The transfer, if it exists and belongs to a queue the agent serves.
+/// The transfer, if it exists and belongs to a queue the agent serves, or the desk has offered
+/// it to the agent or put them in its chat (after it was passed on to their queue or to them).
 async fn visible(app: &App, agent: &AgentConfig, id: &str) -> Result<Loaded, ApiError> {
     let loaded = transfers::load(app, id).await?.ok_or(ApiError::TransferNotFound)?;
     let queue = loaded.queue(&app.config.desk.settings.default_queue);
-    match agent.serves(&queue) {
+    if agent.serves(&queue) {
+        return Ok(loaded);
+    }
+    let Some(chat) = loaded.transfer.chat() else {
+        return Err(ApiError::TransferNotFound);
+    };
+    let offered = app.desk.own.pending_offers(&agent.id).iter().any(|offer| match offer {
+        AgentEvent::Offer { chat: offered, .. } => offered == chat,
+        _ => false,
+    });
+    match offered || app.desk.own.active_chats(&agent.id).contains(chat) {
         true => Ok(loaded),
         false => Err(ApiError::TransferNotFound),
     }

@@ -626,7 +626,33 @@ async fn an_agent_passes_the_chat_to_a_queue() {
     assert_eq!(next_of(&mut customer, "agent_left").await["agent_name"], "Ann Smith");
     next_of(&mut customer, "queued").await;
     assert_eq!(bob.next("offer").await["transfer"], transfer);
-    let (status, body) = ann
+    let (status, _) = bob
+        .post(&format!("/v1/agent/transfers/{transfer}/accept"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    // Dora serves only `general`: passed on to her queue, the chat is hers to accept though it
+    // came from `billing`.
+    add_agent(&*app.store, "dora", "Dora General", &["general"]).await;
+    let mut dora = AgentClient::online(&base(&app), "dora").await;
+    // Ann, idle the longest, would be offered it first.
+    assert_eq!(
+        ann.put("/v1/agent/presence", json!({"presence": "offline"})).await.0,
+        200
+    );
+    let (status, body) = bob
+        .post(
+            &format!("/v1/agent/transfers/{transfer}/transfer"),
+            json!({"queue": "general"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(dora.next("offer").await["transfer"], transfer);
+    let (status, body) = dora
+        .post(&format!("/v1/agent/transfers/{transfer}/accept"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    dora.say(&transfer, "Dora from general here.").await;
+    let (status, body) = dora
         .post(
             &format!("/v1/agent/transfers/{transfer}/transfer"),
             json!({"agent": "bob", "queue": "x"}),
