@@ -717,13 +717,13 @@ pub(crate) async fn message(
         .own
         .agent_message(&signed_in.agent.id, &chat, text)
         .map_err(desk_error)?;
-    if !app.desk.committed(&sent.id).await {
+    let Some(id) = app.desk.committed(&sent.id).await else {
         return Err(ApiError::Unavailable);
-    }
+    };
     Ok((
         StatusCode::CREATED,
         Json(MessageOut {
-            id: sent.id.to_string(),
+            id,
             at: sent.at,
             text: sent.text,
         }),

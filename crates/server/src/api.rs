@@ -533,7 +533,16 @@ async fn stateful_turn(
                             agent: None,
                         });
                     }
-                    after = After::Relay(Box::new(loaded.clone()), text.to_owned());
+                    // The message's id, for read receipts, in its transcript entry too.
+                    let message_id = uuid::Uuid::new_v4().to_string();
+                    if let Some(customer) = turn.entries.iter_mut().find(|entry| entry.kind == EntryKind::Customer) {
+                        *customer = entry(
+                            now,
+                            EntryKind::Customer,
+                            json!({"type": "text", "text": text, "id": message_id}),
+                        );
+                    }
+                    after = After::Relay(Box::new(loaded.clone()), text.to_owned(), message_id);
                     catch_up = true;
                 }
                 (Some(_), None, _) => {
@@ -597,8 +606,8 @@ async fn stateful_turn(
                 reply,
                 transfer: transfer_write,
             };
-            let committed = match app.store.commit_turn(record).await {
-                Ok(committed) => committed,
+            match app.store.commit_turn(record).await {
+                Ok(_) => {}
                 Err(StoreError::Conflict(_) | StoreError::TransferAlreadyOpen { .. }) => {
                     // Another writer got there first, or a retry of this message id was
                     // answered meanwhile: reload and look again.
@@ -615,8 +624,8 @@ async fn stateful_turn(
             match after {
                 After::Nothing => {}
                 After::Closed(state) => app.metrics.transfer_ended(state.as_str()),
-                After::Relay(loaded, text) => {
-                    transfers::relay(app, &loaded, session_id, committed.first_seq, &text, now).await;
+                After::Relay(loaded, text, message_id) => {
+                    transfers::relay(app, &loaded, &message_id, &text, now).await;
                 }
                 After::Start(opening) => {
                     app.metrics.transfer_opened();
@@ -640,8 +649,8 @@ enum After {
     Nothing,
     /// The transfer closed in the turn.
     Closed(TransferState),
-    /// Relay the customer's message to the desk.
-    Relay(Box<transfers::Loaded>, String),
+    /// Relay the customer's message (text, id) to the desk.
+    Relay(Box<transfers::Loaded>, String, String),
     /// Ask the desk for a chat.
     Start(Box<transfers::Opening>),
 }

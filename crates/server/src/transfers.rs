@@ -141,12 +141,14 @@ impl Desk {
         list
     }
 
-    /// Waits until the pump has committed the agent message `id` (true) or failed to (false).
-    pub async fn committed(&self, id: &MessageId) -> bool {
+    /// Waits until the pump has committed the agent message the desk calls `id`; returns the id
+    /// it was stored under (unique, unlike the desk's, which restart with the chat), or `None`
+    /// if it was not stored.
+    pub async fn committed(&self, id: &MessageId) -> Option<String> {
         let receiver = {
             let mut slots = self.acks.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             match slots.remove(id.as_str()) {
-                Some(Ack::Done(committed)) => return committed,
+                Some(Ack::Done(stored)) => return stored,
                 Some(Ack::Waiting(_)) | None => {
                     let (sender, receiver) = oneshot::channel();
                     slots.insert(id.as_str().to_owned(), Ack::Waiting(sender));
@@ -155,11 +157,11 @@ impl Desk {
             }
         };
         match tokio::time::timeout(ACK_TIMEOUT, receiver).await {
-            Ok(Ok(committed)) => committed,
+            Ok(Ok(stored)) => stored,
             _ => {
                 let mut slots = self.acks.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 slots.remove(id.as_str());
-                false
+                None
             }
         }
     }
@@ -172,16 +174,17 @@ struct Acks {
 }
 
 enum Ack {
-    Done(bool),
-    Waiting(oneshot::Sender<bool>),
+    /// The id the message was stored under, or `None` if storing it failed.
+    Done(Option<String>),
+    Waiting(oneshot::Sender<Option<String>>),
 }
 
 impl Acks {
-    fn fill(&self, id: &MessageId, committed: bool) {
+    fn fill(&self, id: &MessageId, stored: Option<String>) {
         let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         match slots.remove(id.as_str()) {
             Some(Ack::Waiting(sender)) => {
-                let _ = sender.send(committed);
+                let _ = sender.send(stored);
             }
             _ => {
                 // Only Baton's own desk's message route waits, and it always does; keep the
@@ -189,7 +192,7 @@ impl Acks {
                 if slots.len() > 10_000 {
                     slots.retain(|_, ack| matches!(ack, Ack::Waiting(_)));
                 }
-                slots.insert(id.as_str().to_owned(), Ack::Done(committed));
+                slots.insert(id.as_str().to_owned(), Ack::Done(stored));
             }
         }
     }
@@ -546,7 +549,7 @@ async fn handle(app: &Arc<App>, link: &Link, event: DeskEvent) {
     if let Err(error) = result {
         tracing::error!(%error, "handling a desk event failed");
         if let DeskEvent::AgentMessage(message) = &event {
-            app.desk.acks.fill(&message.id, false);
+            app.desk.acks.fill(&message.id, None);
         }
     }
 }
@@ -559,7 +562,7 @@ async fn handle_locked(app: &Arc<App>, link: &Link, event: DeskEvent) -> Result<
     let mut transfer = loaded.transfer;
     if !transfer.is_open() {
         if let DeskEvent::AgentMessage(message) = &event {
-            app.desk.acks.fill(&message.id, false);
+            app.desk.acks.fill(&message.id, None);
         }
         return Ok(());
     }
@@ -575,6 +578,9 @@ async fn handle_locked(app: &Arc<App>, link: &Link, event: DeskEvent) -> Result<
     let mut entries: Vec<NewEntry> = transitions.iter().map(transition_entry).collect();
     match event {
         DeskEvent::AgentMessage(message) => {
+            // Our own id: a desk's may repeat (Baton's own desk counts per chat from 0 again
+            // after a restart), and clients match read receipts and duplicates by it.
+            let id = uuid::Uuid::new_v4().to_string();
             entries.push(entry(
                 message.at,
                 EntryKind::Agent,
@@ -582,7 +588,7 @@ async fn handle_locked(app: &Arc<App>, link: &Link, event: DeskEvent) -> Result<
                     "type": "text",
                     "text": message.text,
                     "agent": {"id": message.agent.id, "name": message.agent.name},
-                    "id": message.id,
+                    "id": id,
                 }),
             ));
             let committed = app
@@ -590,14 +596,14 @@ async fn handle_locked(app: &Arc<App>, link: &Link, event: DeskEvent) -> Result<
                 .update_transfer(update_of(&transfer, entries, now))
                 .await
                 .map_err(ApiError::from);
-            app.desk.acks.fill(&message.id, committed.is_ok());
+            app.desk.acks.fill(&message.id, committed.is_ok().then(|| id.clone()));
             committed?;
             app.events.publish(
                 &link.session,
                 SessionEvent::AgentMessage {
                     agent_name: message.agent.name,
                     text: message.text,
-                    id: Some(message.id.to_string()),
+                    id: Some(id),
                 },
             );
         }
@@ -758,12 +764,12 @@ pub(crate) async fn finish(
 
 // ---- the customer's side ----
 
-/// Relays a committed customer message to the desk.
-pub(crate) async fn relay(app: &App, loaded: &Loaded, session_id: &str, seq: u64, text: &str, at: DateTime<Utc>) {
+/// Relays a committed customer message (stored with `id` in its payload) to the desk.
+pub(crate) async fn relay(app: &App, loaded: &Loaded, id: &str, text: &str, at: DateTime<Utc>) {
     let Some(chat) = loaded.transfer.chat() else {
         return;
     };
-    let Ok(id) = MessageId::parse(&format!("{session_id}/{seq}")) else {
+    let Ok(id) = MessageId::parse(id) else {
         return;
     };
     let message = CustomerMessage {

@@ -147,7 +147,7 @@ async fn kill_9_during_an_agent_chat_loses_nothing_acknowledged() {
     let mut ann = AgentClient::online(&first.url, "ann").await;
     say(&client, &first, &session, "I want to pay my bill").await;
     let (transfer, _) = ann.accept_next_offer().await;
-    ann.say(&transfer, "Hi, Ann from billing here.").await;
+    let first_id = ann.say(&transfer, "Hi, Ann from billing here.").await["id"].clone();
     say(&client, &first, &session, "Hi Ann, it is invoice 42").await;
     assert_eq!(
         ann.next("customer_message").await["message"]["text"],
@@ -173,7 +173,9 @@ async fn kill_9_during_an_agent_chat_loses_nothing_acknowledged() {
         ann.next("customer_message").await["message"]["text"],
         "Thanks, still there?"
     );
-    ann.say(&transfer, "Yes, it is paid now.").await;
+    let later = ann.say(&transfer, "Yes, it is paid now.").await;
+    // The desk numbers its messages per chat from 1 again after a restart; ours stay unique.
+    assert_ne!(later["id"], first_id);
     assert_eq!(
         next_of(&mut customer, "agent_message").await["text"],
         "Yes, it is paid now."

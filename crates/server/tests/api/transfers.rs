@@ -275,6 +275,14 @@ async fn a_planned_transfer_reaches_an_agent_who_chats_with_the_customer() {
         .map(|entry| entry["kind"].as_str().unwrap())
         .collect();
     assert!(kinds.contains(&"agent"), "{kinds:?}");
+    let customer_ids: Vec<&Value> = details["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["kind"] == "customer")
+        .map(|entry| &entry["payload"]["id"])
+        .collect();
+    assert!(customer_ids.contains(&&relayed["message"]["id"]), "{customer_ids:?}");
 
     let (status, _) = ann
         .post(
