@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use baton_dialog::Engine;
 use baton_server::{Clock, Config, Services};
 
+mod transfer;
+
 /// Arguments of `baton bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -27,6 +29,9 @@ pub enum BenchCommand {
     /// Messages per second and p50/p99 latency at 1, 8 and 64 concurrent sessions, with a bare
     /// axum hello-world as the reference, and memory per 10,000 idle sessions.
     Http(HttpArgs),
+    /// From a customer's message that asks for a human to the offer on an agent's socket, p50/p99
+    /// with many customers and agents connected (Baton's own desk).
+    Transfer(transfer::TransferArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -47,7 +52,7 @@ pub struct HttpArgs {
 
 const CONCURRENCIES: [usize; 3] = [1, 8, 64];
 const IDLE_SESSIONS: usize = 10_000;
-const VERSION: &str = "2021-11-27";
+pub(crate) const VERSION: &str = "2021-11-27";
 /// Messages that each answer without a transfer (the bank's branch opening hours).
 const MESSAGES: [&str; 3] = [
     "what are your opening hours",
@@ -67,7 +72,10 @@ struct Row {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
-    let BenchCommand::Http(args) = args.command;
+    let args = match args.command {
+        BenchCommand::Http(args) => args,
+        BenchCommand::Transfer(args) => return transfer::run(args),
+    };
     let Some(assistant) = crate::check::load_reporting(&args.assistant) else {
         return Ok(1);
     };
@@ -198,7 +206,7 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
     Ok(i32::from(errors > 0))
 }
 
-fn new_client() -> anyhow::Result<reqwest::Client> {
+pub(crate) fn new_client() -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .http1_only()
         .pool_max_idle_per_host(usize::MAX)
@@ -207,7 +215,7 @@ fn new_client() -> anyhow::Result<reqwest::Client> {
         .context("building the HTTP client")
 }
 
-async fn create_session(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+pub(crate) async fn create_session(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
     let response = client
         .post(format!("{base}/sessions?version={VERSION}"))
         .json(&json!({}))
@@ -282,7 +290,7 @@ async fn drive(server: &'static str, client: &reqwest::Client, urls: Vec<String>
 }
 
 /// The nearest-rank percentile of sorted latencies, in milliseconds.
-fn percentile_ms(sorted: &[Duration], quantile: f64) -> f64 {
+pub(crate) fn percentile_ms(sorted: &[Duration], quantile: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -1,0 +1,316 @@
+//! `baton bench transfer`: how long from a customer's message that asks for a human to the offer
+//! arriving on an agent's WebSocket, with many customers and agents connected at once.
+//!
+//! One process starts a Baton server (SQLite in a temporary folder, development mode, rate limits
+//! off) with `--agents` agents of Baton's own desk, each logged in over HTTP with its console
+//! socket open and online, and `--customers` customer sessions, each with its session socket open.
+//! Then every customer sends "I want to talk to a person" once, at a steady `--rate` per second;
+//! the latency of a customer is from just before their message is sent to the moment the offer of
+//! their transfer is read from an agent's socket. Agents accept every offer as it arrives (outside
+//! the measured time), so capacity never runs out: each agent takes `customers / agents` chats.
+//! Server and load generator share one multi-threaded tokio runtime.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message as Frame;
+
+use baton_dialog::Engine;
+use baton_server::{Clock, Config, Services};
+use baton_store::{AgentRecord, Store as _};
+
+use super::{VERSION, create_session, new_client, percentile_ms};
+
+#[derive(Debug, clap::Args)]
+pub struct TransferArgs {
+    /// Customers, each with a session and its socket open, each asking for a human once.
+    #[arg(long, default_value_t = 1000)]
+    pub customers: usize,
+    /// Agents logged in, online, with their console sockets open.
+    #[arg(long, default_value_t = 50)]
+    pub agents: usize,
+    /// Transfers requested per second (customers send at this steady rate).
+    #[arg(long, default_value_t = 200.0)]
+    pub rate: f64,
+    /// The assistant folder to serve; "I want to talk to a person" must transfer.
+    #[arg(long, default_value = "examples/bank")]
+    pub assistant: PathBuf,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const ASK_FOR_A_HUMAN: &str = "I want to talk to a person";
+const PASSWORD: &str = "bench-password";
+
+pub fn run(args: TransferArgs) -> anyhow::Result<i32> {
+    let Some(assistant) = crate::check::load_reporting(&args.assistant) else {
+        return Ok(1);
+    };
+    if args.customers == 0 || args.agents == 0 || args.rate.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        bail!("--customers, --agents and --rate must be above zero");
+    }
+    let engine = Engine::new(assistant);
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(bench_transfer(args, engine, cores))
+}
+
+/// When each transfer's offer reached an agent.
+type Offers = Arc<Mutex<HashMap<String, Instant>>>;
+
+async fn bench_transfer(args: TransferArgs, engine: Engine, cores: usize) -> anyhow::Result<i32> {
+    let assistant_id = engine.assistant().id.clone();
+    let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    let mut config = Config::for_tests();
+    config.database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    config.dev = true;
+    config.rate_limit.per_second = 0.0;
+    config.login_rate_limit.per_second = 0.0;
+    let store = baton_store::open(&config.database_url)
+        .await
+        .context("opening the database")?;
+    let capacity = u32::try_from(args.customers.div_ceil(args.agents)).unwrap_or(u32::MAX);
+    let password_hash = baton_store::password::hash(PASSWORD).context("hashing the agents' password")?;
+    for index in 0..args.agents {
+        store
+            .upsert_agent(AgentRecord {
+                username: format!("agent{index}"),
+                display_name: format!("Agent {index}"),
+                password_hash: password_hash.clone(),
+                queues: Vec::new(),
+                capacity,
+                created_at: chrono::Utc::now(),
+            })
+            .await
+            .context("adding an agent")?;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let services = Services {
+        engines: vec![engine],
+        store,
+        clock: Clock::System,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(baton_server::run(listener, config, services, async {
+        let _ = stopped.await;
+    }));
+
+    let client = new_client()?;
+    let http = format!("http://{addr}");
+    let offers: Offers = Arc::default();
+    let mut tokens = Vec::with_capacity(args.agents);
+    let mut agent_tasks = Vec::with_capacity(args.agents);
+    for index in 0..args.agents {
+        let token = login(&client, &http, &format!("agent{index}")).await?;
+        let url = format!("ws://{addr}/v1/agent/events?token={token}");
+        let (socket, _) = tokio_tungstenite::connect_async(&url)
+            .await
+            .context("opening an agent's socket")?;
+        let answer = client
+            .put(format!("{http}/v1/agent/presence"))
+            .bearer_auth(&token)
+            .json(&json!({"presence": "online"}))
+            .send()
+            .await?;
+        if !answer.status().is_success() {
+            bail!("setting an agent online answered {}", answer.status());
+        }
+        agent_tasks.push(tokio::spawn(agent(
+            socket,
+            client.clone(),
+            http.clone(),
+            token.clone(),
+            offers.clone(),
+        )));
+        tokens.push(token);
+    }
+
+    let base = format!("{http}/v2/assistants/{assistant_id}/environments/draft");
+    let mut customers = Vec::with_capacity(args.customers);
+    let mut customer_sockets = Vec::with_capacity(args.customers);
+    for _ in 0..args.customers {
+        let session = create_session(&client, &base).await?;
+        let url = format!("ws://{addr}/v2/assistants/{assistant_id}/sessions/{session}/events");
+        let (mut socket, _) = tokio_tungstenite::connect_async(&url)
+            .await
+            .context("opening a customer's socket")?;
+        customer_sockets.push(tokio::spawn(async move {
+            // Reads what the customer is sent (queued, agent joined) until the socket closes.
+            while let Some(Ok(_)) = socket.next().await {}
+        }));
+        customers.push(session);
+    }
+
+    let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let start = Instant::now();
+    let mut sends = Vec::with_capacity(customers.len());
+    for (index, session) in customers.iter().enumerate() {
+        tokio::time::sleep_until((start + interval * u32::try_from(index).unwrap_or(u32::MAX)).into()).await;
+        let client = client.clone();
+        let url = format!("{base}/sessions/{session}/message?version={VERSION}");
+        let session = session.clone();
+        sends.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let body = json!({"input": {"text": ASK_FOR_A_HUMAN}});
+            let ok = match client.post(&url).json(&body).send().await {
+                Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
+                Err(_) => false,
+            };
+            (session, sent, sent.elapsed(), ok)
+        }));
+    }
+    let mut sent_at = HashMap::new();
+    let mut replies = Vec::new();
+    let mut errors = 0usize;
+    for send in sends {
+        let (session, sent, reply, ok) = send.await?;
+        if ok {
+            sent_at.insert(session, sent);
+            replies.push(reply);
+        } else {
+            errors += 1;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while offers.lock().map(|offers| offers.len()).unwrap_or(0) < sent_at.len() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let offered: Vec<(String, Instant)> = offers
+        .lock()
+        .map(|offers| offers.iter().map(|(id, at)| (id.clone(), *at)).collect())
+        .unwrap_or_default();
+
+    // Outside the measured time: which session each offered transfer belongs to.
+    let mut latencies = Vec::with_capacity(offered.len());
+    for (transfer, at) in &offered {
+        let details: Value = client
+            .get(format!("{http}/v1/agent/transfers/{transfer}"))
+            .bearer_auth(&tokens[0])
+            .send()
+            .await?
+            .json()
+            .await
+            .context("reading a transfer")?;
+        if let Some(sent) = details["session_id"].as_str().and_then(|session| sent_at.get(session)) {
+            latencies.push(at.saturating_duration_since(*sent));
+        }
+    }
+    let missing = sent_at.len().saturating_sub(latencies.len());
+    latencies.sort_unstable();
+    replies.sort_unstable();
+
+    for task in agent_tasks.into_iter().chain(customer_sockets) {
+        task.abort();
+    }
+    let _ = stop.send(());
+    server.await?.context("serving Baton")?;
+
+    let notes = format!(
+        "server and load generator share one multi-threaded tokio runtime ({cores} worker threads on {cores} cores); \
+         {} agents with their console sockets open, {} customers with their session sockets open, one transfer per customer at {} per second; \
+         SQLite in a temporary folder, development mode, rate limits off; latency from sending the customer's message to reading the offer on the agent's socket",
+        args.agents, args.customers, args.rate
+    );
+    if args.json {
+        let json = json!({
+            "customers": args.customers,
+            "agents": args.agents,
+            "rate_per_second": args.rate,
+            "cores": cores,
+            "offers": latencies.len(),
+            "missing_offers": missing,
+            "errors": errors,
+            "offer_p50_ms": percentile_ms(&latencies, 0.50),
+            "offer_p99_ms": percentile_ms(&latencies, 0.99),
+            "offer_max_ms": latencies.last().map_or(0.0, |max| max.as_secs_f64() * 1000.0),
+            "reply_p50_ms": percentile_ms(&replies, 0.50),
+            "reply_p99_ms": percentile_ms(&replies, 0.99),
+            "notes": notes,
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        println!("| | p50 ms | p99 ms | max ms | count |");
+        println!("|---|---|---|---|---|");
+        println!(
+            "| message → offer on an agent's socket | {:.2} | {:.2} | {:.2} | {} |",
+            percentile_ms(&latencies, 0.50),
+            percentile_ms(&latencies, 0.99),
+            latencies.last().map_or(0.0, |max| max.as_secs_f64() * 1000.0),
+            latencies.len()
+        );
+        println!(
+            "| message → reply to the customer | {:.2} | {:.2} | {:.2} | {} |",
+            percentile_ms(&replies, 0.50),
+            percentile_ms(&replies, 0.99),
+            replies.last().map_or(0.0, |max| max.as_secs_f64() * 1000.0),
+            replies.len()
+        );
+        println!();
+        println!("Missing offers: {missing}; failed messages: {errors}.");
+        println!("Notes: {notes}.");
+    }
+    Ok(i32::from(errors > 0 || missing > 0))
+}
+
+async fn login(client: &reqwest::Client, http: &str, username: &str) -> anyhow::Result<String> {
+    let response = client
+        .post(format!("{http}/v1/agent/login"))
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .context("logging an agent in")?;
+    let status = response.status();
+    let body: Value = response.json().await.context("reading the login answer")?;
+    match body["token"].as_str() {
+        Some(token) if status.is_success() => Ok(token.to_owned()),
+        _ => bail!("logging {username} in answered {status}: {body}"),
+    }
+}
+
+/// One agent's console: notes when each offer arrives and accepts it.
+async fn agent(
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    client: reqwest::Client,
+    http: String,
+    token: String,
+    offers: Offers,
+) {
+    let (mut sink, mut stream) = socket.split();
+    while let Some(Ok(frame)) = stream.next().await {
+        let arrived = Instant::now();
+        let Frame::Text(text) = frame else {
+            if let Frame::Ping(payload) = frame {
+                let _ = sink.send(Frame::Pong(payload)).await;
+            }
+            continue;
+        };
+        let Ok(event) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        if event["type"] != "offer" {
+            continue;
+        }
+        let Some(transfer) = event["transfer"].as_str() else {
+            continue;
+        };
+        if let Ok(mut offers) = offers.lock() {
+            offers.entry(transfer.to_owned()).or_insert(arrived);
+        }
+        let client = client.clone();
+        let url = format!("{http}/v1/agent/transfers/{transfer}/accept");
+        let token = token.clone();
+        tokio::spawn(async move {
+            let _ = client.post(url).bearer_auth(token).send().await;
+        });
+    }
+}
