@@ -1,5 +1,7 @@
 //! Acknowledged means durable: a child process commits turns and prints each acknowledged one,
 //! the test kills it with SIGKILL mid-run, reopens the database and finds every acknowledged entry.
+//! Each session also has an open transfer whose updates (an agent's message each) are
+//! acknowledged the same way.
 //!
 //! The child is this same test binary, re-run with `child_writer` selected and the database path
 //! in `CHILD_DB_ENV`; in an ordinary run `child_writer` sees no path and returns at once.
@@ -10,9 +12,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use baton_store::{SessionId, SqliteOptions, SqliteStore, Store};
+use baton_store::{
+    EntryKind, NewEntry, NewTransfer, SessionId, SqliteOptions, SqliteStore, Store, TransferUpdate, TransferWrite,
+};
 
-use crate::suite::{at, new_session, turn};
+use crate::suite::{at, json, new_session, turn};
 
 const CHILD_DB_ENV: &str = "BATON_STORE_CRASH_CHILD_DB";
 const N_SESSIONS: usize = 8;
@@ -73,6 +77,7 @@ fn acknowledged_turns_survive_kill_9() {
                 "session {session} has gaps"
             );
         }
+        assert_eq!(store.open_transfers().await.unwrap().len(), N_SESSIONS);
     });
 }
 
@@ -94,14 +99,39 @@ fn child_writer() {
             tasks.push(tokio::spawn(async move {
                 let id = format!("s{session_idx}");
                 store.create_session(new_session(&id, at(0))).await.unwrap();
+                let transfer_id = format!("t{session_idx}");
                 for version in 0.. {
-                    let committed = store.commit_turn(turn(&id, version, at(1), "hi")).await.unwrap();
+                    let mut record = turn(&id, version, at(1), "hi");
+                    if version == 0 {
+                        record.transfer = Some(TransferWrite::Open(NewTransfer {
+                            id: transfer_id.clone(),
+                            session_id: SessionId::new(id.as_str()),
+                            queue: None,
+                            state: "requested".to_owned(),
+                            value: json("{}"),
+                            request: json("{}"),
+                            at: at(1),
+                        }));
+                    }
+                    let committed = store.commit_turn(record).await.unwrap();
                     // The turn's last entry is the one printed: all before it are in the same
                     // transaction.
-                    let last_seq = committed.first_seq + 1;
-                    let mut stdout = std::io::stdout().lock();
-                    writeln!(stdout, "ack {id} {last_seq}").unwrap();
-                    stdout.flush().unwrap();
+                    print_ack(&id, committed.first_seq + 1);
+                    let update = TransferUpdate {
+                        id: transfer_id.clone(),
+                        state: "active".to_owned(),
+                        open: true,
+                        agent_id: Some("alice".to_owned()),
+                        chat_id: None,
+                        value: json("{}"),
+                        at: at(1),
+                        entries: vec![NewEntry {
+                            kind: EntryKind::Agent,
+                            at: at(1),
+                            payload: json(r#"{"text":"hello"}"#),
+                        }],
+                    };
+                    print_ack(&id, store.update_transfer(update).await.unwrap());
                 }
             }));
         }
@@ -109,4 +139,10 @@ fn child_writer() {
             task.await.unwrap();
         }
     });
+}
+
+fn print_ack(session: &str, seq: u64) {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "ack {session} {seq}").unwrap();
+    stdout.flush().unwrap();
 }
