@@ -206,15 +206,6 @@ pub async fn run(
         shutting_down: AtomicBool::new(false),
         events: events::EventHub::default(),
     });
-    if app.config.session_timeout() < app.config.desk.settings.join_timeout {
-        // Waiting in a queue is not activity: the session would expire (and its transfer be
-        // abandoned) before the desk gives up on finding an agent.
-        tracing::warn!(
-            session_timeout_secs = app.config.session_timeout_secs,
-            join_timeout_secs = app.config.desk.settings.join_timeout.as_secs(),
-            "sessions expire before the desk's join timeout; a customer waiting silently longer than the session timeout is abandoned"
-        );
-    }
     start_desk(&app).await;
     let router = router(app.clone())?;
     let address = listener.local_addr()?;

@@ -505,10 +505,19 @@ fn spawn_pump(app: &Arc<App>, chat: ChatId, transfer: TransferId, session: Strin
     tokio::spawn(async move {
         let stop = app.desk.stop.clone();
         let mut events = events;
+        // Waiting for an agent, or reading what they write, is not idleness: the session is kept
+        // from expiring while its chat is open.
+        let period = (app.config.session_timeout() / 3).max(Duration::from_secs(1));
+        let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let event = tokio::select! {
                 () = stop.cancelled() => break,
                 event = events.recv() => event,
+                _ = keepalive.tick() => {
+                    keep_alive(&app, &link.session).await;
+                    continue;
+                }
             };
             let Some(event) = event else {
                 break;
@@ -518,6 +527,36 @@ fn spawn_pump(app: &Arc<App>, chat: ChatId, transfer: TransferId, session: Strin
         app.desk.remove_link(&chat);
         tracing::debug!(chat = %chat, "chat pump stopped");
     });
+}
+
+/// Commits an empty turn, so the session's idle time starts again.
+async fn keep_alive(app: &App, session_id: &str) {
+    let lock = app.locks.get(session_id);
+    let guard = lock.lock().await;
+    let now = app.clock.now();
+    let result = match app.store.load_session(&SessionId::new(session_id), now).await {
+        Ok(stored) => {
+            let record = TurnRecord {
+                session_id: stored.id.clone(),
+                expected_version: stored.version,
+                state: stored.state.clone(),
+                at: now,
+                entries: Vec::new(),
+                reply: None,
+                transfer: None,
+            };
+            app.store.commit_turn(record).await.map(|_| ())
+        }
+        Err(error) => Err(error),
+    };
+    drop(guard);
+    app.locks.release(session_id, lock);
+    match result {
+        Ok(()) => app.touch(session_id, now),
+        // Ended meanwhile, or written by another process: nothing to keep alive now.
+        Err(StoreError::Expired(_) | StoreError::NotFound(_) | StoreError::Conflict(_)) => {}
+        Err(error) => tracing::warn!(%error, "keeping the session of an open chat alive failed"),
+    }
 }
 
 /// One desk event: apply, persist, publish; at the end, the dialog takes the customer back.

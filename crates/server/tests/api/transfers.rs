@@ -727,3 +727,18 @@ async fn deleting_the_session_abandons_its_transfer() {
     assert_eq!(stored.state, "abandoned");
     assert!(!stored.open);
 }
+
+#[tokio::test]
+async fn a_customer_waiting_silently_for_an_agent_does_not_expire() {
+    let app = app_with_agents(|config| config.session_timeout_secs = 3).await;
+    let (session, mut customer) = start(&app).await;
+    app.say(&session, "I want to pay my bill").await;
+    next_of(&mut customer, "queued").await;
+    // Two seconds of silence, then the chat's keep-alive (every second here) runs.
+    app.clock.advance(Duration::from_secs(2));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Four seconds after the customer's last message: past the timeout but for the keep-alive.
+    app.clock.advance(Duration::from_secs(2));
+    let reply = app.say(&session, "still waiting").await;
+    assert_eq!(reply["output"]["generic"], json!([]), "{reply}");
+}
