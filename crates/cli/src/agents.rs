@@ -6,7 +6,6 @@
 //! runs on the same database; the server reads agents at every login, so a change applies at the
 //! agent's next login (removing an agent also ends its login tokens at once).
 
-
 use anyhow::{Context as _, bail};
 
 /// How many chats an agent takes at once unless told otherwise (the desk's default).
