@@ -121,7 +121,8 @@ fn from_allowed_origin(app: &App, headers: &HeaderMap) -> bool {
 ///
 /// The widget runs in customers' browsers, so it cannot hold a secret; what it may do is
 /// limited instead: from an allowed origin, without an `Authorization` header, only create a
-/// session and send messages in it (`POST …/sessions`, `POST …/sessions/{id}/message`). The
+/// session, send messages in it and cancel its wait for an agent (`POST …/sessions`,
+/// `POST …/sessions/{id}/message`, `POST …/sessions/{id}/transfer/cancel`). The
 /// stateless message and deleting sessions still need a key. An `Origin` header can be forged by
 /// a non-browser client, which then gets exactly what the widget gets.
 pub(crate) fn public_client(app: &App, request: &axum::extract::Request) -> bool {
@@ -136,7 +137,10 @@ pub(crate) fn public_client(app: &App, request: &axum::extract::Request) -> bool
         ["v2", "assistants", _, rest @ ..] => rest,
         _ => return false,
     };
-    let widget_route = matches!(rest, ["sessions"] | ["sessions", _, "message"]);
+    let widget_route = matches!(
+        rest,
+        ["sessions"] | ["sessions", _, "message"] | ["sessions", _, "transfer", "cancel"]
+    );
     widget_route && from_allowed_origin(app, headers)
 }
 

@@ -111,6 +111,32 @@ async fn cors_allows_only_the_listed_origins() {
 }
 
 #[tokio::test]
+async fn the_widget_from_an_allowed_origin_may_cancel_a_wait_but_nobody_else_without_a_key() {
+    let app = spawn_app_with(|config| {
+        config.dev = false;
+        config.cors_origins = vec!["https://shop.example".to_owned()];
+    })
+    .await;
+    let from_shop = |url: &str| app.client.post(url).header("origin", "https://shop.example");
+    let created = app.send(from_shop(&app.api("/sessions")).json(&json!({}))).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let session = created.body["session_id"].as_str().unwrap().to_owned();
+    let said = app
+        .send(
+            from_shop(&app.api(&format!("/sessions/{session}/message")))
+                .json(&json!({"input": {"text": "I want to talk to a person"}})),
+        )
+        .await;
+    assert_eq!(said.status, 200, "{}", said.body);
+    let cancel = app.api(&format!("/sessions/{session}/transfer/cancel"));
+    let stranger = app.send(app.client.post(&cancel).json(&json!({}))).await;
+    assert_eq!(stranger.status, 401, "{}", stranger.body);
+    let widget = app.send(from_shop(&cancel).json(&json!({}))).await;
+    assert_eq!(widget.status, 200, "{}", widget.body);
+    assert_eq!(widget.body["cancelled"], true, "{}", widget.body);
+}
+
+#[tokio::test]
 async fn shutdown_stops_the_server() {
     let app = spawn_app().await;
     let session = app.create_session().await;
