@@ -749,6 +749,8 @@ impl DeskState {
                 self.release(agent, id, now);
                 let chat = self.chats.get_mut(id).expect("checked above");
                 chat.queue = queue.clone();
+                // Offers made from now on name the queue the chat waits in.
+                chat.request.routing.queue = Some(queue.clone());
                 chat.phase = Phase::Waiting;
                 // The agent who passed it on is not offered it back.
                 chat.passed.clear();

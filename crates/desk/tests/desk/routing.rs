@@ -566,6 +566,11 @@ fn agents_pass_chats_to_an_agent_or_a_queue() {
     let lines = render(&outputs);
     assert_eq!(lines[0], "c1: queued #1 150s (transferred to queue sales)");
     assert!(lines.contains(&"cy: offer c1".to_owned()), "{lines:#?}");
+    let offer = outputs.iter().find_map(|output| match output {
+        Output::Agent(_, AgentEvent::Offer { request, .. }) => Some(request),
+        _ => None,
+    });
+    assert_eq!(offer.unwrap().routing.queue, Some(queue("sales")), "the offer names the new queue");
 }
 
 #[test]

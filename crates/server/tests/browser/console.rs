@@ -701,8 +701,6 @@ fn an_agent_passes_the_customer_to_another_queue() {
             customer.wait_for_text(".baton-wc-status", "Waiting for an agent").await;
         } else {
             accept_offer(second).await;
-            // FIXME(issue 5): the offer and the chat still name the transfer's first queue
-            // (billing), not the queue it was passed to; docs/agent-api.md "Open points".
             customer.wait_for_text(LOG, "Bob Jones joined the chat.").await;
         }
         customer.close().await;
