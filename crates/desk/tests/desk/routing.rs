@@ -570,7 +570,11 @@ fn agents_pass_chats_to_an_agent_or_a_queue() {
         Output::Agent(_, AgentEvent::Offer { request, .. }) => Some(request),
         _ => None,
     });
-    assert_eq!(offer.unwrap().routing.queue, Some(queue("sales")), "the offer names the new queue");
+    assert_eq!(
+        offer.unwrap().routing.queue,
+        Some(queue("sales")),
+        "the offer names the new queue"
+    );
 }
 
 #[test]
