@@ -121,8 +121,24 @@ impl Conversation {
             ..Exchange::default()
         };
         let session = std::mem::take(&mut self.session);
-        let turn = self.engine.said(session, text, now);
+        let intents = self.engine.classifier().classify(text);
+        let best = intents.first().map(|score| (score.intent.clone(), score.confidence));
+        let event = Event::UserSaid {
+            text: text.to_owned(),
+            intents,
+        };
+        let turn = self.engine.event(session, event, now);
         self.carry_out_turn(turn, now, &mut exchange);
+        if let Some(Entry::Debug(line)) = exchange
+            .entries
+            .iter_mut()
+            .find(|entry| matches!(entry, Entry::Debug(_)))
+            && exchange.debug.matched.is_none()
+            && let Some((intent, confidence)) = best
+        {
+            // On a miss, the closest candidate tells the author what almost matched.
+            line.push_str(&format!(" best={intent}({confidence:.2})"));
+        }
         exchange
     }
 

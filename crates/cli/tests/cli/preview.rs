@@ -76,11 +76,22 @@ fn debug_adds_a_line_per_turn() {
     let bank = example("bank");
     let output = run(
         &["preview", bank.to_str().unwrap(), "--debug"],
-        "I want to pay my bill\n",
+        "I want to pay my bill\npay someone\n",
     );
     let out = stdout(&output);
     let debug: Vec<&str> = out.lines().filter(|line| line.starts_with("[debug] ")).collect();
-    assert_eq!(debug.len(), 2, "the greeting and one customer line: {out}");
+    assert_eq!(debug.len(), 3, "the greeting and two customer lines: {out}");
+    assert!(
+        !debug[1].contains(" best="),
+        "a match needs no closest candidate: {}",
+        debug[1]
+    );
+    assert!(debug[2].starts_with("[debug] action=none confidence=-"), "{}", debug[2]);
+    assert!(
+        debug[2].contains(" best=pay_bill(0."),
+        "a miss shows what almost matched: {}",
+        debug[2]
+    );
     assert!(
         debug[1].starts_with("[debug] action=pay_bill confidence="),
         "{}",
