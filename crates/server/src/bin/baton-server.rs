@@ -11,6 +11,10 @@ use std::process::ExitCode;
 use baton_dialog::Engine;
 use baton_server::{Clock, Config, Services};
 
+/// The same allocator as `baton serve`, so tests run the server as it runs in production.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     match serve() {
         Ok(()) => ExitCode::SUCCESS,
