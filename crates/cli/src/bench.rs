@@ -131,20 +131,8 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
 
     let base = format!("http://{baton_addr}/v2/assistants/{assistant_id}/environments/draft");
     let duration = Duration::from_secs(args.seconds.max(1));
-    let mut rows = Vec::new();
-    for concurrency in CONCURRENCIES {
-        let client = new_client()?;
-        let mut urls = Vec::with_capacity(concurrency);
-        for _ in 0..concurrency {
-            let session = create_session(&client, &base).await?;
-            urls.push(format!("{base}/sessions/{session}/message?version={VERSION}"));
-        }
-        rows.push(drive("baton", &client, urls, duration).await);
-        let client = new_client()?;
-        let urls = vec![format!("http://{hello_addr}/message"); concurrency];
-        rows.push(drive("hello-world", &client, urls, duration).await);
-    }
-
+    // Memory first, in a fresh process: after the load runs the allocator holds memory it reuses,
+    // which would hide what idle sessions cost.
     let client = new_client()?;
     let before = rss_kib();
     let idle = args.idle_sessions.max(1);
@@ -158,6 +146,19 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
         }
         _ => None,
     };
+    let mut rows = Vec::new();
+    for concurrency in CONCURRENCIES {
+        let client = new_client()?;
+        let mut urls = Vec::with_capacity(concurrency);
+        for _ in 0..concurrency {
+            let session = create_session(&client, &base).await?;
+            urls.push(format!("{base}/sessions/{session}/message?version={VERSION}"));
+        }
+        rows.push(drive("baton", &client, urls, duration).await);
+        let client = new_client()?;
+        let urls = vec![format!("http://{hello_addr}/message"); concurrency];
+        rows.push(drive("hello-world", &client, urls, duration).await);
+    }
 
     let _ = stop_baton.send(());
     let _ = stop_hello.send(());
