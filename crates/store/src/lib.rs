@@ -452,7 +452,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<TranscriptEntry>, StoreError>> + Send;
 
     /// Creates an agent, or replaces everything but the creation time of the agent with this
-    /// username.
+    /// username. A changed password hash revokes the agent's tokens.
     fn upsert_agent(&self, agent: AgentRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The agent with this username, read from the database on every call (agents may be changed

@@ -1243,6 +1243,12 @@ fn read_transfers(
 }
 
 pub(crate) fn upsert_agent(conn: &Connection, agent: &AgentRecord) -> Result<(), StoreError> {
+    // A new password signs the agent out everywhere: tokens taken with the old one stop working.
+    conn.prepare_cached(
+        "DELETE FROM agent_tokens WHERE username = ?1
+           AND EXISTS (SELECT 1 FROM agents WHERE username = ?1 AND password_hash <> ?2)",
+    )?
+    .execute(params![agent.username, agent.password_hash])?;
     let queues = serde_json::to_string(&agent.queues).map_err(|error| StoreError::Database(Box::new(error)))?;
     conn.prepare_cached(
         "INSERT INTO agents (username, display_name, password_hash, queues, capacity, created_at)

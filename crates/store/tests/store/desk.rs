@@ -343,6 +343,25 @@ pub async fn agent_tokens_expire_and_are_revoked(harness: &impl Harness) {
         "revoked"
     );
 
+    // Re-adding the agent with the same password keeps its tokens; a new password ends them.
+    let kept = AgentToken {
+        hash: "hash-4".to_owned(),
+        ..token.clone()
+    };
+    store.create_agent_token(kept).await.unwrap();
+    store.upsert_agent(agent("alice", &["billing", "sales"])).await.unwrap();
+    assert!(
+        store.find_agent_token("hash-4", at(1)).await.unwrap().is_some(),
+        "same password"
+    );
+    let mut new_password = agent("alice", &["billing"]);
+    new_password.password_hash = "$argon2id$v=19$m=19456,t=2,p=1$b3RoZXI$b3RoZXI".to_owned();
+    store.upsert_agent(new_password).await.unwrap();
+    assert!(
+        store.find_agent_token("hash-4", at(1)).await.unwrap().is_none(),
+        "new password"
+    );
+
     // Removing the agent ends its tokens.
     let other = AgentToken {
         hash: "hash-3".to_owned(),
