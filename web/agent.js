@@ -634,12 +634,14 @@
     if (!known) announce("You are in a chat with a customer from " + (chat.queue || "a queue") + ".");
   }
 
-  /* One transcript entry from the server, in the console's shape. */
+  /* One transcript entry from the server, in the console's shape, or null for one not shown. */
   function fromEntry(entry) {
     var payload = entry.payload || {};
     var kind = entry.kind;
     var base = { kind: kind, at: entry.at, id: payload.id || null, seq: entry.seq };
     if (kind === "event") {
+      // The transfer's opening transition repeats the "transfer requested" entry beside it.
+      if (payload.type === "transfer" && payload.to === "requested") return null;
       base.text = eventText(payload);
       return base;
     }
@@ -680,7 +682,10 @@
         var live = chat.entries.filter(function (entry) { return entry.live; });
         chat.entries = [];
         chat.ids = new Set();
-        (data.transcript || []).forEach(function (entry) { addEntry(chat, fromEntry(entry), true); });
+        (data.transcript || []).forEach(function (entry) {
+          var item = fromEntry(entry);
+          if (item) addEntry(chat, item, true);
+        });
         live.forEach(function (entry) {
           if (!isDuplicate(chat, entry)) addEntry(chat, entry, true);
         });

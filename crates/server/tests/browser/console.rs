@@ -155,6 +155,11 @@ fn a_planned_transfer_reaches_an_agent_who_chats_with_the_customer() {
             transcript.contains("Bill payments are handled by our billing team."),
             "{transcript}"
         );
+        assert_eq!(
+            transcript.to_lowercase().matches("requested").count(),
+            1,
+            "the request is shown once: {transcript}"
+        );
 
         // Both ways, with typing indicators and read receipts.
         customer.type_into(".baton-wc-input", "Hello").await;
