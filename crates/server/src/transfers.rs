@@ -472,28 +472,20 @@ pub(crate) async fn start(app: &Arc<App>, session_id: &str, opening: Opening) {
         }
         Err(error) => {
             tracing::warn!(%error, transfer = %transfer.id(), "the desk refused the chat");
-            let now = app.clock.now();
-            let entries = apply(
-                &mut transfer,
-                TransferCommand::Fail {
-                    error: error.to_string(),
-                },
-                now,
-            );
-            let entries = entries.iter().map(transition_entry).collect();
-            finish(
-                app,
-                session_id,
-                &transfer,
-                entries,
-                Some(Event::TransferEnded {
-                    outcome: TransferOutcome::Failed,
-                }),
-                now,
-            )
-            .await;
+            fail(app, session_id, transfer, error.to_string()).await;
         }
     }
+}
+
+/// The desk returned an error: the transfer fails and the assistant takes the customer back.
+async fn fail(app: &Arc<App>, session_id: &str, mut transfer: Transfer, error: String) {
+    let now = app.clock.now();
+    let entries = apply(&mut transfer, TransferCommand::Fail { error }, now);
+    let entries = entries.iter().map(transition_entry).collect();
+    let event = Event::TransferEnded {
+        outcome: TransferOutcome::Failed,
+    };
+    finish(app, session_id, &transfer, entries, Some(event), now).await;
 }
 
 // ---- the pump ----
@@ -984,19 +976,7 @@ pub(crate) async fn resume_all(app: &Arc<App>) -> Result<usize, ApiError> {
             }
             Err(error) => {
                 tracing::warn!(%error, transfer = %transfer.id(), "an open transfer could not be resumed");
-                let now = app.clock.now();
-                let entries = apply(
-                    &mut transfer,
-                    TransferCommand::Fail {
-                        error: error.to_string(),
-                    },
-                    now,
-                );
-                let entries = entries.iter().map(transition_entry).collect();
-                let event = Event::TransferEnded {
-                    outcome: TransferOutcome::Failed,
-                };
-                finish(app, &session_id, &transfer, entries, Some(event), now).await;
+                fail(app, &session_id, transfer, error.to_string()).await;
             }
         }
     }
