@@ -6,10 +6,14 @@
 //! concurrent sessions over keep-alive HTTP/1.1 connections for `--seconds` each. Servers and
 //! load generator share one multi-threaded tokio runtime (one worker per core).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 use baton_dialog::Engine;
@@ -48,6 +52,16 @@ pub struct HttpArgs {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Which servers to drive (one alone is for profiling).
+    #[arg(long, value_enum, default_value_t = Servers::Both)]
+    pub servers: Servers,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Servers {
+    Both,
+    Baton,
+    HelloWorld,
 }
 
 const CONCURRENCIES: [usize; 3] = [1, 8, 64];
@@ -67,6 +81,8 @@ struct Row {
     requests: usize,
     errors: usize,
     per_second: f64,
+    /// Processor time of the whole process (servers, load generator, store writer) per message.
+    cpu_us_per_message: Option<f64>,
     p50_ms: f64,
     p99_ms: f64,
 }
@@ -129,7 +145,8 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
             .await
     });
 
-    let base = format!("http://{baton_addr}/v2/assistants/{assistant_id}/environments/draft");
+    let path = format!("/v2/assistants/{assistant_id}/environments/draft");
+    let base = format!("http://{baton_addr}{path}");
     let duration = Duration::from_secs(args.seconds.max(1));
     // Memory first, in a fresh process: after the load runs the allocator holds memory it reuses,
     // which would hide what idle sessions cost.
@@ -148,16 +165,18 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
     };
     let mut rows = Vec::new();
     for concurrency in CONCURRENCIES {
-        let client = new_client()?;
-        let mut urls = Vec::with_capacity(concurrency);
-        for _ in 0..concurrency {
-            let session = create_session(&client, &base).await?;
-            urls.push(format!("{base}/sessions/{session}/message?version={VERSION}"));
+        if args.servers != Servers::HelloWorld {
+            let mut paths = Vec::with_capacity(concurrency);
+            for _ in 0..concurrency {
+                let session = create_session(&client, &base).await?;
+                paths.push(format!("{path}/sessions/{session}/message?version={VERSION}"));
+            }
+            rows.push(drive("baton", baton_addr, paths, duration).await?);
         }
-        rows.push(drive("baton", &client, urls, duration).await);
-        let client = new_client()?;
-        let urls = vec![format!("http://{hello_addr}/message"); concurrency];
-        rows.push(drive("hello-world", &client, urls, duration).await);
+        if args.servers != Servers::Baton {
+            let paths = vec!["/message".to_owned(); concurrency];
+            rows.push(drive("hello-world", hello_addr, paths, duration).await?);
+        }
     }
 
     let _ = stop_baton.send(());
@@ -167,7 +186,7 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
 
     let notes = format!(
         "servers and load generator share one multi-threaded tokio runtime ({cores} worker threads on {cores} cores); \
-         keep-alive HTTP/1.1 over loopback, one connection per session; SQLite in a temporary folder, development mode, rate limit off; \
+         keep-alive HTTP/1.1 over loopback with hyper's connection-level client, one connection per session; SQLite in a temporary folder, development mode, rate limit off; \
          each message answers the branch opening hours (no transfer); memory from VmRSS around creating {idle} sessions"
     );
     if args.json {
@@ -180,6 +199,7 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
                 "requests": row.requests,
                 "errors": row.errors,
                 "messages_per_second": row.per_second,
+                "cpu_us_per_message": row.cpu_us_per_message,
                 "p50_ms": row.p50_ms,
                 "p99_ms": row.p99_ms,
             })).collect::<Vec<_>>(),
@@ -188,11 +208,14 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        println!("| server | sessions | msgs/s | p50 ms | p99 ms | requests | errors |");
-        println!("|---|---|---|---|---|---|---|");
+        println!("| server | sessions | msgs/s | p50 ms | p99 ms | CPU µs/msg | requests | errors |");
+        println!("|---|---|---|---|---|---|---|---|");
         for row in &rows {
+            let cpu = row
+                .cpu_us_per_message
+                .map_or_else(|| "—".to_owned(), |cpu| format!("{cpu:.0}"));
             println!(
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {cpu} | {} | {} |",
                 row.server, row.concurrency, row.per_second, row.p50_ms, row.p99_ms, row.requests, row.errors
             );
         }
@@ -231,35 +254,45 @@ pub(crate) async fn create_session(client: &reqwest::Client, base: &str) -> anyh
     }
 }
 
-/// Drives one task per URL for `duration`, each sending one request at a time.
-async fn drive(server: &'static str, client: &reqwest::Client, urls: Vec<String>, duration: Duration) -> Row {
-    let concurrency = urls.len();
+/// Drives one task per path for `duration`, each over its own keep-alive HTTP/1.1 connection
+/// to `addr`, sending one request at a time.
+///
+/// The client is hyper's connection-level one, with the request bodies serialised once: no URL
+/// parsing, connection pool or redirect policy per request, so as little as possible of the two
+/// shared cores goes to the load generator (reqwest's per-request work was about a quarter of all
+/// samples, the same for both servers).
+async fn drive(server: &'static str, addr: SocketAddr, paths: Vec<String>, duration: Duration) -> anyhow::Result<Row> {
+    let concurrency = paths.len();
+    let bodies: Vec<Bytes> = MESSAGES
+        .iter()
+        .map(|text| Bytes::from(json!({"input": {"text": text}}).to_string()))
+        .collect();
+    let mut senders = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        senders.push(connect(addr).await?);
+    }
+    let host = addr.to_string();
+    let cpu_before = cpu_seconds();
     let start = Instant::now();
     let deadline = start + duration;
-    let tasks: Vec<_> = urls
+    let tasks: Vec<_> = paths
         .into_iter()
+        .zip(senders)
         .enumerate()
-        .map(|(index, url)| {
-            let client = client.clone();
+        .map(|(index, (path, mut sender))| {
+            let bodies = bodies.clone();
+            let host = host.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0;
                 let mut turn = index;
                 while Instant::now() < deadline {
-                    let body = json!({"input": {"text": MESSAGES[turn % MESSAGES.len()]}});
+                    let body = bodies[turn % bodies.len()].clone();
                     turn += 1;
                     let sent = Instant::now();
-                    let ok = match client.post(&url).json(&body).send().await {
-                        Ok(response) => {
-                            let success = response.status().is_success();
-                            response.bytes().await.is_ok() && success
-                        }
-                        Err(_) => false,
-                    };
-                    if ok {
-                        latencies.push(sent.elapsed());
-                    } else {
-                        errors += 1;
+                    match send(&mut sender, &host, &path, body).await {
+                        Ok(()) => latencies.push(sent.elapsed()),
+                        Err(_) => errors += 1,
                     }
                 }
                 (latencies, errors)
@@ -277,9 +310,11 @@ async fn drive(server: &'static str, client: &reqwest::Client, urls: Vec<String>
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu = cpu_before.zip(cpu_seconds()).map(|(before, after)| after - before);
     latencies.sort_unstable();
     let requests = latencies.len();
-    Row {
+    Ok(Row {
+        cpu_us_per_message: cpu.filter(|_| requests > 0).map(|cpu| cpu * 1e6 / requests as f64),
         server,
         concurrency,
         requests,
@@ -287,6 +322,37 @@ async fn drive(server: &'static str, client: &reqwest::Client, urls: Vec<String>
         per_second: requests as f64 / elapsed,
         p50_ms: percentile_ms(&latencies, 0.50),
         p99_ms: percentile_ms(&latencies, 0.99),
+    })
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// One keep-alive HTTP/1.1 connection; its driver runs as a task until the sender is dropped.
+async fn connect(addr: SocketAddr) -> anyhow::Result<Sender> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("connecting to {addr}"))?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .context("HTTP/1.1 handshake")?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+/// Posts one JSON body and reads the whole response; an error unless the status is 2xx.
+async fn send(sender: &mut Sender, host: &str, path: &str, body: Bytes) -> anyhow::Result<()> {
+    let request = hyper::Request::post(path)
+        .header(hyper::header::HOST, host)
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(body))?;
+    sender.ready().await?;
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    response.into_body().collect().await?;
+    match status.is_success() {
+        true => Ok(()),
+        false => bail!("answered {status}"),
     }
 }
 
@@ -297,6 +363,20 @@ pub(crate) fn percentile_ms(sorted: &[Duration], quantile: f64) -> f64 {
     }
     let rank = ((sorted.len() as f64 * quantile).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1].as_secs_f64() * 1000.0
+}
+
+/// Processor time (user and system) this process has used, in seconds, from `/proc/self/stat`
+/// (clock ticks of 10 ms, so meaningful over runs of seconds).
+fn cpu_seconds() -> Option<f64> {
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis are
+    // plain numbers, utime and stime being the 12th and 13th of them.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user + system) / TICKS_PER_SECOND)
 }
 
 /// This process's resident set size in KiB, from `/proc/self/status`.
