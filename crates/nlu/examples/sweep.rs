@@ -3,7 +3,13 @@
 //!
 //! Run: `cargo run --release -p baton-nlu --example sweep -- banking77 val` with options from
 //! the environment (`HIDDEN`, `NETWORKS`, `HIDDEN_EPOCHS`, `HIDDEN_LEARNING_RATE`,
-//! `HIDDEN_DROPOUT`, `EPOCHS`, `C`; unset ones keep `TrainOptions::default()`). Modes: `val`
+//! `HIDDEN_DROPOUT`, `LABEL_SMOOTHING`, `FINAL_RATE`, `AVERAGE_EPOCHS`, `ADAGRAD`, `COPIES`,
+//! `COPY_MIN`, `WORD_MAX`, `CHAR_MAX`, `CHAR_ACROSS`, `WORD_WEIGHT`, `MAX_DF`, `EPOCHS`, `C`,
+//! `SEED`; unset ones keep `TrainOptions::default()`). `SEEDS=n` repeats the run from n seeds and
+//! prints the mean; `KNN=0,0.1,...` also prints the accuracy when the ranking adds that weight
+//! times the nearest-example similarity; `AUG=k` (with `AUG_MIN`, default 3 words) adds k copies
+//! of each training text with one word left out *before* the vocabulary is fitted (the first
+//! version of `COPIES`); `ERRORS=1` prints the misclassified messages. Modes: `val`
 //! trains on `train` and reports accuracy on `val` (where settings are chosen); `test` trains on
 //! `train` + `val` and reports on `test`. Data in `../shared/data/nlu`, or set `BATON_NLU_DATA`.
 
@@ -39,10 +45,26 @@ fn main() {
         hidden_epochs: setting("HIDDEN_EPOCHS", defaults.hidden_epochs),
         hidden_learning_rate: setting("HIDDEN_LEARNING_RATE", defaults.hidden_learning_rate),
         hidden_dropout: setting("HIDDEN_DROPOUT", defaults.hidden_dropout),
+        hidden_label_smoothing: setting("LABEL_SMOOTHING", defaults.hidden_label_smoothing),
+        hidden_final_rate: setting("FINAL_RATE", defaults.hidden_final_rate),
+        hidden_average_epochs: setting("AVERAGE_EPOCHS", defaults.hidden_average_epochs),
+        augment_copies: setting("COPIES", defaults.augment_copies),
+        augment_min_words: setting("COPY_MIN", defaults.augment_min_words),
+        hidden_adagrad_rate: setting("ADAGRAD", defaults.hidden_adagrad_rate),
         epochs: setting("EPOCHS", defaults.epochs),
         c: setting("C", defaults.c),
+        seed: setting("SEED", defaults.seed),
+        neighbour_max_df: setting("MAX_DF", defaults.neighbour_max_df),
+        ngrams: baton_nlu::classifier::NgramOptions {
+            word_max: setting("WORD_MAX", defaults.ngrams.word_max),
+            char_max: setting("CHAR_MAX", defaults.ngrams.char_max),
+            char_across_words: setting("CHAR_ACROSS", defaults.ngrams.char_across_words),
+            word_weight: setting("WORD_WEIGHT", defaults.ngrams.word_weight),
+        },
         ..defaults
     };
+    // SEEDS=n repeats the run with n seeds and reports each and their mean.
+    let seeds: u64 = setting("SEEDS", 1);
     let mut train = load(dataset, "train");
     let val = load(dataset, "val");
     let test = match mode {
@@ -53,13 +75,87 @@ fn main() {
         }
         other => panic!("unknown mode {other}: val or test"),
     };
-    let start = Instant::now();
-    let classifier = Classifier::train_with(&train, &[], options, &mut |_, _| {});
-    let train_seconds = start.elapsed().as_secs_f64();
-    let metrics = eval::metrics(&test, &eval::predict(&classifier, &test), 0.0);
-    println!(
-        "{dataset} {mode}: accuracy {:.2}%, train {train_seconds:.2} s, model {:.1} MiB ({options:?})",
-        100.0 * metrics.accuracy,
-        classifier.model_bytes() as f64 / (1024.0 * 1024.0)
-    );
+    // AUG=k adds k copies of each training example with one word (of 3 or more) left out.
+    let copies: usize = setting("AUG", 0);
+    let mut state = 0x1234_5678_u64;
+    let mut next = move |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound as u64) as usize
+    };
+    let originals = train.len();
+    for index in 0..originals {
+        let words: Vec<String> = train[index].text.split_whitespace().map(str::to_owned).collect();
+        if words.len() < setting("AUG_MIN", 3) {
+            continue;
+        }
+        for _ in 0..copies {
+            let left_out = next(words.len());
+            let text = words
+                .iter()
+                .enumerate()
+                .filter(|(position, _)| *position != left_out)
+                .map(|(_, word)| word.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            train.push(TrainingExample {
+                text,
+                intent: train[index].intent.clone(),
+            });
+        }
+    }
+    let mut accuracies = Vec::new();
+    for run in 0..seeds {
+        let options = TrainOptions {
+            seed: options.seed + run * 1000,
+            ..options
+        };
+        let start = Instant::now();
+        let classifier = Classifier::train_with(&train, &[], options, &mut |_, _| {});
+        let train_seconds = start.elapsed().as_secs_f64();
+        let metrics = eval::metrics(&test, &eval::predict(&classifier, &test), 0.0);
+        accuracies.push(100.0 * metrics.accuracy);
+        if std::env::var("ERRORS").is_ok() {
+            for example in &test {
+                let predicted = classifier.classify(&example.text);
+                if predicted[0].intent != example.intent {
+                    println!("  {:?}: {} -> {}", example.text, example.intent, predicted[0].intent);
+                }
+            }
+        }
+        // KNN=w1,w2,...: accuracy when the ranking adds w times the nearest-example similarity.
+        if let Ok(weights) = std::env::var("KNN") {
+            let signals: Vec<_> = test.iter().map(|example| classifier.signals(&example.text)).collect();
+            for weight in weights.split(',').filter_map(|weight| weight.parse::<f32>().ok()) {
+                let right = test
+                    .iter()
+                    .zip(&signals)
+                    .filter(|(example, signals)| {
+                        let best = signals
+                            .probabilities
+                            .iter()
+                            .zip(&signals.similarities)
+                            .map(|(probability, similarity)| probability + weight * similarity)
+                            .enumerate()
+                            .max_by(|a, b| a.1.total_cmp(&b.1))
+                            .map(|(index, _)| index);
+                        best.map(|index| classifier.intents()[index].as_str()) == Some(example.intent.as_str())
+                    })
+                    .count();
+                println!("  knn {weight}: {:.2}%", 100.0 * right as f64 / test.len() as f64);
+            }
+        }
+        println!(
+            "{dataset} {mode}: accuracy {:.2}%, train {train_seconds:.2} s, model {:.1} MiB ({options:?})",
+            100.0 * metrics.accuracy,
+            classifier.model_bytes() as f64 / (1024.0 * 1024.0)
+        );
+    }
+    if seeds > 1 {
+        println!(
+            "{dataset} {mode}: mean accuracy {:.2}% over {seeds} seeds",
+            accuracies.iter().sum::<f64>() / accuracies.len() as f64
+        );
+    }
 }

@@ -92,6 +92,18 @@ pub struct TrainOptions {
     pub hidden_learning_rate: f32,
     /// Probability that a hidden unit is dropped during a training step.
     pub hidden_dropout: f32,
+    /// Label smoothing of the networks' targets.
+    pub hidden_label_smoothing: f32,
+    /// The networks' learning rate at the end of training, as a fraction of the initial one.
+    pub hidden_final_rate: f32,
+    /// Each network's weights are the mean of those after each of its last this many epochs.
+    pub hidden_average_epochs: usize,
+    /// When positive, the networks' first layer learns by row-wise Adagrad at this rate.
+    pub hidden_adagrad_rate: f32,
+    /// Each network also trains on this many copies of each example with one word left out.
+    pub augment_copies: usize,
+    /// Only examples of at least this many words are copied.
+    pub augment_min_words: usize,
 }
 
 impl Default for TrainOptions {
@@ -108,6 +120,12 @@ impl Default for TrainOptions {
             hidden_epochs: 12,
             hidden_learning_rate: 0.15,
             hidden_dropout: 0.2,
+            hidden_label_smoothing: 0.0,
+            hidden_final_rate: 0.1,
+            hidden_average_epochs: 0,
+            hidden_adagrad_rate: 0.0,
+            augment_copies: 0,
+            augment_min_words: 5,
         }
     }
 }
@@ -234,26 +252,34 @@ impl Classifier {
                 learning_rate: options.hidden_learning_rate,
                 dropout: options.hidden_dropout,
                 seed: options.seed.wrapping_add(index as u64 * 0x0051_7cc1),
+                label_smoothing: options.hidden_label_smoothing,
+                final_rate: options.hidden_final_rate,
+                average_epochs: options.hidden_average_epochs,
+                adagrad_rate: options.hidden_adagrad_rate,
+            };
+            let options_augment = |index: usize| Augment {
+                copies: options.augment_copies,
+                min_words: options.augment_min_words,
+                seed: options.seed.wrapping_add(index as u64 * 0x0051_7cc1) ^ 0x0061_7567,
             };
             let (inputs, labels, n_features) = (&inputs, &labels, vectorizer.len());
+            let (texts, vectorizer) = (&texts, &vectorizer);
+            // Each network trains on the examples plus its own copies of them with one word left
+            // out, built on its own thread.
+            let train_one = move |index: usize, progress: &mut dyn FnMut(usize, usize)| {
+                let options = network_options(index);
+                let (extra_inputs, extra_labels) = left_out_copies(texts, labels, vectorizer, options_augment(index));
+                let all_inputs: Vec<&Sparse> = inputs.iter().chain(&extra_inputs).collect();
+                let all_labels: Vec<usize> = labels.iter().chain(&extra_labels).copied().collect();
+                Network::train(&all_inputs, &all_labels, n_features, n_classes, options, progress)
+            };
             // The first network trains on this thread (and reports progress), the others each on
             // a thread of their own.
             let networks = std::thread::scope(|scope| {
                 let others: Vec<_> = (1..options.networks.max(1))
-                    .map(|index| {
-                        scope.spawn(move || {
-                            Network::train(
-                                inputs,
-                                labels,
-                                n_features,
-                                n_classes,
-                                network_options(index),
-                                &mut |_, _| {},
-                            )
-                        })
-                    })
+                    .map(|index| scope.spawn(move || train_one(index, &mut |_, _| {})))
                     .collect();
-                let first = Network::train(inputs, labels, n_features, n_classes, network_options(0), progress);
+                let first = train_one(0, progress);
                 std::iter::once(first)
                     .chain(
                         others
@@ -346,6 +372,48 @@ impl Classifier {
             }
             + self.neighbours.bytes()
     }
+}
+
+/// How [`left_out_copies`] augments the training examples.
+#[derive(Debug, Clone, Copy)]
+struct Augment {
+    copies: usize,
+    min_words: usize,
+    seed: u64,
+}
+
+/// Copies of the training texts of `augment.min_words` words or more, each with one word chosen
+/// at random left out, as vectors, with their labels.
+fn left_out_copies(
+    texts: &[&str],
+    labels: &[usize],
+    vectorizer: &Vectorizer,
+    augment: Augment,
+) -> (Vec<Sparse>, Vec<usize>) {
+    let mut rng = linear::Rng::new(augment.seed);
+    let mut inputs = Vec::new();
+    let mut copied_labels = Vec::new();
+    if augment.copies == 0 {
+        return (inputs, copied_labels);
+    }
+    for (text, &label) in texts.iter().zip(labels) {
+        let words = features::words(text);
+        if words.len() < augment.min_words.max(2) {
+            continue;
+        }
+        for _ in 0..augment.copies {
+            let left_out = rng.below(words.len());
+            let copy: Vec<&str> = words
+                .iter()
+                .enumerate()
+                .filter(|(position, _)| *position != left_out)
+                .map(|(_, word)| word.as_str())
+                .collect();
+            inputs.push(vectorizer.transform(&copy.join(" ")));
+            copied_labels.push(label);
+        }
+    }
+    (inputs, copied_labels)
 }
 
 /// Turns raw signals into confidences (see the module documentation).
