@@ -31,16 +31,6 @@ pub struct MlpOptions {
     pub dropout: f32,
     /// Seed of the initial weights and the example order.
     pub seed: u64,
-    /// Share of the target probability spread evenly over all classes (label smoothing).
-    pub label_smoothing: f32,
-    /// The learning rate at the end of training, as a fraction of the initial one.
-    pub final_rate: f32,
-    /// The weights returned are the mean of those at the end of each of the last this many
-    /// epochs (0 or 1: the last epoch's).
-    pub average_epochs: usize,
-    /// When positive, the first layer learns by row-wise Adagrad at this rate (each feature's
-    /// step divided by the root of its summed squared gradients) instead of plain SGD.
-    pub adagrad_rate: f32,
 }
 
 /// One network in full precision, as trained.
@@ -105,15 +95,10 @@ impl Network {
             let mut activation = vec![0.0_f32; n_hidden];
             let mut hidden_gradient = vec![0.0_f32; n_hidden];
             let mut gradient = vec![0.0_f32; n_classes];
-            let smoothing = options.label_smoothing.clamp(0.0, 0.5);
-            let first_averaged = options.epochs.saturating_sub(options.average_epochs.max(1));
-            let mut sums: Option<[Vec<f32>; 4]> = None;
-            let mut squared_gradients = vec![0.0_f32; if options.adagrad_rate > 0.0 { n_features } else { 0 }];
-            let gradient_norm = |gradient: &[f32]| gradient.iter().map(|g| g * g).sum::<f32>() / n_hidden as f32;
             for epoch in 0..options.epochs {
                 rng.shuffle(&mut order);
                 for &example in &order {
-                    let rate = options.learning_rate * (1.0 - (1.0 - options.final_rate) * step as f32 / total_steps);
+                    let rate = options.learning_rate * (1.0 - 0.9 * step as f32 / total_steps);
                     step += 1;
                     let input = inputs[example];
                     activation.copy_from_slice(&hidden_bias);
@@ -137,13 +122,7 @@ impl Network {
                         }
                     }
                     softmax(&mut gradient);
-                    if smoothing > 0.0 {
-                        let spread = smoothing / n_classes as f32;
-                        for g in gradient.iter_mut() {
-                            *g -= spread;
-                        }
-                    }
-                    gradient[labels[example]] -= 1.0 - smoothing;
+                    gradient[labels[example]] -= 1.0;
                     for ((unit, row), back) in activation
                         .iter()
                         .zip(output.chunks_exact_mut(n_classes))
@@ -163,23 +142,9 @@ impl Network {
                     for (bias, g) in output_bias.iter_mut().zip(&gradient) {
                         *bias -= rate * g;
                     }
-                    let (hidden_norm, schedule) = if options.adagrad_rate > 0.0 {
-                        (
-                            gradient_norm(&hidden_gradient),
-                            rate / options.learning_rate * options.adagrad_rate,
-                        )
-                    } else {
-                        (0.0, 0.0)
-                    };
                     for &(feature, value) in input {
                         let row = &mut hidden[feature as usize * n_hidden..][..n_hidden];
-                        let factor = if options.adagrad_rate > 0.0 {
-                            let accumulated = &mut squared_gradients[feature as usize];
-                            *accumulated += value * value * hidden_norm;
-                            schedule * value / (accumulated.sqrt() + 1e-6)
-                        } else {
-                            rate * value
-                        };
+                        let factor = rate * value;
                         for (weight, g) in row.iter_mut().zip(&hidden_gradient) {
                             *weight -= factor * g;
                         }
@@ -188,26 +153,7 @@ impl Network {
                         *bias -= rate * g;
                     }
                 }
-                if epoch >= first_averaged && options.average_epochs > 1 {
-                    let parts = [&hidden, &hidden_bias, &output, &output_bias];
-                    match &mut sums {
-                        None => sums = Some(parts.map(|part| part.clone())),
-                        Some(sums) => {
-                            for (sum, part) in sums.iter_mut().zip(parts) {
-                                for (total, value) in sum.iter_mut().zip(part) {
-                                    *total += value;
-                                }
-                            }
-                        }
-                    }
-                }
                 progress(epoch + 1, options.epochs);
-            }
-            if let Some(sums) = sums {
-                let count = (options.epochs - first_averaged) as f32;
-                let [sum_hidden, sum_hidden_bias, sum_output, sum_output_bias] =
-                    sums.map(|sum| sum.into_iter().map(|total| total / count).collect::<Vec<f32>>());
-                (hidden, hidden_bias, output, output_bias) = (sum_hidden, sum_hidden_bias, sum_output, sum_output_bias);
             }
         }
         Network {
