@@ -17,7 +17,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 use baton_dialog::Engine;
+use baton_server::auth::ApiKey;
 use baton_server::{Clock, Config, Services};
+use baton_store::Store as _;
 
 mod transfer;
 
@@ -52,6 +54,13 @@ pub struct HttpArgs {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The database Baton stores sessions in (default: SQLite in a new temporary folder).
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Authenticate every request with an API key, as production does (default: development
+    /// mode, no key).
+    #[arg(long)]
+    pub auth: bool,
     /// Which servers to drive (one alone is for profiling).
     #[arg(long, value_enum, default_value_t = Servers::Both)]
     pub servers: Servers,
@@ -108,12 +117,27 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
 async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores: usize) -> anyhow::Result<i32> {
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
     let mut config = Config::for_tests();
-    config.database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    config.dev = true;
+    config.database_url = args
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    config.dev = !args.auth;
     config.rate_limit.per_second = 0.0;
     let store = baton_store::open(&config.database_url)
         .await
         .context("opening the database")?;
+    // With --auth every request carries an API key, checked as in production.
+    let key = match args.auth {
+        true => {
+            let key = ApiKey::generate();
+            store
+                .create_api_key("bench", &key.hash(), chrono::Utc::now())
+                .await
+                .context("creating the API key")?;
+            Some(format!("Bearer {}", key.expose()))
+        }
+        false => None,
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let baton_addr = listener.local_addr()?;
     let services = Services {
@@ -150,7 +174,18 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
     let duration = Duration::from_secs(args.seconds.max(1));
     // Memory first, in a fresh process: after the load runs the allocator holds memory it reuses,
     // which would hide what idle sessions cost.
-    let client = new_client()?;
+    let client = match &key {
+        Some(key) => {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(reqwest::header::AUTHORIZATION, key.parse()?);
+            reqwest::Client::builder()
+                .http1_only()
+                .default_headers(headers)
+                .build()
+                .context("building the HTTP client")?
+        }
+        None => new_client()?,
+    };
     let before = rss_kib();
     let idle = args.idle_sessions.max(1);
     for _ in 0..idle {
@@ -171,11 +206,11 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
                 let session = create_session(&client, &base).await?;
                 paths.push(format!("{path}/sessions/{session}/message?version={VERSION}"));
             }
-            rows.push(drive("baton", baton_addr, paths, duration).await?);
+            rows.push(drive("baton", baton_addr, paths, key.as_deref(), duration).await?);
         }
         if args.servers != Servers::Baton {
             let paths = vec!["/message".to_owned(); concurrency];
-            rows.push(drive("hello-world", hello_addr, paths, duration).await?);
+            rows.push(drive("hello-world", hello_addr, paths, key.as_deref(), duration).await?);
         }
     }
 
@@ -261,7 +296,13 @@ pub(crate) async fn create_session(client: &reqwest::Client, base: &str) -> anyh
 /// parsing, connection pool or redirect policy per request, so as little as possible of the two
 /// shared cores goes to the load generator (reqwest's per-request work was about a quarter of all
 /// samples, the same for both servers).
-async fn drive(server: &'static str, addr: SocketAddr, paths: Vec<String>, duration: Duration) -> anyhow::Result<Row> {
+async fn drive(
+    server: &'static str,
+    addr: SocketAddr,
+    paths: Vec<String>,
+    authorization: Option<&str>,
+    duration: Duration,
+) -> anyhow::Result<Row> {
     let concurrency = paths.len();
     let bodies: Vec<Bytes> = MESSAGES
         .iter()
@@ -272,6 +313,7 @@ async fn drive(server: &'static str, addr: SocketAddr, paths: Vec<String>, durat
         senders.push(connect(addr).await?);
     }
     let host = addr.to_string();
+    let authorization = authorization.map(str::to_owned);
     let cpu_before = cpu_seconds();
     let start = Instant::now();
     let deadline = start + duration;
@@ -282,6 +324,7 @@ async fn drive(server: &'static str, addr: SocketAddr, paths: Vec<String>, durat
         .map(|(index, (path, mut sender))| {
             let bodies = bodies.clone();
             let host = host.clone();
+            let authorization = authorization.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0;
@@ -290,7 +333,7 @@ async fn drive(server: &'static str, addr: SocketAddr, paths: Vec<String>, durat
                     let body = bodies[turn % bodies.len()].clone();
                     turn += 1;
                     let sent = Instant::now();
-                    match send(&mut sender, &host, &path, body).await {
+                    match send(&mut sender, &host, &path, authorization.as_deref(), body).await {
                         Ok(()) => latencies.push(sent.elapsed()),
                         Err(_) => errors += 1,
                     }
@@ -341,11 +384,20 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<Sender> {
 }
 
 /// Posts one JSON body and reads the whole response; an error unless the status is 2xx.
-async fn send(sender: &mut Sender, host: &str, path: &str, body: Bytes) -> anyhow::Result<()> {
-    let request = hyper::Request::post(path)
+async fn send(
+    sender: &mut Sender,
+    host: &str,
+    path: &str,
+    authorization: Option<&str>,
+    body: Bytes,
+) -> anyhow::Result<()> {
+    let mut request = hyper::Request::post(path)
         .header(hyper::header::HOST, host)
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(body))?;
+        .header(hyper::header::CONTENT_TYPE, "application/json");
+    if let Some(authorization) = authorization {
+        request = request.header(hyper::header::AUTHORIZATION, authorization);
+    }
+    let request = request.body(Full::new(body))?;
     sender.ready().await?;
     let response = sender.send_request(request).await?;
     let status = response.status();

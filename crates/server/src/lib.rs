@@ -108,6 +108,8 @@ pub(crate) struct App {
     desk: transfers::Desk,
     /// Agent logins, per client address and per username.
     login_limiter: RateLimiter,
+    /// API keys recently found in the store.
+    verified_keys: auth::VerifiedKeys,
 }
 
 impl App {
@@ -205,6 +207,7 @@ pub async fn run(
         tracker: TaskTracker::new(),
         shutting_down: AtomicBool::new(false),
         events: events::EventHub::default(),
+        verified_keys: auth::VerifiedKeys::default(),
     });
     start_desk(&app).await;
     let router = router(app.clone())?;
@@ -401,8 +404,15 @@ async fn authenticate(app: &App, authorization: Option<HeaderValue>) -> Result<S
     let header = header.to_str().map_err(|_| ApiError::Unauthorized)?;
     let key = auth::key_from_authorization(header).ok_or(ApiError::Unauthorized)?;
     let hash = key.hash();
+    if let Some(id) = app.verified_keys.get(&hash, Instant::now()) {
+        return Ok(id);
+    }
     let found = app.store.find_api_key_by_hash(&hash).await?;
-    found.map(|record| record.id.to_string()).ok_or(ApiError::Unauthorized)
+    let id = found
+        .map(|record| record.id.to_string())
+        .ok_or(ApiError::Unauthorized)?;
+    app.verified_keys.put(hash, id.clone(), Instant::now());
+    Ok(id)
 }
 
 /// Liveness: the process answers.

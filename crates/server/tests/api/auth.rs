@@ -57,3 +57,28 @@ async fn the_api_needs_a_key_unless_in_development_mode() {
         assert_eq!(reply.status(), 200, "{path} needs no key");
     }
 }
+
+/// A key found once is remembered for a second (so busy clients cost one lookup a second), and a
+/// revoked key is refused once that second has passed.
+#[tokio::test]
+async fn a_revoked_key_is_refused_within_a_second() {
+    let app = spawn_app_with(|config| config.dev = false).await;
+    let key = ApiKey::generate();
+    let record = app
+        .store
+        .create_api_key("soon revoked", &key.hash(), chrono::Utc::now())
+        .await
+        .unwrap();
+    let url = app.api("/sessions");
+    let before = app
+        .send(app.client.post(&url).bearer_auth(key.expose()).json(&json!({})))
+        .await;
+    assert_eq!(before.status, 201, "{}", before.body);
+
+    app.store.revoke_api_key(record.id, chrono::Utc::now()).await.unwrap();
+    tokio::time::sleep(baton_server::auth::VERIFIED_FOR + std::time::Duration::from_millis(100)).await;
+    let after = app
+        .send(app.client.post(&url).bearer_auth(key.expose()).json(&json!({})))
+        .await;
+    assert_error(&after, 401, "unauthorized");
+}
