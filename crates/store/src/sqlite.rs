@@ -43,13 +43,18 @@
 //!
 //! Layout.
 //! Transcript entries and replies live in rowid tables, so each turn appends at the end of the
-//! table, with small unique indexes for the lookups by session; keyed by session directly, each
-//! turn of a busy server rewrote a different 4 KiB page per table, and replies cost a third of
-//! the writer's time.
-//! Those indexes use the session's integer `key`, given in creation order, rather than its id:
-//! the entries are smaller, and sessions active at the same time were mostly created at about the
-//! same time, so their newest index entries share pages instead of landing at random ones, as
-//! they would with random (UUID) ids.
+//! table; keyed by session directly, each turn of a busy server rewrote a different 4 KiB page
+//! per table, and replies cost a third of the writer's time.
+//! Replies have a small unique index for the lookup by session and client message id; it uses
+//! the session's integer `key`, given in creation order, rather than its id: the entries are
+//! smaller, and sessions active at the same time were mostly created at about the same time, so
+//! their newest index entries share pages instead of landing at random ones.
+//! Transcript entries have no index at all: each names the entry before it in its session
+//! (`prev`) and the session row names its last (`last_entry`), so a transcript is read by
+//! following that chain back by rowid, and a turn writes only the table's last page and the
+//! session's row. An index by (session, seq) cost one more page per turn and session, since a
+//! long conversation's newest entries are on a page of their own: 13-15% of the messages per
+//! second at 64 sessions in `baton bench http` (schema version 3).
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -164,6 +169,22 @@ CREATE TABLE tickets (
     text TEXT NOT NULL,
     created_at INTEGER NOT NULL
 );
+"#,
+    // The transcript's entries of a session are chained (each names the one before, the session
+    // its last) instead of indexed by (session, seq): on a busy server every turn wrote a
+    // different index page per session, 13-15% of the throughput in `baton bench http`.
+    r#"
+ALTER TABLE transcript ADD COLUMN prev INTEGER;
+ALTER TABLE sessions ADD COLUMN last_entry INTEGER;
+UPDATE transcript SET prev = (
+    SELECT before.id FROM transcript AS before
+    WHERE before.session_key = transcript.session_key AND before.seq = transcript.seq - 1
+);
+UPDATE sessions SET last_entry = (
+    SELECT entry.id FROM transcript AS entry
+    WHERE entry.session_key = sessions.key AND entry.seq = sessions.next_seq - 1
+);
+DROP INDEX transcript_by_session;
 "#,
 ];
 
@@ -945,24 +966,22 @@ fn write_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, Sto
                  last_active = max(last_active, ?5)
              WHERE id = ?1 AND version = ?2 AND ended_at IS NULL
                  AND ?5 <= last_active + idle_timeout_us
-             RETURNING key, assistant_id, version, next_seq, created_at, last_active, idle_timeout_us",
+             RETURNING key, assistant_id, version, next_seq, created_at, last_active, idle_timeout_us, last_entry",
         )?
         .query_row(
             params![id, u64_to_sql(turn.expected_version), turn.state.get(), n_entries, at],
             |row| {
                 Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
-                    row.get::<_, i64>(3)?,
-                    row.get::<_, i64>(4)?,
-                    row.get::<_, i64>(5)?,
+                    (row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?),
+                    (row.get::<_, i64>(3)?, row.get::<_, i64>(4)?, row.get::<_, i64>(5)?),
                     row.get::<_, i64>(6)?,
+                    row.get::<_, Option<i64>>(7)?,
                 ))
             },
         )
         .optional()?;
-    let Some((key, assistant_id, version, next_seq, created_at, last_active, idle_timeout)) = updated else {
+    let Some(((key, assistant_id, version), (next_seq, created_at, last_active), idle_timeout, last_entry)) = updated
+    else {
         if let Some(row) = reply_row {
             conn.prepare_cached("DELETE FROM replies WHERE id = ?1")?
                 .execute(params![row])?;
@@ -970,17 +989,7 @@ fn write_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, Sto
         return Err(refusal(conn, turn.session_id, turn.at)?);
     };
     let first_seq = next_seq - n_entries;
-    let mut insert_entry = conn
-        .prepare_cached("INSERT INTO transcript (session_key, seq, at, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-    for (seq, entry) in (first_seq..).zip(&turn.entries) {
-        insert_entry.execute(params![
-            key,
-            seq,
-            entry.at.timestamp_micros(),
-            entry.kind.as_str(),
-            entry.payload.get(),
-        ])?;
-    }
+    insert_entries(conn, key, first_seq, last_entry, &turn.entries)?;
     let committed = TurnCommitted {
         version: u64_from_sql(version),
         first_seq: u64_from_sql(first_seq),
@@ -1177,12 +1186,30 @@ fn update_transfer(conn: &Connection, update: TransferUpdate, session_key: Optio
 /// changing the session's version; returns the first entry's sequence number.
 fn append_entries(conn: &Connection, session_key: i64, entries: &[NewEntry]) -> Result<u64, StoreError> {
     let n_entries = i64::try_from(entries.len()).unwrap_or(i64::MAX);
-    let next_seq: i64 = conn
-        .prepare_cached("UPDATE sessions SET next_seq = next_seq + ?2 WHERE key = ?1 RETURNING next_seq")?
-        .query_row(params![session_key, n_entries], |row| row.get(0))?;
+    let (next_seq, last_entry): (i64, Option<i64>) = conn
+        .prepare_cached("UPDATE sessions SET next_seq = next_seq + ?2 WHERE key = ?1 RETURNING next_seq, last_entry")?
+        .query_row(params![session_key, n_entries], |row| Ok((row.get(0)?, row.get(1)?)))?;
     let first_seq = next_seq - n_entries;
-    let mut insert_entry = conn
-        .prepare_cached("INSERT INTO transcript (session_key, seq, at, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    insert_entries(conn, session_key, first_seq, last_entry, entries)?;
+    Ok(u64_from_sql(first_seq))
+}
+
+/// Appends entries numbered from `first_seq` to the session's chain, after `last_entry` (the
+/// rowid of its last entry so far), and makes the last of them the session's `last_entry`.
+fn insert_entries(
+    conn: &Connection,
+    session_key: i64,
+    first_seq: i64,
+    last_entry: Option<i64>,
+    entries: &[NewEntry],
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut insert_entry = conn.prepare_cached(
+        "INSERT INTO transcript (session_key, seq, at, kind, payload, prev) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut prev = last_entry;
     for (seq, entry) in (first_seq..).zip(entries) {
         insert_entry.execute(params![
             session_key,
@@ -1190,9 +1217,13 @@ fn append_entries(conn: &Connection, session_key: i64, entries: &[NewEntry]) -> 
             entry.at.timestamp_micros(),
             entry.kind.as_str(),
             entry.payload.get(),
+            prev,
         ])?;
+        prev = Some(conn.last_insert_rowid());
     }
-    Ok(u64_from_sql(first_seq))
+    conn.prepare_cached("UPDATE sessions SET last_entry = ?2 WHERE key = ?1")?
+        .execute(params![session_key, prev])?;
+    Ok(())
 }
 
 /// The transfers matching `filter` (a `WHERE` clause over `transfers` and `sessions`), oldest first.
@@ -1431,29 +1462,43 @@ fn read_transcript_after(
     id: &SessionId,
     after_seq: Option<u64>,
 ) -> Result<Vec<TranscriptEntry>, StoreError> {
-    let key: Option<i64> = conn
-        .prepare_cached("SELECT key FROM sessions WHERE id = ?1")?
+    let last_entry: Option<Option<i64>> = conn
+        .prepare_cached("SELECT last_entry FROM sessions WHERE id = ?1")?
         .query_row(params![id.as_str()], |row| row.get(0))
         .optional()?;
-    let Some(key) = key else {
+    let Some(mut next) = last_entry else {
         return Err(StoreError::NotFound(id.clone()));
     };
     // -1 is before the first entry.
     let after = after_seq.map_or(-1, u64_to_sql);
-    let mut statement = conn.prepare_cached(
-        "SELECT seq, at, kind, payload FROM transcript WHERE session_key = ?1 AND seq > ?2 ORDER BY seq",
-    )?;
-    let rows = statement.query_map(params![key, after], |row| {
-        Ok((
-            row.get::<_, i64>(0)?,
-            row.get::<_, i64>(1)?,
-            row.get::<_, String>(2)?,
-            row.get::<_, String>(3)?,
-        ))
-    })?;
-    let mut entries = Vec::new();
-    for row in rows {
-        let (seq, at, kind, payload) = row?;
+    // From the last entry back along the chain, each by its rowid, to the first one after `after`.
+    let mut statement = conn.prepare_cached("SELECT prev, seq, at, kind, payload FROM transcript WHERE id = ?1")?;
+    let mut rows: Vec<(i64, i64, String, String)> = Vec::new();
+    while let Some(rowid) = next {
+        let (prev, seq, at, kind, payload) = statement.query_row(params![rowid], |row| {
+            Ok((
+                row.get::<_, Option<i64>>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+            ))
+        })?;
+        if seq <= after {
+            break;
+        }
+        // Sequence numbers fall strictly along the chain; anything else is a broken chain, which
+        // would otherwise loop.
+        if rows.last().is_some_and(|(later, ..)| *later <= seq) {
+            return Err(StoreError::Database(Box::new(Corrupt(format!(
+                "the transcript of session {id} is not in order at entry {rowid}"
+            )))));
+        }
+        rows.push((seq, at, kind, payload));
+        next = prev;
+    }
+    let mut entries = Vec::with_capacity(rows.len());
+    for (seq, at, kind, payload) in rows.into_iter().rev() {
         let Some(kind) = EntryKind::parse(&kind) else {
             return Err(StoreError::Database(Box::new(Corrupt(format!(
                 "unknown transcript entry kind {kind:?}"

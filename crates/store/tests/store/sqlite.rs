@@ -240,10 +240,16 @@ async fn a_version_1_database_is_migrated_and_keeps_its_sessions() {
     }));
     assert_eq!(store.commit_turn(opening).await.unwrap().first_seq, 2);
     assert!(store.open_transfer_of(&id).await.unwrap().is_some());
+    // The entries written before the migration and after it read as one transcript, in order.
+    let transcript = store.transcript(&id).await.unwrap();
+    let seqs: Vec<u64> = transcript.iter().map(|entry| entry.seq).collect();
+    assert_eq!(seqs, [0, 1, 2, 3]);
+    let after = store.transcript_after(&id, 1).await.unwrap();
+    assert_eq!(after.iter().map(|entry| entry.seq).collect::<Vec<_>>(), [2, 3]);
     drop(store);
     let version: i64 = rusqlite::Connection::open(&path)
         .unwrap()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
 }
