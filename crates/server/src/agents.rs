@@ -140,6 +140,7 @@ pub(crate) struct LoginRequest {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "`{\"token\", \"agent\": {\"id\", \"name\", \"queues\", \"capacity\"}, \"expires_at\"}`"),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: not JSON, or without `username` or `password`"),
         (status = 401, body = ErrorBody, description = "`bad_credentials`"),
         (status = 429, body = ErrorBody, description = "`rate_limited`, per client address and per username"),
     ),
@@ -590,6 +591,7 @@ fn entry_json(entry: &baton_store::TranscriptEntry) -> Json_ {
     path = "/v1/agent/transfers/{id}",
     params(("id" = String, Path, description = "The transfer's id")),
     responses(
+        (status = 401, body = ErrorBody, description = "`unauthorized`: no, an unknown, an expired or a revoked token"),
         (status = 200, description = "`{\"id\", \"session_id\", \"state\", \"queue\", \"agent\", \"opened_at\", \"brief\", \"transcript\": [{\"seq\", \"at\", \"kind\", \"payload\"}]}`"),
         (status = 404, body = ErrorBody, description = "`not_found`: unknown, or not of the agent's queues"),
     ),
@@ -622,6 +624,7 @@ pub(crate) async fn transfer(
     path = "/v1/agent/transfers/{id}/accept",
     params(("id" = String, Path, description = "The transfer's id")),
     responses(
+        (status = 401, body = ErrorBody, description = "`unauthorized`: no, an unknown, an expired or a revoked token"),
         (status = 200, description = "`{\"state\": \"active\"}`"),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "`not_offered`: the offer is gone"),
@@ -650,7 +653,7 @@ pub(crate) async fn accept(
     post,
     path = "/v1/agent/transfers/{id}/decline",
     params(("id" = String, Path, description = "The transfer's id")),
-    responses((status = 200, description = "`{}`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 401, body = ErrorBody, description = "`unauthorized`: no, an unknown, an expired or a revoked token"), (status = 200, description = "`{}`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])),
     tag = "agents"
 )]
@@ -668,7 +671,7 @@ pub(crate) async fn decline(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct MessageRequest {
+pub(crate) struct AgentMessageRequest {
     text: String,
 }
 
@@ -685,8 +688,9 @@ pub(crate) struct MessageOut {
     post,
     path = "/v1/agent/transfers/{id}/messages",
     params(("id" = String, Path, description = "The transfer's id")),
-    request_body = MessageRequest,
+    request_body = AgentMessageRequest,
     responses(
+        (status = 401, body = ErrorBody, description = "`unauthorized`: no, an unknown, an expired or a revoked token"),
         (status = 201, body = MessageOut),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "`not_in_chat`"),
@@ -702,7 +706,7 @@ pub(crate) async fn message(
     body: Body,
 ) -> Result<(StatusCode, Json<MessageOut>), ApiError> {
     let signed_in = from_headers(&app, &headers).await?;
-    let request: MessageRequest = parse(&headers, body)?;
+    let request: AgentMessageRequest = parse(&headers, body)?;
     let text = request.text.trim().to_owned();
     if text.is_empty() {
         return Err(ApiError::InvalidRequest("text: must not be empty".to_owned()));
@@ -748,6 +752,7 @@ pub(crate) struct PassOnRequest {
     params(("id" = String, Path, description = "The transfer's id")),
     request_body = PassOnRequest,
     responses(
+        (status = 401, body = ErrorBody, description = "`unauthorized`: no, an unknown, an expired or a revoked token"),
         (status = 200, description = "`{}`"),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "`not_in_chat`, or `agent_unavailable`: the other agent is offline, away or at capacity"),
@@ -806,7 +811,7 @@ pub(crate) enum EndRequest {
     path = "/v1/agent/transfers/{id}/end",
     params(("id" = String, Path, description = "The transfer's id")),
     request_body = EndRequest,
-    responses((status = 200, description = "`{}`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 401, body = ErrorBody, description = "`unauthorized`: no, an unknown, an expired or a revoked token"), (status = 200, description = "`{}`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])),
     tag = "agents"
 )]

@@ -62,7 +62,7 @@ type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
     params(
         ("assistant_id" = String, Path, description = "The assistant's id"),
         ("environment_id" = String, Path, description = "`draft` or `live`"),
-        ("version" = String, Query, description = "API version date, e.g. `2024-08-25`"),
+        ("version" = String, Query, min_length = 1, pattern = r"\S", description = "API version date, e.g. `2024-08-25`"),
     ),
     responses(
         (status = 201, body = SessionResponse),
@@ -87,7 +87,7 @@ pub(crate) async fn create_session_env(
     path = "/v2/assistants/{assistant_id}/sessions",
     params(
         ("assistant_id" = String, Path, description = "The assistant's id"),
-        ("version" = String, Query, description = "API version date"),
+        ("version" = String, Query, min_length = 1, pattern = r"\S", description = "API version date"),
     ),
     responses((status = 201, body = SessionResponse), (status = "4XX", body = ErrorBody)),
     tag = "sessions"
@@ -111,10 +111,10 @@ pub(crate) async fn create_session_legacy(
         ("assistant_id" = String, Path, description = "The assistant's id"),
         ("environment_id" = String, Path, description = "`draft` or `live`"),
         ("session_id" = String, Path, description = "From create session"),
-        ("version" = String, Query, description = "API version date"),
-        ("X-Client-Message-Id" = Option<String>, Header, description = "Makes a retried message answered once"),
+        ("version" = String, Query, min_length = 1, pattern = r"\S", description = "API version date"),
+        ("X-Client-Message-Id" = Option<String>, Header, min_length = 1, max_length = 128, description = "Makes a retried message answered once (1 to 128 characters)"),
     ),
-    request_body = MessageRequest,
+    request_body(content = MessageRequest, description = "May be left out: an empty message starts the conversation"),
     responses((status = 200, body = MessageResponse), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     tag = "messages"
 )]
@@ -145,10 +145,10 @@ pub(crate) async fn message_env(
     params(
         ("assistant_id" = String, Path, description = "The assistant's id"),
         ("session_id" = String, Path, description = "From create session"),
-        ("version" = String, Query, description = "API version date"),
-        ("X-Client-Message-Id" = Option<String>, Header, description = "Makes a retried message answered once"),
+        ("version" = String, Query, min_length = 1, pattern = r"\S", description = "API version date"),
+        ("X-Client-Message-Id" = Option<String>, Header, min_length = 1, max_length = 128, description = "Makes a retried message answered once (1 to 128 characters)"),
     ),
-    request_body = MessageRequest,
+    request_body(content = MessageRequest, description = "May be left out: an empty message starts the conversation"),
     responses((status = 200, body = MessageResponse), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     tag = "messages"
 )]
@@ -171,7 +171,7 @@ pub(crate) async fn message_legacy(
         ("assistant_id" = String, Path, description = "The assistant's id"),
         ("environment_id" = String, Path, description = "`draft` or `live`"),
         ("session_id" = String, Path, description = "From create session"),
-        ("version" = String, Query, description = "API version date"),
+        ("version" = String, Query, min_length = 1, pattern = r"\S", description = "API version date"),
     ),
     responses((status = 200, description = "Deleted: `{}`"), (status = "4XX", body = ErrorBody)),
     tag = "sessions"
@@ -192,7 +192,7 @@ pub(crate) async fn delete_session_env(
     params(
         ("assistant_id" = String, Path, description = "The assistant's id"),
         ("session_id" = String, Path, description = "From create session"),
-        ("version" = String, Query, description = "API version date"),
+        ("version" = String, Query, min_length = 1, pattern = r"\S", description = "API version date"),
     ),
     responses((status = 200, description = "Deleted: `{}`"), (status = "4XX", body = ErrorBody)),
     tag = "sessions"
@@ -215,7 +215,7 @@ pub(crate) async fn delete_session_legacy(
         ("assistant_id" = String, Path, description = "The assistant's id"),
         ("environment_id" = String, Path, description = "`draft` or `live`"),
         ("session_id" = String, Path, description = "From create session"),
-        ("version" = String, Query, description = "API version date"),
+        ("version" = String, Query, min_length = 1, pattern = r"\S", description = "API version date"),
     ),
     responses(
         (status = 200, description = "`{\"cancelled\": true}`; `false` when no transfer was open"),
@@ -239,7 +239,7 @@ pub(crate) async fn cancel_transfer_env(
     params(
         ("assistant_id" = String, Path, description = "The assistant's id"),
         ("session_id" = String, Path, description = "From create session"),
-        ("version" = String, Query, description = "API version date"),
+        ("version" = String, Query, min_length = 1, pattern = r"\S", description = "API version date"),
     ),
     responses(
         (status = 200, description = "`{\"cancelled\": true}`; `false` when no transfer was open"),
@@ -263,9 +263,9 @@ pub(crate) async fn cancel_transfer_legacy(
     params(
         ("assistant_id" = String, Path, description = "The assistant's id"),
         ("environment_id" = String, Path, description = "`draft` or `live`"),
-        ("version" = String, Query, description = "API version date"),
+        ("version" = String, Query, min_length = 1, pattern = r"\S", description = "API version date"),
     ),
-    request_body = MessageRequest,
+    request_body(content = MessageRequest, description = "May be left out: an empty message starts the conversation"),
     responses((status = 200, body = MessageResponse), (status = "4XX", body = ErrorBody)),
     tag = "messages"
 )]
@@ -286,9 +286,9 @@ pub(crate) async fn stateless_env(
     path = "/v2/assistants/{assistant_id}/message",
     params(
         ("assistant_id" = String, Path, description = "The assistant's id"),
-        ("version" = String, Query, description = "API version date"),
+        ("version" = String, Query, min_length = 1, pattern = r"\S", description = "API version date"),
     ),
-    request_body = MessageRequest,
+    request_body(content = MessageRequest, description = "May be left out: an empty message starts the conversation"),
     responses((status = 200, body = MessageResponse), (status = "4XX", body = ErrorBody)),
     tag = "messages"
 )]
@@ -759,6 +759,13 @@ pub(crate) fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -
         (Some(_), false) => &bytes,
     };
     let text = std::str::from_utf8(bytes).map_err(|_| ApiError::InvalidUtf8)?;
+    // serde reads a struct from an array too (`[null, null]` as a message with no input); every
+    // body of this API is an object.
+    if text.trim_start().starts_with('[') {
+        return Err(ApiError::InvalidRequest(
+            "the body must be a JSON object, not an array".to_owned(),
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();

@@ -416,13 +416,13 @@ async fn authenticate(app: &App, authorization: Option<HeaderValue>) -> Result<S
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "`{\"status\": \"ok\"}`")), tag = "operations")]
+#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "`{\"status\": \"ok\"}`")), tag = "operations")]
 async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({"status": "ok"}))
 }
 
 /// Readiness: the store answers and the server is not shutting down.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "`{\"status\": \"ready\"}`"), (status = 503, body = error::ErrorBody)), tag = "operations")]
+#[utoipa::path(get, path = "/readyz", security(()), responses((status = 200, description = "`{\"status\": \"ready\"}`"), (status = 503, body = error::ErrorBody)), tag = "operations")]
 async fn readyz(State(app): State<Arc<App>>) -> Result<axum::Json<serde_json::Value>, ApiError> {
     if app.shutting_down.load(Ordering::SeqCst) {
         return Err(ApiError::Unavailable);
@@ -438,7 +438,7 @@ async fn readyz(State(app): State<Arc<App>>) -> Result<axum::Json<serde_json::Va
 }
 
 /// Prometheus metrics: messages, turn latency, sessions, transfers by reason.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")), tag = "operations")]
+#[utoipa::path(get, path = "/metrics", security(()), responses((status = 200, description = "Prometheus text format", content_type = "text/plain")), tag = "operations")]
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     let body = app.metrics.render(app.count_active() as u64);
     (
@@ -450,7 +450,7 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 }
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json")), tag = "operations")]
+#[utoipa::path(get, path = "/openapi.json", security(()), responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json")), tag = "operations")]
 async fn openapi() -> impl IntoResponse {
     axum::Json(openapi::document())
 }

@@ -44,12 +44,12 @@ use utoipa::{Modify, OpenApi};
         crate::error::ErrorBody,
         crate::agents::LoginRequest,
         crate::agents::PresenceRequest,
-        crate::agents::MessageRequest,
+        crate::agents::AgentMessageRequest,
         crate::agents::MessageOut,
         crate::agents::PassOnRequest,
         crate::agents::EndRequest
     )),
-    modifiers(&Security),
+    modifiers(&Security, &OptionalMessageBody),
     security(("basic" = []), ("bearer" = []))
 )]
 struct Document;
@@ -67,6 +67,23 @@ impl Modify for Security {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// A message's body may be left out (an empty message starts the conversation, as IBM's does);
+/// utoipa marks every request body required.
+struct OptionalMessageBody;
+
+impl Modify for OptionalMessageBody {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.ends_with("/message") {
+                continue;
+            }
+            if let Some(body) = item.post.as_mut().and_then(|operation| operation.request_body.as_mut()) {
+                body.required = Some(utoipa::openapi::Required::False);
+            }
+        }
     }
 }
 

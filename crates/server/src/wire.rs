@@ -31,6 +31,7 @@ pub struct MessageRequest {
 pub struct MessageInput {
     /// Only `text` is supported.
     #[serde(default)]
+    #[schema(pattern = "^text$")]
     pub message_type: Option<String>,
     /// What the customer said; empty or absent starts the conversation (Greet customer).
     #[serde(default)]
@@ -65,7 +66,7 @@ pub struct MessageContext {
     pub global: Option<ContextGlobal>,
     /// By skill name; Baton reads `"actions skill"` (`skill_variables`, `system.state`).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub skills: Option<serde_json::Map<String, serde_json::Value>>,
 }
 

@@ -48,6 +48,15 @@ async fn bad_requests_get_ibm_errors_with_stable_codes() {
             "invalid_request",
         ),
         (
+            // serde would read it as a message with no input (schemathesis found it).
+            "an array serde could read as the struct",
+            message.clone(),
+            Some(json),
+            b"[null, null]".to_vec(),
+            400,
+            "invalid_request",
+        ),
+        (
             "invalid utf-8",
             message.clone(),
             Some(json),

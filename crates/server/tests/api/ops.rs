@@ -148,3 +148,33 @@ async fn shutdown_stops_the_server() {
         "no longer listening"
     );
 }
+
+/// What schemathesis found: the agent API's message body and the Watson message body both were
+/// `MessageRequest`, and the agent's replaced the Watson one in the document; probes without an
+/// API key must be documented as needing none; a message's body may be left out.
+#[tokio::test]
+async fn the_openapi_document_describes_the_message_body_and_the_open_routes() {
+    let app = spawn_app().await;
+    let document = app.send(app.client.get(app.url("/openapi.json"))).await.body;
+    let schemas = &document["components"]["schemas"];
+    assert!(
+        schemas["MessageRequest"]["properties"]["input"].is_object(),
+        "{}",
+        schemas["MessageRequest"]
+    );
+    assert!(schemas["AgentMessageRequest"]["properties"]["text"].is_object());
+    let message = &document["paths"]["/v2/assistants/{assistant_id}/environments/{environment_id}/sessions/{session_id}/message"]
+        ["post"];
+    assert_eq!(message["requestBody"]["required"], false);
+    assert_eq!(
+        message["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/MessageRequest"
+    );
+    for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+        assert_eq!(
+            document["paths"][path]["get"]["security"],
+            serde_json::json!([{}]),
+            "{path}"
+        );
+    }
+}
