@@ -75,6 +75,8 @@ pub enum Servers {
 
 const CONCURRENCIES: [usize; 3] = [1, 8, 64];
 const IDLE_SESSIONS: usize = 10_000;
+/// Fewer idle sessions than this give no memory figure.
+const MIN_IDLE_SESSIONS: usize = 1_000;
 pub(crate) const VERSION: &str = "2021-11-27";
 /// Messages that each answer without a transfer (the bank's branch opening hours).
 const MESSAGES: [&str; 3] = [
@@ -192,7 +194,9 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
         create_session(&client, &base).await?;
     }
     let after = rss_kib();
+    // Below a thousand sessions the allocator's own growth steps swamp the figure.
     let rss_per_10k_mib = match (before, after) {
+        _ if idle < MIN_IDLE_SESSIONS => None,
         (Some(before), Some(after)) => {
             Some(after.saturating_sub(before) as f64 / 1024.0 * IDLE_SESSIONS as f64 / idle as f64)
         }
@@ -219,9 +223,17 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
     baton.await?.context("serving Baton")?;
     hello.await?.context("serving hello-world")?;
 
+    let database = match &args.database {
+        Some(url) => format!("database {url}"),
+        None => "SQLite in a temporary folder".to_owned(),
+    };
+    let mode = match args.auth {
+        true => "an API key on every request",
+        false => "development mode (no API key)",
+    };
     let notes = format!(
         "servers and load generator share one multi-threaded tokio runtime ({cores} worker threads on {cores} cores); \
-         keep-alive HTTP/1.1 over loopback with hyper's connection-level client, one connection per session; SQLite in a temporary folder, development mode, rate limit off; \
+         keep-alive HTTP/1.1 over loopback with hyper's connection-level client, one connection per session; {database}, {mode}, rate limit off; \
          each message answers the branch opening hours (no transfer); memory from VmRSS around creating {idle} sessions"
     );
     if args.json {
@@ -257,6 +269,9 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
         println!();
         match rss_per_10k_mib {
             Some(mib) => println!("RSS per {IDLE_SESSIONS} idle sessions: {mib:.1} MiB"),
+            None if idle < MIN_IDLE_SESSIONS => println!(
+                "RSS per {IDLE_SESSIONS} idle sessions: not measured (needs --idle-sessions {MIN_IDLE_SESSIONS} or more)"
+            ),
             None => println!("RSS per {IDLE_SESSIONS} idle sessions: unavailable (no /proc/self/status)"),
         }
         println!("Notes: {notes}.");
