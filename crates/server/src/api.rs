@@ -406,9 +406,10 @@ async fn message(
     let client_message_id = client_message_id(&headers)?;
     // Spawned on the tracker: the turn completes (and commits) even if the client goes away,
     // and graceful shutdown waits for it.
+    // Boxed: the turn's future is a few KiB, which spawning would otherwise copy more than once.
     let task = app.tracker.spawn({
         let app = app.clone();
-        async move {
+        Box::pin(async move {
             stateful_turn(
                 &app,
                 &engine,
@@ -419,7 +420,7 @@ async fn message(
                 client_message_id,
             )
             .await
-        }
+        })
     });
     let response = task
         .await
@@ -556,7 +557,9 @@ async fn stateful_turn(
                     catch_up = true;
                 }
                 (None, _, Some(request)) => {
-                    let availability = transfers::availability(app, &request).await;
+                    // The transfer paths' futures are boxed (here and below) so that they do not
+                    // enlarge every turn's future.
+                    let availability = Box::pin(transfers::availability(app, &request)).await;
                     if availability.online == Online::No {
                         // The same turn again, with the offline response in the transcript.
                         turn = take_turn(engine, session, session_id, &input, shape, false, now);
@@ -584,7 +587,7 @@ async fn stateful_turn(
             if catch_up {
                 // Agent messages since the customer's previous message, for clients of this API
                 // alone; this turn's entries are not stored yet, so every stored one is earlier.
-                let mut generic = transfers::agent_messages_since_previous(app, &stored.id, u64::MAX).await?;
+                let mut generic = Box::pin(transfers::agent_messages_since_previous(app, &stored.id, u64::MAX)).await?;
                 generic.append(&mut turn.response.output.generic);
                 turn.response.output.generic = generic;
             }
@@ -626,11 +629,11 @@ async fn stateful_turn(
                 After::Nothing => {}
                 After::Closed(state) => app.metrics.transfer_ended(state.as_str()),
                 After::Relay(loaded, text, message_id) => {
-                    transfers::relay(app, &loaded, &message_id, &text, now).await;
+                    Box::pin(transfers::relay(app, &loaded, &message_id, &text, now)).await;
                 }
                 After::Start(opening) => {
                     app.metrics.transfer_opened();
-                    transfers::start(app, session_id, *opening).await;
+                    Box::pin(transfers::start(app, session_id, *opening)).await;
                 }
             }
             app.metrics.message(started.elapsed());

@@ -959,35 +959,44 @@ fn write_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, Sto
     }
     let n_entries = i64::try_from(turn.entries.len()).unwrap_or(i64::MAX);
     let at = turn.at.timestamp_micros();
+    // No `RETURNING` here, and a separate read below: `RETURNING` runs as a trigger, which makes
+    // SQLite write a statement journal for the update (and free it again) inside the batch's
+    // transaction; a plain single-row update by a unique key needs none.
     let updated = conn
         .prepare_cached(
             "UPDATE sessions
              SET state = ?3, version = version + 1, next_seq = next_seq + ?4,
                  last_active = max(last_active, ?5)
              WHERE id = ?1 AND version = ?2 AND ended_at IS NULL
-                 AND ?5 <= last_active + idle_timeout_us
-             RETURNING key, assistant_id, version, next_seq, created_at, last_active, idle_timeout_us, last_entry",
+                 AND ?5 <= last_active + idle_timeout_us",
         )?
-        .query_row(
-            params![id, u64_to_sql(turn.expected_version), turn.state.get(), n_entries, at],
-            |row| {
-                Ok((
-                    (row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?),
-                    (row.get::<_, i64>(3)?, row.get::<_, i64>(4)?, row.get::<_, i64>(5)?),
-                    row.get::<_, i64>(6)?,
-                    row.get::<_, Option<i64>>(7)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some(((key, assistant_id, version), (next_seq, created_at, last_active), idle_timeout, last_entry)) = updated
-    else {
+        .execute(params![
+            id,
+            u64_to_sql(turn.expected_version),
+            turn.state.get(),
+            n_entries,
+            at
+        ])?;
+    if updated == 0 {
         if let Some(row) = reply_row {
             conn.prepare_cached("DELETE FROM replies WHERE id = ?1")?
                 .execute(params![row])?;
         }
         return Err(refusal(conn, turn.session_id, turn.at)?);
-    };
+    }
+    let ((key, assistant_id, version), (next_seq, created_at, last_active), idle_timeout, last_entry) = conn
+        .prepare_cached(
+            "SELECT key, assistant_id, version, next_seq, created_at, last_active, idle_timeout_us, last_entry
+             FROM sessions WHERE id = ?1",
+        )?
+        .query_row(params![id], |row| {
+            Ok((
+                (row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?),
+                (row.get::<_, i64>(3)?, row.get::<_, i64>(4)?, row.get::<_, i64>(5)?),
+                row.get::<_, i64>(6)?,
+                row.get::<_, Option<i64>>(7)?,
+            ))
+        })?;
     let first_seq = next_seq - n_entries;
     insert_entries(conn, key, first_seq, last_entry, &turn.entries)?;
     let committed = TurnCommitted {
