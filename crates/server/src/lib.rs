@@ -18,6 +18,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use axum::serve::ListenerExt;
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -227,6 +228,13 @@ pub async fn run(
     };
     let stop_sweeping = CancellationToken::new();
     app.tracker.spawn(sweep(app.clone(), stop_sweeping.clone()));
+    // No Nagle delay: WebSocket frames (agent typing, messages) are small writes that must leave
+    // at once, and a reply must not wait for the client's delayed acknowledgement.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(signal)
         .await;

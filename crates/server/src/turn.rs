@@ -7,6 +7,7 @@
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 
 use baton_assistant::Value;
@@ -70,7 +71,7 @@ pub fn event_turn(engine: &Engine, session: Session, event: Event, now: DateTime
     for effect in &turn.effects {
         match effect {
             Effect::Say(message) => {
-                entries.push(entry(now, EntryKind::Assistant, message_entry(message)));
+                entries.push(entry(now, EntryKind::Assistant, message));
                 generic.push(generic_item(message));
             }
             Effect::Transfer(request) => {
@@ -126,7 +127,7 @@ pub fn take_turn(
             if fresh {
                 session = engine.start(session, now).session;
             }
-            entries.push(entry(now, EntryKind::Customer, json!({"type": "text", "text": text})));
+            entries.push(entry(now, EntryKind::Customer, CustomerText { text }));
             intents = engine.classifier().classify(text);
             let event = Event::UserSaid {
                 text: text.to_owned(),
@@ -143,7 +144,7 @@ pub fn take_turn(
     for effect in &turn.effects {
         match effect {
             Effect::Say(message) => {
-                entries.push(entry(now, EntryKind::Assistant, message_entry(message)));
+                entries.push(entry(now, EntryKind::Assistant, message));
                 generic.push(generic_item(message));
             }
             Effect::Transfer(request) => {
@@ -223,12 +224,15 @@ pub fn take_turn(
     }
 }
 
-/// A transcript entry; the payloads are the server's own format (see [`message_entry`]).
-pub fn entry(at: DateTime<Utc>, kind: EntryKind, payload: Json) -> NewEntry {
+/// A transcript entry; the payloads are the server's own format: a [`Message`] as the dialog
+/// crate serialises it (`{"type": "text", "text": …}`, …) or an event.
+pub fn entry(at: DateTime<Utc>, kind: EntryKind, payload: impl Serialize) -> NewEntry {
     NewEntry {
         kind,
         at,
-        payload: raw(&payload),
+        // Straight to JSON text rather than through a `serde_json::Value`. The payloads are
+        // structs and string-keyed maps, whose serialisation cannot fail.
+        payload: serde_json::value::to_raw_value(&payload).unwrap_or_default(),
     }
 }
 
@@ -237,17 +241,11 @@ pub fn raw(value: &Json) -> Box<serde_json::value::RawValue> {
     serde_json::value::to_raw_value(value).unwrap_or_default()
 }
 
-fn message_entry(message: &Message) -> Json {
-    match message {
-        Message::Text { text } => json!({"type": "text", "text": text}),
-        Message::Options { title, choices } => json!({
-            "type": "options",
-            "title": title,
-            "choices": choices.iter().map(|choice| json!({"label": choice.label, "value": choice.value})).collect::<Vec<_>>(),
-        }),
-        Message::Link { label, url } => json!({"type": "link", "label": label, "url": url}),
-        Message::Pause { milliseconds } => json!({"type": "pause", "milliseconds": milliseconds}),
-    }
+/// A customer's text in the transcript, the same shape as [`Message::Text`].
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "text")]
+struct CustomerText<'a> {
+    text: &'a str,
 }
 
 fn transfer_entry(request: &TransferRequest) -> Json {
@@ -380,4 +378,53 @@ pub fn encode_state(session: &Session) -> String {
 pub fn decode_state(state: &str) -> Option<Session> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(state).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_dialog::Choice;
+
+    fn payload(message: &Message) -> Json {
+        let entry = entry(DateTime::<Utc>::UNIX_EPOCH, EntryKind::Assistant, message);
+        serde_json::from_str(entry.payload.get()).unwrap()
+    }
+
+    /// The transcript's payloads, which the web chat, the agent console and the history API read.
+    #[test]
+    fn transcript_payloads_keep_their_shape() {
+        let text = Message::Text {
+            text: "Say \"hi\"".to_owned(),
+        };
+        assert_eq!(payload(&text), json!({"type": "text", "text": "Say \"hi\""}));
+        let options = Message::Options {
+            title: "Which?".to_owned(),
+            choices: vec![Choice {
+                label: "Savings".to_owned(),
+                value: "savings".to_owned(),
+            }],
+        };
+        assert_eq!(
+            payload(&options),
+            json!({"type": "options", "title": "Which?", "choices": [{"label": "Savings", "value": "savings"}]})
+        );
+        let link = Message::Link {
+            label: "Rates".to_owned(),
+            url: "https://example.com/rates".to_owned(),
+        };
+        assert_eq!(
+            payload(&link),
+            json!({"type": "link", "label": "Rates", "url": "https://example.com/rates"})
+        );
+        assert_eq!(
+            payload(&Message::Pause { milliseconds: 500 }),
+            json!({"type": "pause", "milliseconds": 500})
+        );
+        let customer = entry(
+            DateTime::<Utc>::UNIX_EPOCH,
+            EntryKind::Customer,
+            CustomerText { text: "hello" },
+        );
+        assert_eq!(customer.payload.get(), r#"{"type":"text","text":"hello"}"#);
+    }
 }
