@@ -61,6 +61,10 @@ pub struct HttpArgs {
     /// mode, no key).
     #[arg(long)]
     pub auth: bool,
+    /// Give every message its own `X-Client-Message-Id`, as the web chat does: the server then
+    /// stores each reply, so that a retry is answered once (default: no id, as the SDKs send).
+    #[arg(long)]
+    pub message_ids: bool,
     /// Which servers to drive (one alone is for profiling).
     #[arg(long, value_enum, default_value_t = Servers::Both)]
     pub servers: Servers,
@@ -210,11 +214,21 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
                 let session = create_session(&client, &base).await?;
                 paths.push(format!("{path}/sessions/{session}/message?version={VERSION}"));
             }
-            rows.push(drive("baton", baton_addr, paths, key.as_deref(), duration).await?);
+            rows.push(drive("baton", baton_addr, paths, key.as_deref(), args.message_ids, duration).await?);
         }
         if args.servers != Servers::Baton {
             let paths = vec!["/message".to_owned(); concurrency];
-            rows.push(drive("hello-world", hello_addr, paths, key.as_deref(), duration).await?);
+            rows.push(
+                drive(
+                    "hello-world",
+                    hello_addr,
+                    paths,
+                    key.as_deref(),
+                    args.message_ids,
+                    duration,
+                )
+                .await?,
+            );
         }
     }
 
@@ -231,9 +245,13 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
         true => "an API key on every request",
         false => "development mode (no API key)",
     };
+    let ids = match args.message_ids {
+        true => "a client message id on every message",
+        false => "no client message ids",
+    };
     let notes = format!(
         "servers and load generator share one multi-threaded tokio runtime ({cores} worker threads on {cores} cores); \
-         keep-alive HTTP/1.1 over loopback with hyper's connection-level client, one connection per session; {database}, {mode}, rate limit off; \
+         keep-alive HTTP/1.1 over loopback with hyper's connection-level client, one connection per session; {database}, {mode}, {ids}, rate limit off; \
          each message answers the branch opening hours (no transfer); memory from VmRSS around creating {idle} sessions"
     );
     if args.json {
@@ -316,6 +334,7 @@ async fn drive(
     addr: SocketAddr,
     paths: Vec<String>,
     authorization: Option<&str>,
+    message_ids: bool,
     duration: Duration,
 ) -> anyhow::Result<Row> {
     let concurrency = paths.len();
@@ -347,8 +366,13 @@ async fn drive(
                 while Instant::now() < deadline {
                     let body = bodies[turn % bodies.len()].clone();
                     turn += 1;
+                    let message_id = message_ids.then(|| format!("{index}-{turn}"));
                     let sent = Instant::now();
-                    match send(&mut sender, &host, &path, authorization.as_deref(), body).await {
+                    let headers = Headers {
+                        authorization: authorization.as_deref(),
+                        message_id: message_id.as_deref(),
+                    };
+                    match send(&mut sender, &host, &path, headers, body).await {
                         Ok(()) => latencies.push(sent.elapsed()),
                         Err(_) => errors += 1,
                     }
@@ -398,19 +422,23 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<Sender> {
     Ok(sender)
 }
 
+/// The optional headers of a message.
+#[derive(Clone, Copy)]
+struct Headers<'a> {
+    authorization: Option<&'a str>,
+    message_id: Option<&'a str>,
+}
+
 /// Posts one JSON body and reads the whole response; an error unless the status is 2xx.
-async fn send(
-    sender: &mut Sender,
-    host: &str,
-    path: &str,
-    authorization: Option<&str>,
-    body: Bytes,
-) -> anyhow::Result<()> {
+async fn send(sender: &mut Sender, host: &str, path: &str, headers: Headers<'_>, body: Bytes) -> anyhow::Result<()> {
     let mut request = hyper::Request::post(path)
         .header(hyper::header::HOST, host)
         .header(hyper::header::CONTENT_TYPE, "application/json");
-    if let Some(authorization) = authorization {
+    if let Some(authorization) = headers.authorization {
         request = request.header(hyper::header::AUTHORIZATION, authorization);
+    }
+    if let Some(message_id) = headers.message_id {
+        request = request.header("X-Client-Message-Id", message_id);
     }
     let request = request.body(Full::new(body))?;
     sender.ready().await?;

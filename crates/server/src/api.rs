@@ -442,7 +442,7 @@ async fn stateful_turn(
     let lock = app.locks.get(session_id);
     let guard = lock.lock().await;
     let result = async {
-        for _ in 0..COMMIT_ATTEMPTS {
+        for attempt in 0..COMMIT_ATTEMPTS {
             let now = app.clock.now();
             let stored = match load_open_session(app, assistant_id, session_id, now).await {
                 Err(ApiError::SessionExpired) => {
@@ -452,15 +452,19 @@ async fn stateful_turn(
                 }
                 other => other?,
             };
-            if let Some(message_id) = &client_message_id
+            // A retried message is caught when its turn commits: the reply's unique key refuses a
+            // second answer to the same message id, and the next attempt finds the stored reply.
+            // Nothing the turn does before its commit is seen outside, and looking the reply up
+            // first would cost every message a read.
+            if attempt > 0
+                && let Some(message_id) = &client_message_id
                 && let Some(reply) = app.store.find_reply(&stored.id, message_id).await?
             {
                 app.metrics.replayed();
                 tracing::debug!("answered a retried message from the stored reply");
                 return serde_json::from_str(reply.get()).map_err(|error| ApiError::Internal(error.to_string()));
             }
-            let mut session: Session = serde_json::from_str(stored.state.get())
-                .map_err(|error| ApiError::Internal(format!("stored session: {error}")))?;
+            let mut session = read_session(&stored)?;
             let open = match session.transfer_open {
                 true => app.store.open_transfer_of(&stored.id).await?,
                 false => None,
@@ -472,7 +476,10 @@ async fn stateful_turn(
                 session.transfer_open = false;
             }
             let text = input.text.as_deref().map(str::trim).filter(|text| !text.is_empty());
-            let mut turn = take_turn(engine, session.clone(), session_id, &input, shape, true, now);
+            // A copy of the session is kept only while a transfer is open, for a turn without text;
+            // the rare turn redone with the offline response reads it again instead.
+            let kept = open.as_ref().map(|_| session.clone());
+            let mut turn = take_turn(engine, session, session_id, &input, shape, true, now);
             let mut transfer_write = None;
             let mut after = After::Nothing;
             let mut catch_up = false;
@@ -550,7 +557,9 @@ async fn stateful_turn(
                 (Some(_), None, _) => {
                     // No text (a client starting over) while a transfer is open: the assistant
                     // stays silent rather than greeting again; the reply brings what agents wrote.
-                    turn.session = session.clone();
+                    if let Some(kept) = kept {
+                        turn.session = kept;
+                    }
                     turn.entries.clear();
                     turn.response.output.generic.clear();
                     turn.transfers.clear();
@@ -562,6 +571,9 @@ async fn stateful_turn(
                     let availability = Box::pin(transfers::availability(app, &request)).await;
                     if availability.online == Online::No {
                         // The same turn again, with the offline response in the transcript.
+                        // No transfer is open (this arm), as when the turn first ran.
+                        let mut session = read_session(&stored)?;
+                        session.transfer_open = false;
                         turn = take_turn(engine, session, session_id, &input, shape, false, now);
                     }
                     let history = app.store.transcript(&stored.id).await?;
@@ -613,9 +625,9 @@ async fn stateful_turn(
             match app.store.commit_turn(record).await {
                 Ok(_) => {}
                 Err(StoreError::Conflict(_) | StoreError::TransferAlreadyOpen { .. }) => {
-                    // Another writer got there first, or a retry of this message id was
-                    // answered meanwhile: reload and look again.
-                    tracing::warn!("session changed by another writer; redoing the turn");
+                    // Another writer got there first, or this message id has been answered
+                    // already (a retry): reload and look again.
+                    tracing::debug!("turn refused at commit; reloading the session");
                     continue;
                 }
                 Err(error) => return Err(error.into()),
@@ -718,6 +730,11 @@ async fn stateless(
 // ---- shared pieces ----
 
 /// Loads a session that exists, belongs to this assistant, and is open.
+/// The runtime's session from its stored state.
+fn read_session(stored: &StoredSession) -> Result<Session, ApiError> {
+    serde_json::from_str(stored.state.get()).map_err(|error| ApiError::Internal(format!("stored session: {error}")))
+}
+
 async fn load_open_session(
     app: &App,
     assistant_id: &str,

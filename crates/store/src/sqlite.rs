@@ -942,18 +942,23 @@ fn write_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, Sto
     // nothing behind.
     let mut reply_row = None;
     if let Some(reply) = &turn.reply {
+        // The session's key first and then one row by value: `INSERT … SELECT` is a multi-row
+        // write, for which SQLite keeps a statement journal inside the batch's transaction.
+        let Some(key) = conn
+            .prepare_cached("SELECT key FROM sessions WHERE id = ?1")?
+            .query_row(params![id], |row| row.get::<_, i64>(0))
+            .optional()?
+        else {
+            return Err(StoreError::NotFound(turn.session_id));
+        };
         let inserted = conn
             .prepare_cached(
-                "INSERT INTO replies (session_key, client_message_id, response)
-                 SELECT key, ?2, ?3 FROM sessions WHERE id = ?1
+                "INSERT INTO replies (session_key, client_message_id, response) VALUES (?1, ?2, ?3)
                  ON CONFLICT DO NOTHING",
             )?
-            .execute(params![id, reply.client_message_id, reply.response.get()])?;
+            .execute(params![key, reply.client_message_id, reply.response.get()])?;
         if inserted == 0 {
-            return Err(match session_exists(conn, &turn.session_id)? {
-                true => StoreError::Conflict(turn.session_id),
-                false => StoreError::NotFound(turn.session_id),
-            });
+            return Err(StoreError::Conflict(turn.session_id));
         }
         reply_row = Some(conn.last_insert_rowid());
     }
