@@ -26,7 +26,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use serde_json::value::to_raw_value;
+use serde_json::value::{RawValue, to_raw_value};
 
 use baton_desk::{Online, TransferCommand, TransferState};
 use baton_dialog::{Engine, Event, FALLBACK_INTENT, Session, TransferOutcome};
@@ -124,7 +124,7 @@ pub(crate) async fn message_env(
     query: Params,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<MessageResponse>, ApiError> {
+) -> Result<Json<Box<RawValue>>, ApiError> {
     let Path((assistant_id, environment_id, session_id)) = path.map_err(path_error)?;
     message(
         app,
@@ -158,7 +158,7 @@ pub(crate) async fn message_legacy(
     query: Params,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<MessageResponse>, ApiError> {
+) -> Result<Json<Box<RawValue>>, ApiError> {
     let Path((assistant_id, session_id)) = path.map_err(path_error)?;
     message(app, assistant_id, None, session_id, query, headers, body).await
 }
@@ -398,7 +398,7 @@ async fn message(
     query: Params,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<MessageResponse>, ApiError> {
+) -> Result<Json<Box<RawValue>>, ApiError> {
     let engine = app.engine(&assistant_id, environment_id.as_deref())?;
     require_version(query)?;
     let request: MessageRequest = parse_body(&headers, body)?;
@@ -437,7 +437,7 @@ async fn stateful_turn(
     input: TurnInput,
     shape: ResponseShape,
     client_message_id: Option<String>,
-) -> Result<MessageResponse, ApiError> {
+) -> Result<Box<RawValue>, ApiError> {
     let started = std::time::Instant::now();
     let lock = app.locks.get(session_id);
     let guard = lock.lock().await;
@@ -462,7 +462,7 @@ async fn stateful_turn(
             {
                 app.metrics.replayed();
                 tracing::debug!("answered a retried message from the stored reply");
-                return serde_json::from_str(reply.get()).map_err(|error| ApiError::Internal(error.to_string()));
+                return Ok(reply);
             }
             let mut session = read_session(&stored)?;
             let open = match session.transfer_open {
@@ -603,13 +603,12 @@ async fn stateful_turn(
                 generic.append(&mut turn.response.output.generic);
                 turn.response.output.generic = generic;
             }
-            let reply = match &client_message_id {
-                Some(message_id) => Some(StoredReply {
-                    client_message_id: message_id.clone(),
-                    response: to_raw_value(&turn.response).map_err(|error| ApiError::Internal(error.to_string()))?,
-                }),
-                None => None,
-            };
+            // Serialised once: the same text is the stored reply (with a message id) and the body.
+            let response = to_raw_value(&turn.response).map_err(|error| ApiError::Internal(error.to_string()))?;
+            let reply = client_message_id.as_ref().map(|message_id| StoredReply {
+                client_message_id: message_id.clone(),
+                response: response.clone(),
+            });
             // Straight to JSON text, not through a `Value` first: the same text (`preserve_order`
             // keeps fields in serialisation order) for one pass instead of two.
             let state = to_raw_value(&turn.session).map_err(|error| ApiError::Internal(error.to_string()))?;
@@ -650,7 +649,7 @@ async fn stateful_turn(
             }
             app.metrics.message(started.elapsed());
             tracing::debug!(n_generic = turn.response.output.generic.len(), "turn committed");
-            return Ok(turn.response);
+            return Ok(response);
         }
         Err(ApiError::Conflict)
     }
