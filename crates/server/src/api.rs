@@ -728,12 +728,12 @@ async fn stateless(
 
 // ---- shared pieces ----
 
-/// Loads a session that exists, belongs to this assistant, and is open.
 /// The runtime's session from its stored state.
 fn read_session(stored: &StoredSession) -> Result<Session, ApiError> {
     serde_json::from_str(stored.state.get()).map_err(|error| ApiError::Internal(format!("stored session: {error}")))
 }
 
+/// Loads a session that exists, belongs to this assistant, and is open.
 async fn load_open_session(
     app: &App,
     assistant_id: &str,
