@@ -935,22 +935,46 @@ fn commit_turn(conn: &Connection, mut turn: TurnRecord) -> Result<(TurnCommitted
 }
 
 /// Writes the turn's state, entries and reply; returns also the session's key.
+///
+/// The session's row is read once and written once: the refusals (unknown, ended or idle
+/// session, a stale version) are decided here from that read, before anything is written, so a
+/// refused turn leaves nothing behind. Every statement touches one row by a unique key, for
+/// which SQLite needs no statement journal inside the batch's transaction (`RETURNING` and
+/// `INSERT … SELECT` would each make it write one).
 fn write_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, StoredSession, i64), StoreError> {
-    let id = turn.session_id.as_str();
-    // The reply goes first: its unique index refuses a second answer to the same message without a
-    // separate lookup. A turn refused after this point deletes it again, so a refused turn leaves
-    // nothing behind.
-    let mut reply_row = None;
+    let at = turn.at.timestamp_micros();
+    let row = conn
+        .prepare_cached(
+            "SELECT key, assistant_id, version, next_seq, created_at, last_active, idle_timeout_us, last_entry,
+                    ended_at IS NOT NULL
+             FROM sessions WHERE id = ?1",
+        )?
+        .query_row(params![turn.session_id.as_str()], |row| {
+            Ok((
+                (row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?),
+                (row.get::<_, i64>(3)?, row.get::<_, i64>(4)?, row.get::<_, i64>(5)?),
+                (
+                    row.get::<_, i64>(6)?,
+                    row.get::<_, Option<i64>>(7)?,
+                    row.get::<_, bool>(8)?,
+                ),
+            ))
+        })
+        .optional()?;
+    let Some(((key, assistant_id, version), (next_seq, created_at, last_active), (idle_timeout, last_entry, ended))) =
+        row
+    else {
+        return Err(StoreError::NotFound(turn.session_id));
+    };
+    if ended || at > last_active.saturating_add(idle_timeout) {
+        return Err(StoreError::Expired(turn.session_id));
+    }
+    if u64_from_sql(version) != turn.expected_version {
+        return Err(StoreError::Conflict(turn.session_id));
+    }
+    // The reply's unique index refuses a second answer to the same message id: a retry that
+    // arrives after the first answer committed is caught here, without a lookup before every turn.
     if let Some(reply) = &turn.reply {
-        // The session's key first and then one row by value: `INSERT … SELECT` is a multi-row
-        // write, for which SQLite keeps a statement journal inside the batch's transaction.
-        let Some(key) = conn
-            .prepare_cached("SELECT key FROM sessions WHERE id = ?1")?
-            .query_row(params![id], |row| row.get::<_, i64>(0))
-            .optional()?
-        else {
-            return Err(StoreError::NotFound(turn.session_id));
-        };
         let inserted = conn
             .prepare_cached(
                 "INSERT INTO replies (session_key, client_message_id, response) VALUES (?1, ?2, ?3)
@@ -960,53 +984,26 @@ fn write_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, Sto
         if inserted == 0 {
             return Err(StoreError::Conflict(turn.session_id));
         }
-        reply_row = Some(conn.last_insert_rowid());
     }
     let n_entries = i64::try_from(turn.entries.len()).unwrap_or(i64::MAX);
-    let at = turn.at.timestamp_micros();
-    // No `RETURNING` here, and a separate read below: `RETURNING` runs as a trigger, which makes
-    // SQLite write a statement journal for the update (and free it again) inside the batch's
-    // transaction; a plain single-row update by a unique key needs none.
-    let updated = conn
-        .prepare_cached(
-            "UPDATE sessions
-             SET state = ?3, version = version + 1, next_seq = next_seq + ?4,
-                 last_active = max(last_active, ?5)
-             WHERE id = ?1 AND version = ?2 AND ended_at IS NULL
-                 AND ?5 <= last_active + idle_timeout_us",
-        )?
-        .execute(params![
-            id,
-            u64_to_sql(turn.expected_version),
-            turn.state.get(),
-            n_entries,
-            at
-        ])?;
-    if updated == 0 {
-        if let Some(row) = reply_row {
-            conn.prepare_cached("DELETE FROM replies WHERE id = ?1")?
-                .execute(params![row])?;
-        }
-        return Err(refusal(conn, turn.session_id, turn.at)?);
-    }
-    let ((key, assistant_id, version), (next_seq, created_at, last_active), idle_timeout, last_entry) = conn
-        .prepare_cached(
-            "SELECT key, assistant_id, version, next_seq, created_at, last_active, idle_timeout_us, last_entry
-             FROM sessions WHERE id = ?1",
-        )?
-        .query_row(params![id], |row| {
-            Ok((
-                (row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?),
-                (row.get::<_, i64>(3)?, row.get::<_, i64>(4)?, row.get::<_, i64>(5)?),
-                row.get::<_, i64>(6)?,
-                row.get::<_, Option<i64>>(7)?,
-            ))
-        })?;
-    let first_seq = next_seq - n_entries;
-    insert_entries(conn, key, first_seq, last_entry, &turn.entries)?;
+    let last_entry = chain_entries(conn, key, next_seq, last_entry, &turn.entries)?;
+    let version = version + 1;
+    let last_active = last_active.max(at);
+    conn.prepare_cached(
+        "UPDATE sessions SET state = ?2, version = ?3, next_seq = ?4, last_active = ?5, last_entry = ?6
+         WHERE key = ?1",
+    )?
+    .execute(params![
+        key,
+        turn.state.get(),
+        version,
+        next_seq + n_entries,
+        last_active,
+        last_entry
+    ])?;
     let committed = TurnCommitted {
         version: u64_from_sql(version),
-        first_seq: u64_from_sql(first_seq),
+        first_seq: u64_from_sql(next_seq),
     };
     let stored = StoredSession {
         id: turn.session_id,
@@ -1018,22 +1015,6 @@ fn write_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, Sto
         idle_timeout: Duration::from_micros(u64_from_sql(idle_timeout)),
     };
     Ok((committed, stored, key))
-}
-
-/// Why a turn's update matched no row.
-fn refusal(conn: &Connection, id: SessionId, at: DateTime<Utc>) -> Result<StoreError, StoreError> {
-    let row = conn
-        .prepare_cached(
-            "SELECT ended_at IS NOT NULL OR ?2 > last_active + idle_timeout_us
-             FROM sessions WHERE id = ?1",
-        )?
-        .query_row(params![id.as_str(), at.timestamp_micros()], |row| row.get::<_, bool>(0))
-        .optional()?;
-    Ok(match row {
-        None => StoreError::NotFound(id),
-        Some(true) => StoreError::Expired(id),
-        Some(false) => StoreError::Conflict(id),
-    })
 }
 
 fn end_session(conn: &Connection, id: &SessionId, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -1199,26 +1180,28 @@ fn update_transfer(conn: &Connection, update: TransferUpdate, session_key: Optio
 /// Appends entries to the transcript of the session with this key, after its last one, without
 /// changing the session's version; returns the first entry's sequence number.
 fn append_entries(conn: &Connection, session_key: i64, entries: &[NewEntry]) -> Result<u64, StoreError> {
-    let n_entries = i64::try_from(entries.len()).unwrap_or(i64::MAX);
     let (next_seq, last_entry): (i64, Option<i64>) = conn
-        .prepare_cached("UPDATE sessions SET next_seq = next_seq + ?2 WHERE key = ?1 RETURNING next_seq, last_entry")?
-        .query_row(params![session_key, n_entries], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    let first_seq = next_seq - n_entries;
-    insert_entries(conn, session_key, first_seq, last_entry, entries)?;
-    Ok(u64_from_sql(first_seq))
+        .prepare_cached("SELECT next_seq, last_entry FROM sessions WHERE key = ?1")?
+        .query_row(params![session_key], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    let last_entry = chain_entries(conn, session_key, next_seq, last_entry, entries)?;
+    let n_entries = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+    conn.prepare_cached("UPDATE sessions SET next_seq = ?2, last_entry = ?3 WHERE key = ?1")?
+        .execute(params![session_key, next_seq + n_entries, last_entry])?;
+    Ok(u64_from_sql(next_seq))
 }
 
-/// Appends entries numbered from `first_seq` to the session's chain, after `last_entry` (the
-/// rowid of its last entry so far), and makes the last of them the session's `last_entry`.
-fn insert_entries(
+/// Inserts entries numbered from `first_seq` into the session's chain, after `last_entry` (the
+/// rowid of its last entry so far), and returns the rowid of the chain's new last entry; the
+/// caller stores it as the session's `last_entry`.
+fn chain_entries(
     conn: &Connection,
     session_key: i64,
     first_seq: i64,
     last_entry: Option<i64>,
     entries: &[NewEntry],
-) -> Result<(), StoreError> {
+) -> Result<Option<i64>, StoreError> {
     if entries.is_empty() {
-        return Ok(());
+        return Ok(last_entry);
     }
     let mut insert_entry = conn.prepare_cached(
         "INSERT INTO transcript (session_key, seq, at, kind, payload, prev) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1235,9 +1218,7 @@ fn insert_entries(
         ])?;
         prev = Some(conn.last_insert_rowid());
     }
-    conn.prepare_cached("UPDATE sessions SET last_entry = ?2 WHERE key = ?1")?
-        .execute(params![session_key, prev])?;
-    Ok(())
+    Ok(prev)
 }
 
 /// The transfers matching `filter` (a `WHERE` clause over `transfers` and `sessions`), oldest first.
