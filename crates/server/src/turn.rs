@@ -128,10 +128,14 @@ pub fn take_turn(
                 session = engine.start(session, now).session;
             }
             entries.push(entry(now, EntryKind::Customer, CustomerText { text }));
-            intents = engine.classifier().classify(text);
+            let scores = engine.classifier().classify(text);
+            // Kept for the response only when it lists every intent.
+            if shape.alternate_intents {
+                intents.clone_from(&scores);
+            }
             let event = Event::UserSaid {
                 text: text.to_owned(),
-                intents: intents.clone(),
+                intents: scores,
             };
             engine.event(session, event, now)
         }
