@@ -177,13 +177,14 @@ fn step_sites<'a>(step: &'a Step, base: &str, sites: &mut Vec<(String, Site<'a>)
 
 /// Runs every check.
 /// `n_written` counts the actions written in the files, including those that failed the schema.
-pub fn check(report: &mut Report<'_>, file: &AssistantFile, actions: &[ActionEntry], n_written: usize) {
+/// Runs every check; returns what the definition uses that the runtime need not keep otherwise.
+pub fn check(report: &mut Report<'_>, file: &AssistantFile, actions: &[ActionEntry], n_written: usize) -> Uses {
     let lists = step_lists(file, actions);
     check_ids(report, actions, &lists);
     check_settings(report, file, actions, &lists);
     check_variables_declared(report, &file.variables);
     let known = known_variables(file, &lists);
-    check_expressions(report, file, &lists, &known);
+    let uses = check_expressions(report, file, &lists, &known);
     for list in &lists {
         check_questions(report, list);
         check_reachability(report, list);
@@ -201,6 +202,15 @@ pub fn check(report: &mut Report<'_>, file: &AssistantFile, actions: &[ActionEnt
             Position { line: 1, column: 1 },
         );
     }
+    uses
+}
+
+/// Built-in variables that cost the runtime something to keep, and whether a text or condition
+/// of the assistant reads them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Uses {
+    /// `session_history`: the session then keeps the conversation's last lines in its state.
+    pub session_history: bool,
 }
 
 fn check_ids(report: &mut Report<'_>, actions: &[ActionEntry], lists: &[StepList<'_>]) {
@@ -500,7 +510,12 @@ fn word_offset(source: &str, name: &str) -> usize {
     0
 }
 
-fn check_expressions(report: &mut Report<'_>, file: &AssistantFile, lists: &[StepList<'_>], known: &HashSet<String>) {
+fn check_expressions(
+    report: &mut Report<'_>,
+    file: &AssistantFile,
+    lists: &[StepList<'_>],
+    known: &HashSet<String>,
+) -> Uses {
     let mut sites: Vec<(usize, String, Site<'_>)> = Vec::new();
     for list in lists {
         let mut list_sites = Vec::new();
@@ -541,10 +556,20 @@ fn check_expressions(report: &mut Report<'_>, file: &AssistantFile, lists: &[Ste
     }
     sites.extend(system_sites.into_iter().map(|(pointer, site)| (0, pointer, site)));
 
+    let mut uses = Uses::default();
+    let mut note_uses = |expr: &Expr| {
+        uses.session_history |= expr
+            .variables()
+            .iter()
+            .any(|name| name.split('.').next() == Some("session_history"));
+    };
     for (file_index, pointer, site) in sites {
         match site {
             Site::Expression(expression) => match expression.parsed() {
-                Ok(expr) => check_names(report, file_index, &pointer, expression.source(), 0, expr, known),
+                Ok(expr) => {
+                    note_uses(expr);
+                    check_names(report, file_index, &pointer, expression.source(), 0, expr, known);
+                }
                 Err(error) => {
                     let at = report.inside(file_index, &pointer, expression.source(), error.offset);
                     report.push_at(
@@ -560,6 +585,7 @@ fn check_expressions(report: &mut Report<'_>, file: &AssistantFile, lists: &[Ste
                 Ok(parts) => {
                     for part in parts {
                         if let Part::Interpolation { expr, offset } = part {
+                            note_uses(expr);
                             check_names(report, file_index, &pointer, template.source(), *offset, expr, known);
                         }
                     }
@@ -577,6 +603,7 @@ fn check_expressions(report: &mut Report<'_>, file: &AssistantFile, lists: &[Ste
             },
         }
     }
+    uses
 }
 
 fn check_names(

@@ -39,6 +39,9 @@ pub struct Assistant {
     /// The author's actions, in file order (files sorted by name).
     pub actions: Vec<Action>,
     pub system: SystemActions,
+    /// Whether a text or condition reads `session_history`: only then does a session keep the
+    /// conversation's last lines in its state (the transcript has them all anyway).
+    pub keeps_history: bool,
 }
 
 impl Assistant {

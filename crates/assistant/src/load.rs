@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value as Json;
 
-use crate::check::{ActionEntry, step_id};
+use crate::check::{ActionEntry, Uses, step_id};
 use crate::defaults;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::document::{self, Document, Position};
@@ -638,7 +638,7 @@ fn load_sources(
         }
     }
 
-    crate::check::check(&mut report, &assistant_file, &entries, n_written);
+    let uses = crate::check::check(&mut report, &assistant_file, &entries, n_written);
     diagnostics.append(&mut report.diagnostics);
     drop(report);
 
@@ -659,7 +659,7 @@ fn load_sources(
     let assistant = if failed || !structurally_complete {
         None
     } else {
-        Some(build(folder_name, assistant_file, entries))
+        Some(build(folder_name, assistant_file, entries, uses))
     };
     Loaded { assistant, diagnostics }
 }
@@ -790,7 +790,7 @@ fn fill_then(step: &mut Step) {
     }
 }
 
-fn build(folder_name: Option<String>, file: AssistantFile, entries: Vec<ActionEntry>) -> Assistant {
+fn build(folder_name: Option<String>, file: AssistantFile, entries: Vec<ActionEntry>, uses: Uses) -> Assistant {
     let id = file
         .id
         .clone()
@@ -817,5 +817,6 @@ fn build(folder_name: Option<String>, file: AssistantFile, entries: Vec<ActionEn
         counterexamples: file.counterexamples,
         actions,
         system: fill_system(file.system),
+        keeps_history: uses.session_history,
     }
 }

@@ -99,13 +99,14 @@ impl<'a> Run<'a> {
                 self.session.set_variable(name.clone(), initial_value(spec));
             }
         }
+        self.session.started = true;
         self.push(ActionRef::Greet, OnEnd::Stop);
         self.run();
     }
 
     fn user_said(&mut self, text: &str, intents: &[IntentScore]) {
         self.session.turn_count += 1;
-        self.session.remember(format!("customer: {text}"));
+        self.remember(format_args!("customer: {text}"));
         if self.session.transfer_open {
             // The server relays the message to the queue or the agent.
             return;
@@ -834,13 +835,20 @@ impl<'a> Run<'a> {
     fn say(&mut self, message: Message) {
         match &message {
             Message::Text { text } if text.is_empty() => return,
-            Message::Text { text } => self.session.remember(format!("assistant: {text}")),
+            Message::Text { text } => self.remember(format_args!("assistant: {text}")),
             Message::Options { title, .. } if !title.is_empty() => {
-                self.session.remember(format!("assistant: {title}"));
+                self.remember(format_args!("assistant: {title}"));
             }
             _ => {}
         }
         self.effects.push(Effect::Say(message));
+    }
+
+    /// Adds a line to `session_history`, for an assistant that reads it.
+    fn remember(&mut self, line: std::fmt::Arguments<'_>) {
+        if self.assistant.keeps_history {
+            self.session.remember(line.to_string());
+        }
     }
 
     fn say_outputs(&mut self, step: &Step) {

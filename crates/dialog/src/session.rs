@@ -45,8 +45,11 @@ pub struct Session {
     pub digressed_from: Option<String>,
     /// True while a transfer is open: the assistant stays silent.
     pub transfer_open: bool,
-    /// The last [`HISTORY_LINES`] lines, `customer: …` / `assistant: …` (`session_history`).
+    /// The last [`HISTORY_LINES`] lines, `customer: …` / `assistant: …` (`session_history`);
+    /// kept only for an assistant that reads `session_history` ([`baton_assistant::Assistant::keeps_history`]).
     pub history: Vec<String>,
+    /// Whether the conversation has started (Greet customer has run).
+    pub started: bool,
 }
 
 /// A running action.

@@ -123,7 +123,9 @@ pub fn take_turn(
             // A conversation whose first message has text has not run Greet customer, which
             // sets the session variables' initial values: run it first, without showing its
             // messages, as IBM's first turn with text does not show the welcome.
-            let fresh = session.turn_count == 0 && session.history.is_empty() && session.stack.is_empty();
+            // (`started` is new; a session stored before it has lines in its history instead.)
+            let fresh =
+                !session.started && session.turn_count == 0 && session.history.is_empty() && session.stack.is_empty();
             if fresh {
                 session = engine.start(session, now).session;
             }

@@ -543,6 +543,22 @@ fn session_history_and_fallback_reason_reach_the_agent() {
 }
 
 #[test]
+fn a_session_keeps_no_history_when_nothing_reads_it() {
+    let assistant = bank(json!({}));
+    assert!(!assistant.keeps_history);
+    let turn = turn_after(&assistant, &["balance => check_balance"], "human => fallback");
+    assert!(turn.session.history.is_empty(), "{:?}", turn.session.history);
+    assert!(turn.session.started);
+    // The same conversation keeps it when a condition reads it.
+    let assistant = bank(json!({
+        "system": {"fallback": {"connect": {"message_to_agent": "${length(session_history) > 0}"}}}
+    }));
+    assert!(assistant.keeps_history);
+    let turn = turn_after(&assistant, &["balance => check_balance"], "human => fallback");
+    assert_eq!(turn.session.history.len(), 5, "{:?}", turn.session.history);
+}
+
+#[test]
 fn connect_to_agent_transfers_with_its_settings_and_defaults() {
     let assistant = assistant(json!({
         "variables": {"plan": {"type": "text", "initial": "Pro"}},
