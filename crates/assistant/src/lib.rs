@@ -17,6 +17,7 @@ pub mod spec;
 mod suggest;
 mod translate;
 pub mod value;
+pub mod words;
 
 pub use check::BUILT_IN_VARIABLES;
 pub use diagnostic::{Diagnostic, Severity};

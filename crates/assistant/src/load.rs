@@ -742,10 +742,22 @@ fn fill_system(system: SystemActions) -> SystemActions {
             .collect(),
         warning: None,
     });
+    // Split and lower-cased once here, so that each message is compared with them as they are.
+    let phrases = |words: Vec<String>| -> Vec<String> {
+        words
+            .iter()
+            .map(|word| crate::words::trigger_phrase(word))
+            .filter(|phrase| !phrase.is_empty())
+            .collect()
+    };
+    let danger = words.danger.unwrap_or_default();
     let trigger_words = TriggerWords {
-        danger: Some(words.danger.unwrap_or_default()),
+        danger: Some(WordGroup {
+            words: phrases(danger.words),
+            warning: danger.warning,
+        }),
         profanity: Some(WordGroup {
-            words: profanity.words,
+            words: phrases(profanity.words),
             warning: template_or(profanity.warning, defaults::PROFANITY_WARNING),
         }),
     };
