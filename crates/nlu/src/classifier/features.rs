@@ -49,7 +49,7 @@ fn mix(hash: u64, value: u64) -> u64 {
 /// everything else separates words.
 pub fn words(text: &str) -> Vec<String> {
     let text = truncate(text, MAX_INPUT_BYTES);
-    let mut words = Vec::new();
+    let mut words = Vec::with_capacity(text.len() / 4 + 1);
     let mut current = String::new();
     for character in text.chars() {
         if character.is_alphanumeric() {
@@ -111,7 +111,12 @@ impl Default for NgramOptions {
 /// Hashes of every n-gram of `text`, duplicates included (they are the term frequencies).
 pub fn grams(text: &str, options: &NgramOptions) -> Grams {
     let words = words(text);
-    let mut grams = Grams::default();
+    // Every n-gram is pushed: size the two blocks for them up front.
+    let n_chars: usize = words.iter().map(|word| word.chars().count() + 2).sum();
+    let mut grams = Grams {
+        word: Vec::with_capacity(words.len() * options.word_max.max(1)),
+        char: Vec::with_capacity(n_chars * options.char_max.saturating_sub(1)),
+    };
     let mut word_hashes = Vec::with_capacity(words.len());
     for word in &words {
         let mut hash = SEED_WORD;

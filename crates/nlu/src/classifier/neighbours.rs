@@ -73,7 +73,7 @@ impl Neighbours {
         let mut best = vec![0.0_f32; self.n_classes];
         let mut dots = vec![0.0_f32; self.labels.len()];
         // Only the examples sharing a feature with the message are visited afterwards.
-        let mut touched: Vec<u32> = Vec::new();
+        let mut touched: Vec<u32> = Vec::with_capacity(self.labels.len().min(1024));
         let mut norm_squared = 0.0;
         for &(feature, value) in input {
             let start = self.offsets[feature as usize] as usize;
