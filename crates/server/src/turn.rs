@@ -168,6 +168,8 @@ pub fn take_turn(
                 ));
                 generic.push(connect_to_agent(request));
             }
+            // Turn events are built only for a response that shows them (`options.debug`).
+            Effect::ActionStarted { .. } | Effect::ActionFinished { .. } if !shape.debug => {}
             Effect::ActionStarted { action } => turn_events.push(TurnEvent {
                 event: "action_visited".to_owned(),
                 source: action_source(engine, action),
