@@ -254,6 +254,22 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
          keep-alive HTTP/1.1 over loopback with hyper's connection-level client, one connection per session; {database}, {mode}, {ids}, rate limit off; \
          each message answers the branch opening hours (no transfer); memory from VmRSS around creating {idle} sessions"
     );
+    // Baton's throughput as a share of the same run's hello-world, per concurrency: the reference
+    // that the machine's speed of the moment cancels out of.
+    let shares: Vec<(usize, f64)> = CONCURRENCIES
+        .iter()
+        .filter_map(|&concurrency| {
+            let rate = |server: &str| {
+                rows.iter()
+                    .find(|row| row.server == server && row.concurrency == concurrency)
+                    .map(|row| row.per_second)
+            };
+            match (rate("baton"), rate("hello-world")) {
+                (Some(baton), Some(hello)) if hello > 0.0 => Some((concurrency, baton / hello)),
+                _ => None,
+            }
+        })
+        .collect();
     if args.json {
         let json = json!({
             "seconds_per_run": duration.as_secs(),
@@ -269,6 +285,10 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
                 "p99_ms": row.p99_ms,
             })).collect::<Vec<_>>(),
             "rss_mib_per_10000_idle_sessions": rss_per_10k_mib,
+            "share_of_hello_world": shares.iter().map(|(concurrency, share)| json!({
+                "concurrency": concurrency,
+                "share": share,
+            })).collect::<Vec<_>>(),
             "notes": notes,
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -285,6 +305,13 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
             );
         }
         println!();
+        if !shares.is_empty() {
+            let shares: Vec<String> = shares
+                .iter()
+                .map(|(concurrency, share)| format!("{:.1}% at {concurrency}", share * 100.0))
+                .collect();
+            println!("Baton's throughput as a share of hello-world's: {}", shares.join(", "));
+        }
         match rss_per_10k_mib {
             Some(mib) => println!("RSS per {IDLE_SESSIONS} idle sessions: {mib:.1} MiB"),
             None if idle < MIN_IDLE_SESSIONS => println!(

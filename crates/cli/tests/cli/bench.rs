@@ -25,4 +25,11 @@ fn bench_http_reports_every_concurrency_and_the_reference() {
         assert!(out.contains(&format!("| hello-world {concurrency}")), "{out}");
     }
     assert!(out.contains("RSS per 10000 idle sessions"), "{out}");
+    let shares = out
+        .lines()
+        .find_map(|line| line.strip_prefix("Baton's throughput as a share of hello-world's: "))
+        .unwrap_or_else(|| panic!("no share line in {out}"));
+    for concurrency in [1, 8, 64] {
+        assert!(shares.contains(&format!("% at {concurrency}")), "{shares}");
+    }
 }
