@@ -5,6 +5,10 @@
 
 use super::features::Sparse;
 
+/// Up to this many examples, [`Neighbours::nearest`] looks at every example rather than keeping
+/// a list of those the message's features reach.
+const SCAN_ALL_EXAMPLES: usize = 2048;
+
 /// Unit-normalised training vectors, indexed by feature.
 #[derive(Debug, Clone)]
 pub struct Neighbours {
@@ -70,6 +74,15 @@ impl Neighbours {
 
     /// The highest cosine similarity between `input` and an example of each class.
     pub fn nearest(&self, input: &Sparse) -> Vec<f32> {
+        match self.labels.len() <= SCAN_ALL_EXAMPLES {
+            true => self.nearest_by_scan(input),
+            false => self.nearest_by_list(input),
+        }
+    }
+
+    /// [`Neighbours::nearest`] for a large assistant: only the examples the message's features
+    /// reach are looked at.
+    fn nearest_by_list(&self, input: &Sparse) -> Vec<f32> {
         let mut best = vec![0.0_f32; self.n_classes];
         let mut dots = vec![0.0_f32; self.labels.len()];
         // Only the examples sharing a feature with the message are visited afterwards.
@@ -104,8 +117,77 @@ impl Neighbours {
         best
     }
 
+    /// [`Neighbours::nearest`] for a small assistant: the postings are summed without noting
+    /// which examples they reach, and every example is looked at once afterwards. An example no
+    /// posting reaches has similarity 0, which changes no class's best, so the result is the same.
+    fn nearest_by_scan(&self, input: &Sparse) -> Vec<f32> {
+        let mut best = vec![0.0_f32; self.n_classes];
+        let mut dots = vec![0.0_f32; self.labels.len()];
+        let mut norm_squared = 0.0;
+        for &(feature, value) in input {
+            let start = self.offsets[feature as usize] as usize;
+            let end = self.offsets[feature as usize + 1] as usize;
+            if start == end {
+                continue;
+            }
+            norm_squared += value * value;
+            for &(example, weight) in &self.postings[start..end] {
+                dots[example as usize] += value * weight;
+            }
+        }
+        if norm_squared == 0.0 {
+            return best;
+        }
+        let inverse_norm = 1.0 / f32::sqrt(norm_squared);
+        for (&dot, &label) in dots.iter().zip(&self.labels) {
+            let similarity = dot * inverse_norm;
+            let slot = &mut best[label as usize];
+            if similarity > *slot {
+                *slot = similarity;
+            }
+        }
+        best
+    }
+
     /// Heap size in bytes.
     pub fn bytes(&self) -> usize {
         self.labels.capacity() * 4 + self.offsets.capacity() * 4 + self.postings.capacity() * 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scanning_every_example_finds_what_the_list_of_reached_ones_finds() {
+        // A deterministic spread of sparse vectors over 40 features and 5 classes.
+        let mut state = 7_u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as u32
+        };
+        let mut vector = |n: u32| -> Sparse {
+            let mut features: Vec<u32> = (0..n).map(|_| next() % 40).collect();
+            features.sort_unstable();
+            features.dedup();
+            features
+                .into_iter()
+                .map(|feature| (feature, 0.1 + (feature % 7) as f32 / 10.0))
+                .collect()
+        };
+        let inputs: Vec<Sparse> = (0..60).map(|_| vector(6)).collect();
+        let labels: Vec<usize> = (0..60).map(|index| index % 5).collect();
+        let neighbours = Neighbours::new(&inputs, &labels, 5, 40, 1.0);
+        for _ in 0..50 {
+            let message = vector(8);
+            assert_eq!(
+                neighbours.nearest_by_scan(&message),
+                neighbours.nearest_by_list(&message)
+            );
+        }
+        assert_eq!(neighbours.nearest_by_scan(&Vec::new()), vec![0.0; 5]);
     }
 }
