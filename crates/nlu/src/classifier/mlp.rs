@@ -54,12 +54,52 @@ pub struct Networks {
     n_hidden: usize,
     n_classes: usize,
     /// `hidden[(feature * n_networks + network) * n_hidden + unit] * hidden_scale[feature]`.
-    hidden: Vec<i8>,
+    hidden: FirstLayer,
     hidden_scale: Vec<f32>,
     /// Per network, as in [`Network`].
     hidden_bias: Vec<Vec<f32>>,
     output: Vec<Vec<f32>>,
     output_bias: Vec<Vec<f32>>,
+}
+
+/// The quantised first-layer weights: bytes, or for a small model the same values as floats,
+/// which a message reads without converting them (the sums are the same to the bit).
+#[derive(Debug, Clone)]
+enum FirstLayer {
+    Bytes(Vec<i8>),
+    Floats(Vec<f32>),
+}
+
+/// Models whose first layer fits in this many bytes as floats keep it as floats.
+const MAX_FLOAT_LAYER_BYTES: usize = 8 << 20;
+
+impl FirstLayer {
+    fn new(quantized: Vec<i8>) -> FirstLayer {
+        match quantized.len() * 4 <= MAX_FLOAT_LAYER_BYTES {
+            true => FirstLayer::Floats(quantized.into_iter().map(f32::from).collect()),
+            false => FirstLayer::Bytes(quantized),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            FirstLayer::Bytes(weights) => weights.capacity(),
+            FirstLayer::Floats(weights) => weights.capacity() * 4,
+        }
+    }
+}
+
+/// Adds to `activation` each feature's row of `weights` (`activation.len()` wide) times its
+/// value and scale.
+fn add_rows<W: Copy + Into<f32>>(activation: &mut [f32], weights: &[W], scales: &[f32], input: &Sparse) {
+    let width = activation.len();
+    for &(feature, value) in input {
+        let row = &weights[feature as usize * width..][..width];
+        let factor = value * scales[feature as usize];
+        for (unit, &weight) in activation.iter_mut().zip(row) {
+            *unit += factor * weight.into();
+        }
+    }
 }
 
 impl Network {
@@ -180,6 +220,7 @@ impl Networks {
             }
         }
         let (hidden, hidden_scale) = quantize_rows(&interleaved, n_networks * n_hidden);
+        let hidden = FirstLayer::new(hidden);
         let mut hidden_bias = Vec::with_capacity(n_networks);
         let mut output = Vec::with_capacity(n_networks);
         let mut output_bias = Vec::with_capacity(n_networks);
@@ -202,14 +243,10 @@ impl Networks {
 
     /// The class probabilities of `input`: the mean of the networks' softmax outputs.
     pub fn probabilities(&self, input: &Sparse) -> Vec<f32> {
-        let width = self.n_networks * self.n_hidden;
         let mut activation: Vec<f32> = self.hidden_bias.concat();
-        for &(feature, value) in input {
-            let row = &self.hidden[feature as usize * width..][..width];
-            let factor = value * self.hidden_scale[feature as usize];
-            for (unit, &weight) in activation.iter_mut().zip(row) {
-                *unit += factor * f32::from(weight);
-            }
+        match &self.hidden {
+            FirstLayer::Bytes(weights) => add_rows(&mut activation, weights, &self.hidden_scale, input),
+            FirstLayer::Floats(weights) => add_rows(&mut activation, weights, &self.hidden_scale, input),
         }
         let mut probabilities = vec![0.0_f32; self.n_classes];
         for (network, activation) in activation.chunks_exact(self.n_hidden).enumerate() {
@@ -236,7 +273,7 @@ impl Networks {
     pub fn bytes(&self) -> usize {
         let per_network =
             |vectors: &Vec<Vec<f32>>| vectors.iter().map(|vector| vector.capacity() * 4 + 24).sum::<usize>();
-        self.hidden.capacity()
+        self.hidden.bytes()
             + self.hidden_scale.capacity() * 4
             + per_network(&self.hidden_bias)
             + per_network(&self.output)
@@ -259,4 +296,37 @@ pub fn quantize_rows(weights: &[f32], width: usize) -> (Vec<i8>, Vec<f32>) {
         );
     }
     (quantized, scales)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_and_byte_first_layers_give_the_same_probabilities() {
+        let inputs: Vec<Sparse> = (0..40_u32)
+            .map(|index| vec![(index % 10, 0.5), (10 + index % 7, 0.3 + (index % 3) as f32 / 10.0)])
+            .collect();
+        let labels: Vec<usize> = (0..40).map(|index| index % 4).collect();
+        let options = |seed| MlpOptions {
+            hidden: 8,
+            epochs: 3,
+            learning_rate: 0.15,
+            dropout: 0.0,
+            seed,
+        };
+        let refs: Vec<&Sparse> = inputs.iter().collect();
+        let networks: Vec<Network> = (0..2)
+            .map(|seed| Network::train(&refs, &labels, 17, 4, options(seed), &mut |_, _| {}))
+            .collect();
+        let floats = Networks::new(networks, 17);
+        let FirstLayer::Floats(weights) = &floats.hidden else {
+            panic!("a small model keeps floats");
+        };
+        let mut bytes = floats.clone();
+        bytes.hidden = FirstLayer::Bytes(weights.iter().map(|&weight| weight as i8).collect());
+        for input in &inputs {
+            assert_eq!(floats.probabilities(input), bytes.probabilities(input));
+        }
+    }
 }
