@@ -29,8 +29,9 @@
 //! similarity to the ranking) moved accuracy by less than the noise, and a pretrained encoder is
 //! ruled out and would cost milliseconds; two networks of 96 units rather than one of 192,
 //! because averaging independent networks gains more and each trains on its own core; weights
-//! as bytes, because latency is memory traffic; neighbours over rare features only, because that
-//! is both faster and the better no-match signal.
+//! as bytes, because latency is memory traffic (a small model, whose rows stay in cache, keeps
+//! the same values as floats and skips the conversion); neighbours over rare features only,
+//! because that is both faster and the better no-match signal.
 
 mod features;
 mod linear;
