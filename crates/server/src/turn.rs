@@ -398,6 +398,81 @@ mod tests {
         serde_json::from_str(entry.payload.get()).unwrap()
     }
 
+    /// Greet customer runs once: at the start (a message without text, as the web chat sends
+    /// first) or silently before a first message with text, whether or not the session keeps
+    /// `session_history` (whose lines used to tell that it had run).
+    #[test]
+    fn greet_runs_once_per_conversation() {
+        let yaml = r#"
+variables:
+  greeted: { type: number, initial: 0 }
+system:
+  greet:
+    steps:
+      - say: Hello.
+        set: { greeted: "greeted + 1" }
+actions:
+  - id: hours
+    examples: [what are your opening hours, when are you open, what time do you close]
+    steps:
+      - say: "Nine to five (greeted ${greeted})."
+  - id: balance
+    examples: [what is my balance, how much money do I have, show my balance]
+    steps:
+      - say: You have $100.
+"#;
+        let loaded = baton_assistant::load_str("assistant.yaml", yaml);
+        let engine = Engine::new(loaded.assistant.expect("a valid assistant"));
+        assert!(!engine.assistant().keeps_history);
+        let input = |text: &str| TurnInput {
+            text: Some(text.to_owned()).filter(|text| !text.is_empty()),
+            restart: false,
+            variables: Map::new(),
+            user_id: None,
+        };
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let said = |turn: &TurnResult| -> Vec<String> {
+            turn.response
+                .output
+                .generic
+                .iter()
+                .filter_map(|item| match item {
+                    GenericItem::Text { text, .. } => Some(text.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        // Greeted first, then asked.
+        let start = take_turn(
+            &engine,
+            Session::default(),
+            "s",
+            &input(""),
+            ResponseShape::default(),
+            true,
+            now,
+        );
+        assert_eq!(said(&start), ["Hello."]);
+        let turn = take_turn(
+            &engine,
+            start.session,
+            "s",
+            &input("when are you open"),
+            ResponseShape::default(),
+            true,
+            now,
+        );
+        assert_eq!(said(&turn), ["Nine to five (greeted 1)."]);
+        assert!(turn.session.history.is_empty());
+        // Asked straight away: greeted silently, once.
+        let mut session = Session::default();
+        for text in ["when are you open", "what time do you close"] {
+            let turn = take_turn(&engine, session, "s", &input(text), ResponseShape::default(), true, now);
+            assert_eq!(said(&turn), ["Nine to five (greeted 1)."], "{text}");
+            session = turn.session;
+        }
+    }
+
     /// The transcript's payloads, which the web chat, the agent console and the history API read.
     #[test]
     fn transcript_payloads_keep_their_shape() {
