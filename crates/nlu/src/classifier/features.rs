@@ -52,7 +52,9 @@ pub fn words(text: &str) -> Vec<String> {
     let mut words = Vec::with_capacity(text.len() / 4 + 1);
     let mut current = String::new();
     for character in text.chars() {
-        if character.is_alphanumeric() {
+        if character.is_ascii_alphanumeric() {
+            current.push(character.to_ascii_lowercase());
+        } else if character.is_alphanumeric() {
             current.extend(character.to_lowercase());
         } else if matches!(character, '\'' | '’' | '`') {
             continue;
@@ -258,7 +260,11 @@ impl Vectorizer {
                 count += 1;
                 position += 1;
             }
-            let tf = 1.0 + (count as f32).ln();
+            // ln 1 = 0: most n-grams occur once, and need no logarithm.
+            let tf = match count {
+                1 => 1.0,
+                _ => 1.0 + (count as f32).ln(),
+            };
             block.push((feature, tf * self.idf[feature as usize]));
         }
         let norm = block.iter().map(|(_, value)| value * value).sum::<f32>().sqrt();
