@@ -5,6 +5,13 @@
 
 use super::features::Sparse;
 
+/// Keeps the higher of a class's best similarity so far and `similarity`.
+fn raise(best: &mut f32, similarity: f32) {
+    if similarity > *best {
+        *best = similarity;
+    }
+}
+
 /// Up to this many examples, [`Neighbours::nearest`] looks at every example rather than keeping
 /// a list of those the message's features reach.
 const SCAN_ALL_EXAMPLES: usize = 2048;
@@ -85,34 +92,15 @@ impl Neighbours {
     fn nearest_by_list(&self, input: &Sparse) -> Vec<f32> {
         let mut best = vec![0.0_f32; self.n_classes];
         let mut dots = vec![0.0_f32; self.labels.len()];
-        // Only the examples sharing a feature with the message are visited afterwards.
         let mut touched: Vec<u32> = Vec::with_capacity(self.labels.len().min(1024));
-        let mut norm_squared = 0.0;
-        for &(feature, value) in input {
-            let start = self.offsets[feature as usize] as usize;
-            let end = self.offsets[feature as usize + 1] as usize;
-            if start == end {
-                continue;
-            }
-            norm_squared += value * value;
-            for &(example, weight) in &self.postings[start..end] {
-                let dot = &mut dots[example as usize];
-                if *dot == 0.0 {
-                    touched.push(example);
-                }
-                *dot += value * weight;
-            }
-        }
+        let norm_squared = self.sum_postings::<true>(input, &mut dots, &mut touched);
         if norm_squared == 0.0 {
             return best;
         }
         let inverse_norm = 1.0 / f32::sqrt(norm_squared);
         for example in touched {
-            let similarity = dots[example as usize] * inverse_norm;
-            let slot = &mut best[self.labels[example as usize] as usize];
-            if similarity > *slot {
-                *slot = similarity;
-            }
+            let label = self.labels[example as usize];
+            raise(&mut best[label as usize], dots[example as usize] * inverse_norm);
         }
         best
     }
@@ -123,6 +111,21 @@ impl Neighbours {
     fn nearest_by_scan(&self, input: &Sparse) -> Vec<f32> {
         let mut best = vec![0.0_f32; self.n_classes];
         let mut dots = vec![0.0_f32; self.labels.len()];
+        let norm_squared = self.sum_postings::<false>(input, &mut dots, &mut Vec::new());
+        if norm_squared == 0.0 {
+            return best;
+        }
+        let inverse_norm = 1.0 / f32::sqrt(norm_squared);
+        for (&dot, &label) in dots.iter().zip(&self.labels) {
+            raise(&mut best[label as usize], dot * inverse_norm);
+        }
+        best
+    }
+
+    /// Adds each posting of `input`'s features, times the feature's value, to its example's dot
+    /// product; with `LIST`, also notes in `touched` each example the first time it is reached.
+    /// Returns the squared norm of `input` over the indexed features (0 when none is).
+    fn sum_postings<const LIST: bool>(&self, input: &Sparse, dots: &mut [f32], touched: &mut Vec<u32>) -> f32 {
         let mut norm_squared = 0.0;
         for &(feature, value) in input {
             let start = self.offsets[feature as usize] as usize;
@@ -132,21 +135,14 @@ impl Neighbours {
             }
             norm_squared += value * value;
             for &(example, weight) in &self.postings[start..end] {
-                dots[example as usize] += value * weight;
+                let dot = &mut dots[example as usize];
+                if LIST && *dot == 0.0 {
+                    touched.push(example);
+                }
+                *dot += value * weight;
             }
         }
-        if norm_squared == 0.0 {
-            return best;
-        }
-        let inverse_norm = 1.0 / f32::sqrt(norm_squared);
-        for (&dot, &label) in dots.iter().zip(&self.labels) {
-            let similarity = dot * inverse_norm;
-            let slot = &mut best[label as usize];
-            if similarity > *slot {
-                *slot = similarity;
-            }
-        }
-        best
+        norm_squared
     }
 
     /// Heap size in bytes.
