@@ -175,9 +175,8 @@ fn step_sites<'a>(step: &'a Step, base: &str, sites: &mut Vec<(String, Site<'a>)
     }
 }
 
-/// Runs every check.
-/// `n_written` counts the actions written in the files, including those that failed the schema.
 /// Runs every check; returns what the definition uses that the runtime need not keep otherwise.
+/// `n_written` counts the actions written in the files, including those that failed the schema.
 pub fn check(report: &mut Report<'_>, file: &AssistantFile, actions: &[ActionEntry], n_written: usize) -> Uses {
     let lists = step_lists(file, actions);
     check_ids(report, actions, &lists);

@@ -966,11 +966,20 @@ fn write_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, Sto
     else {
         return Err(StoreError::NotFound(turn.session_id));
     };
-    if ended || at > last_active.saturating_add(idle_timeout) {
-        return Err(StoreError::Expired(turn.session_id));
+    let mut stored = StoredSession {
+        id: turn.session_id,
+        assistant_id,
+        state: turn.state,
+        version: u64_from_sql(version),
+        created_at: time_from_sql(created_at)?,
+        last_active: time_from_sql(last_active)?,
+        idle_timeout: Duration::from_micros(u64_from_sql(idle_timeout)),
+    };
+    if ended || stored.is_idle(turn.at) {
+        return Err(StoreError::Expired(stored.id));
     }
-    if u64_from_sql(version) != turn.expected_version {
-        return Err(StoreError::Conflict(turn.session_id));
+    if stored.version != turn.expected_version {
+        return Err(StoreError::Conflict(stored.id));
     }
     // The reply's unique index refuses a second answer to the same message id: a retry that
     // arrives after the first answer committed is caught here, without a lookup before every turn.
@@ -982,7 +991,7 @@ fn write_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, Sto
             )?
             .execute(params![key, reply.client_message_id, reply.response.get()])?;
         if inserted == 0 {
-            return Err(StoreError::Conflict(turn.session_id));
+            return Err(StoreError::Conflict(stored.id));
         }
     }
     let n_entries = i64::try_from(turn.entries.len()).unwrap_or(i64::MAX);
@@ -995,24 +1004,17 @@ fn write_turn(conn: &Connection, turn: TurnRecord) -> Result<(TurnCommitted, Sto
     )?
     .execute(params![
         key,
-        turn.state.get(),
+        stored.state.get(),
         version,
         next_seq + n_entries,
         last_active,
         last_entry
     ])?;
+    stored.version = u64_from_sql(version);
+    stored.last_active = time_from_sql(last_active)?;
     let committed = TurnCommitted {
-        version: u64_from_sql(version),
+        version: stored.version,
         first_seq: u64_from_sql(next_seq),
-    };
-    let stored = StoredSession {
-        id: turn.session_id,
-        assistant_id,
-        state: turn.state,
-        version: committed.version,
-        created_at: time_from_sql(created_at)?,
-        last_active: time_from_sql(last_active)?,
-        idle_timeout: Duration::from_micros(u64_from_sql(idle_timeout)),
     };
     Ok((committed, stored, key))
 }
