@@ -3,8 +3,9 @@
 //!
 //! One process starts the Baton server (SQLite in a temporary folder, development mode, rate
 //! limit off) and a hello-world server on two loopback ports, then drives each at 1, 8 and 64
-//! concurrent sessions over keep-alive HTTP/1.1 connections for `--seconds` each. Servers and
-//! load generator share one multi-threaded tokio runtime (one worker per core).
+//! concurrent sessions over keep-alive HTTP/1.1 connections for `--seconds` each, `--runs` times
+//! (each figure then the median of the runs). Servers and load generator share one multi-threaded
+//! tokio runtime (one worker per core).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -68,6 +69,11 @@ pub struct HttpArgs {
     /// Which servers to drive (one alone is for profiling).
     #[arg(long, value_enum, default_value_t = Servers::Both)]
     pub servers: Servers,
+    /// Repeat the sweep over 1, 8 and 64 sessions this many times against the same servers and
+    /// report each figure's median: a machine's speed can move by a third from one minute to the
+    /// next.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub runs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -206,30 +212,34 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
         }
         _ => None,
     };
-    let mut rows = Vec::new();
-    for concurrency in CONCURRENCIES {
-        if args.servers != Servers::HelloWorld {
-            let mut paths = Vec::with_capacity(concurrency);
-            for _ in 0..concurrency {
-                let session = create_session(&client, &base).await?;
-                paths.push(format!("{path}/sessions/{session}/message?version={VERSION}"));
+    let mut runs: Vec<Vec<Row>> = Vec::new();
+    for _ in 0..args.runs {
+        let mut rows = Vec::new();
+        for concurrency in CONCURRENCIES {
+            if args.servers != Servers::HelloWorld {
+                let mut paths = Vec::with_capacity(concurrency);
+                for _ in 0..concurrency {
+                    let session = create_session(&client, &base).await?;
+                    paths.push(format!("{path}/sessions/{session}/message?version={VERSION}"));
+                }
+                rows.push(drive("baton", baton_addr, paths, key.as_deref(), args.message_ids, duration).await?);
             }
-            rows.push(drive("baton", baton_addr, paths, key.as_deref(), args.message_ids, duration).await?);
+            if args.servers != Servers::Baton {
+                let paths = vec!["/message".to_owned(); concurrency];
+                rows.push(
+                    drive(
+                        "hello-world",
+                        hello_addr,
+                        paths,
+                        key.as_deref(),
+                        args.message_ids,
+                        duration,
+                    )
+                    .await?,
+                );
+            }
         }
-        if args.servers != Servers::Baton {
-            let paths = vec!["/message".to_owned(); concurrency];
-            rows.push(
-                drive(
-                    "hello-world",
-                    hello_addr,
-                    paths,
-                    key.as_deref(),
-                    args.message_ids,
-                    duration,
-                )
-                .await?,
-            );
-        }
+        runs.push(rows);
     }
 
     let _ = stop_baton.send(());
@@ -255,34 +265,27 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
          each message answers the branch opening hours (no transfer); memory from VmRSS around creating {idle} sessions"
     );
     // Baton's throughput as a share of the same run's hello-world, per concurrency: the reference
-    // that the machine's speed of the moment cancels out of.
+    // that the machine's speed of the moment cancels out of. With several runs, the median of the
+    // runs' shares.
     let shares: Vec<(usize, f64)> = CONCURRENCIES
         .iter()
         .filter_map(|&concurrency| {
-            let rate = |server: &str| {
-                rows.iter()
-                    .find(|row| row.server == server && row.concurrency == concurrency)
-                    .map(|row| row.per_second)
-            };
-            match (rate("baton"), rate("hello-world")) {
-                (Some(baton), Some(hello)) if hello > 0.0 => Some((concurrency, baton / hello)),
-                _ => None,
-            }
+            let per_run: Vec<f64> = runs.iter().filter_map(|rows| share(rows, concurrency)).collect();
+            median(per_run).map(|share| (concurrency, share))
         })
         .collect();
+    let rows = median_rows(&runs);
     if args.json {
         let json = json!({
             "seconds_per_run": duration.as_secs(),
             "cores": cores,
-            "rows": rows.iter().map(|row| json!({
-                "server": row.server,
-                "concurrency": row.concurrency,
-                "requests": row.requests,
-                "errors": row.errors,
-                "messages_per_second": row.per_second,
-                "cpu_us_per_message": row.cpu_us_per_message,
-                "p50_ms": row.p50_ms,
-                "p99_ms": row.p99_ms,
+            "runs": runs.len(),
+            "rows": rows.iter().map(Row::to_json).collect::<Vec<_>>(),
+            "per_run": runs.iter().map(|rows| json!({
+                "rows": rows.iter().map(Row::to_json).collect::<Vec<_>>(),
+                "share_of_hello_world": CONCURRENCIES.iter().filter_map(|&concurrency| {
+                    share(rows, concurrency).map(|share| json!({"concurrency": concurrency, "share": share}))
+                }).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "rss_mib_per_10000_idle_sessions": rss_per_10k_mib,
             "share_of_hello_world": shares.iter().map(|(concurrency, share)| json!({
@@ -305,6 +308,22 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
             );
         }
         println!();
+        if runs.len() > 1 {
+            let per_run = |server: &str, concurrency: usize| {
+                let rates: Vec<String> = runs
+                    .iter()
+                    .filter_map(|rows| find(rows, server, concurrency))
+                    .map(|row| format!("{:.0}", row.per_second))
+                    .collect();
+                rates.join(" / ")
+            };
+            println!(
+                "Each figure is the median of {} runs (requests and errors: their sum); msgs/s at 64 sessions per run: Baton {}, hello-world {}.",
+                runs.len(),
+                per_run("baton", 64),
+                per_run("hello-world", 64)
+            );
+        }
         if !shares.is_empty() {
             let shares: Vec<String> = shares
                 .iter()
@@ -323,6 +342,73 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
     }
     let errors: usize = rows.iter().map(|row| row.errors).sum();
     Ok(i32::from(errors > 0))
+}
+
+impl Row {
+    fn to_json(&self) -> Value {
+        json!({
+            "server": self.server,
+            "concurrency": self.concurrency,
+            "requests": self.requests,
+            "errors": self.errors,
+            "messages_per_second": self.per_second,
+            "cpu_us_per_message": self.cpu_us_per_message,
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+        })
+    }
+}
+
+fn find<'a>(rows: &'a [Row], server: &str, concurrency: usize) -> Option<&'a Row> {
+    rows.iter()
+        .find(|row| row.server == server && row.concurrency == concurrency)
+}
+
+/// Baton's messages per second over hello-world's, in one run.
+fn share(rows: &[Row], concurrency: usize) -> Option<f64> {
+    match (find(rows, "baton", concurrency), find(rows, "hello-world", concurrency)) {
+        (Some(baton), Some(hello)) if hello.per_second > 0.0 => Some(baton.per_second / hello.per_second),
+        _ => None,
+    }
+}
+
+/// The middle value (the mean of the middle two for an even count); `None` for no values.
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_unstable_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    match values.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(values[middle]),
+        _ => Some((values[middle - 1] + values[middle]) / 2.0),
+    }
+}
+
+/// One row per server and concurrency of the first run, each figure the median over the runs
+/// (requests and errors summed).
+fn median_rows(runs: &[Vec<Row>]) -> Vec<Row> {
+    let Some(first) = runs.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .map(|template| {
+            let same: Vec<&Row> = runs
+                .iter()
+                .filter_map(|rows| find(rows, template.server, template.concurrency))
+                .collect();
+            let of = |figure: fn(&Row) -> f64| median(same.iter().map(|row| figure(row)).collect()).unwrap_or(0.0);
+            Row {
+                server: template.server,
+                concurrency: template.concurrency,
+                requests: same.iter().map(|row| row.requests).sum(),
+                errors: same.iter().map(|row| row.errors).sum(),
+                per_second: of(|row| row.per_second),
+                cpu_us_per_message: median(same.iter().filter_map(|row| row.cpu_us_per_message).collect()),
+                p50_ms: of(|row| row.p50_ms),
+                p99_ms: of(|row| row.p99_ms),
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn new_client() -> anyhow::Result<reqwest::Client> {
@@ -506,4 +592,17 @@ fn rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_takes_the_middle_or_the_mean_of_the_middle_two() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![3.0]), Some(3.0));
+        assert_eq!(median(vec![9.0, 1.0, 4.0]), Some(4.0));
+        assert_eq!(median(vec![9.0, 1.0, 4.0, 2.0]), Some(3.0));
+    }
 }

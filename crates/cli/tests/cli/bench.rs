@@ -1,4 +1,5 @@
-//! `baton bench http`: a short run names every concurrency and the hello-world reference.
+//! `baton bench http`: a short run names every concurrency and the hello-world reference, and
+//! `--runs` reports medians over several sweeps.
 
 use crate::{example, run, stderr, stdout};
 
@@ -11,6 +12,8 @@ fn bench_http_reports_every_concurrency_and_the_reference() {
             "http",
             "--seconds",
             "1",
+            "--runs",
+            "2",
             "--idle-sessions",
             "500",
             "--assistant",
@@ -31,5 +34,18 @@ fn bench_http_reports_every_concurrency_and_the_reference() {
         .unwrap_or_else(|| panic!("no share line in {out}"));
     for concurrency in [1, 8, 64] {
         assert!(shares.contains(&format!("% at {concurrency}")), "{shares}");
+    }
+    // Two runs: each server's rate at 64 sessions in each, and the medians above them.
+    let per_run = out
+        .lines()
+        .find_map(|line| line.strip_prefix("Each figure is the median of 2 runs"))
+        .unwrap_or_else(|| panic!("no line on the runs in {out}"));
+    for server in ["Baton", "hello-world"] {
+        let rates = per_run
+            .split(&format!("{server} "))
+            .nth(1)
+            .and_then(|rest| rest.split([',', '.']).next())
+            .unwrap_or_else(|| panic!("no rates of {server} in {per_run}"));
+        assert_eq!(rates.split(" / ").count(), 2, "{per_run}");
     }
 }
