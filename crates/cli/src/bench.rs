@@ -309,19 +309,20 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
         }
         println!();
         if runs.len() > 1 {
+            let busiest = CONCURRENCIES[CONCURRENCIES.len() - 1];
             let per_run: Vec<String> = [("Baton", "baton"), ("hello-world", "hello-world")]
                 .iter()
                 .filter_map(|(label, server)| {
                     let rates: Vec<String> = runs
                         .iter()
-                        .filter_map(|rows| find(rows, server, 64))
+                        .filter_map(|rows| find(rows, server, busiest))
                         .map(|row| format!("{:.0}", row.per_second))
                         .collect();
                     (!rates.is_empty()).then(|| format!("{label} {}", rates.join(" / ")))
                 })
                 .collect();
             println!(
-                "Each figure is the median of {} runs (requests and errors: their sum); msgs/s at 64 sessions per run: {}.",
+                "Each figure is the median of {} runs (requests and errors: their sum); msgs/s at {busiest} sessions per run: {}.",
                 runs.len(),
                 per_run.join(", ")
             );
