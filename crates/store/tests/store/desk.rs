@@ -189,6 +189,11 @@ pub async fn a_transfer_update_appends_its_entries_without_gaps(harness: &impl H
 
     let after = store.transcript_after(&session, 5).await.unwrap();
     assert_eq!(seqs(&after), [6, 7, 8]);
+    // A turn's entries share a row: reading from the middle of one returns only its later entries.
+    let after = store.transcript_after(&session, 6).await.unwrap();
+    assert_eq!(seqs(&after), [7, 8]);
+    assert_eq!(after[0].payload.get(), transcript[7].payload.get());
+    assert_eq!(seqs(&store.transcript_after(&session, 4).await.unwrap()), [5, 6, 7, 8]);
     assert!(store.transcript_after(&session, 8).await.unwrap().is_empty());
     assert!(matches!(
         store.transcript_after(&SessionId::new("nobody"), 0).await,

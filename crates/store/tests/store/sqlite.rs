@@ -219,7 +219,7 @@ async fn a_version_1_database_is_migrated_and_keeps_its_sessions() {
         .unwrap();
         conn.execute_batch(&format!(
             "INSERT INTO transcript (session_key, seq, at, kind, payload) VALUES
-             (1, 0, {created}, 'customer', '{{}}'), (1, 1, {created}, 'assistant', '{{}}');
+             (1, 0, {created}, 'customer', '{{}}'), (1, 1, {created}, 'assistant', '{{ \"text\": \"welcome\" }}');
              INSERT INTO api_keys (name, hash, created_at) VALUES ('ci', 'hash-ci', {created});"
         ))
         .unwrap();
@@ -244,6 +244,10 @@ async fn a_version_1_database_is_migrated_and_keeps_its_sessions() {
     let transcript = store.transcript(&id).await.unwrap();
     let seqs: Vec<u64> = transcript.iter().map(|entry| entry.seq).collect();
     assert_eq!(seqs, [0, 1, 2, 3]);
+    let kinds: Vec<&str> = transcript.iter().map(|entry| entry.kind.as_str()).collect();
+    assert_eq!(kinds, ["customer", "assistant", "customer", "assistant"]);
+    assert_eq!(transcript[0].at, suite::at(0));
+    assert_eq!(transcript[1].payload.get(), r#"{"text":"welcome"}"#);
     let after = store.transcript_after(&id, 1).await.unwrap();
     assert_eq!(after.iter().map(|entry| entry.seq).collect::<Vec<_>>(), [2, 3]);
     drop(store);
@@ -251,5 +255,5 @@ async fn a_version_1_database_is_migrated_and_keeps_its_sessions() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }
