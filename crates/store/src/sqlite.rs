@@ -62,7 +62,6 @@
 //! in `baton bench http` (schema version 3).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -1259,21 +1258,23 @@ fn chain_entries(
 
 /// A row's entries as the JSON array `[[at, kind, payload], …]`.
 fn entries_to_sql(entries: &[NewEntry]) -> String {
-    let length: usize = entries.iter().map(|entry| entry.payload.get().len() + 32).sum();
+    let length: usize = entries.iter().map(|entry| entry.payload.get().len() + 40).sum();
     let mut text = String::with_capacity(length + 2);
+    let mut number = itoa::Buffer::new();
     text.push('[');
     for (index, entry) in entries.iter().enumerate() {
         if index > 0 {
             text.push(',');
         }
         // A kind is a fixed lower-case word and a payload is JSON already: nothing to escape.
-        let _ = write!(
-            text,
-            "[{},\"{}\",{}]",
-            entry.at.timestamp_micros(),
-            entry.kind.as_str(),
-            entry.payload.get()
-        );
+        // (`write!` took 3,700 instructions per turn here.)
+        text.push('[');
+        text.push_str(number.format(entry.at.timestamp_micros()));
+        text.push_str(",\"");
+        text.push_str(entry.kind.as_str());
+        text.push_str("\",");
+        text.push_str(entry.payload.get());
+        text.push(']');
     }
     text.push(']');
     text
