@@ -128,6 +128,36 @@ pub async fn a_session_has_one_open_transfer_at_a_time(harness: &impl Harness) {
     assert_eq!(open, ["t2", "t3"]);
 }
 
+/// A turn after an agent's message numbers its entries after the agent's, though the writer
+/// remembers the session's row from the turn before.
+pub async fn a_turn_after_an_agents_message_follows_it(harness: &impl Harness) {
+    let store = harness.open().await;
+    let session = SessionId::new("s1");
+    store.create_session(new_session("s1", at(0))).await.unwrap();
+    let mut opening = turn("s1", 0, at(1), "a person please");
+    opening.transfer = Some(TransferWrite::Open(new_transfer("t1", "s1", at(1))));
+    store.commit_turn(opening).await.unwrap();
+    assert_eq!(
+        store
+            .commit_turn(turn("s1", 1, at(2), "hello?"))
+            .await
+            .unwrap()
+            .first_seq,
+        2
+    );
+    let agent_seq = store
+        .update_transfer(update("t1", "active", true, at(3), &["here"]))
+        .await
+        .unwrap();
+    assert_eq!(agent_seq, 4);
+    let next = store.commit_turn(turn("s1", 2, at(4), "thanks")).await.unwrap();
+    assert_eq!((next.version, next.first_seq), (3, 5));
+    let transcript = store.transcript(&session).await.unwrap();
+    assert_eq!(seqs(&transcript), (0..7).collect::<Vec<u64>>());
+    assert_eq!(transcript[4].kind, EntryKind::Agent);
+    assert_eq!(transcript[5].payload.get(), r#"{"text":"thanks"}"#);
+}
+
 pub async fn a_transfer_update_appends_its_entries_without_gaps(harness: &impl Harness) {
     let store = harness.open().await;
     let session = SessionId::new("s1");
