@@ -114,14 +114,15 @@ impl<'a> Run<'a> {
         let settings = self.settings_here();
         let trigger_words = self.assistant.system.trigger_words.as_ref();
         let danger = trigger_words.and_then(|groups| groups.danger.as_ref());
-        if danger.is_some_and(|group| words::contains_any(text, &group.words)) {
+        let said = words::Words::new(text);
+        if danger.is_some_and(|group| said.contains_any(&group.words)) {
             self.fallback(TransferReason::DangerWord, vec![text.to_owned()]);
             return;
         }
         let profanity = trigger_words.and_then(|groups| groups.profanity.as_ref());
         let profane = match profanity {
-            Some(group) => words::contains_any(text, &group.words),
-            None => words::contains_any(text, defaults::PROFANITY_WORDS),
+            Some(group) => said.contains_any(&group.words),
+            None => said.contains_any(defaults::PROFANITY_WORDS),
         };
         if profane {
             self.session.profanity_count += 1;

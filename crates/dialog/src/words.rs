@@ -4,33 +4,49 @@
 
 use baton_assistant::words::tokens;
 
-/// True when any of `phrases` occurs in `text` on word boundaries. The phrases are as
-/// [`baton_assistant::words::trigger_phrase`] makes them (the loader does, for the assistant's
-/// trigger words): lower-case tokens one space apart, so the message is split once and each
-/// phrase compared token by token, on every customer message.
-pub(crate) fn contains_any(text: &str, phrases: &[impl AsRef<str>]) -> bool {
-    let mut lower = String::with_capacity(text.len() + 1);
-    for token in tokens(text) {
-        match token.is_ascii() {
-            true => lower.push_str(token),
-            false => lower.extend(token.chars().flat_map(char::to_lowercase)),
-        }
+/// A customer's message as trigger phrases are looked for in it: its tokens lower-cased, one
+/// space apart, with a space before the first and after the last ("You STUPID   bot!" →
+/// " you stupid bot "). Made once per message for all the groups of trigger words.
+pub(crate) struct Words {
+    lower: String,
+}
+
+impl Words {
+    pub(crate) fn new(text: &str) -> Words {
+        let mut lower = String::with_capacity(text.len() + 2);
         lower.push(' ');
-    }
-    lower.make_ascii_lowercase();
-    let words: Vec<&str> = lower.split_terminator(' ').collect();
-    phrases.iter().any(|phrase| {
-        let phrase = phrase.as_ref();
-        match phrase.contains(' ') {
-            false => !phrase.is_empty() && words.contains(&phrase),
-            true => {
-                let length = phrase.bytes().filter(|&byte| byte == b' ').count() + 1;
-                words
-                    .windows(length)
-                    .any(|window| window.iter().copied().eq(phrase.split(' ')))
+        for token in tokens(text) {
+            match token.is_ascii() {
+                true => lower.push_str(token),
+                false => lower.extend(token.chars().flat_map(char::to_lowercase)),
             }
+            lower.push(' ');
         }
-    })
+        lower.make_ascii_lowercase();
+        Words { lower }
+    }
+
+    /// True when any of `phrases` occurs on word boundaries. The phrases are as
+    /// [`baton_assistant::words::trigger_phrase`] makes them (the loader does, for the assistant's
+    /// trigger words): lower-case tokens one space apart, so a phrase occurs exactly where it
+    /// stands between two spaces of the message.
+    pub(crate) fn contains_any(&self, phrases: &[impl AsRef<str>]) -> bool {
+        phrases.iter().any(|phrase| self.contains(phrase.as_ref()))
+    }
+
+    fn contains(&self, phrase: &str) -> bool {
+        if phrase.is_empty() {
+            return false;
+        }
+        // Each token starts after a space; a phrase there must end before one. (A substring
+        // search costs more to set up, per phrase, than these few comparisons.)
+        let bytes = self.lower.as_bytes();
+        let phrase = phrase.as_bytes();
+        (0..bytes.len()).filter(|&at| bytes[at] == b' ').any(|space| {
+            let rest = &bytes[space + 1..];
+            rest.starts_with(phrase) && rest.get(phrase.len()) == Some(&b' ')
+        })
+    }
 }
 
 #[cfg(test)]
@@ -54,10 +70,21 @@ mod tests {
             ("uebel", "übel", false),
             ("stupid", "stupid bot", false),
             ("don't", "don't", true),
+            ("damnation, damn", "damn", true),
+            ("condamn", "damn", false),
+            ("damned", "damn", false),
+            ("a stupid bot", "stupid bot", true),
+            ("stupid bots", "stupid bot", false),
+            ("the bot is stupid", "stupid bot", false),
+            ("fraud", "fraud", true),
         ];
         for (text, word, expected) in cases {
             let phrase = baton_assistant::words::trigger_phrase(word);
-            assert_eq!(contains_any(text, &[phrase]), expected, "{text:?} / {word:?}");
+            assert_eq!(
+                Words::new(text).contains_any(&[phrase]),
+                expected,
+                "{text:?} / {word:?}"
+            );
         }
     }
 }
