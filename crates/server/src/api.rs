@@ -464,7 +464,10 @@ async fn stateful_turn(
                 tracing::debug!("answered a retried message from the stored reply");
                 return Ok(reply);
             }
-            let mut session = read_session(&stored)?;
+            let mut session = match app.take_session(session_id, stored.version) {
+                Some(session) => session,
+                None => read_session(&stored)?,
+            };
             let open = match session.transfer_open {
                 true => app.store.open_transfer_of(&stored.id).await?,
                 false => None,
@@ -621,8 +624,8 @@ async fn stateful_turn(
                 reply,
                 transfer: transfer_write,
             };
-            match app.store.commit_turn(record).await {
-                Ok(_) => {}
+            let committed = match app.store.commit_turn(record).await {
+                Ok(committed) => committed,
                 Err(StoreError::Conflict(_) | StoreError::TransferAlreadyOpen { .. }) => {
                     // Another writer got there first, or this message id has been answered
                     // already (a retry): reload and look again.
@@ -631,7 +634,8 @@ async fn stateful_turn(
                 }
                 Err(error) => return Err(error.into()),
             };
-            app.touch(session_id, now);
+            let n_generic = turn.response.output.generic.len();
+            app.touch_with(session_id, now, committed.version, turn.session);
             for reason in &turn.transfers {
                 app.metrics.transfer(*reason);
                 tracing::info!(reason = reason.as_str(), "transfer requested");
@@ -648,7 +652,7 @@ async fn stateful_turn(
                 }
             }
             app.metrics.message(started.elapsed());
-            tracing::debug!(n_generic = turn.response.output.generic.len(), "turn committed");
+            tracing::debug!(n_generic, "turn committed");
             return Ok(response);
         }
         Err(ApiError::Conflict)

@@ -477,6 +477,20 @@ async fn an_agent_hands_back_and_the_assistant_runs_the_chosen_action() {
     let stored = app.store.load_transfer(&transfer).await.unwrap().unwrap();
     assert_eq!(stored.state, "handed_back");
     assert!(!stored.open);
+    // The customer's next turn starts from the session as the hand-back left it, not as the
+    // customer's last turn did.
+    let reply = app
+        .post(
+            &app.api(&format!("/sessions/{session}/message")),
+            json!({"input": {"text": "what are your opening hours", "options": {"return_context": true}}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.body["context"]["skills"]["actions skill"]["skill_variables"]["is_premium"], true,
+        "{}",
+        reply.body
+    );
 }
 
 #[tokio::test]
