@@ -146,7 +146,7 @@ impl App {
     /// Like [`App::touch`], keeping the session as the turn just committed at `version` left it.
     fn touch_with(&self, session_id: &str, now: DateTime<Utc>, version: u64, session: Session) {
         let mut active = self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let kept = Some((version, session));
+        let kept = Some(Box::new((version, session)));
         match active.get_mut(session_id) {
             Some(known) => {
                 known.last = now;
@@ -168,7 +168,7 @@ impl App {
     fn take_session(&self, session_id: &str, version: u64) -> Option<Session> {
         let mut active = self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let known = active.get_mut(session_id)?;
-        match known.session.take() {
+        match known.session.take().map(|kept| *kept) {
             Some((kept_version, session)) if kept_version == version => Some(session),
             _ => None,
         }
@@ -199,7 +199,8 @@ struct Active {
     /// next turn takes it instead of parsing the stored state (JSON) again, about 3% of a
     /// message's instructions. Keyed by version, it is never stale: every change to a session's
     /// state raises its version. Ended and expired sessions leave the map with their entry.
-    session: Option<(u64, Session)>,
+    /// Boxed: a `Session` is some hundreds of bytes, and most entries (idle sessions) hold none.
+    session: Option<Box<(u64, Session)>>,
 }
 
 /// One async mutex per session with a turn in progress, so turns on one session run one at a
