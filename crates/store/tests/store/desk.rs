@@ -59,13 +59,18 @@ fn seqs(entries: &[baton_store::TranscriptEntry]) -> Vec<u64> {
     entries.iter().map(|entry| entry.seq).collect()
 }
 
-pub async fn a_session_has_one_open_transfer_at_a_time(harness: &impl Harness) {
-    let store = harness.open().await;
-    let session = SessionId::new("s1");
+/// Creates session s1 and commits its first turn, which opens transfer t1.
+async fn open_s1_with_transfer_t1(store: &impl baton_store::Store) -> baton_store::TurnCommitted {
     store.create_session(new_session("s1", at(0))).await.unwrap();
     let mut first = turn("s1", 0, at(1), "a person please");
     first.transfer = Some(TransferWrite::Open(new_transfer("t1", "s1", at(1))));
-    store.commit_turn(first).await.unwrap();
+    store.commit_turn(first).await.unwrap()
+}
+
+pub async fn a_session_has_one_open_transfer_at_a_time(harness: &impl Harness) {
+    let store = harness.open().await;
+    let session = SessionId::new("s1");
+    open_s1_with_transfer_t1(&store).await;
     let open = store.open_transfer_of(&session).await.unwrap().expect("opened");
     assert_eq!(
         (open.id.as_str(), open.state.as_str(), open.open),
@@ -133,10 +138,7 @@ pub async fn a_session_has_one_open_transfer_at_a_time(harness: &impl Harness) {
 pub async fn a_turn_after_an_agents_message_follows_it(harness: &impl Harness) {
     let store = harness.open().await;
     let session = SessionId::new("s1");
-    store.create_session(new_session("s1", at(0))).await.unwrap();
-    let mut opening = turn("s1", 0, at(1), "a person please");
-    opening.transfer = Some(TransferWrite::Open(new_transfer("t1", "s1", at(1))));
-    store.commit_turn(opening).await.unwrap();
+    open_s1_with_transfer_t1(&store).await;
     assert_eq!(
         store
             .commit_turn(turn("s1", 1, at(2), "hello?"))
@@ -161,10 +163,7 @@ pub async fn a_turn_after_an_agents_message_follows_it(harness: &impl Harness) {
 pub async fn a_transfer_update_appends_its_entries_without_gaps(harness: &impl Harness) {
     let store = harness.open().await;
     let session = SessionId::new("s1");
-    store.create_session(new_session("s1", at(0))).await.unwrap();
-    let mut first = turn("s1", 0, at(1), "a person please");
-    first.transfer = Some(TransferWrite::Open(new_transfer("t1", "s1", at(1))));
-    let committed = store.commit_turn(first).await.unwrap();
+    let committed = open_s1_with_transfer_t1(&store).await;
     assert_eq!(committed.first_seq, 0);
 
     let first_seq = store
@@ -284,10 +283,7 @@ pub async fn a_turn_refused_writes_neither_turn_nor_transfer(harness: &impl Harn
 
 pub async fn concurrent_turns_and_transfer_updates_keep_the_transcript_gapless(harness: &impl Harness) {
     let store = Arc::new(harness.open().await);
-    store.create_session(new_session("s1", at(0))).await.unwrap();
-    let mut first = turn("s1", 0, at(1), "a person please");
-    first.transfer = Some(TransferWrite::Open(new_transfer("t1", "s1", at(1))));
-    store.commit_turn(first).await.unwrap();
+    open_s1_with_transfer_t1(&*store).await;
     let agent = {
         let store = Arc::clone(&store);
         tokio::spawn(async move {
