@@ -14,6 +14,8 @@
 //! Each write checks everything that could refuse it (version, expiry, duplicate reply) before it
 //! writes anything, so a refused write needs no savepoint; an unexpected database error fails the
 //! whole batch, and every write in it is answered with that error.
+//! The writer remembers the row of each session it wrote a turn to (see [`SessionRows`]), so a
+//! turn checks those from memory and writes its row without reading it first.
 //!
 //! Reads of session state.
 //! The writer keeps an in-memory copy of every open session (and of every unrevoked API key),
