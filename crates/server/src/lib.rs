@@ -97,7 +97,8 @@ pub(crate) struct App {
     store: Arc<AnyStore>,
     clock: Clock,
     locks: SessionLocks,
-    /// Sessions this process created or answered, by last activity, for the active gauge.
+    /// Sessions this process created or answered, by last activity, for the active gauge; with
+    /// the session each one's last turn here left, for the next turn.
     active: Mutex<HashMap<String, Active>>,
     metrics: Metrics,
     limiter: RateLimiter,
@@ -129,39 +130,15 @@ impl App {
 
     fn touch(&self, session_id: &str, now: DateTime<Utc>) {
         let mut active = self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match active.get_mut(session_id) {
-            Some(known) => known.last = now,
-            None => {
-                active.insert(
-                    session_id.to_owned(),
-                    Active {
-                        last: now,
-                        session: None,
-                    },
-                );
-            }
-        }
+        active_entry(&mut active, session_id).last = now;
     }
 
     /// Like [`App::touch`], keeping the session as the turn just committed at `version` left it.
     fn touch_with(&self, session_id: &str, now: DateTime<Utc>, version: u64, session: Session) {
         let mut active = self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let kept = Some(Box::new((version, session)));
-        match active.get_mut(session_id) {
-            Some(known) => {
-                known.last = now;
-                known.session = kept;
-            }
-            None => {
-                active.insert(
-                    session_id.to_owned(),
-                    Active {
-                        last: now,
-                        session: kept,
-                    },
-                );
-            }
-        }
+        let known = active_entry(&mut active, session_id);
+        known.last = now;
+        known.session = Some(Box::new((version, session)));
     }
 
     /// The session kept by the last turn here, if the stored one is still at its `version`.
@@ -192,11 +169,24 @@ impl App {
     }
 }
 
+/// The entry of a session in [`App::active`], made (and its id copied) only when it is missing;
+/// the caller sets `last`.
+fn active_entry<'a>(active: &'a mut HashMap<String, Active>, session_id: &str) -> &'a mut Active {
+    if !active.contains_key(session_id) {
+        let fresh = Active {
+            last: DateTime::<Utc>::MIN_UTC,
+            session: None,
+        };
+        active.insert(session_id.to_owned(), fresh);
+    }
+    active.get_mut(session_id).expect("inserted above")
+}
+
 /// A session this process has served recently.
 struct Active {
     last: DateTime<Utc>,
     /// The session as its last turn here left it, with the version that turn committed: the
-    /// next turn takes it instead of parsing the stored state (JSON) again, about 3% of a
+    /// next turn takes it instead of parsing the stored state (JSON) again, about 5% of a
     /// message's instructions. Keyed by version, it is never stale: every change to a session's
     /// state raises its version. Ended and expired sessions leave the map with their entry.
     /// Boxed: a `Session` is some hundreds of bytes, and most entries (idle sessions) hold none.

@@ -982,8 +982,6 @@ fn commit_turn(
     // The transfer is checked only after the turn is written, so a refused transfer must undo
     // the turn: a savepoint costs little, and only turns with a transfer pay for it.
     conn.execute_batch("SAVEPOINT turn_with_transfer")?;
-    // The savepoint may undo the row this turn writes: the next turn reads it again.
-    rows.forget(&turn.session_id);
     let id = turn.session_id.clone();
     let result = write_turn(conn, rows, turn).and_then(|(committed, stored, key)| {
         match transfer {
@@ -994,6 +992,7 @@ fn commit_turn(
         }
         Ok((committed, stored))
     });
+    // The savepoint may undo the row this turn wrote: the next turn reads it again.
     rows.forget(&id);
     match &result {
         Ok(_) | Err(StoreError::Database(_)) => conn.execute_batch("RELEASE turn_with_transfer")?,
@@ -1015,12 +1014,8 @@ fn write_turn(
     turn: TurnRecord,
 ) -> Result<(TurnCommitted, StoredSession, i64), StoreError> {
     let at = turn.at.timestamp_micros();
-    let row = match rows.0.get(&turn.session_id) {
-        Some(row) => row.clone(),
-        None => match read_session_row(conn, &turn.session_id)? {
-            Some(row) => row,
-            None => return Err(StoreError::NotFound(turn.session_id)),
-        },
+    let Some(row) = rows.row(conn, &turn.session_id)? else {
+        return Err(StoreError::NotFound(turn.session_id));
     };
     let mut stored = StoredSession {
         id: turn.session_id,
@@ -1129,6 +1124,14 @@ fn read_session_row(conn: &Connection, id: &SessionId) -> Result<Option<SessionR
 struct SessionRows(HashMap<SessionId, SessionRow>);
 
 impl SessionRows {
+    /// The session's row as remembered, or as read when it is not.
+    fn row(&self, conn: &Connection, id: &SessionId) -> Result<Option<SessionRow>, StoreError> {
+        match self.0.get(id) {
+            Some(row) => Ok(Some(row.clone())),
+            None => read_session_row(conn, id),
+        }
+    }
+
     fn remember(&mut self, id: &SessionId, row: SessionRow) {
         match self.0.get_mut(id) {
             Some(known) => *known = row,
