@@ -58,9 +58,17 @@ pub struct Networks {
     hidden_scale: Vec<f32>,
     /// Per network, as in [`Network`].
     hidden_bias: Vec<Vec<f32>>,
+    /// Per network, `output[unit * stride + class]`: each unit's row padded with zeros to
+    /// `stride`, a multiple of the widest vector, so that a row is whole vectors.
     output: Vec<Vec<f32>>,
+    /// Per network, `stride` biases, padded alike.
     output_bias: Vec<Vec<f32>>,
+    stride: usize,
 }
+
+/// Classes are padded to a multiple of this in the output layer: the floats in one AVX-512
+/// vector.
+const CLASS_LANES: usize = 16;
 
 /// The quantised first-layer weights: bytes, or for a small model the same values as floats,
 /// which a message reads without converting them (the sums are the same to the bit).
@@ -90,27 +98,15 @@ impl FirstLayer {
 }
 
 /// Adds to `activation` each feature's row of `weights` (`activation.len()` wide) times its
-/// value and scale, with the widest vector instructions this processor has (AVX-512, AVX2, or
-/// the SSE2 every x86-64 has), chosen when the program runs.
+/// value and scale.
 ///
 /// The units go in blocks of `BLOCK`, each summed over every feature before the next, rather
 /// than feature by feature over all units: a block's sums then stay in twelve vector registers
-/// instead of being loaded and stored again for each feature. Each unit still adds its features
-/// in the same order with the same operations (no fused multiply-add), so the sums are the same
-/// to the bit whatever the instructions.
-fn add_rows<W: Copy + Into<f32>>(activation: &mut [f32], weights: &[W], scales: &[f32], input: &Sparse) {
-    match pulp::Arch::new() {
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        pulp::Arch::V4(simd) => simd.vectorize(|| add_blocks::<W, 192>(activation, weights, scales, input)),
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        pulp::Arch::V3(simd) => simd.vectorize(|| add_blocks::<W, 96>(activation, weights, scales, input)),
-        _ => add_blocks::<W, 48>(activation, weights, scales, input),
-    }
-}
-
-/// [`add_rows`] with blocks of `BLOCK` units.
+/// (48 units with SSE2, 96 with AVX2, 192 with AVX-512) instead of being loaded and stored again
+/// for each feature. Each unit still adds its features in the same order, so the sums are the
+/// same to the bit whatever the block.
 #[inline(always)]
-fn add_blocks<W: Copy + Into<f32>, const BLOCK: usize>(
+fn add_rows<W: Copy + Into<f32>, const BLOCK: usize>(
     activation: &mut [f32],
     weights: &[W],
     scales: &[f32],
@@ -260,13 +256,19 @@ impl Networks {
         }
         let (hidden, hidden_scale) = quantize_rows(&interleaved, n_networks * n_hidden);
         let hidden = FirstLayer::new(hidden);
+        let stride = n_classes.next_multiple_of(CLASS_LANES);
+        let pad = |values: &[f32]| {
+            let mut padded = values.to_vec();
+            padded.resize(stride, 0.0);
+            padded
+        };
         let mut hidden_bias = Vec::with_capacity(n_networks);
         let mut output = Vec::with_capacity(n_networks);
         let mut output_bias = Vec::with_capacity(n_networks);
         for network in networks {
             hidden_bias.push(network.hidden_bias);
-            output.push(network.output);
-            output_bias.push(network.output_bias);
+            output.push(network.output.chunks(n_classes.max(1)).flat_map(pad).collect());
+            output_bias.push(pad(&network.output_bias));
         }
         Networks {
             n_networks,
@@ -277,22 +279,42 @@ impl Networks {
             hidden_bias,
             output,
             output_bias,
+            stride,
         }
     }
 
     /// The class probabilities of `input`: the mean of the networks' softmax outputs.
+    ///
+    /// Computed with the widest vector instructions this processor has (AVX-512, AVX2, or the
+    /// SSE2 every x86-64 has), chosen when the program runs. Every sum adds the same terms in
+    /// the same order with separate multiply and add (no fused multiply-add), so the
+    /// probabilities are the same to the bit whatever the instructions.
     pub fn probabilities(&self, input: &Sparse) -> Vec<f32> {
+        match pulp::Arch::new() {
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            pulp::Arch::V4(simd) => simd.vectorize(|| self.probabilities_in_blocks::<192>(input)),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            pulp::Arch::V3(simd) => simd.vectorize(|| self.probabilities_in_blocks::<96>(input)),
+            _ => self.probabilities_in_blocks::<48>(input),
+        }
+    }
+
+    /// [`Networks::probabilities`], with the first layer summed in blocks of `BLOCK` units (see
+    /// [`add_rows`]).
+    #[inline(always)]
+    fn probabilities_in_blocks<const BLOCK: usize>(&self, input: &Sparse) -> Vec<f32> {
         let mut activation: Vec<f32> = self.hidden_bias.concat();
         match &self.hidden {
-            FirstLayer::Bytes(weights) => add_rows(&mut activation, weights, &self.hidden_scale, input),
-            FirstLayer::Floats(weights) => add_rows(&mut activation, weights, &self.hidden_scale, input),
+            FirstLayer::Bytes(weights) => add_rows::<_, BLOCK>(&mut activation, weights, &self.hidden_scale, input),
+            FirstLayer::Floats(weights) => add_rows::<_, BLOCK>(&mut activation, weights, &self.hidden_scale, input),
         }
         let mut probabilities = vec![0.0_f32; self.n_classes];
+        let mut scores = vec![0.0_f32; self.stride];
         for (network, activation) in activation.chunks_exact(self.n_hidden).enumerate() {
-            let mut scores = self.output_bias[network].clone();
+            scores.copy_from_slice(&self.output_bias[network]);
             for (unit, row) in activation
                 .iter()
-                .zip(self.output[network].chunks_exact(self.n_classes.max(1)))
+                .zip(self.output[network].chunks_exact(self.stride.max(1)))
             {
                 if *unit > 0.0 {
                     for (score, &weight) in scores.iter_mut().zip(row) {
@@ -300,9 +322,10 @@ impl Networks {
                     }
                 }
             }
-            softmax(&mut scores);
+            let scores = &mut scores[..self.n_classes];
+            softmax(scores);
             for (probability, score) in probabilities.iter_mut().zip(scores) {
-                *probability += score / self.n_networks as f32;
+                *probability += *score / self.n_networks as f32;
             }
         }
         probabilities
@@ -365,8 +388,18 @@ mod tests {
         let mut bytes = floats.clone();
         bytes.hidden = FirstLayer::Bytes(weights.iter().map(|&weight| weight as i8).collect());
         for input in &inputs {
-            assert_eq!(floats.probabilities(input), bytes.probabilities(input));
+            let probabilities = floats.probabilities(input);
+            assert_eq!(probabilities, bytes.probabilities(input));
+            // The instructions chosen at run time give what the narrowest blocks give.
+            assert_eq!(probabilities, floats.probabilities_in_blocks::<48>(input));
+            assert_eq!(probabilities.len(), 4);
         }
+    }
+
+    fn add_blocks<const BLOCK: usize>(bias: &[f32], weights: &[f32], scales: &[f32], input: &Sparse) -> Vec<f32> {
+        let mut sums = bias.to_vec();
+        add_rows::<f32, BLOCK>(&mut sums, weights, scales, input);
+        sums
     }
 
     #[test]
@@ -402,15 +435,13 @@ mod tests {
                         *sum += factor * weights[feature as usize * width + unit];
                     }
                 }
-                let mut dispatched = bias.clone();
-                add_rows(&mut dispatched, &weights, &scales, &input);
-                assert_eq!(dispatched, expected, "width {width}, chosen instructions");
-                let mut narrow = bias.clone();
-                add_blocks::<f32, 48>(&mut narrow, &weights, &scales, &input);
-                assert_eq!(narrow, expected, "width {width}, blocks of 48");
-                let mut wide = bias.clone();
-                add_blocks::<f32, 96>(&mut wide, &weights, &scales, &input);
-                assert_eq!(wide, expected, "width {width}, blocks of 96");
+                for (block, sums) in [
+                    (48, add_blocks::<48>(&bias, &weights, &scales, &input)),
+                    (96, add_blocks::<96>(&bias, &weights, &scales, &input)),
+                    (192, add_blocks::<192>(&bias, &weights, &scales, &input)),
+                ] {
+                    assert_eq!(sums, expected, "width {width}, blocks of {block}");
+                }
             }
         }
     }
