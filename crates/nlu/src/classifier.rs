@@ -296,19 +296,11 @@ impl Classifier {
     /// The uncalibrated signals behind [`Classifier::classify`].
     pub fn signals(&self, text: &str) -> Signals {
         let input = self.vectorizer.transform(text);
-        let mut probabilities = match &self.ranking {
-            Ranking::Linear(linear) => {
-                let mut scores = linear.scores(&input);
-                linear::softmax(&mut scores);
-                scores
-            }
-            Ranking::Networks(networks) => networks.probabilities(&input),
-        };
+        let (probabilities, counterexample_probability) = self.rank(&input);
         let mut similarities = self.neighbours.nearest(&input);
-        let (counterexample_probability, counterexample_similarity) = if self.has_counterexample_class {
-            (probabilities.pop().unwrap_or(0.0), similarities.pop().unwrap_or(0.0))
-        } else {
-            (0.0, 0.0)
+        let counterexample_similarity = match self.has_counterexample_class {
+            true => similarities.pop().unwrap_or(0.0),
+            false => 0.0,
         };
         Signals {
             probabilities,
@@ -319,10 +311,48 @@ impl Classifier {
         }
     }
 
+    /// The probability of each intent, and of the counterexample class (0 without one).
+    fn rank(&self, input: &Sparse) -> (Vec<f32>, f32) {
+        let mut probabilities = match &self.ranking {
+            Ranking::Linear(linear) => {
+                let mut scores = linear.scores(input);
+                linear::softmax(&mut scores);
+                scores
+            }
+            Ranking::Networks(networks) => networks.probabilities(input),
+        };
+        let counterexample_probability = match self.has_counterexample_class {
+            true => probabilities.pop().unwrap_or(0.0),
+            false => 0.0,
+        };
+        (probabilities, counterexample_probability)
+    }
+
     /// Every intent, best first, with confidences.
+    ///
+    /// The same confidences as calibrating [`Classifier::signals`], but the nearest-example
+    /// similarity is looked up only for the two classes it uses (the top intent and the
+    /// counterexamples), not for every intent.
     pub fn classify(&self, text: &str) -> Vec<IntentScore> {
-        let signals = self.signals(text);
-        let confidences = calibrate(&signals, self.ranking.in_scope_weights());
+        let input = self.vectorizer.transform(text);
+        let (probabilities, counterexample_probability) = self.rank(&input);
+        let confidences = match top_two(&probabilities) {
+            Some(top) if !input.is_empty() => {
+                let counterexample_similarity = match self.has_counterexample_class {
+                    true => self.neighbours.nearest_in(&input, self.intents.len()),
+                    false => 0.0,
+                };
+                let in_scope = in_scope_score(
+                    top,
+                    self.neighbours.nearest_in(&input, top.index),
+                    probabilities.len(),
+                    (counterexample_probability, counterexample_similarity),
+                    self.ranking.in_scope_weights(),
+                );
+                scale(&probabilities, top, in_scope)
+            }
+            _ => vec![0.0; probabilities.len()],
+        };
         let mut scores: Vec<IntentScore> = self
             .intents
             .iter()
@@ -404,35 +434,63 @@ fn left_out_copies(
     (inputs, copied_labels)
 }
 
-/// Turns raw signals into confidences (see the module documentation).
-fn calibrate(signals: &Signals, weights: InScopeWeights) -> Vec<f32> {
-    let mut ranked = signals.probabilities.iter().copied().enumerate();
-    let Some((mut top, mut top_probability)) = ranked.next() else {
-        return Vec::new();
+/// The top intent of `probabilities`, its probability and the second highest.
+#[derive(Debug, Clone, Copy)]
+struct Top {
+    index: usize,
+    probability: f32,
+    second: f32,
+}
+
+/// The highest probability and the second (`None` when there is no intent).
+fn top_two(probabilities: &[f32]) -> Option<Top> {
+    let mut ranked = probabilities.iter().copied().enumerate();
+    let (index, probability) = ranked.next()?;
+    let mut top = Top {
+        index,
+        probability,
+        second: 0.0,
     };
-    let mut second_probability = 0.0_f32;
     for (index, probability) in ranked {
-        if probability > top_probability {
-            (second_probability, top, top_probability) = (top_probability, index, probability);
-        } else if probability > second_probability {
-            second_probability = probability;
+        if probability > top.probability {
+            top = Top {
+                index,
+                probability,
+                second: top.probability,
+            };
+        } else if probability > top.second {
+            top.second = probability;
         }
     }
-    if !signals.known {
-        return vec![0.0; signals.probabilities.len()];
-    }
-    let in_scope = in_scope_score(
-        top_probability,
-        second_probability,
-        signals.similarities[top],
-        signals,
-        weights,
-    );
-    signals
-        .probabilities
+    Some(top)
+}
+
+/// Each intent's confidence: its probability relative to the top one's, times the in-scope
+/// score.
+fn scale(probabilities: &[f32], top: Top, in_scope: f32) -> Vec<f32> {
+    probabilities
         .iter()
-        .map(|probability| in_scope * probability / top_probability.max(f32::MIN_POSITIVE))
+        .map(|probability| in_scope * probability / top.probability.max(f32::MIN_POSITIVE))
         .collect()
+}
+
+/// Turns raw signals into confidences (see the module documentation); what
+/// [`Classifier::classify`] computes, from every intent's similarity.
+#[cfg(test)]
+fn calibrate(signals: &Signals, weights: InScopeWeights) -> Vec<f32> {
+    match top_two(&signals.probabilities) {
+        Some(top) if signals.known => {
+            let in_scope = in_scope_score(
+                top,
+                signals.similarities[top.index],
+                signals.probabilities.len(),
+                (signals.counterexample_probability, signals.counterexample_similarity),
+                weights,
+            );
+            scale(&signals.probabilities, top, in_scope)
+        }
+        _ => vec![0.0; signals.probabilities.len()],
+    }
 }
 
 /// The probability that the top intent is the right answer, from a logistic model over the top
@@ -440,28 +498,26 @@ fn calibrate(signals: &Signals, weights: InScopeWeights) -> Vec<f32> {
 /// top intent. Its weights were fitted on sub-assistants sampled from BANKING77 and HWU64
 /// (8 to 77 intents, 6 to 130 examples each; out-of-scope messages from the intents left out),
 /// each sub-assistant weighing the same, so that one threshold means the same at every size.
+/// `counterexample` is the counterexample class's probability and similarity (0 without one).
 ///
 /// With a single intent and no counterexamples the probabilities say nothing (the top one is
 /// always 1), so a model fitted on the similarity alone, on the same data, is used instead.
 fn in_scope_score(
-    top_probability: f32,
-    second_probability: f32,
+    top: Top,
     similarity: f32,
-    signals: &Signals,
+    n_intents: usize,
+    (counterexample_probability, counterexample_similarity): (f32, f32),
     weights: InScopeWeights,
 ) -> f32 {
     let sigmoid = |z: f32| 1.0 / (1.0 + (-z).exp());
-    if signals.probabilities.len() == 1 && signals.counterexample_probability == 0.0 {
+    if n_intents == 1 && counterexample_probability == 0.0 {
         return sigmoid(8.11 * similarity - 2.92);
     }
-    let log_ratio = (top_probability.max(1e-6) / second_probability.max(1e-6))
-        .ln()
-        .min(10.0)
-        / 10.0;
+    let log_ratio = (top.probability.max(1e-6) / top.second.max(1e-6)).ln().min(10.0) / 10.0;
     let [top_weight, ratio_weight, similarity_weight, intercept] = weights;
-    let z = top_weight * top_probability + ratio_weight * log_ratio + similarity_weight * similarity + intercept
-        - 3.0 * signals.counterexample_probability
-        - 3.0 * signals.counterexample_similarity;
+    let z = top_weight * top.probability + ratio_weight * log_ratio + similarity_weight * similarity + intercept
+        - 3.0 * counterexample_probability
+        - 3.0 * counterexample_similarity;
     sigmoid(z)
 }
 

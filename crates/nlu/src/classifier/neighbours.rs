@@ -2,6 +2,8 @@
 //!
 //! An inverted index (feature → the examples that have it) makes this proportional to the
 //! postings of the message's features rather than to the number of examples times their length.
+//! Examples are numbered class by class, so a feature's postings for one class are a contiguous
+//! run found by binary search: [`Neighbours::nearest_in`] walks only that class's postings.
 
 use super::features::Sparse;
 
@@ -16,11 +18,23 @@ fn raise(best: &mut f32, similarity: f32) {
 /// a list of those the message's features reach.
 const SCAN_ALL_EXAMPLES: usize = 2048;
 
+/// Entries of the table of where each feature's postings of each class start, at most (1 MiB):
+/// enough for an assistant of a few hundred examples, where it halves the look-up.
+const MAX_CLASS_OFFSETS: usize = 1 << 18;
+
 /// Unit-normalised training vectors, indexed by feature.
 #[derive(Debug, Clone)]
 pub struct Neighbours {
     n_classes: usize,
+    /// The class of each example, in the index's numbering: examples are numbered class by
+    /// class, so these are sorted.
     labels: Vec<u32>,
+    /// The examples of class `c` are numbered `class_starts[c]..class_starts[c + 1]`.
+    class_starts: Vec<u32>,
+    /// For a small model, where each feature's postings of each class start:
+    /// `class_offsets[feature * (n_classes + 1) + c]`, so that [`Neighbours::nearest_in`] finds
+    /// them without a binary search. Empty when the table would exceed [`MAX_CLASS_OFFSETS`].
+    class_offsets: Vec<u32>,
     /// `postings[offsets[f]..offsets[f + 1]]` are the (example, value) pairs of feature `f`.
     offsets: Vec<u32>,
     postings: Vec<(u32, f32)>,
@@ -58,7 +72,18 @@ impl Neighbours {
         let offsets = counts.clone();
         let mut next = counts;
         let mut postings = vec![(0_u32, 0.0_f32); offsets[n_features] as usize];
-        for (example, input) in inputs.iter().enumerate() {
+        // Numbered class by class (in their order within a class), so each feature's postings,
+        // filled in this order, are sorted by example and grouped by class.
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        order.sort_by_key(|&example| labels[example]);
+        let mut class_starts = vec![0_u32; n_classes + 1];
+        for &label in labels {
+            class_starts[label + 1] += 1;
+        }
+        for class in 0..n_classes {
+            class_starts[class + 1] += class_starts[class];
+        }
+        for (example, input) in order.iter().map(|&original| &inputs[original]).enumerate() {
             let norm = input
                 .iter()
                 .map(|(_, value)| value * value)
@@ -71,9 +96,29 @@ impl Neighbours {
                 *slot += 1;
             }
         }
+        let labels: Vec<u32> = order.iter().map(|&original| labels[original] as u32).collect();
+        let mut class_offsets = Vec::new();
+        if n_features * (n_classes + 1) <= MAX_CLASS_OFFSETS {
+            class_offsets.reserve_exact(n_features * (n_classes + 1));
+            for feature in 0..n_features {
+                let (start, stop) = (offsets[feature], offsets[feature + 1]);
+                let postings = &postings[start as usize..stop as usize];
+                // Postings are sorted by example, so by class: class c starts after the
+                // postings of every class before it.
+                let mut position = 0;
+                for class in 0..=n_classes as u32 {
+                    while position < postings.len() && labels[postings[position].0 as usize] < class {
+                        position += 1;
+                    }
+                    class_offsets.push(start + position as u32);
+                }
+            }
+        }
         Neighbours {
             n_classes,
-            labels: labels.iter().map(|&label| label as u32).collect(),
+            labels,
+            class_starts,
+            class_offsets,
             offsets,
             postings,
         }
@@ -85,6 +130,48 @@ impl Neighbours {
             true => self.nearest_by_scan(input),
             false => self.nearest_by_list(input),
         }
+    }
+
+    /// The highest cosine similarity between `input` and an example of `class`: what
+    /// [`Neighbours::nearest`] gives for that class, to the bit, walking only its postings.
+    pub fn nearest_in(&self, input: &Sparse, class: usize) -> f32 {
+        let (Some(&first), Some(&end)) = (self.class_starts.get(class), self.class_starts.get(class + 1)) else {
+            return 0.0;
+        };
+        let mut dots = vec![0.0_f32; (end - first) as usize];
+        let mut norm_squared = 0.0;
+        for &(feature, value) in input {
+            let start = self.offsets[feature as usize] as usize;
+            let stop = self.offsets[feature as usize + 1] as usize;
+            if start == stop {
+                continue;
+            }
+            norm_squared += value * value;
+            let (from, to) = match self.class_offsets.is_empty() {
+                false => {
+                    let row = feature as usize * (self.n_classes + 1) + class;
+                    (self.class_offsets[row] as usize, self.class_offsets[row + 1] as usize)
+                }
+                true => {
+                    let postings = &self.postings[start..stop];
+                    let from = postings.partition_point(|&(example, _)| example < first);
+                    let to = from + postings[from..].partition_point(|&(example, _)| example < end);
+                    (start + from, start + to)
+                }
+            };
+            for &(example, weight) in &self.postings[from..to] {
+                dots[(example - first) as usize] += value * weight;
+            }
+        }
+        if norm_squared == 0.0 {
+            return 0.0;
+        }
+        let inverse_norm = 1.0 / f32::sqrt(norm_squared);
+        let mut best = 0.0;
+        for dot in dots {
+            raise(&mut best, dot * inverse_norm);
+        }
+        best
     }
 
     /// [`Neighbours::nearest`] for a large assistant: only the examples the message's features
@@ -147,7 +234,12 @@ impl Neighbours {
 
     /// Heap size in bytes.
     pub fn bytes(&self) -> usize {
-        self.labels.capacity() * 4 + self.offsets.capacity() * 4 + self.postings.capacity() * 8
+        (self.labels.capacity()
+            + self.class_starts.capacity()
+            + self.class_offsets.capacity()
+            + self.offsets.capacity())
+            * 4
+            + self.postings.capacity() * 8
     }
 }
 
@@ -175,14 +267,27 @@ mod tests {
                 .collect()
         };
         let inputs: Vec<Sparse> = (0..60).map(|_| vector(6)).collect();
-        let labels: Vec<usize> = (0..60).map(|index| index % 5).collect();
+        // Classes interleaved, so the index renumbers the examples.
+        let labels: Vec<usize> = (0..60).map(|index| (index * 7 + index / 13) % 5).collect();
         let neighbours = Neighbours::new(&inputs, &labels, 5, 40, 1.0);
+        assert!(!neighbours.class_offsets.is_empty());
+        // Without the table, as a model too large for it finds its class's postings.
+        let searched = Neighbours {
+            class_offsets: Vec::new(),
+            ..neighbours.clone()
+        };
         for _ in 0..50 {
             let message = vector(8);
-            assert_eq!(
-                neighbours.nearest_by_scan(&message),
-                neighbours.nearest_by_list(&message)
-            );
+            let nearest = neighbours.nearest_by_scan(&message);
+            assert_eq!(nearest, neighbours.nearest_by_list(&message));
+            for (class, &similarity) in nearest.iter().enumerate() {
+                assert_eq!(neighbours.nearest_in(&message, class), similarity, "class {class}");
+                assert_eq!(
+                    searched.nearest_in(&message, class),
+                    similarity,
+                    "class {class}, searched"
+                );
+            }
         }
         assert_eq!(neighbours.nearest_by_scan(&Vec::new()), vec![0.0; 5]);
     }

@@ -318,6 +318,46 @@ fn training_is_deterministic() {
     );
 }
 
+#[test]
+fn classify_gives_what_calibrating_every_signal_gives() {
+    let counterexamples = ["tell me a joke".to_owned(), "what's the weather".to_owned()];
+    let messages = [
+        "pay my electricity bill",
+        "how much money is in savings",
+        "tell me a joke about cards",
+        "blorp fizz",
+        "",
+        "card card card stolen",
+        "I want to open an account and transfer money",
+    ];
+    let single: Vec<TrainingExample> = bank()
+        .into_iter()
+        .filter(|example| example.intent == "lost_card")
+        .collect();
+    for (examples, counterexamples) in [
+        (bank(), &counterexamples[..]),
+        (bank(), &[][..]),
+        (single.clone(), &[][..]),
+        (single, &counterexamples[..]),
+    ] {
+        let classifier = Classifier::train(&examples, counterexamples);
+        for text in messages {
+            let signals = classifier.signals(text);
+            let mut expected: Vec<(f32, &str)> = calibrate(&signals, classifier.ranking.in_scope_weights())
+                .into_iter()
+                .zip(classifier.intents().iter().map(String::as_str))
+                .collect();
+            expected.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+            let scores = classifier.classify(text);
+            let got: Vec<(f32, &str)> = scores
+                .iter()
+                .map(|score| (score.confidence, score.intent.as_str()))
+                .collect();
+            assert_eq!(got, expected, "{text:?} with {} counterexamples", counterexamples.len());
+        }
+    }
+}
+
 mod properties {
     use std::sync::OnceLock;
 
