@@ -49,10 +49,12 @@
 //! Transcript entries and replies live in rowid tables, so each turn appends at the end of the
 //! table; keyed by session directly, each turn of a busy server rewrote a different 4 KiB page
 //! per table, and replies cost a third of the writer's time.
-//! Replies have a small unique index for the lookup by session and client message id; it uses
-//! the session's integer `key`, given in creation order, rather than its id: the entries are
-//! smaller, and sessions active at the same time were mostly created at about the same time, so
-//! their newest index entries share pages instead of landing at random ones.
+//! Replies have no index either (schema version 5): like the transcript, each names the
+//! session's reply before it (`prev`) and the session row names its last (`last_reply`). A
+//! unique index on (session, client message id) put each session's newest entry on a page of its
+//! own, so a group commit wrote one index page per turn and messages with ids ran at two thirds
+//! of the rate of messages without. A retry is recognised among the session's latest
+//! [`REPLY_WINDOW`] replies, whose ids' hashes the writer keeps with the session's row.
 //! The entries one write appends (a turn's message, replies and events) share one transcript
 //! row, a JSON array numbered from the row's `seq` (schema version 4): one insert per turn
 //! instead of one per entry, 5-10% of the messages per second at 64 sessions.
@@ -214,7 +216,26 @@ INSERT INTO transcript_runs (id, session_key, seq, entries, prev)
 DROP TABLE transcript;
 ALTER TABLE transcript_runs RENAME TO transcript;
 "#,
+    // Replies are chained per session like the transcript (`prev`, and the session's
+    // `last_reply`) instead of indexed by (session, client message id): the index's newest entries
+    // sat on a different page for each session, so a group commit wrote one index page per turn,
+    // and messages with ids ran at two thirds of the rate of messages without. A retry is
+    // recognised among the session's last `REPLY_WINDOW` replies.
+    r#"
+ALTER TABLE replies ADD COLUMN prev INTEGER;
+ALTER TABLE sessions ADD COLUMN last_reply INTEGER;
+UPDATE replies SET prev = (
+    SELECT max(older.id) FROM replies AS older
+    WHERE older.session_key = replies.session_key AND older.id < replies.id
+);
+UPDATE sessions SET last_reply = (SELECT max(id) FROM replies WHERE replies.session_key = sessions.key);
+DROP INDEX replies_by_message;
+"#,
 ];
+
+/// How many of a session's latest replies a retried client message id is looked for among:
+/// a client retries the message it is waiting on, not one it was answered long ago.
+const REPLY_WINDOW: usize = 16;
 
 /// When a commit is acknowledged relative to the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -418,14 +439,12 @@ impl Store for SqliteStore {
         let id = id.clone();
         let client_message_id = client_message_id.to_owned();
         self.read(move |conn| {
-            let response: Option<String> = conn
-                .prepare_cached(
-                    "SELECT replies.response FROM replies JOIN sessions ON sessions.key = replies.session_key
-                     WHERE sessions.id = ?1 AND replies.client_message_id = ?2",
-                )?
-                .query_row(params![id.as_str(), client_message_id], |row| row.get(0))
+            let last_reply: Option<Option<i64>> = conn
+                .prepare_cached("SELECT last_reply FROM sessions WHERE id = ?1")?
+                .query_row(params![id.as_str()], |row| row.get(0))
                 .optional()?;
-            response.map(json_from_sql).transpose()
+            let found = recent_reply(conn, last_reply.flatten(), &client_message_id)?;
+            found.map(|(_, response)| json_from_sql(response)).transpose()
         })
         .await
     }
@@ -1033,18 +1052,33 @@ fn write_turn(
         return Err(StoreError::Conflict(stored.id));
     }
     let key = row.key;
-    // The reply's unique index refuses a second answer to the same message id: a retry that
-    // arrives after the first answer committed is caught here, without a lookup before every turn.
+    // A second answer to a message id among the session's latest replies is refused: a retry
+    // that arrives after the first answer committed is caught here, without a lookup before
+    // every turn.
+    let mut last_reply = row.last_reply;
+    let mut recent = row.recent;
     if let Some(reply) = &turn.reply {
-        let inserted = conn
-            .prepare_cached(
-                "INSERT INTO replies (session_key, client_message_id, response) VALUES (?1, ?2, ?3)
-                 ON CONFLICT DO NOTHING",
-            )?
-            .execute(params![key, reply.client_message_id, reply.response.get()])?;
-        if inserted == 0 {
+        let mut window = match recent {
+            Some(window) => window,
+            None => RecentReplies::read(conn, row.last_reply)?,
+        };
+        let hash = RecentReplies::hash(&reply.client_message_id);
+        // The hashes rule out all but a retry (or, once in 2^64, a collision the chain settles).
+        if window.0.contains(&hash) && recent_reply(conn, row.last_reply, &reply.client_message_id)?.is_some() {
             return Err(StoreError::Conflict(stored.id));
         }
+        conn.prepare_cached(
+            "INSERT INTO replies (session_key, client_message_id, response, prev) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            key,
+            reply.client_message_id,
+            reply.response.get(),
+            row.last_reply
+        ])?;
+        last_reply = Some(conn.last_insert_rowid());
+        window.push(hash);
+        recent = Some(window);
     }
     let n_entries = i64::try_from(turn.entries.len()).unwrap_or(i64::MAX);
     let last_entry = chain_entries(conn, key, row.next_seq, row.last_entry, &turn.entries)?;
@@ -1053,10 +1087,13 @@ fn write_turn(
         next_seq: row.next_seq + n_entries,
         last_active: row.last_active.max(at),
         last_entry,
+        last_reply,
+        recent,
         ..row
     };
     conn.prepare_cached(
-        "UPDATE sessions SET state = ?2, version = ?3, next_seq = ?4, last_active = ?5, last_entry = ?6
+        "UPDATE sessions SET state = ?2, version = ?3, next_seq = ?4, last_active = ?5, last_entry = ?6,
+             last_reply = ?7
          WHERE key = ?1",
     )?
     .execute(params![
@@ -1065,7 +1102,8 @@ fn write_turn(
         written.version,
         written.next_seq,
         written.last_active,
-        written.last_entry
+        written.last_entry,
+        written.last_reply
     ])?;
     stored.version = u64_from_sql(written.version);
     stored.last_active = time_from_sql(written.last_active)?;
@@ -1088,14 +1126,80 @@ struct SessionRow {
     last_active: i64,
     idle_timeout: i64,
     last_entry: Option<i64>,
+    /// The row of the session's latest stored reply.
+    last_reply: Option<i64>,
+    /// The client message ids of its latest replies, once a turn has needed them.
+    recent: Option<RecentReplies>,
     ended: bool,
+}
+
+/// Hashes of the client message ids of a session's latest [`REPLY_WINDOW`] replies, newest
+/// first, so that a turn with an id need not walk the chain of replies to know it is new.
+#[derive(Clone, Copy, Debug)]
+struct RecentReplies([u64; REPLY_WINDOW]);
+
+impl RecentReplies {
+    fn hash(client_message_id: &str) -> u64 {
+        // A fixed hash: these live only in the writer's memory.
+        use std::hash::BuildHasher;
+        std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(client_message_id)
+    }
+
+    /// The window of the chain that ends at `last_reply`, read from the database.
+    fn read(conn: &Connection, last_reply: Option<i64>) -> Result<RecentReplies, StoreError> {
+        let mut window = [0; REPLY_WINDOW];
+        let mut next = last_reply;
+        for slot in &mut window {
+            let Some(id) = next else {
+                break;
+            };
+            let (message_id, prev): (String, Option<i64>) = conn
+                .prepare_cached("SELECT client_message_id, prev FROM replies WHERE id = ?1")?
+                .query_row(params![id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            *slot = RecentReplies::hash(&message_id);
+            next = prev;
+        }
+        Ok(RecentReplies(window))
+    }
+
+    /// Makes `hash` the newest, dropping the oldest.
+    fn push(&mut self, hash: u64) {
+        self.0.copy_within(..REPLY_WINDOW - 1, 1);
+        self.0[0] = hash;
+    }
+}
+
+/// The reply (its row and response) to `client_message_id` among the latest
+/// [`REPLY_WINDOW`] replies of the chain that ends at `last_reply`.
+fn recent_reply(
+    conn: &Connection,
+    last_reply: Option<i64>,
+    client_message_id: &str,
+) -> Result<Option<(i64, String)>, StoreError> {
+    let mut next = last_reply;
+    for _ in 0..REPLY_WINDOW {
+        let Some(id) = next else {
+            break;
+        };
+        let (message_id, prev): (String, Option<i64>) = conn
+            .prepare_cached("SELECT client_message_id, prev FROM replies WHERE id = ?1")?
+            .query_row(params![id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        if message_id == client_message_id {
+            let response: String = conn
+                .prepare_cached("SELECT response FROM replies WHERE id = ?1")?
+                .query_row(params![id], |row| row.get(0))?;
+            return Ok(Some((id, response)));
+        }
+        next = prev;
+    }
+    Ok(None)
 }
 
 fn read_session_row(conn: &Connection, id: &SessionId) -> Result<Option<SessionRow>, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT key, assistant_id, version, next_seq, created_at, last_active, idle_timeout_us, last_entry,
-                    ended_at IS NOT NULL
+                    ended_at IS NOT NULL, last_reply
              FROM sessions WHERE id = ?1",
         )?
         .query_row(params![id.as_str()], |row| {
@@ -1108,6 +1212,8 @@ fn read_session_row(conn: &Connection, id: &SessionId) -> Result<Option<SessionR
                 last_active: row.get(5)?,
                 idle_timeout: row.get(6)?,
                 last_entry: row.get(7)?,
+                last_reply: row.get(9)?,
+                recent: None,
                 ended: row.get(8)?,
             })
         })

@@ -222,7 +222,9 @@ async fn a_version_1_database_is_migrated_and_keeps_its_sessions() {
         conn.execute_batch(&format!(
             "INSERT INTO transcript (session_key, seq, at, kind, payload) VALUES
              (1, 0, {created}, 'customer', '{{}}'), (1, 1, {created}, 'assistant', '{{ \"text\": \"welcome\" }}');
-             INSERT INTO api_keys (name, hash, created_at) VALUES ('ci', 'hash-ci', {created});"
+             INSERT INTO api_keys (name, hash, created_at) VALUES ('ci', 'hash-ci', {created});
+             INSERT INTO replies (session_key, client_message_id, response) VALUES
+             (1, 'm-a', '{{\"output\":\"a\"}}'), (1, 'm-b', '{{\"output\":\"b\"}}');"
         ))
         .unwrap();
     }
@@ -252,10 +254,30 @@ async fn a_version_1_database_is_migrated_and_keeps_its_sessions() {
     assert_eq!(transcript[1].payload.get(), r#"{"text":"welcome"}"#);
     let after = store.transcript_after(&id, 1).await.unwrap();
     assert_eq!(after.iter().map(|entry| entry.seq).collect::<Vec<_>>(), [2, 3]);
+    // Replies stored before the migration are found, and a retry of either is still refused.
+    let reply = store.find_reply(&id, "m-a").await.unwrap().expect("reply kept");
+    assert_eq!(reply.get(), r#"{"output":"a"}"#);
+    let mut retry = suite::turn("s1", 2, suite::at(3), "again");
+    retry.reply = Some(baton_store::StoredReply {
+        client_message_id: "m-a".to_owned(),
+        response: suite::json(r#"{"output":"twice"}"#),
+    });
+    assert!(matches!(
+        store.commit_turn(retry).await,
+        Err(baton_store::StoreError::Conflict(_))
+    ));
+    let mut next = suite::turn("s1", 2, suite::at(3), "next");
+    next.reply = Some(baton_store::StoredReply {
+        client_message_id: "m-c".to_owned(),
+        response: suite::json(r#"{"output":"c"}"#),
+    });
+    store.commit_turn(next).await.unwrap();
+    let reply = store.find_reply(&id, "m-b").await.unwrap().expect("reply kept");
+    assert_eq!(reply.get(), r#"{"output":"b"}"#);
     drop(store);
     let version: i64 = rusqlite::Connection::open(&path)
         .unwrap()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
 }

@@ -187,6 +187,30 @@ pub async fn a_reply_is_kept_so_a_retry_is_answered_once(harness: &impl Harness)
     let reply = store.find_reply(&id, "m1").await.unwrap().expect("reply stored");
     assert_eq!(reply.get(), r#"{"output":{"generic":[{"text":"Hello"}]}}"#);
 
+    // Later messages do not hide an earlier one: a retry of any of the session's latest messages
+    // is caught, and each finds its own reply.
+    for (version, message_id) in [(1, "m2"), (2, "m3")] {
+        let mut later = turn("s1", version, at(2 + version as i64), "more");
+        later.reply = Some(StoredReply {
+            client_message_id: message_id.to_owned(),
+            response: json(&format!(r#"{{"output":"{message_id}"}}"#)),
+        });
+        store.commit_turn(later).await.unwrap();
+    }
+    let mut late_retry = turn("s1", 3, at(6), "hi");
+    late_retry.reply = Some(StoredReply {
+        client_message_id: "m1".to_owned(),
+        response: json(r#"{"output":"twice"}"#),
+    });
+    assert!(matches!(
+        store.commit_turn(late_retry).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let reply = store.find_reply(&id, "m1").await.unwrap().expect("reply stored");
+    assert_eq!(reply.get(), r#"{"output":{"generic":[{"text":"Hello"}]}}"#);
+    let reply = store.find_reply(&id, "m2").await.unwrap().expect("reply stored");
+    assert_eq!(reply.get(), r#"{"output":"m2"}"#);
+
     // The same client message id in another session is another message.
     store.create_session(new_session("s2", at(0))).await.unwrap();
     let mut other = turn("s2", 0, at(3), "hi");
