@@ -140,12 +140,7 @@ impl Neighbours {
         };
         let mut dots = vec![0.0_f32; (end - first) as usize];
         let mut norm_squared = 0.0;
-        for &(feature, value) in input {
-            let start = self.offsets[feature as usize] as usize;
-            let stop = self.offsets[feature as usize + 1] as usize;
-            if start == stop {
-                continue;
-            }
+        for (feature, value, start, stop) in self.indexed(input) {
             norm_squared += value * value;
             let (from, to) = match self.class_offsets.is_empty() {
                 false => {
@@ -209,17 +204,22 @@ impl Neighbours {
         best
     }
 
+    /// The features of `input` that are in the index, with their value and the range of their
+    /// postings.
+    fn indexed<'a>(&'a self, input: &'a Sparse) -> impl Iterator<Item = (u32, f32, usize, usize)> + 'a {
+        input.iter().filter_map(|&(feature, value)| {
+            let start = self.offsets[feature as usize] as usize;
+            let stop = self.offsets[feature as usize + 1] as usize;
+            (start != stop).then_some((feature, value, start, stop))
+        })
+    }
+
     /// Adds each posting of `input`'s features, times the feature's value, to its example's dot
     /// product; with `LIST`, also notes in `touched` each example the first time it is reached.
     /// Returns the squared norm of `input` over the indexed features (0 when none is).
     fn sum_postings<const LIST: bool>(&self, input: &Sparse, dots: &mut [f32], touched: &mut Vec<u32>) -> f32 {
         let mut norm_squared = 0.0;
-        for &(feature, value) in input {
-            let start = self.offsets[feature as usize] as usize;
-            let end = self.offsets[feature as usize + 1] as usize;
-            if start == end {
-                continue;
-            }
+        for (_, value, start, end) in self.indexed(input) {
             norm_squared += value * value;
             for &(example, weight) in &self.postings[start..end] {
                 let dot = &mut dots[example as usize];
