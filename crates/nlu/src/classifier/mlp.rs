@@ -405,13 +405,8 @@ mod tests {
     #[test]
     fn blocks_of_units_sum_as_one_feature_at_a_time_does() {
         // A deterministic spread of weights in ±1 and of sparse inputs over 30 features.
-        let mut state = 11_u64;
-        let mut next = move || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 40) as u32
-        };
+        let mut rng = Rng::new(11);
+        let mut next = move || (rng.next_u64() >> 40) as u32;
         let n_features = 30;
         // Widths below, at and between the blocks of every instruction set, with remainders.
         for width in [1, 7, 47, 48, 96, 100, 192, 200, 431] {
