@@ -286,17 +286,20 @@ impl Networks {
     /// The class probabilities of `input`: the mean of the networks' softmax outputs.
     ///
     /// Computed with the widest vector instructions this processor has (AVX-512, AVX2, or the
-    /// SSE2 every x86-64 has), chosen when the program runs. Every sum adds the same terms in
+    /// SSE2 every x86-64 has), chosen when the program runs; on other processors, with the
+    /// target's baseline. Every sum adds the same terms in
     /// the same order with separate multiply and add (no fused multiply-add), so the
     /// probabilities are the same to the bit whatever the instructions.
     pub fn probabilities(&self, input: &Sparse) -> Vec<f32> {
-        match pulp::Arch::new() {
-            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        return match pulp::Arch::new() {
             pulp::Arch::V4(simd) => simd.vectorize(|| self.probabilities_in_blocks::<192>(input)),
-            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             pulp::Arch::V3(simd) => simd.vectorize(|| self.probabilities_in_blocks::<96>(input)),
             _ => self.probabilities_in_blocks::<48>(input),
-        }
+        };
+        // Other processors: what the compiler makes of the blocks for the target's baseline.
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+        self.probabilities_in_blocks::<48>(input)
     }
 
     /// [`Networks::probabilities`], with the first layer summed in blocks of `BLOCK` units (see
