@@ -291,14 +291,14 @@ impl Networks {
     /// the same order with separate multiply and add (no fused multiply-add), so the
     /// probabilities are the same to the bit whatever the instructions.
     pub fn probabilities(&self, input: &Sparse) -> Vec<f32> {
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        #[cfg(target_arch = "x86_64")]
         return match pulp::Arch::new() {
             pulp::Arch::V4(simd) => simd.vectorize(|| self.probabilities_in_blocks::<192>(input)),
             pulp::Arch::V3(simd) => simd.vectorize(|| self.probabilities_in_blocks::<96>(input)),
             _ => self.probabilities_in_blocks::<48>(input),
         };
         // Other processors: what the compiler makes of the blocks for the target's baseline.
-        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+        #[cfg(not(target_arch = "x86_64"))]
         self.probabilities_in_blocks::<48>(input)
     }
 
