@@ -336,23 +336,19 @@ impl Classifier {
     pub fn classify(&self, text: &str) -> Vec<IntentScore> {
         let input = self.vectorizer.transform(text);
         let (probabilities, counterexample_probability) = self.rank(&input);
-        let confidences = match top_two(&probabilities) {
-            Some(top) if !input.is_empty() => {
+        let confidences = confidences(
+            &probabilities,
+            counterexample_probability,
+            !input.is_empty(),
+            self.ranking.in_scope_weights(),
+            |top| {
                 let counterexample_similarity = match self.has_counterexample_class {
                     true => self.neighbours.nearest_in(&input, self.intents.len()),
                     false => 0.0,
                 };
-                let in_scope = in_scope_score(
-                    top,
-                    self.neighbours.nearest_in(&input, top.index),
-                    probabilities.len(),
-                    (counterexample_probability, counterexample_similarity),
-                    self.ranking.in_scope_weights(),
-                );
-                scale(&probabilities, top, in_scope)
-            }
-            _ => vec![0.0; probabilities.len()],
-        };
+                (self.neighbours.nearest_in(&input, top), counterexample_similarity)
+            },
+        );
         let mut scores: Vec<IntentScore> = self
             .intents
             .iter()
@@ -465,32 +461,47 @@ fn top_two(probabilities: &[f32]) -> Option<Top> {
     Some(top)
 }
 
-/// Each intent's confidence: its probability relative to the top one's, times the in-scope
-/// score.
-fn scale(probabilities: &[f32], top: Top, in_scope: f32) -> Vec<f32> {
-    probabilities
-        .iter()
-        .map(|probability| in_scope * probability / top.probability.max(f32::MIN_POSITIVE))
-        .collect()
-}
-
-/// Turns raw signals into confidences (see the module documentation); what
-/// [`Classifier::classify`] computes, from every intent's similarity.
-#[cfg(test)]
-fn calibrate(signals: &Signals, weights: InScopeWeights) -> Vec<f32> {
-    match top_two(&signals.probabilities) {
-        Some(top) if signals.known => {
+/// Each intent's confidence: its probability relative to the top one's, times the in-scope score
+/// (see the module documentation); all 0 for a message with no known n-gram. `similarities(top)`
+/// gives the nearest-example similarity of the top intent and of the counterexamples, and is
+/// asked only when they are needed.
+fn confidences(
+    probabilities: &[f32],
+    counterexample_probability: f32,
+    known: bool,
+    weights: InScopeWeights,
+    similarities: impl FnOnce(usize) -> (f32, f32),
+) -> Vec<f32> {
+    match top_two(probabilities) {
+        Some(top) if known => {
+            let (similarity, counterexample_similarity) = similarities(top.index);
             let in_scope = in_scope_score(
                 top,
-                signals.similarities[top.index],
-                signals.probabilities.len(),
-                (signals.counterexample_probability, signals.counterexample_similarity),
+                similarity,
+                probabilities.len(),
+                (counterexample_probability, counterexample_similarity),
                 weights,
             );
-            scale(&signals.probabilities, top, in_scope)
+            probabilities
+                .iter()
+                .map(|probability| in_scope * probability / top.probability.max(f32::MIN_POSITIVE))
+                .collect()
         }
-        _ => vec![0.0; signals.probabilities.len()],
+        _ => vec![0.0; probabilities.len()],
     }
+}
+
+/// [`confidences`] from every intent's similarity, as [`Classifier::signals`] gives them: what
+/// [`Classifier::classify`] must equal.
+#[cfg(test)]
+fn calibrate(signals: &Signals, weights: InScopeWeights) -> Vec<f32> {
+    confidences(
+        &signals.probabilities,
+        signals.counterexample_probability,
+        signals.known,
+        weights,
+        |top| (signals.similarities[top], signals.counterexample_similarity),
+    )
 }
 
 /// The probability that the top intent is the right answer, from a logistic model over the top

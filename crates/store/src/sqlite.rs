@@ -443,8 +443,13 @@ impl Store for SqliteStore {
                 .prepare_cached("SELECT last_reply FROM sessions WHERE id = ?1")?
                 .query_row(params![id.as_str()], |row| row.get(0))
                 .optional()?;
-            let found = recent_reply(conn, last_reply.flatten(), &client_message_id)?;
-            found.map(|(_, response)| json_from_sql(response)).transpose()
+            let Some(row) = recent_reply(conn, last_reply.flatten(), &client_message_id)? else {
+                return Ok(None);
+            };
+            let response: String = conn
+                .prepare_cached("SELECT response FROM replies WHERE id = ?1")?
+                .query_row(params![row], |row| row.get(0))?;
+            json_from_sql(response).map(Some)
         })
         .await
     }
@@ -1148,17 +1153,13 @@ impl RecentReplies {
     /// The window of the chain that ends at `last_reply`, read from the database.
     fn read(conn: &Connection, last_reply: Option<i64>) -> Result<RecentReplies, StoreError> {
         let mut window = [0; REPLY_WINDOW];
-        let mut next = last_reply;
-        for slot in &mut window {
-            let Some(id) = next else {
-                break;
-            };
-            let (message_id, prev): (String, Option<i64>) = conn
-                .prepare_cached("SELECT client_message_id, prev FROM replies WHERE id = ?1")?
-                .query_row(params![id], |row| Ok((row.get(0)?, row.get(1)?)))?;
-            *slot = RecentReplies::hash(&message_id);
-            next = prev;
-        }
+        let mut slots = window.iter_mut();
+        walk_replies(conn, last_reply, |_, message_id| {
+            if let Some(slot) = slots.next() {
+                *slot = RecentReplies::hash(message_id);
+            }
+            false
+        })?;
         Ok(RecentReplies(window))
     }
 
@@ -1169,13 +1170,13 @@ impl RecentReplies {
     }
 }
 
-/// The reply (its row and response) to `client_message_id` among the latest
-/// [`REPLY_WINDOW`] replies of the chain that ends at `last_reply`.
-fn recent_reply(
+/// Visits the latest [`REPLY_WINDOW`] replies of the chain that ends at `last_reply`, newest
+/// first, with their row and client message id, until `visit` returns true.
+fn walk_replies(
     conn: &Connection,
     last_reply: Option<i64>,
-    client_message_id: &str,
-) -> Result<Option<(i64, String)>, StoreError> {
+    mut visit: impl FnMut(i64, &str) -> bool,
+) -> Result<(), StoreError> {
     let mut next = last_reply;
     for _ in 0..REPLY_WINDOW {
         let Some(id) = next else {
@@ -1184,15 +1185,29 @@ fn recent_reply(
         let (message_id, prev): (String, Option<i64>) = conn
             .prepare_cached("SELECT client_message_id, prev FROM replies WHERE id = ?1")?
             .query_row(params![id], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        if message_id == client_message_id {
-            let response: String = conn
-                .prepare_cached("SELECT response FROM replies WHERE id = ?1")?
-                .query_row(params![id], |row| row.get(0))?;
-            return Ok(Some((id, response)));
+        if visit(id, &message_id) {
+            break;
         }
         next = prev;
     }
-    Ok(None)
+    Ok(())
+}
+
+/// The row of the reply to `client_message_id` among the latest [`REPLY_WINDOW`] replies of the
+/// chain that ends at `last_reply`.
+fn recent_reply(
+    conn: &Connection,
+    last_reply: Option<i64>,
+    client_message_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    let mut found = None;
+    walk_replies(conn, last_reply, |id, message_id| {
+        if message_id == client_message_id {
+            found = Some(id);
+        }
+        found.is_some()
+    })?;
+    Ok(found)
 }
 
 fn read_session_row(conn: &Connection, id: &SessionId) -> Result<Option<SessionRow>, StoreError> {

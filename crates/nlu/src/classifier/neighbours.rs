@@ -3,7 +3,8 @@
 //! An inverted index (feature → the examples that have it) makes this proportional to the
 //! postings of the message's features rather than to the number of examples times their length.
 //! Examples are numbered class by class, so a feature's postings for one class are a contiguous
-//! run found by binary search: [`Neighbours::nearest_in`] walks only that class's postings.
+//! run, found through a table for small models and by binary search for large ones:
+//! [`Neighbours::nearest_in`] walks only that class's postings.
 
 use super::features::Sparse;
 
