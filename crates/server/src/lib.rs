@@ -424,27 +424,38 @@ fn cors(origins: &[String]) -> Result<CorsLayer, ServerError> {
 
 /// Authentication (unless `dev`) and the rate limit, for every API route.
 async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    let ip = request
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
-    let client = match app.config.dev {
-        true => format!("ip:{ip}"),
-        false if web::public_client(&app, &request) => format!("ip:{ip}"),
+        .map(|info| info.0.ip());
+    let by_ip = || match peer {
+        Some(ip) => format!("ip:{ip}"),
+        None => "ip:unknown".to_owned(),
+    };
+    // Who the request counts against: its API key, or without one its address (built only when
+    // a limit is on).
+    let key = match app.config.dev {
+        true => None,
+        false if web::public_client(&app, &request) => None,
         false => match authenticate(&app, request.headers().get(header::AUTHORIZATION).cloned()).await {
-            Ok(key_id) => format!("key:{key_id}"),
+            Ok(key_id) => Some(format!("key:{key_id}")),
             Err(error) => {
                 // Failed attempts count against the address, so guessing keys is throttled too.
-                if let Err(retry_after_secs) = app.limiter.check(&format!("ip:{ip}"), Instant::now()) {
+                if app.limiter.enabled()
+                    && let Err(retry_after_secs) = app.limiter.check(&by_ip(), Instant::now())
+                {
                     return ApiError::RateLimited { retry_after_secs }.into_response();
                 }
                 return error.into_response();
             }
         },
     };
-    if let Err(retry_after_secs) = app.limiter.check(&client, Instant::now()) {
-        tracing::warn!(client = %client, "rate limited");
-        return ApiError::RateLimited { retry_after_secs }.into_response();
+    if app.limiter.enabled() {
+        let client = key.unwrap_or_else(by_ip);
+        if let Err(retry_after_secs) = app.limiter.check(&client, Instant::now()) {
+            tracing::warn!(client = %client, "rate limited");
+            return ApiError::RateLimited { retry_after_secs }.into_response();
+        }
     }
     next.run(request).await
 }

@@ -34,9 +34,14 @@ impl RateLimiter {
         }
     }
 
+    /// Whether a limit is set (a rate of 0 turns limiting off).
+    pub fn enabled(&self) -> bool {
+        self.per_second > 0.0
+    }
+
     /// Takes a token for `client`; `Err(seconds)` says when to retry.
     pub fn check(&self, client: &str, now: Instant) -> Result<(), u64> {
-        if self.per_second <= 0.0 {
+        if !self.enabled() {
             return Ok(());
         }
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -123,6 +123,26 @@ async fn bad_requests_get_ibm_errors_with_stable_codes() {
             "missing_version",
         ),
         (
+            "blank version among other parameters",
+            app.url(&format!(
+                "/v2/assistants/bank/environments/draft/sessions/{session}/message?x=1&version=%20&y"
+            )),
+            Some(json),
+            b"{}".to_vec(),
+            400,
+            "missing_version",
+        ),
+        (
+            "a parameter named like version",
+            app.url(&format!(
+                "/v2/assistants/bank/environments/draft/sessions/{session}/message?versions=1&_version=2"
+            )),
+            Some(json),
+            b"{}".to_vec(),
+            400,
+            "missing_version",
+        ),
+        (
             "unknown assistant",
             app.url(&format!(
                 "/v2/assistants/nope/environments/draft/sessions?version={VERSION}"
