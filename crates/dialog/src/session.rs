@@ -17,39 +17,63 @@ use crate::TransferReason;
 pub const HISTORY_LINES: usize = 20;
 
 /// One session's state. Serializable: the store keeps it as JSON between turns.
+/// Fields at their default value are left out of the JSON (`#[serde(default)]` reads them back),
+/// which halves a typical session's text: it is written with every turn.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Session {
     /// Session and action variables by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub variables: BTreeMap<String, Value>,
     /// The customer's id (`user_id`), when the channel knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// The channel the customer writes from (`channel`): `web`, `api`, `preview`, …
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
     /// Customer messages so far.
+    #[serde(skip_serializing_if = "is_zero")]
     pub turn_count: u32,
     /// The running actions, innermost last.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stack: Vec<Frame>,
     /// A question of the runtime's own that waits for the customer's reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<Pending>,
     /// Consecutive misses (`no_action_matches_count`).
+    #[serde(skip_serializing_if = "is_zero")]
     pub no_match_count: u32,
     /// Profanity warnings given so far.
+    #[serde(skip_serializing_if = "is_zero")]
     pub profanity_count: u32,
     /// Inputs that failed since the last success (misses, invalid answers); the brief of a
     /// Fallback transfer lists them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failed_inputs: Vec<String>,
     /// Set while Fallback runs (its custom steps may ask questions) and until the transfer ends.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<FallbackContext>,
     /// The title of the action a change of topic interrupted (`digressed_from`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub digressed_from: Option<String>,
     /// True while a transfer is open: the assistant stays silent.
+    #[serde(skip_serializing_if = "is_false")]
     pub transfer_open: bool,
     /// The last [`HISTORY_LINES`] lines, `customer: …` / `assistant: …` (`session_history`);
     /// kept only for an assistant that reads `session_history` ([`baton_assistant::Assistant::keeps_history`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<String>,
     /// Whether the conversation has started (Greet customer has run).
+    #[serde(skip_serializing_if = "is_false")]
     pub started: bool,
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
+}
+
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }
 
 /// A running action.
@@ -166,5 +190,64 @@ impl Session {
             let excess = self.history.len() - HISTORY_LINES;
             self.history.drain(..excess);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_left_out_and_read_back() {
+        let fresh = Session::default();
+        assert_eq!(serde_json::to_string(&fresh).unwrap(), "{}");
+        assert_eq!(serde_json::from_str::<Session>("{}").unwrap(), fresh);
+
+        let mut variables = BTreeMap::new();
+        variables.insert("plan".to_owned(), Value::Text("gold".to_owned()));
+        let busy = Session {
+            variables,
+            user_id: Some("u1".to_owned()),
+            channel: Some("web".to_owned()),
+            turn_count: 3,
+            stack: vec![Frame {
+                action: ActionRef::Fallback,
+                step: 1,
+                waiting: true,
+                attempts: 2,
+                on_end: OnEnd::OfferReturn,
+            }],
+            pending: Some(Pending::Clarify {
+                candidates: vec!["a".to_owned(), "b".to_owned()],
+            }),
+            no_match_count: 1,
+            profanity_count: 1,
+            failed_inputs: vec!["zzz".to_owned()],
+            fallback: Some(FallbackContext {
+                reason: TransferReason::NoActionMatches,
+                action: None,
+                step: None,
+                failed_inputs: vec!["zzz".to_owned()],
+            }),
+            digressed_from: Some("Pay a bill".to_owned()),
+            transfer_open: true,
+            history: vec!["customer: zzz".to_owned()],
+            started: true,
+        };
+        let text = serde_json::to_string(&busy).unwrap();
+        assert_eq!(serde_json::from_str::<Session>(&text).unwrap(), busy);
+        // A state written before fields were left out still reads.
+        let full = r#"{"variables":{},"user_id":null,"channel":"api","turn_count":0,"stack":[],"pending":null,
+            "no_match_count":0,"profanity_count":0,"failed_inputs":[],"fallback":null,"digressed_from":null,
+            "transfer_open":false,"history":[],"started":true}"#;
+        let read: Session = serde_json::from_str(full).unwrap();
+        assert_eq!(
+            read,
+            Session {
+                channel: Some("api".to_owned()),
+                started: true,
+                ..Session::default()
+            }
+        );
     }
 }
