@@ -809,6 +809,11 @@ pub(crate) fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -
             "the body must be a JSON object, not an array".to_owned(),
         ));
     }
+    // Read plainly first; only a body that fails is read again to name the field at fault
+    // (tracking the path cost every message 2,700 instructions).
+    if let Ok(value) = serde_json::from_str(text) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
