@@ -16,11 +16,12 @@
 //! UTC date of `now`.
 
 use std::cmp::Ordering;
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, Timelike, Utc};
 
 use crate::expr::{BinaryOp, Expr, Part, Template, UnaryOp};
-use crate::value::Value;
+use crate::value::{Value, Wording};
 
 /// Why an expression could not be evaluated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -73,19 +74,28 @@ pub fn eval(expr: &Expr, vars: &dyn Fn(&str) -> Value, now: DateTime<Utc>) -> Re
 }
 
 /// Renders a template; an interpolation that fails to evaluate renders as empty text, and a
-/// template that failed to parse (the loader reports it) renders as its source.
-pub fn render(template: &Template, vars: &dyn Fn(&str) -> Value, now: DateTime<Utc>) -> String {
+/// template that failed to parse (the loader reports it) renders as its source. Values read as
+/// `wording` says (asked for only when the template interpolates something).
+pub fn render(
+    template: &Template,
+    vars: &dyn Fn(&str) -> Value,
+    now: DateTime<Utc>,
+    wording: &dyn Fn() -> Wording,
+) -> String {
     let Ok(parts) = template.parts() else {
         return template.source().to_owned();
     };
     let context = Context { vars, now };
     let mut out = String::new();
+    let mut chosen = None;
     for part in parts {
         match part {
             Part::Literal(text) => out.push_str(text),
             Part::Interpolation { expr, .. } => {
                 if let Ok(value) = context.eval(expr) {
-                    out.push_str(&value.to_string());
+                    let wording = *chosen.get_or_insert_with(wording);
+                    // Writing to a String cannot fail.
+                    let _ = write!(out, "{}", value.worded(wording));
                 }
             }
         }
@@ -603,14 +613,28 @@ mod tests {
     }
 
     #[test]
-    fn renders_templates() {
-        let template = Template::new("Hi ${name}, pay ${price} by ${due}${1/0}. $${x}");
+    fn renders_templates_in_the_assistants_wording() {
+        let template = Template::new("Hi ${name}, pay ${price} by ${due} at ${opens}${1/0}. $${x} ${text(due)}");
+        let rendered = |wording: Wording| render(&template, &vars, now(), &|| wording);
         assert_eq!(
-            render(&template, &vars, now()),
-            "Hi Ada, pay $25.50 by 2026-03-04. ${x}"
+            rendered(Wording::EnglishMonthFirst),
+            "Hi Ada, pay $25.50 by March 4, 2026 at 9:30 AM. ${x} 2026-03-04"
+        );
+        assert_eq!(
+            rendered(Wording::EnglishDayFirst),
+            "Hi Ada, pay $25.50 by 4 March 2026 at 09:30. ${x} 2026-03-04"
+        );
+        assert_eq!(
+            rendered(Wording::Neutral),
+            "Hi Ada, pay $25.50 by 2026-03-04 at 09:30. ${x} 2026-03-04"
         );
         let broken = Template::new("Hi ${name");
-        assert_eq!(render(&broken, &vars, now()), "Hi ${name");
+        assert_eq!(render(&broken, &vars, now(), &|| Wording::Neutral), "Hi ${name");
+        let plain = Template::new("No values here.");
+        let unasked = render(&plain, &vars, now(), &|| {
+            panic!("the wording is asked for only when needed")
+        });
+        assert_eq!(unasked, "No values here.");
     }
 
     proptest::proptest! {

@@ -23,7 +23,7 @@ pub use check::BUILT_IN_VARIABLES;
 pub use diagnostic::{Diagnostic, Severity};
 pub use load::{Loaded, MAX_FILE_SIZE, Summary, load_dir, load_str, yaml_to_json};
 pub use spec::*;
-pub use value::Value;
+pub use value::{Value, Wording};
 
 /// A loaded, checked assistant, with defaults filled in: every step has an id, every question a
 /// variable, and the system actions hold their default steps and messages unless the author replaced them.

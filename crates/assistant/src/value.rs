@@ -124,10 +124,155 @@ impl fmt::Display for Value {
     }
 }
 
+/// How values read inside the assistant's own sentences (`${…}` in what it says), by its locale.
+///
+/// Variables keep their ISO form everywhere else (conditions, `text(x)`, the API's context), so
+/// an author who wants `2026-12-11` in a sentence writes `${text(when)}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wording {
+    /// English, month first (`en-US`, `en-CA`, `en-PH`, plain `en`): `December 11, 2026`,
+    /// `2:30 PM`, `$6,000.00`.
+    #[default]
+    EnglishMonthFirst,
+    /// English, day first (`en-GB`, `en-AU`, `en-IE`, `en-IN`, …): `11 December 2026`, `14:30`,
+    /// `£6,000.00`.
+    EnglishDayFirst,
+    /// Any other language, whose sentences English month names would not fit: `2026-12-11`,
+    /// `14:30`, `6000.00 CHF`, as [`Value`]'s `Display`.
+    Neutral,
+}
+
+impl Value {
+    /// This value as it reads in a sentence of an assistant with this wording.
+    pub fn worded(&self, wording: Wording) -> Worded<'_> {
+        Worded { value: self, wording }
+    }
+}
+
+/// A [`Value`] shown with a [`Wording`] (see [`Value::worded`]).
+pub struct Worded<'a> {
+    value: &'a Value,
+    wording: Wording,
+}
+
+impl fmt::Display for Worded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let month_first = match self.wording {
+            Wording::Neutral => return self.value.fmt(f),
+            Wording::EnglishMonthFirst => true,
+            Wording::EnglishDayFirst => false,
+        };
+        match self.value {
+            Value::Date(date) if month_first => write!(f, "{}", date.format("%B %-d, %Y")),
+            Value::Date(date) => write!(f, "{}", date.format("%-d %B %Y")),
+            Value::Time(time) if month_first => write!(f, "{}", time.format("%-I:%M %p")),
+            Value::Money { amount, currency } if amount.is_finite() => {
+                let digits = grouped(amount.abs());
+                let sign = if *amount < 0.0 && digits != "0.00" { "-" } else { "" };
+                match currency.as_deref() {
+                    Some("USD") => write!(f, "{sign}${digits}"),
+                    Some("EUR") => write!(f, "{sign}€{digits}"),
+                    Some("GBP") => write!(f, "{sign}£{digits}"),
+                    Some(code) => write!(f, "{sign}{digits} {code}"),
+                    None => write!(f, "{sign}{digits}"),
+                }
+            }
+            Value::List(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", item.worded(self.wording))?;
+                }
+                Ok(())
+            }
+            other => other.fmt(f),
+        }
+    }
+}
+
+/// `amount` (not negative) with two decimals and a comma between thousands: `6,000.00`.
+fn grouped(amount: f64) -> String {
+    let plain = format!("{amount:.2}");
+    let (whole, cents) = plain.split_once('.').unwrap_or((&plain, "00"));
+    let mut out = String::with_capacity(plain.len() + whole.len() / 3);
+    for (index, digit) in whole.chars().enumerate() {
+        if index > 0 && (whole.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out.push('.');
+    out.push_str(cents);
+    out
+}
+
 fn write_number(f: &mut fmt::Formatter<'_>, number: f64) -> fmt::Result {
     if number.fract() == 0.0 && number.abs() < 1e15 {
         write!(f, "{}", number as i64)
     } else {
         write!(f, "{number}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn money(amount: f64, currency: Option<&str>) -> Value {
+        Value::Money {
+            amount,
+            currency: currency.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn english_sentences_group_thousands_and_name_the_month() {
+        let us = Wording::EnglishMonthFirst;
+        let gb = Wording::EnglishDayFirst;
+        let cases = [
+            (money(6000.0, Some("USD")), us, "$6,000.00"),
+            (money(1_234_567.891, Some("GBP")), gb, "£1,234,567.89"),
+            (money(999.999, Some("EUR")), us, "€1,000.00"),
+            (money(-42.5, Some("USD")), us, "-$42.50"),
+            (money(-0.001, Some("USD")), us, "$0.00"),
+            (money(250.0, Some("CHF")), gb, "250.00 CHF"),
+            (money(12.0, None), us, "12.00"),
+            (money(f64::INFINITY, Some("USD")), us, "$inf"),
+            (
+                Value::Date(NaiveDate::from_ymd_opt(2026, 12, 11).unwrap()),
+                us,
+                "December 11, 2026",
+            ),
+            (
+                Value::Date(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()),
+                gb,
+                "1 December 2026",
+            ),
+            (Value::Time(NaiveTime::from_hms_opt(14, 5, 0).unwrap()), us, "2:05 PM"),
+            (Value::Time(NaiveTime::from_hms_opt(0, 30, 0).unwrap()), us, "12:30 AM"),
+            (Value::Time(NaiveTime::from_hms_opt(14, 5, 0).unwrap()), gb, "14:05"),
+            (Value::Number(2026.0), us, "2026"),
+            (Value::Percent(4.5), gb, "4.5%"),
+            (Value::Bool(true), us, "yes"),
+            (Value::Null, us, ""),
+            (
+                Value::List(vec![money(1500.0, Some("USD")), Value::Text("vip".into())]),
+                us,
+                "$1,500.00, vip",
+            ),
+        ];
+        for (value, wording, expected) in cases {
+            assert_eq!(value.worded(wording).to_string(), expected, "{value:?} {wording:?}");
+        }
+    }
+
+    #[test]
+    fn other_languages_keep_the_neutral_forms() {
+        let date = Value::Date(NaiveDate::from_ymd_opt(2026, 12, 11).unwrap());
+        assert_eq!(date.worded(Wording::Neutral).to_string(), "2026-12-11");
+        let amount = money(6000.0, Some("EUR"));
+        assert_eq!(amount.worded(Wording::Neutral).to_string(), "€6000.00");
+        assert_eq!(amount.worded(Wording::Neutral).to_string(), amount.to_string());
     }
 }

@@ -149,8 +149,10 @@ pub(crate) fn default_out_of_range(question: &Question, scope: &Scope<'_>) -> St
         ResponseType::Currency => "an amount",
         ResponseType::Percentage => "a percentage",
         ResponseType::Date => {
-            let after = bound(question.after.as_ref(), scope).map(|date| date.format("%Y-%m-%d").to_string());
-            let before = bound(question.before.as_ref(), scope).map(|date| date.format("%Y-%m-%d").to_string());
+            let wording = crate::scope::wording(&scope.assistant.locale);
+            let show = |date: NaiveDate| Value::Date(date).worded(wording).to_string();
+            let after = bound(question.after.as_ref(), scope).map(show);
+            let before = bound(question.before.as_ref(), scope).map(show);
             return match (after, before) {
                 (Some(after), Some(before)) => format!("Please enter a date between {after} and {before}."),
                 (Some(after), None) => format!("Please enter a date on or after {after}."),

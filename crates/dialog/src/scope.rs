@@ -9,7 +9,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Offset, Utc};
 use baton_assistant::eval;
 use baton_assistant::expr::Expr;
 use baton_assistant::expr::{Expression, Template};
-use baton_assistant::{Assistant, Value};
+use baton_assistant::{Assistant, Value, Wording};
+use baton_nlu::extract::{DateOrder, Locale};
 
 use crate::Session;
 
@@ -66,7 +67,9 @@ impl Scope<'_> {
 
     /// Renders a template; an interpolation that fails renders as nothing.
     pub fn render(&self, template: &Template) -> String {
-        eval::render(template, &|name| self.lookup(name), self.now)
+        eval::render(template, &|name| self.lookup(name), self.now, &|| {
+            wording(&self.assistant.locale)
+        })
     }
 
     fn evaluate_expr(&self, expr: &Expr) -> Option<Value> {
@@ -113,6 +116,19 @@ pub(crate) fn fixed_offset(timezone: &str) -> FixedOffset {
     FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).unwrap_or(utc)
 }
 
+/// How values read in the sentences of an assistant with this locale: English month names in the
+/// order the locale reads dates; any other language keeps the neutral ISO forms.
+pub(crate) fn wording(locale: &str) -> Wording {
+    let language = locale.split(['-', '_', '.', '@']).next().unwrap_or("");
+    if !language.eq_ignore_ascii_case("en") {
+        return Wording::Neutral;
+    }
+    match Locale::from_tag(locale).date_order {
+        DateOrder::MonthFirst => Wording::EnglishMonthFirst,
+        DateOrder::DayFirst => Wording::EnglishDayFirst,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -152,6 +168,22 @@ mod tests {
                 seconds,
                 "{timezone} at {now}"
             );
+        }
+    }
+
+    #[test]
+    fn english_locales_name_months_in_their_order_and_others_stay_neutral() {
+        for (locale, expected) in [
+            ("en-US", Wording::EnglishMonthFirst),
+            ("en", Wording::EnglishMonthFirst),
+            ("en_CA.UTF-8", Wording::EnglishMonthFirst),
+            ("en-GB", Wording::EnglishDayFirst),
+            ("EN-au", Wording::EnglishDayFirst),
+            ("de-DE", Wording::Neutral),
+            ("fr", Wording::Neutral),
+            ("", Wording::Neutral),
+        ] {
+            assert_eq!(wording(locale), expected, "{locale}");
         }
     }
 }

@@ -52,18 +52,28 @@ fn valid_answers_are_stored_typed() {
             },
         ),
         (json!({"type": "percentage"}), "15 percent", "15%", Value::Percent(15.0)),
-        (json!({"type": "date"}), "2026-12-24", "2026-12-24", date(2026, 12, 24)),
-        (json!({"type": "date"}), "tomorrow", "2026-11-26", date(2026, 11, 26)),
+        (
+            json!({"type": "date"}),
+            "2026-12-24",
+            "December 24, 2026",
+            date(2026, 12, 24),
+        ),
+        (
+            json!({"type": "date"}),
+            "tomorrow",
+            "November 26, 2026",
+            date(2026, 11, 26),
+        ),
         (
             json!({"type": "date", "after": "current_date", "before": "\"2026-12-31\""}),
             "12/31/2026",
-            "2026-12-31",
+            "December 31, 2026",
             date(2026, 12, 31),
         ),
         (
             json!({"type": "time"}),
             "half past three",
-            "15:30",
+            "3:30 PM",
             Value::Time(NaiveTime::from_hms_opt(15, 30, 0).unwrap()),
         ),
         (json!({"type": "yes_no"}), "yep", "yes", Value::Bool(true)),
@@ -162,17 +172,17 @@ fn unreadable_and_out_of_range_answers_reprompt() {
         (
             json!({"type": "date", "after": "current_date"}),
             "yesterday",
-            "Please enter a date on or after 2026-11-25.",
+            "Please enter a date on or after November 25, 2026.",
         ),
         (
             json!({"type": "date", "before": "\"2026-12-31\""}),
             "2027-01-01",
-            "Please enter a date on or before 2026-12-31.",
+            "Please enter a date on or before December 31, 2026.",
         ),
         (
             json!({"type": "date", "after": "current_date", "before": "current_date + 30"}),
             "2027-02-01",
-            "Please enter a date between 2026-11-25 and 2026-12-25.",
+            "Please enter a date between November 25, 2026 and December 25, 2026.",
         ),
         (
             json!({"type": "time"}),
@@ -259,10 +269,10 @@ fn dates_read_by_the_assistant_locale() {
         ]}]
     }));
     let turn = turn_after(&fixture, &["ask => ask"], "03/04/2026");
-    assert_eq!(said(&turn), ["assistant: On 2026-03-04."]);
+    assert_eq!(said(&turn), ["assistant: On March 4, 2026."]);
     fixture.locale = "en-GB".into();
     let turn = turn_after(&fixture, &["ask => ask"], "03/04/2026");
-    assert_eq!(said(&turn), ["assistant: On 2026-04-03."]);
+    assert_eq!(said(&turn), ["assistant: On 3 April 2026."]);
     let turn = turn_after(&fixture, &["ask => ask"], "soon");
     assert_eq!(
         said(&turn),

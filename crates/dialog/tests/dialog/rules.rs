@@ -517,7 +517,7 @@ fn templates_interpolate_variables_and_built_ins() {
     assert_eq!(
         said(&turn),
         [
-            "assistant: Hi Ada, it is 2026-11-25 16:00, turn 2, misses 0.",
+            "assistant: Hi Ada, it is 25 November 2026 16:00, turn 2, misses 0.",
             "assistant: Channel web, user u-1, locale en-GB, timezone +02:00, upper ADA.",
             "assistant: Total 42; unset [].",
         ]

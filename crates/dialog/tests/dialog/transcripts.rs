@@ -64,11 +64,11 @@ fn paying_a_bill_with_a_mistake_on_the_way() {
             customer: $45
             assistant: When should we take it?
             customer: yesterday
-            assistant: Please enter a date on or after 2026-11-25.
+            assistant: Please enter a date on or after November 25, 2026.
             customer: tomorrow
-            assistant: Pay $45.00 on 2026-11-26?
+            assistant: Pay $45.00 on November 26, 2026?
             customer: yes
-            assistant: Done: $45.00 on 2026-11-26.
+            assistant: Done: $45.00 on November 26, 2026.
         "#]],
     );
 }
@@ -96,7 +96,7 @@ fn changing_topic_and_going_back() {
             customer: $20
             assistant: When should we take it?
             customer: next friday
-            assistant: Pay $20.00 on 2026-12-04?
+            assistant: Pay $20.00 on December 4, 2026?
             customer: no
             assistant: Okay, nothing was paid.
         "#]],
