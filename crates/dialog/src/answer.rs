@@ -30,9 +30,10 @@ pub(crate) fn read(question: &Question, text: &str, scope: &Scope<'_>) -> Answer
     let value = match question.kind {
         ResponseType::FreeText => Some(Value::Text(text.to_owned())),
         ResponseType::Number => extract::number(text, locale).map(Value::Number),
+        // An amount that names no currency is in the locale's ("250" in an en-US assistant is $250).
         ResponseType::Currency => extract::amount(text, locale).map(|amount| Value::Money {
             amount: amount.value,
-            currency: amount.currency,
+            currency: amount.currency.or_else(|| locale.currency.map(str::to_owned)),
         }),
         ResponseType::Percentage => extract::percentage(text, locale).map(Value::Percent),
         ResponseType::Date => extract::date(text, scope.today(), locale).map(Value::Date),
@@ -162,7 +163,19 @@ pub(crate) fn default_out_of_range(question: &Question, scope: &Scope<'_>) -> St
         }
         _ => return default_invalid(question, &scope.assistant.locale),
     };
-    let show = |bound: f64| Value::Number(bound).to_string();
+    let wording = crate::scope::wording(&scope.assistant.locale);
+    let currency = Locale::from_tag(&scope.assistant.locale).currency;
+    let show = |bound: f64| {
+        let value = match question.kind {
+            ResponseType::Currency => Value::Money {
+                amount: bound,
+                currency: currency.map(str::to_owned),
+            },
+            ResponseType::Percentage => Value::Percent(bound),
+            _ => Value::Number(bound),
+        };
+        value.worded(wording).to_string()
+    };
     match (question.min, question.max) {
         (Some(min), Some(max)) => format!("Please enter {noun} between {} and {}.", show(min), show(max)),
         (Some(min), None) => format!("Please enter {noun} of at least {}.", show(min)),

@@ -6,14 +6,17 @@ use chrono::{NaiveDate, NaiveTime};
 const US: Locale = Locale {
     date_order: DateOrder::MonthFirst,
     decimal_comma: false,
+    currency: None,
 };
 const GB: Locale = Locale {
     date_order: DateOrder::DayFirst,
     decimal_comma: false,
+    currency: None,
 };
 const DE: Locale = Locale {
     date_order: DateOrder::DayFirst,
     decimal_comma: true,
+    currency: None,
 };
 
 fn check<T: PartialEq + std::fmt::Debug>(what: &str, cases: &[(&str, Option<T>)], read: impl Fn(&str) -> Option<T>) {
@@ -316,12 +319,41 @@ fn locale_from_tag() {
         ("xx", US),
         ("garbage-!!", US),
     ];
+    // The reading conventions; the currency is checked below.
+    let reading = |tag: &str| Locale {
+        currency: None,
+        ..Locale::from_tag(tag)
+    };
     let failures: Vec<String> = cases
         .iter()
-        .filter(|(tag, expected)| Locale::from_tag(tag) != *expected)
-        .map(|(tag, expected)| format!("{tag}: {:?}, expected {expected:?}", Locale::from_tag(tag)))
+        .filter(|(tag, expected)| reading(tag) != *expected)
+        .map(|(tag, expected)| format!("{tag}: {:?}, expected {expected:?}", reading(tag)))
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn locale_currency_is_the_regions() {
+    let cases = [
+        ("en-US", Some("USD")),
+        ("en_US.UTF-8", Some("USD")),
+        ("en-GB", Some("GBP")),
+        ("en-IE", Some("EUR")),
+        ("de-AT", Some("EUR")),
+        ("fr-FR", Some("EUR")),
+        ("fr-CA", Some("CAD")),
+        ("en-AU", Some("AUD")),
+        ("de-CH", Some("CHF")),
+        ("ja-JP", Some("JPY")),
+        ("zh-Hant-TW", None),
+        ("en", None),
+        ("de", None),
+        ("", None),
+        ("garbage-!!", None),
+    ];
+    for (tag, currency) in cases {
+        assert_eq!(Locale::from_tag(tag).currency, currency, "{tag}");
+    }
 }
 
 fn day(y: i32, m: u32, d: u32) -> Option<NaiveDate> {

@@ -51,6 +51,24 @@ fn valid_answers_are_stored_typed() {
                 currency: Some("USD".into()),
             },
         ),
+        (
+            json!({"type": "currency"}),
+            "1250",
+            "$1,250.00",
+            Value::Money {
+                amount: 1250.0,
+                currency: Some("USD".into()),
+            },
+        ),
+        (
+            json!({"type": "currency"}),
+            "30 euros",
+            "€30.00",
+            Value::Money {
+                amount: 30.0,
+                currency: Some("EUR".into()),
+            },
+        ),
         (json!({"type": "percentage"}), "15 percent", "15%", Value::Percent(15.0)),
         (
             json!({"type": "date"}),
@@ -152,7 +170,7 @@ fn unreadable_and_out_of_range_answers_reprompt() {
         (
             json!({"type": "currency", "max": 100}),
             "$150",
-            "Please enter an amount of at most 100.",
+            "Please enter an amount of at most $100.00.",
         ),
         (
             json!({"type": "currency"}),
@@ -162,7 +180,7 @@ fn unreadable_and_out_of_range_answers_reprompt() {
         (
             json!({"type": "percentage", "max": 100}),
             "150%",
-            "Please enter a percentage of at most 100.",
+            "Please enter a percentage of at most 100%.",
         ),
         (
             json!({"type": "date"}),
@@ -278,4 +296,40 @@ fn dates_read_by_the_assistant_locale() {
         said(&turn),
         ["assistant: I didn't catch a date. Please enter a date, for example 31/12/2026."]
     );
+}
+
+#[test]
+fn amounts_and_times_read_in_the_assistant_locale() {
+    let mut fixture = assistant(json!({
+        "actions": [{"id": "ask", "steps": [
+            {"id": "amount", "say": "How much?", "question": {"type": "currency", "max": 5000}},
+            {"id": "at", "say": "At what time?", "question": {"type": "time"}},
+            {"say": "${amount} at ${at}; ${text(amount)}."}
+        ]}]
+    }));
+    let answer = |fixture: &baton_assistant::Assistant, amount: &str, time: &str| {
+        let turn = turn_after(fixture, &["ask => ask", amount], time);
+        said(&turn)
+    };
+    assert_eq!(
+        answer(&fixture, "1250.5", "5pm"),
+        ["assistant: $1,250.50 at 5:00 PM; $1250.50."]
+    );
+    fixture.locale = "en-GB".into();
+    assert_eq!(
+        answer(&fixture, "1250.5", "5pm"),
+        ["assistant: £1,250.50 at 17:00; £1250.50."]
+    );
+    fixture.locale = "de-DE".into();
+    assert_eq!(
+        answer(&fixture, "1.250,5", "17:00"),
+        ["assistant: €1250.50 at 17:00; €1250.50."]
+    );
+    fixture.locale = "en".into();
+    assert_eq!(
+        answer(&fixture, "1250.5", "5pm"),
+        ["assistant: 1,250.50 at 5:00 PM; 1250.50."]
+    );
+    let turn = turn_after(&fixture, &["ask => ask"], "9000");
+    assert_eq!(said(&turn), ["assistant: Please enter an amount of at most 5,000.00."]);
 }

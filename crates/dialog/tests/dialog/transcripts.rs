@@ -60,7 +60,7 @@ fn paying_a_bill_with_a_mistake_on_the_way() {
             customer: a lot
             assistant: Please enter an amount, for example $25.00.
             customer: $600
-            assistant: Please enter an amount between 1 and 500.
+            assistant: Please enter an amount between $1.00 and $500.00.
             customer: $45
             assistant: When should we take it?
             customer: yesterday

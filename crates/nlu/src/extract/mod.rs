@@ -40,6 +40,9 @@ pub struct Locale {
     pub date_order: DateOrder,
     /// True where "1.250,50" means one thousand two hundred and fifty and a half.
     pub decimal_comma: bool,
+    /// The ISO 4217 code of the region's currency (`USD` for `en-US`), for an amount that names
+    /// none; `None` for a tag without a region, or a region not in the table.
+    pub currency: Option<&'static str>,
 }
 
 impl Locale {
@@ -86,8 +89,39 @@ impl Locale {
         Locale {
             date_order,
             decimal_comma,
+            currency: region_currency(region),
         }
     }
+}
+
+/// The currency of a region (ISO 3166 code, lower case), where one currency is clearly meant.
+fn region_currency(region: &str) -> Option<&'static str> {
+    const EURO_AREA: [&str; 20] = [
+        "at", "be", "cy", "de", "ee", "es", "fi", "fr", "gr", "hr", "ie", "it", "lt", "lu", "lv", "mt", "nl", "pt",
+        "si", "sk",
+    ];
+    Some(match region {
+        "us" | "pr" | "gu" | "as" | "vi" | "um" | "mh" | "ec" | "sv" => "USD",
+        "gb" => "GBP",
+        region if EURO_AREA.contains(&region) => "EUR",
+        "ca" => "CAD",
+        "au" => "AUD",
+        "nz" => "NZD",
+        "in" => "INR",
+        "ch" | "li" => "CHF",
+        "jp" => "JPY",
+        "za" => "ZAR",
+        "sg" => "SGD",
+        "hk" => "HKD",
+        "mx" => "MXN",
+        "br" => "BRL",
+        "se" => "SEK",
+        "no" => "NOK",
+        "dk" => "DKK",
+        "pl" => "PLN",
+        "cz" => "CZK",
+        _ => return None,
+    })
 }
 
 /// An amount of money; `currency` is an ISO 4217 code when the answer named one.
