@@ -49,6 +49,17 @@ pub struct EvalArgs {
     /// Seed of the choice of held-out intents.
     #[arg(long, default_value_t = 0)]
     pub holdout_seed: u64,
+    /// Misspell the test messages: each word of three letters or more gets one typing mistake
+    /// with this probability (0.2 = a fifth of the words), seeded by `--typo-seed`.
+    #[arg(long)]
+    pub typos: Option<f64>,
+    /// Seed of the typing mistakes of `--typos`.
+    #[arg(long, default_value_t = 0)]
+    pub typo_seed: u64,
+    /// Classify the messages as typed, without correcting misspelt words towards the training
+    /// examples' words first.
+    #[arg(long)]
+    pub no_autocorrect: bool,
 }
 
 /// Baselines `baton eval` can measure beside the classifier.
@@ -83,6 +94,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
             eprintln!("held out as {OUT_OF_SCOPE} ({}): {}", names.len(), names.join(", "));
         }
     }
+    if let Some(rate) = args.typos {
+        anyhow::ensure!((0.0..=1.0).contains(&rate), "--typos is a probability, from 0 to 1");
+        eval::misspell(&mut test, rate, args.typo_seed);
+    }
     let (train, out_of_scope_texts) = eval::split_out_of_scope(train);
     let counterexamples = if args.counterexamples {
         out_of_scope_texts
@@ -100,18 +115,21 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
         indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed}]")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let options = match args.baseline {
-        // The nearest-example baseline keeps the linear model, the cheaper of the two it ignores.
-        Some(Baseline::NearestExample) => TrainOptions {
-            neighbour_max_df: 1.0,
-            hidden: 0,
-            ..TrainOptions::default()
-        },
-        Some(Baseline::Linear) => TrainOptions {
-            hidden: 0,
-            ..TrainOptions::default()
-        },
-        None => TrainOptions::default(),
+    let options = TrainOptions {
+        autocorrect: !args.no_autocorrect,
+        ..match args.baseline {
+            // The nearest-example baseline keeps the linear model, the cheaper of the two it ignores.
+            Some(Baseline::NearestExample) => TrainOptions {
+                neighbour_max_df: 1.0,
+                hidden: 0,
+                ..TrainOptions::default()
+            },
+            Some(Baseline::Linear) => TrainOptions {
+                hidden: 0,
+                ..TrainOptions::default()
+            },
+            None => TrainOptions::default(),
+        }
     };
     let start = Instant::now();
     let classifier = Classifier::train_with(&train, &counterexamples, options, &mut |done, total| {

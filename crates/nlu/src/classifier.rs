@@ -37,6 +37,7 @@ mod features;
 mod linear;
 mod mlp;
 mod neighbours;
+mod spelling;
 
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +46,7 @@ use features::{Sparse, Vectorizer, VectorizerOptions};
 use linear::{Linear, LinearOptions};
 use mlp::{MlpOptions, Network, Networks};
 use neighbours::Neighbours;
+use spelling::Speller;
 
 /// One labelled example phrase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +102,9 @@ pub struct TrainOptions {
     pub augment_copies: usize,
     /// Only examples of at least this many words are copied.
     pub augment_min_words: usize,
+    /// Misspelt words of a message are corrected towards the examples' words before it is
+    /// classified (`classifier/spelling.rs`).
+    pub autocorrect: bool,
 }
 
 impl Default for TrainOptions {
@@ -118,6 +123,7 @@ impl Default for TrainOptions {
             hidden_dropout: 0.2,
             augment_copies: 0,
             augment_min_words: 5,
+            autocorrect: true,
         }
     }
 }
@@ -129,6 +135,8 @@ pub struct Classifier {
     /// Whether the last class of the ranking model is the counterexample class.
     has_counterexample_class: bool,
     vectorizer: Vectorizer,
+    /// Corrects a message's misspellings; `None` when training turned autocorrection off.
+    speller: Option<Speller>,
     ranking: Ranking,
     neighbours: Neighbours,
 }
@@ -279,10 +287,15 @@ impl Classifier {
             Ranking::Networks(Networks::new(networks, n_features))
         };
         let neighbours = Neighbours::new(&inputs, &labels, n_classes, vectorizer.len(), options.neighbour_max_df);
+        let speller = options.autocorrect.then(|| {
+            let words: Vec<Vec<String>> = texts.iter().map(|text| features::words(text)).collect();
+            Speller::new(words.iter().map(Vec::as_slice))
+        });
         Classifier {
             intents,
             has_counterexample_class,
             vectorizer,
+            speller,
             ranking,
             neighbours,
         }
@@ -295,7 +308,7 @@ impl Classifier {
 
     /// The uncalibrated signals behind [`Classifier::classify`].
     pub fn signals(&self, text: &str) -> Signals {
-        let input = self.vectorizer.transform(text);
+        let input = self.vectorize(text);
         let (probabilities, counterexample_probability) = self.rank(&input);
         let mut similarities = self.neighbours.nearest(&input);
         let counterexample_similarity = match self.has_counterexample_class {
@@ -309,6 +322,15 @@ impl Classifier {
             counterexample_similarity,
             known: !input.is_empty(),
         }
+    }
+
+    /// The features of `text`, its misspellings corrected first.
+    fn vectorize(&self, text: &str) -> Sparse {
+        let mut words = features::words(text);
+        if let Some(speller) = &self.speller {
+            speller.correct(&mut words);
+        }
+        self.vectorizer.transform_words(&words)
     }
 
     /// The probability of each intent, and of the counterexample class (0 without one).
@@ -334,7 +356,7 @@ impl Classifier {
     /// similarity is looked up only for the two classes it uses (the top intent and the
     /// counterexamples), not for every intent.
     pub fn classify(&self, text: &str) -> Vec<IntentScore> {
-        let input = self.vectorizer.transform(text);
+        let input = self.vectorize(text);
         let (probabilities, counterexample_probability) = self.rank(&input);
         let confidences = confidences(
             &probabilities,
@@ -385,6 +407,7 @@ impl Classifier {
                 Ranking::Networks(networks) => networks.bytes(),
             }
             + self.neighbours.bytes()
+            + self.speller.as_ref().map_or(0, Speller::bytes)
     }
 }
 

@@ -86,6 +86,62 @@ fn splitmix(state: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Misspells the texts of `examples` the way people mistype: each word of three letters or more
+/// gets, with probability `rate`, one edit at a random position after its first letter — a
+/// letter left out, doubled, swapped with the next, or replaced by a neighbour on a QWERTY
+/// keyboard. Seeded, so a (data set, rate, seed) triple always gives the same texts.
+pub fn misspell(examples: &mut [TrainingExample], rate: f64, seed: u64) {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x7970_6f73;
+    let mut next = move || {
+        state = splitmix(state);
+        state
+    };
+    for example in examples {
+        let words: Vec<String> = example
+            .text
+            .split(' ')
+            .map(|word| {
+                let letters: Vec<char> = word.chars().collect();
+                let eligible = letters.len() >= 3 && letters.iter().all(|c| c.is_ascii_alphabetic());
+                if !eligible || (next() >> 11) as f64 / (1u64 << 53) as f64 >= rate {
+                    return word.to_owned();
+                }
+                mistype(letters, &mut next)
+            })
+            .collect();
+        example.text = words.join(" ");
+    }
+}
+
+/// One edit of `letters` (at least three ASCII letters) after the first letter.
+fn mistype(mut letters: Vec<char>, next: &mut impl FnMut() -> u64) -> String {
+    const ROWS: [&str; 3] = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
+    let at = 1 + (next() % (letters.len() as u64 - 1)) as usize;
+    match next() % 4 {
+        0 => {
+            letters.remove(at);
+        }
+        1 => letters.insert(at, letters[at]),
+        2 if at + 1 < letters.len() => letters.swap(at, at + 1),
+        2 => letters.swap(at - 1, at),
+        _ => {
+            let lower = letters[at].to_ascii_lowercase();
+            let neighbour = ROWS.iter().find_map(|row| {
+                let row: Vec<char> = row.chars().collect();
+                let position = row.iter().position(|&key| key == lower)?;
+                let choices: Vec<char> = [position.checked_sub(1), Some(position + 1)]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|index| row.get(index).copied())
+                    .collect();
+                Some(choices[(next() % choices.len() as u64) as usize])
+            });
+            letters[at] = neighbour.unwrap_or(lower);
+        }
+    }
+    letters.into_iter().collect()
+}
+
 /// Relabels the examples of `held_out` intents as [`OUT_OF_SCOPE`].
 pub fn relabel(examples: &mut [TrainingExample], held_out: &BTreeSet<String>) {
     for example in examples {

@@ -110,9 +110,23 @@ impl Default for NgramOptions {
     }
 }
 
+/// The hash of a word, as its unigram feature is looked up.
+pub fn word_hash(word: &str) -> u64 {
+    hash_chars(word.chars())
+}
+
+/// [`word_hash`] of the word these characters spell.
+pub fn hash_chars(characters: impl Iterator<Item = char>) -> u64 {
+    characters.fold(SEED_WORD, |hash, character| mix(hash, u64::from(character)))
+}
+
 /// Hashes of every n-gram of `text`, duplicates included (they are the term frequencies).
 pub fn grams(text: &str, options: &NgramOptions) -> Grams {
-    let words = words(text);
+    grams_of_words(&words(text), options)
+}
+
+/// [`grams`] of a text already split into [`words`].
+pub fn grams_of_words(words: &[String], options: &NgramOptions) -> Grams {
     // Every n-gram is pushed: size the two blocks for them up front.
     let n_chars: usize = words.iter().map(|word| word.chars().count() + 2).sum();
     let mut grams = Grams {
@@ -120,11 +134,8 @@ pub fn grams(text: &str, options: &NgramOptions) -> Grams {
         char: Vec::with_capacity(n_chars * options.char_max.saturating_sub(1)),
     };
     let mut word_hashes = Vec::with_capacity(words.len());
-    for word in &words {
-        let mut hash = SEED_WORD;
-        for character in word.chars() {
-            hash = mix(hash, u64::from(character));
-        }
+    for word in words {
+        let hash = word_hash(word);
         word_hashes.push(hash);
         grams.word.push(hash);
     }
@@ -150,13 +161,13 @@ pub fn grams(text: &str, options: &NgramOptions) -> Grams {
     };
     if options.char_across_words {
         padded.push(u64::from(' '));
-        for word in &words {
+        for word in words {
             padded.extend(word.chars().map(u64::from));
             padded.push(u64::from(' '));
         }
         read_chars(&padded, &mut grams);
     } else {
-        for word in &words {
+        for word in words {
             padded.clear();
             padded.push(u64::from(' '));
             padded.extend(word.chars().map(u64::from));
@@ -236,7 +247,12 @@ impl Vectorizer {
 
     /// The TF-IDF vector of `text`; empty when no known n-gram occurs in it.
     pub fn transform(&self, text: &str) -> Sparse {
-        let grams = grams(text, &self.ngrams);
+        self.transform_words(&words(text))
+    }
+
+    /// [`Vectorizer::transform`] of a text already split into [`words`].
+    pub fn transform_words(&self, words: &[String]) -> Sparse {
+        let grams = grams_of_words(words, &self.ngrams);
         let mut vector = self.block(&grams.word);
         if self.ngrams.word_weight != 1.0 {
             for (_, value) in &mut vector {

@@ -172,6 +172,27 @@ fn paraphrases_of_a_small_assistant_match_their_intent() {
 }
 
 #[test]
+fn misspelt_words_are_corrected_unless_autocorrection_is_off() {
+    let classifier = Classifier::train(&bank(), &[]);
+    let typed = "I lsot my debit crad, can you blokc it";
+    let corrected = "I lost my debit card, can you block it";
+    assert_eq!(classifier.classify(typed), classifier.classify(corrected));
+    assert_eq!(top(&classifier, typed).intent, "lost_card");
+    let literal = Classifier::train_with(
+        &bank(),
+        &[],
+        TrainOptions {
+            autocorrect: false,
+            ..TrainOptions::default()
+        },
+        &mut |_, _| {},
+    );
+    assert_ne!(literal.classify(typed), classifier.classify(typed));
+    let spelt_right = "how much do I have in my account";
+    assert_eq!(literal.classify(spelt_right), classifier.classify(spelt_right));
+}
+
+#[test]
 fn gibberish_and_off_topic_fall_below_the_threshold() {
     let classifier = Classifier::train(&bank(), &[]);
     for text in [
