@@ -25,6 +25,10 @@ use super::features::{HashIndex, hash_chars, word_hash};
 /// Words shorter than this (in characters) are never corrected.
 pub const MIN_LENGTH: usize = 4;
 
+/// Nor are words longer than this: no word of a language is, and the candidates of a word cost
+/// time in the square of its length (a 4 KB "word" would cost milliseconds).
+pub const MAX_LENGTH: usize = 30;
+
 /// The known words and the index of their one-letter deletions.
 #[derive(Debug, Clone, Default)]
 pub struct Speller {
@@ -124,15 +128,15 @@ impl Speller {
     }
 }
 
-/// Whether a message word may be corrected: long enough, letters only.
+/// Whether a message word may be corrected: of a word's length, letters only.
 fn correctable(word: &str) -> bool {
-    word.chars().count() >= MIN_LENGTH && word.chars().all(char::is_alphabetic)
+    (MIN_LENGTH..=MAX_LENGTH).contains(&word.chars().count()) && word.chars().all(char::is_alphabetic)
 }
 
-/// Whether a known word may be the correction of a word: one letter shorter than the shortest
-/// correctable word at least, letters only.
+/// Whether a known word may be the correction of a word: within a letter of the lengths of
+/// correctable words, letters only.
 fn correctable_towards(word: &str) -> bool {
-    word.chars().count() + 1 >= MIN_LENGTH && word.chars().all(char::is_alphabetic)
+    (MIN_LENGTH - 1..=MAX_LENGTH + 1).contains(&word.chars().count()) && word.chars().all(char::is_alphabetic)
 }
 
 /// The [`word_hash`] of `word` with each one of its characters left out, in turn (no string is
@@ -223,6 +227,18 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(corrected(&speller, text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn words_longer_than_any_word_are_left_alone() {
+        let at_most = "a".repeat(MAX_LENGTH);
+        let beyond = "a".repeat(MAX_LENGTH + 1);
+        let speller = speller(&[&at_most, &beyond]);
+        let typo = |word: &str| format!("{}b", &word[1..]);
+        assert_eq!(corrected(&speller, &typo(&at_most)), at_most);
+        assert_eq!(corrected(&speller, &typo(&beyond)), typo(&beyond));
+        let huge = "ab".repeat(2000);
+        assert_eq!(corrected(&speller, &huge), huge);
     }
 
     #[test]
