@@ -130,6 +130,43 @@ fn markup_in_a_message_is_shown_as_text() {
     });
 }
 
+#[test]
+fn bold_and_italic_in_the_assistants_text_are_shown_as_emphasis() {
+    run(|| async {
+        let server = TestServer::start().await;
+        let browser = Browser::start().await;
+        open_chat(&browser, &server).await;
+        browser.type_into(".baton-wc-input", "what can you do\n").await;
+        let log = browser.wait_for_text(LOG, "Ask in your own words").await;
+        assert!(
+            log.contains("I can help with balances, transfers, cards, bills, loans and branch hours."),
+            "the asterisks are not shown: {log}"
+        );
+        let bold = browser
+            .script(
+                "return [...document.querySelectorAll('.baton-wc-log .baton-wc-assistant strong')].map(node => node.textContent);",
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(
+            bold,
+            json!(["balances, transfers, cards, bills, loans and branch hours"])
+        );
+        // What the customer types stays as typed.
+        browser.type_into(".baton-wc-input", "a **b** c\n").await;
+        browser.wait_for_text(LOG, "a **b** c").await;
+        let customer = browser
+            .script(
+                "const bubbles = document.querySelectorAll('.baton-wc-log .baton-wc-customer .baton-wc-bubble'); \
+                 const last = bubbles[bubbles.length - 1]; return [last.textContent, last.querySelectorAll('strong').length];",
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(customer, json!(["You said: a **b** c", 0]));
+        browser.close().await;
+    });
+}
+
 /// Screenshots at desktop and phone widths in the temporary directory, for people to look at;
 /// on a phone the open chat fills the screen.
 #[test]
