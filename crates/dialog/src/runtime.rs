@@ -282,7 +282,7 @@ impl<'a> Run<'a> {
             && let Some((other, confidence)) = self.candidates(intents).into_iter().next()
             && other != action.id()
         {
-            self.change_topic(other, confidence);
+            self.change_topic(other, confidence, text);
             return;
         }
         self.session.failed_inputs.push(text.to_owned());
@@ -307,7 +307,7 @@ impl<'a> Run<'a> {
     /// Leaves the waiting question for another action; the question is offered again when it
     /// ends. A question of Greet customer or No action matches is simply dropped: there is
     /// nothing to go back to.
-    fn change_topic(&mut self, other: String, confidence: f32) {
+    fn change_topic(&mut self, other: String, confidence: f32, text: &str) {
         self.session.failed_inputs.clear();
         self.debug.matched = Some((other.clone(), confidence));
         self.action_matched();
@@ -323,6 +323,7 @@ impl<'a> Run<'a> {
             }
         };
         self.push(ActionRef::Action(other), on_end);
+        self.fill_from(text);
         self.run();
     }
 
@@ -352,7 +353,44 @@ impl<'a> Run<'a> {
         self.debug.matched = Some((top.clone(), confidence));
         self.action_matched();
         self.push(ActionRef::Action(top), OnEnd::Stop);
+        self.fill_from(text);
         self.run();
+    }
+
+    /// Answers the questions of the action just started that the message which started it
+    /// already answers, as IBM's actions do unless a step always asks: "send $50 to Sam
+    /// tomorrow" fills the amount and the date, so they are not asked again. Only answer types
+    /// that a sentence shows unambiguously are read (amounts, percentages, dates, times, email
+    /// addresses, phone numbers), each for the first question of its type only (a second date
+    /// could be either), and only a valid answer counts: one out of range is asked as usual.
+    fn fill_from(&mut self, text: &str) {
+        let Some(frame) = self.session.stack.last() else {
+            return;
+        };
+        let steps = self.steps_of(&frame.action);
+        let mut seen: Vec<ResponseType> = Vec::new();
+        for question in steps.iter().filter_map(|step| step.question.as_ref()) {
+            let kind = question.kind;
+            let readable = matches!(
+                kind,
+                ResponseType::Currency
+                    | ResponseType::Percentage
+                    | ResponseType::Date
+                    | ResponseType::Time
+                    | ResponseType::Email
+                    | ResponseType::Phone
+            );
+            if !readable || seen.contains(&kind) {
+                continue;
+            }
+            seen.push(kind);
+            if question.always_ask {
+                continue;
+            }
+            if let Answer::Valid(value) = answer::read(question, text, &self.scope()) {
+                self.session.set_variable(question.variable(), value);
+            }
+        }
     }
 
     fn ask_clarifying(&mut self, candidates: Vec<String>) {

@@ -4,7 +4,7 @@ use baton_assistant::Value;
 use chrono::{NaiveDate, NaiveTime};
 use serde_json::json;
 
-use crate::support::{assistant, said, turn_after};
+use crate::support::{assistant, converse, said, turn_after};
 
 /// Asks `question` and answers `reply`; returns what was said and the stored value.
 fn ask(question: serde_json::Value, reply: &str) -> (Vec<String>, Option<Value>) {
@@ -332,4 +332,48 @@ fn amounts_and_times_read_in_the_assistant_locale() {
     );
     let turn = turn_after(&fixture, &["ask => ask"], "9000");
     assert_eq!(said(&turn), ["assistant: Please enter an amount of at most 5,000.00."]);
+}
+
+#[test]
+fn values_in_the_message_that_starts_an_action_answer_its_questions() {
+    let fixture = assistant(json!({
+        "actions": [
+            {"id": "pay", "steps": [
+                {"id": "amount", "say": "How much?", "question": {"type": "currency", "max": 500}},
+                {"id": "when", "say": "When?", "question": {"type": "date"}},
+                {"id": "again", "say": "And the second date?", "question": {"type": "date"}},
+                {"id": "email", "say": "Email?", "question": {"type": "email", "always_ask": true}},
+                {"id": "count", "say": "How many?", "question": {"type": "number"}},
+                {"say": "Paying ${amount} on ${when} and ${again} to ${email}, ${count} times."}
+            ]},
+            {"id": "help", "steps": [{"say": "Helping."}]}
+        ]
+    }));
+    // The amount and the first date are filled; a second date, an email that always asks and a
+    // plain number (which a sentence does not show unambiguously) are asked.
+    let (transcript, _) = converse(
+        &fixture,
+        &[
+            "pay $50 tomorrow 3 times, receipt to ada@example.com => pay",
+            "friday",
+            "bo@example.com",
+            "3",
+        ],
+    );
+    assert!(
+        transcript.ends_with(
+            "customer: pay $50 tomorrow 3 times, receipt to ada@example.com\n\
+             assistant: And the second date?\n\
+             customer: friday\n\
+             assistant: Email?\n\
+             customer: bo@example.com\n\
+             assistant: How many?\n\
+             customer: 3\n\
+             assistant: Paying $50.00 on November 26, 2026 and November 27, 2026 to bo@example.com, 3 times.\n"
+        ),
+        "{transcript}"
+    );
+    // A value out of range is not taken: the question is asked as usual.
+    let turn = turn_after(&fixture, &[], "pay $900 => pay");
+    assert_eq!(said(&turn), ["assistant: How much?"]);
 }
