@@ -85,6 +85,23 @@ pub(crate) fn choose(text: &str, options: &[AnswerOption]) -> Option<usize> {
     extract::option(wanted, &refs).filter(|index| *index < options.len())
 }
 
+/// The option of `question` (an options question) that `text` names by label, value or synonym,
+/// and nothing looser (see [`extract::option_named`]), as the value it stores.
+pub(crate) fn named_option(question: &Question, text: &str) -> Option<Value> {
+    let refs: Vec<OptionRef<'_>> = question
+        .options
+        .iter()
+        .map(|option| OptionRef {
+            label: option.label(),
+            value: option.value(),
+            synonyms: option.synonyms(),
+        })
+        .collect();
+    let index = extract::option_named(text, &refs)?;
+    let option = question.options.get(index)?;
+    Some(Value::Text(option.value().to_owned()))
+}
+
 fn valid(question: &Question, text: &str, value: &Value, scope: &Scope<'_>) -> bool {
     if let Some(number) = value.as_number() {
         let too_small = question.min.is_some_and(|min| number < min);

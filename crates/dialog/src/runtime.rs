@@ -363,6 +363,8 @@ impl<'a> Run<'a> {
     /// that a sentence shows unambiguously are read (amounts, percentages, dates, times, email
     /// addresses, phone numbers), each for the first question of its type only (a second date
     /// could be either), and only a valid answer counts: one out of range is asked as usual.
+    /// Options questions take an option the message names ("I lost my credit card"), never a
+    /// position, number or misspelling.
     fn fill_from(&mut self, text: &str) {
         let Some(frame) = self.session.stack.last() else {
             return;
@@ -380,6 +382,14 @@ impl<'a> Run<'a> {
                     | ResponseType::Email
                     | ResponseType::Phone
             );
+            if kind == ResponseType::Options {
+                if !question.always_ask
+                    && let Some(value) = answer::named_option(question, text)
+                {
+                    self.session.set_variable(question.variable(), value);
+                }
+                continue;
+            }
             if !readable || seen.contains(&kind) {
                 continue;
             }

@@ -839,6 +839,40 @@ fn choose(text: &str, labels: &[(&str, &str, &[&str])]) -> Option<usize> {
 }
 
 #[test]
+fn option_named_reads_names_and_nothing_looser() {
+    let accounts: &[(&str, &str, &[&str])] = &[
+        ("Savings account", "savings", &["saver"]),
+        ("Checking account", "checking", &["current account"]),
+    ];
+    let named = |text: &str| {
+        let synonyms: Vec<Vec<String>> = accounts
+            .iter()
+            .map(|(_, _, s)| s.iter().map(|s| s.to_string()).collect())
+            .collect();
+        let options: Vec<OptionRef<'_>> = accounts
+            .iter()
+            .zip(&synonyms)
+            .map(|((label, value, _), synonyms)| OptionRef { label, value, synonyms })
+            .collect();
+        extract::option_named(text, &options)
+    };
+    let cases = [
+        ("what's in my savings account", Some(0)),
+        ("move it from my current account", Some(1)),
+        ("checking", Some(1)),
+        ("transfer from savings to checking", None),
+        ("not my savings account", None),
+        ("the second one", None),
+        ("2", None),
+        ("my savngs account", None),
+        ("what is my balance", None),
+    ];
+    check("option_named", &cases, named);
+    // The full reader takes what option_named refuses.
+    assert_eq!(choose("the second one", accounts), Some(1));
+}
+
+#[test]
 fn option_reads_names_positions_and_misspellings() {
     let accounts: &[(&str, &str, &[&str])] = &[
         ("Savings account", "savings", &["saver"]),

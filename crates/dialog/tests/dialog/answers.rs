@@ -377,3 +377,38 @@ fn values_in_the_message_that_starts_an_action_answer_its_questions() {
     let turn = turn_after(&fixture, &[], "pay $900 => pay");
     assert_eq!(said(&turn), ["assistant: How much?"]);
 }
+
+#[test]
+fn an_option_the_starting_message_names_is_taken_but_not_a_position() {
+    let fixture = assistant(json!({
+        "actions": [
+            {"id": "lost", "steps": [
+                {"id": "card", "say": "Which card?", "question": {"type": "options", "options": ["Debit card", "Credit card"]}},
+                {"id": "speed", "say": "How fast?", "question": {"type": "options", "options": [
+                    {"label": "Express", "value": "express", "synonyms": ["urgent"]}, "Standard"
+                ], "always_ask": true}},
+                {"say": "A new ${card}, ${speed}."}
+            ]}
+        ]
+    }));
+    let turn = turn_after(&fixture, &[], "I lost my credit card and it is urgent => lost");
+    assert_eq!(
+        said(&turn)[0],
+        "assistant: How fast?",
+        "the card is taken, a question that always asks is asked"
+    );
+    let turn = turn_after(&fixture, &[], "I lost the second card I had => lost");
+    assert_eq!(
+        said(&turn)[0],
+        "assistant: Which card?",
+        "a position in the first message chooses nothing"
+    );
+    let turn = turn_after(&fixture, &[], "lost both my debit card and credit card => lost");
+    assert_eq!(
+        said(&turn)[0],
+        "assistant: Which card?",
+        "two named options choose nothing"
+    );
+    let turn = turn_after(&fixture, &[], "my crdit card is lost => lost");
+    assert_eq!(said(&turn)[0], "assistant: Which card?", "nor does a misspelling");
+}

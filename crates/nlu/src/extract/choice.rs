@@ -80,6 +80,16 @@ enum Decision {
 }
 
 pub(super) fn option(text: &str, options: &[OptionRef<'_>]) -> Option<usize> {
+    decide(text, options, false)
+}
+
+/// [`option`] by the first two rules only: an option named in the text. For a sentence that was
+/// not an answer to the question (positions, numbers and misspellings there mean something else).
+pub(super) fn option_named(text: &str, options: &[OptionRef<'_>]) -> Option<usize> {
+    decide(text, options, true)
+}
+
+fn decide(text: &str, options: &[OptionRef<'_>], named_only: bool) -> Option<usize> {
     // Options questions have a handful of options and short answers; the caps bound the fuzzy rule's work.
     let options = &options[..options.len().min(MAX_OPTIONS)];
     let tokens = tokenize(&normalise(text));
@@ -99,7 +109,8 @@ pub(super) fn option(text: &str, options: &[OptionRef<'_>]) -> Option<usize> {
         &|| yes_or_no(text, &all_names),
         &|| misspelt(&answer, &all_names),
     ];
-    for rule in rules {
+    let n_rules = if named_only { 2 } else { rules.len() };
+    for rule in &rules[..n_rules] {
         match rule() {
             Decision::Chosen(index) => return Some(index),
             Decision::Ambiguous => return None,

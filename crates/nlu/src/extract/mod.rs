@@ -202,6 +202,13 @@ pub fn option(text: &str, options: &[OptionRef<'_>]) -> Option<usize> {
     choice::option(text, options)
 }
 
+/// The option named in `text` by label, value or synonym (also inside a sentence), and nothing
+/// looser: for a message that was not an answer to the question, where "the second" or "2" mean
+/// something else. An answer that names two options is `None`.
+pub fn option_named(text: &str, options: &[OptionRef<'_>]) -> Option<usize> {
+    choice::option_named(text, options)
+}
+
 /// An email address found in the text, lower-cased domain; also spelt out ("john at example dot com").
 ///
 /// Two different addresses are `None`.
