@@ -146,7 +146,7 @@ impl<'a> Run<'a> {
             return;
         }
         let handled = match self.session.pending.take() {
-            Some(Pending::Clarify { candidates }) => self.clarify_reply(text, &candidates),
+            Some(Pending::Clarify { candidates, said }) => self.clarify_reply(text, &candidates, &said),
             Some(Pending::ReturnOffer) => self.return_reply(text),
             None => false,
         };
@@ -189,7 +189,7 @@ impl<'a> Run<'a> {
     // ----- a customer message -----------------------------------------------------------
 
     /// The reply to "Did you mean:"; false when it is none of the choices (then it is a new input).
-    fn clarify_reply(&mut self, text: &str, candidates: &[String]) -> bool {
+    fn clarify_reply(&mut self, text: &str, candidates: &[String], said: &str) -> bool {
         let clarifying = self.assistant.system.clarifying_question.as_ref();
         let options: Vec<AnswerOption> = self
             .clarify_choices(candidates)
@@ -204,6 +204,7 @@ impl<'a> Run<'a> {
             self.debug.matched = Some((id.clone(), 1.0));
             self.action_matched();
             self.push(ActionRef::Action(id), OnEnd::Stop);
+            self.fill_from(said);
             self.run();
         } else if index == candidates.len() {
             let response = match clarifying.and_then(|clarifying| clarifying.none_response.as_ref()) {
@@ -347,7 +348,7 @@ impl<'a> Run<'a> {
             .map(|(id, _)| id.clone())
             .collect();
         if settings.clarify && close.len() >= 2 {
-            self.ask_clarifying(close);
+            self.ask_clarifying(close, text);
             return;
         }
         self.debug.matched = Some((top.clone(), confidence));
@@ -403,14 +404,17 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn ask_clarifying(&mut self, candidates: Vec<String>) {
+    fn ask_clarifying(&mut self, candidates: Vec<String>, said: &str) {
         let clarifying = self.assistant.system.clarifying_question.as_ref();
         let title = match clarifying.and_then(|clarifying| clarifying.prompt.as_ref()) {
             Some(template) => self.scope().render(template),
             None => defaults::CLARIFY_PROMPT.to_owned(),
         };
         let choices = self.clarify_choices(&candidates);
-        self.session.pending = Some(Pending::Clarify { candidates });
+        self.session.pending = Some(Pending::Clarify {
+            candidates,
+            said: said.to_owned(),
+        });
         self.say(Message::Options { title, choices });
     }
 

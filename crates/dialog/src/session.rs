@@ -129,8 +129,13 @@ pub enum OnEnd {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Pending {
-    /// "Did you mean:" with these action ids.
-    Clarify { candidates: Vec<String> },
+    /// "Did you mean:" with these action ids, after the customer `said` this; the action chosen
+    /// takes the values the message holds, as if it had started it.
+    Clarify {
+        candidates: Vec<String>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        said: String,
+    },
     /// "Do you want to go back to …?": the interrupted action is the top of the stack.
     ReturnOffer,
 }
@@ -219,6 +224,7 @@ mod tests {
             }],
             pending: Some(Pending::Clarify {
                 candidates: vec!["a".to_owned(), "b".to_owned()],
+                said: "a or b".to_owned(),
             }),
             no_match_count: 1,
             profanity_count: 1,

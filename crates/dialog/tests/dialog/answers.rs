@@ -412,3 +412,22 @@ fn an_option_the_starting_message_names_is_taken_but_not_a_position() {
     let turn = turn_after(&fixture, &[], "my crdit card is lost => lost");
     assert_eq!(said(&turn)[0], "assistant: Which card?", "nor does a misspelling");
 }
+
+#[test]
+fn the_action_chosen_in_a_clarifying_question_takes_the_values_of_the_message_before() {
+    let fixture = assistant(json!({
+        "actions": [
+            {"id": "send", "title": "Send money", "steps": [
+                {"id": "send_amount", "say": "How much?", "question": {"type": "currency"}},
+                {"say": "Sending ${send_amount}."}
+            ]},
+            {"id": "pay", "title": "Pay a bill", "steps": [
+                {"id": "pay_amount", "say": "How much?", "question": {"type": "currency"}},
+                {"say": "Paying ${pay_amount}."}
+            ]}
+        ]
+    }));
+    let ask = "$40 to the electric company => send:0.7, pay:0.68";
+    let turn = turn_after(&fixture, &[ask], "Pay a bill");
+    assert_eq!(said(&turn), ["assistant: Paying $40.00."]);
+}

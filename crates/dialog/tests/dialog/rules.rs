@@ -288,7 +288,8 @@ fn close_candidates_get_a_clarifying_question() {
     assert_eq!(
         turn.session.pending,
         Some(Pending::Clarify {
-            candidates: vec!["transfer_money".into(), "check_balance".into()]
+            candidates: vec!["transfer_money".into(), "check_balance".into()],
+            said: "money".into(),
         })
     );
     let cases: [(&str, &[&str]); 5] = [
