@@ -74,30 +74,25 @@ pub(crate) fn choose(text: &str, options: &[AnswerOption]) -> Option<usize> {
     if exact.is_some() {
         return exact;
     }
-    let refs: Vec<OptionRef<'_>> = options
+    extract::option(wanted, &option_refs(options)).filter(|index| *index < options.len())
+}
+
+/// The options as the extractor sees them.
+fn option_refs(options: &[AnswerOption]) -> Vec<OptionRef<'_>> {
+    options
         .iter()
         .map(|option| OptionRef {
             label: option.label(),
             value: option.value(),
             synonyms: option.synonyms(),
         })
-        .collect();
-    extract::option(wanted, &refs).filter(|index| *index < options.len())
+        .collect()
 }
 
 /// The option of `question` (an options question) that `text` names by label, value or synonym,
 /// and nothing looser (see [`extract::option_named`]), as the value it stores.
 pub(crate) fn named_option(question: &Question, text: &str) -> Option<Value> {
-    let refs: Vec<OptionRef<'_>> = question
-        .options
-        .iter()
-        .map(|option| OptionRef {
-            label: option.label(),
-            value: option.value(),
-            synonyms: option.synonyms(),
-        })
-        .collect();
-    let index = extract::option_named(text, &refs)?;
+    let index = extract::option_named(text, &option_refs(&question.options))?;
     let option = question.options.get(index)?;
     Some(Value::Text(option.value().to_owned()))
 }

@@ -826,6 +826,15 @@ fn yes_no_reads_agreement_and_refusal() {
 }
 
 fn choose(text: &str, labels: &[(&str, &str, &[&str])]) -> Option<usize> {
+    choose_with(extract::option, text, labels)
+}
+
+/// `reader` (one of the option extractors) on options given as (label, value, synonyms).
+fn choose_with(
+    reader: fn(&str, &[OptionRef<'_>]) -> Option<usize>,
+    text: &str,
+    labels: &[(&str, &str, &[&str])],
+) -> Option<usize> {
     let synonyms: Vec<Vec<String>> = labels
         .iter()
         .map(|(_, _, s)| s.iter().map(|s| s.to_string()).collect())
@@ -835,7 +844,7 @@ fn choose(text: &str, labels: &[(&str, &str, &[&str])]) -> Option<usize> {
         .zip(&synonyms)
         .map(|((label, value, _), synonyms)| OptionRef { label, value, synonyms })
         .collect();
-    extract::option(text, &options)
+    reader(text, &options)
 }
 
 #[test]
@@ -844,18 +853,7 @@ fn option_named_reads_names_and_nothing_looser() {
         ("Savings account", "savings", &["saver"]),
         ("Checking account", "checking", &["current account"]),
     ];
-    let named = |text: &str| {
-        let synonyms: Vec<Vec<String>> = accounts
-            .iter()
-            .map(|(_, _, s)| s.iter().map(|s| s.to_string()).collect())
-            .collect();
-        let options: Vec<OptionRef<'_>> = accounts
-            .iter()
-            .zip(&synonyms)
-            .map(|((label, value, _), synonyms)| OptionRef { label, value, synonyms })
-            .collect();
-        extract::option_named(text, &options)
-    };
+    let named = |text: &str| choose_with(extract::option_named, text, accounts);
     let cases = [
         ("what's in my savings account", Some(0)),
         ("move it from my current account", Some(1)),
