@@ -98,16 +98,7 @@ impl fmt::Display for Value {
                 write_number(f, *number)?;
                 f.write_str("%")
             }
-            Value::Money { amount, currency } => {
-                let amount = format!("{amount:.2}");
-                match currency.as_deref() {
-                    Some("USD") => write!(f, "${amount}"),
-                    Some("EUR") => write!(f, "€{amount}"),
-                    Some("GBP") => write!(f, "£{amount}"),
-                    Some(code) => write!(f, "{amount} {code}"),
-                    None => f.write_str(&amount),
-                }
-            }
+            Value::Money { amount, currency } => write_money(f, "", &format!("{amount:.2}"), currency.as_deref()),
             Value::Text(text) => f.write_str(text),
             Value::Date(date) => write!(f, "{}", date.format("%Y-%m-%d")),
             Value::Time(time) => write!(f, "{}", time.format("%H:%M")),
@@ -169,13 +160,7 @@ impl fmt::Display for Worded<'_> {
             Value::Money { amount, currency } if amount.is_finite() => {
                 let digits = grouped(amount.abs());
                 let sign = if *amount < 0.0 && digits != "0.00" { "-" } else { "" };
-                match currency.as_deref() {
-                    Some("USD") => write!(f, "{sign}${digits}"),
-                    Some("EUR") => write!(f, "{sign}€{digits}"),
-                    Some("GBP") => write!(f, "{sign}£{digits}"),
-                    Some(code) => write!(f, "{sign}{digits} {code}"),
-                    None => write!(f, "{sign}{digits}"),
-                }
+                write_money(f, sign, &digits, currency.as_deref())
             }
             Value::List(items) => {
                 for (index, item) in items.iter().enumerate() {
@@ -188,6 +173,17 @@ impl fmt::Display for Worded<'_> {
             }
             other => other.fmt(f),
         }
+    }
+}
+
+/// An amount written as `digits`, after `sign`, with its currency's symbol (`$`, `€`, `£`) or code.
+fn write_money(f: &mut fmt::Formatter<'_>, sign: &str, digits: &str, currency: Option<&str>) -> fmt::Result {
+    match currency {
+        Some("USD") => write!(f, "{sign}${digits}"),
+        Some("EUR") => write!(f, "{sign}€{digits}"),
+        Some("GBP") => write!(f, "{sign}£{digits}"),
+        Some(code) => write!(f, "{sign}{digits} {code}"),
+        None => write!(f, "{sign}{digits}"),
     }
 }
 

@@ -115,21 +115,19 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
         indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed}]")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let options = TrainOptions {
+    let defaults = TrainOptions {
         autocorrect: !args.no_autocorrect,
-        ..match args.baseline {
-            // The nearest-example baseline keeps the linear model, the cheaper of the two it ignores.
-            Some(Baseline::NearestExample) => TrainOptions {
-                neighbour_max_df: 1.0,
-                hidden: 0,
-                ..TrainOptions::default()
-            },
-            Some(Baseline::Linear) => TrainOptions {
-                hidden: 0,
-                ..TrainOptions::default()
-            },
-            None => TrainOptions::default(),
-        }
+        ..TrainOptions::default()
+    };
+    let options = match args.baseline {
+        // The nearest-example baseline keeps the linear model, the cheaper of the two it ignores.
+        Some(Baseline::NearestExample) => TrainOptions {
+            neighbour_max_df: 1.0,
+            hidden: 0,
+            ..defaults
+        },
+        Some(Baseline::Linear) => TrainOptions { hidden: 0, ..defaults },
+        None => defaults,
     };
     let start = Instant::now();
     let classifier = Classifier::train_with(&train, &counterexamples, options, &mut |done, total| {

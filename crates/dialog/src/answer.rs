@@ -162,7 +162,7 @@ pub(crate) fn default_out_of_range(question: &Question, scope: &Scope<'_>) -> St
         ResponseType::Currency => "an amount",
         ResponseType::Percentage => "a percentage",
         ResponseType::Date => {
-            let wording = crate::scope::wording(&scope.assistant.locale);
+            let wording = scope.wording();
             let show = |date: NaiveDate| Value::Date(date).worded(wording).to_string();
             let after = bound(question.after.as_ref(), scope).map(show);
             let before = bound(question.before.as_ref(), scope).map(show);
@@ -175,7 +175,7 @@ pub(crate) fn default_out_of_range(question: &Question, scope: &Scope<'_>) -> St
         }
         _ => return default_invalid(question, &scope.assistant.locale),
     };
-    let wording = crate::scope::wording(&scope.assistant.locale);
+    let wording = scope.wording();
     let currency = Locale::from_tag(&scope.assistant.locale).currency;
     let show = |bound: f64| {
         let value = match question.kind {

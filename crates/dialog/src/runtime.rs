@@ -373,32 +373,28 @@ impl<'a> Run<'a> {
         let steps = self.steps_of(&frame.action);
         let mut seen: Vec<ResponseType> = Vec::new();
         for question in steps.iter().filter_map(|step| step.question.as_ref()) {
-            let kind = question.kind;
-            let readable = matches!(
-                kind,
-                ResponseType::Currency
-                    | ResponseType::Percentage
-                    | ResponseType::Date
-                    | ResponseType::Time
-                    | ResponseType::Email
-                    | ResponseType::Phone
-            );
-            if kind == ResponseType::Options {
-                if !question.always_ask
-                    && let Some(value) = answer::named_option(question, text)
-                {
-                    self.session.set_variable(question.variable(), value);
+            let value = match question.kind {
+                ResponseType::Options => answer::named_option(question, text),
+                kind @ (ResponseType::Currency
+                | ResponseType::Percentage
+                | ResponseType::Date
+                | ResponseType::Time
+                | ResponseType::Email
+                | ResponseType::Phone) => {
+                    // Only the first question of a type: the type counts as seen even when it
+                    // always asks.
+                    if seen.contains(&kind) {
+                        continue;
+                    }
+                    seen.push(kind);
+                    match answer::read(question, text, &self.scope()) {
+                        Answer::Valid(value) => Some(value),
+                        _ => None,
+                    }
                 }
-                continue;
-            }
-            if !readable || seen.contains(&kind) {
-                continue;
-            }
-            seen.push(kind);
-            if question.always_ask {
-                continue;
-            }
-            if let Answer::Valid(value) = answer::read(question, text, &self.scope()) {
+                _ => None,
+            };
+            if let Some(value) = value.filter(|_| !question.always_ask) {
                 self.session.set_variable(question.variable(), value);
             }
         }

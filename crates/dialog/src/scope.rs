@@ -67,9 +67,12 @@ impl Scope<'_> {
 
     /// Renders a template; an interpolation that fails renders as nothing.
     pub fn render(&self, template: &Template) -> String {
-        eval::render(template, &|name| self.lookup(name), self.now, &|| {
-            wording(&self.assistant.locale)
-        })
+        eval::render(template, &|name| self.lookup(name), self.now, &|| self.wording())
+    }
+
+    /// How values read in the assistant's sentences (see [`wording`]).
+    pub fn wording(&self) -> Wording {
+        wording(&self.assistant.locale)
     }
 
     fn evaluate_expr(&self, expr: &Expr) -> Option<Value> {

@@ -223,7 +223,12 @@ impl Classifier {
                 ngrams: options.ngrams,
             },
         );
-        let inputs: Vec<Sparse> = texts.iter().map(|text| vectorizer.transform(text)).collect();
+        // Each text is split into words once: for its features, and for the speller's vocabulary.
+        let text_words: Vec<Vec<String>> = texts.iter().map(|text| features::words(text)).collect();
+        let inputs: Vec<Sparse> = text_words
+            .iter()
+            .map(|words| vectorizer.transform_words(words))
+            .collect();
         let has_counterexample_class = !counterexamples.is_empty();
         let labels: Vec<usize> = examples
             .iter()
@@ -287,10 +292,9 @@ impl Classifier {
             Ranking::Networks(Networks::new(networks, n_features))
         };
         let neighbours = Neighbours::new(&inputs, &labels, n_classes, vectorizer.len(), options.neighbour_max_df);
-        let speller = options.autocorrect.then(|| {
-            let words: Vec<Vec<String>> = texts.iter().map(|text| features::words(text)).collect();
-            Speller::new(words.iter().map(Vec::as_slice))
-        });
+        let speller = options
+            .autocorrect
+            .then(|| Speller::new(text_words.iter().map(Vec::as_slice)));
         Classifier {
             intents,
             has_counterexample_class,

@@ -80,16 +80,12 @@ impl Speller {
 
     /// Replaces each unknown word of `words` that is one edit from a known word by that word;
     /// when several are, the one in the most training texts (then the first alphabetically).
-    /// Returns whether anything changed.
-    pub fn correct(&self, words: &mut [String]) -> bool {
-        let mut changed = false;
+    pub fn correct(&self, words: &mut [String]) {
         for word in words.iter_mut() {
             if let Some(replacement) = self.correction(word) {
                 *word = replacement.to_owned();
-                changed = true;
             }
         }
-        changed
     }
 
     /// The known word `word` is a misspelling of, if it is unknown and one edit from one.
