@@ -21,6 +21,7 @@
 use std::collections::HashMap;
 
 use super::features::{HashIndex, hash_chars, word_hash};
+use crate::extract::edit_distance;
 
 /// Words shorter than this (in characters) are never corrected.
 pub const MIN_LENGTH: usize = 4;
@@ -149,37 +150,9 @@ fn deletion_hashes(word: &str) -> impl Iterator<Item = u64> + '_ {
 }
 
 /// Whether `a` and `b` are at most one edit apart: an insertion, a deletion, a substitution or a
-/// swap of two neighbouring characters.
+/// swap of two neighbouring characters (the options extractor's distance).
 fn within_one_edit(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        return within_one_edit_of(a.as_bytes(), b.as_bytes());
-    }
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    within_one_edit_of(&a, &b)
-}
-
-fn within_one_edit_of<T: PartialEq>(a: &[T], b: &[T]) -> bool {
-    let (shorter, longer) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if longer.len() - shorter.len() > 1 {
-        return false;
-    }
-    let prefix = shorter.iter().zip(longer.iter()).take_while(|(x, y)| x == y).count();
-    if prefix == shorter.len() {
-        return true;
-    }
-    if shorter.len() == longer.len() {
-        let same_after = |from: usize| shorter[from..] == longer[from..];
-        // A substitution, or a swap of the differing character with the next.
-        same_after(prefix + 1)
-            || (prefix + 1 < shorter.len()
-                && shorter[prefix] == longer[prefix + 1]
-                && shorter[prefix + 1] == longer[prefix]
-                && same_after(prefix + 2))
-    } else {
-        // The longer has one extra character at `prefix`.
-        shorter[prefix..] == longer[prefix + 1..]
-    }
+    edit_distance(a, b, 1).is_some()
 }
 
 #[cfg(test)]

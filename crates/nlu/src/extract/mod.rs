@@ -24,6 +24,8 @@ mod contact;
 mod quantity;
 mod token;
 
+pub(crate) use token::edit_distance;
+
 use chrono::{NaiveDate, NaiveTime};
 
 /// How dates and numbers are read: `en-US` reads 03/04/2026 as March 4th, most other locales as 3 April.

@@ -136,7 +136,7 @@ pub(super) fn tokenize(text: &str) -> Vec<Token> {
 
 /// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), or `None`
 /// when it exceeds `limit`. Inputs longer than 64 characters are never close to anything.
-pub(super) fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
+pub(crate) fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     if a.len() > 64 || b.len() > 64 || a.len().abs_diff(b.len()) > limit {
