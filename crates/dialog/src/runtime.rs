@@ -248,10 +248,11 @@ impl<'a> Run<'a> {
         };
         let (action, index) = (frame.action.clone(), frame.step);
         let Some(step) = self.step_at(&action, index).filter(|step| step.question.is_some()) else {
-            // The assistant changed under a stored session: go on from here.
-            self.top().waiting = false;
-            self.top().step += 1;
-            self.run();
+            // The assistant was edited under a stored session and the waiting question is gone
+            // (its action deleted, or its steps changed): where the conversation stood means
+            // nothing now, so the message is read afresh rather than swallowed.
+            self.abandon_all();
+            self.match_action(text, intents);
             return;
         };
         let Some(question) = &step.question else {

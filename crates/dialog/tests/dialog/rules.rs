@@ -905,3 +905,34 @@ fn fallback_from_fallbacks_own_question_keeps_the_action_it_came_from() {
         (Some("transfer_money"), Some("amount"))
     );
 }
+
+#[test]
+fn a_message_to_a_question_the_assistant_no_longer_has_is_read_afresh() {
+    let before = bank(json!({}));
+    let (_, session) = converse(&before, &["send => transfer_money"]);
+    assert!(session.is_waiting());
+    // The author deleted transfer_money, or turned its question into a plain say, and the server
+    // reloaded: the stored session still waits for the amount.
+    let without_it = assistant(json!({"actions": [
+        {"id": "check_balance", "title": "Check balance", "steps": [{"say": "Your balance is $100."}]}
+    ]}));
+    let edited = assistant(json!({"actions": [
+        {"id": "check_balance", "title": "Check balance", "steps": [{"say": "Your balance is $100."}]},
+        {"id": "transfer_money", "steps": [{"say": "Transfers moved to the app."}]}
+    ]}));
+    for changed in [&without_it, &edited] {
+        let turn = baton_dialog::step(
+            changed,
+            session.clone(),
+            user_said("balance? => check_balance:0.8"),
+            t0(),
+        );
+        assert_eq!(said(&turn), ["assistant: Your balance is $100."]);
+        assert!(turn.session.stack.is_empty());
+        let turn = baton_dialog::step(changed, session.clone(), user_said("blah"), t0());
+        assert_eq!(
+            said(&turn),
+            ["assistant: I'm afraid I don't understand. Please rephrase your question."]
+        );
+    }
+}
