@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use baton_dialog::Engine;
 use baton_server::auth::ApiKey;
-use baton_server::{Clock, Config, Services};
+use baton_server::{Assistants, Clock, Config, Services};
 use baton_store::Store as _;
 
 mod transfer;
@@ -153,7 +153,7 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let baton_addr = listener.local_addr()?;
     let services = Services {
-        engines: vec![engine],
+        assistants: Assistants::new([engine])?,
         store,
         clock: Clock::System,
     };

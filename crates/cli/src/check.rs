@@ -45,8 +45,12 @@ pub fn load_reporting(dir: &Path) -> Option<Assistant> {
 /// `bank: 16 actions, 51 steps, 172 examples`
 pub fn summary(assistant: &Assistant) -> String {
     let counts = assistant.summary();
+    let count = |n: usize, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
     format!(
-        "{}: {} actions, {} steps, {} examples",
-        assistant.id, counts.actions, counts.steps, counts.examples
+        "{}: {}, {}, {}",
+        assistant.id,
+        count(counts.actions, "action"),
+        count(counts.steps, "step"),
+        count(counts.examples, "example")
     )
 }

@@ -10,6 +10,7 @@ mod check;
 mod conversation;
 mod eval;
 mod preview;
+mod reload;
 mod schema;
 mod serve;
 mod test;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use baton_dialog::Engine;
-use baton_server::{Clock, Config, Services};
+use baton_server::{Assistants, Clock, Config, Services};
 
 /// Arguments of `baton serve`.
 #[derive(Debug, clap::Args)]
@@ -27,9 +27,13 @@ pub struct ServeArgs {
     /// `sqlite://PATH` [default: sqlite://baton.db, env BATON_DATABASE_URL].
     #[arg(long)]
     pub database: Option<String>,
-    /// Development mode: the API needs no key [env BATON_DEV].
+    /// Development mode: the API needs no key, and folders are watched [env BATON_DEV].
     #[arg(long)]
     pub dev: bool,
+    /// Reload an assistant when its folder's files change (on in development mode unless
+    /// BATON_WATCH=false) [env BATON_WATCH]. SIGHUP reloads every assistant either way.
+    #[arg(long)]
+    pub watch: bool,
     /// Log output format.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -52,15 +56,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     if args.dev {
         config.dev = true;
     }
+    if args.watch {
+        config.watch = Some(true);
+    }
     init_logging(args.log_format);
 
     let mut engines = Vec::new();
+    let mut folders = Vec::new();
     for dir in &args.dirs {
         let Some(assistant) = crate::check::load_reporting(dir) else {
             return Ok(1);
         };
+        folders.push((dir.clone(), assistant.id.clone()));
         engines.push(Engine::new(assistant));
     }
+    let assistants = Assistants::new(engines)?;
     if config.dev {
         tracing::warn!("development mode: the API accepts requests without an API key");
     }
@@ -69,7 +79,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let reloader = crate::reload::start(folders, assistants.clone(), config.watches())?;
+    if config.watches() {
+        tracing::info!("watching the assistant folders: an edit is served as soon as it loads without errors");
+    }
     runtime.block_on(async move {
+        reloader.on_hangup();
         let store = baton_store::open(&config.database_url)
             .await
             .context("opening the database")?;
@@ -78,7 +93,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             .with_context(|| format!("listening on {}", config.listen))?;
         eprintln!("baton: serving on http://{}", listener.local_addr()?);
         let services = Services {
-            engines,
+            assistants,
             store,
             clock: Clock::System,
         };

@@ -22,6 +22,9 @@ pub struct Config {
     pub database_url: String,
     /// Development mode: the API needs no key (`BATON_DEV`, `--dev`).
     pub dev: bool,
+    /// Whether `baton serve` reloads an assistant when its folder changes (`BATON_WATCH`,
+    /// `--watch`); unset, it does in development mode. SIGHUP reloads them all either way.
+    pub watch: Option<bool>,
     /// A session with no message for this long expires (`BATON_SESSION_TIMEOUT_SECS`).
     pub session_timeout_secs: u64,
     /// Largest request body accepted (`BATON_MAX_BODY_BYTES`).
@@ -139,6 +142,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".to_owned(),
             database_url: "sqlite://baton.db".to_owned(),
             dev: false,
+            watch: None,
             session_timeout_secs: 300,
             max_body_bytes: 64 * 1024,
             max_text_chars: 2048,
@@ -199,6 +203,9 @@ impl Config {
                 "BATON_LISTEN" => self.listen = value,
                 "BATON_DATABASE_URL" => self.database_url = value,
                 "BATON_DEV" => self.dev = parse_bool(&value).ok_or_else(|| invalid("expected true or false"))?,
+                "BATON_WATCH" => {
+                    self.watch = Some(parse_bool(&value).ok_or_else(|| invalid("expected true or false"))?)
+                }
                 "BATON_SESSION_TIMEOUT_SECS" => {
                     self.session_timeout_secs = value.parse().map_err(|_| invalid("expected whole seconds"))?
                 }
@@ -242,6 +249,11 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Whether assistant folders are watched for changes: as set, else in development mode.
+    pub fn watches(&self) -> bool {
+        self.watch.unwrap_or(self.dev)
     }
 
     /// A configuration for tests: development mode, in-memory store, no rate limit.

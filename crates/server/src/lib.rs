@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -50,8 +50,8 @@ use crate::metrics::Metrics;
 
 /// What the server works with besides its configuration.
 pub struct Services {
-    /// One engine per assistant; the API's `assistant_id` is the assistant's id.
-    pub engines: Vec<Engine>,
+    /// The assistants served; the API's `assistant_id` is the assistant's id.
+    pub assistants: Assistants,
     pub store: Arc<AnyStore>,
     pub clock: Clock,
 }
@@ -80,12 +80,82 @@ impl Clock {
     }
 }
 
+/// The assistants a server serves, by id, each ready to talk ([`Engine`]).
+///
+/// An assistant can be replaced while the server runs (`baton serve` reloads an edited folder):
+/// a turn takes the engine when it starts and finishes with it, the next turn gets the new one,
+/// and sessions carry on (the runtime reads a stored session against whatever assistant it is
+/// given). The set of ids is fixed when the server starts. Clones share the same assistants.
+#[derive(Clone, Default)]
+pub struct Assistants {
+    engines: Arc<HashMap<String, RwLock<Arc<Engine>>>>,
+}
+
+impl std::fmt::Debug for Assistants {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_set().entries(self.engines.keys()).finish()
+    }
+}
+
+impl Assistants {
+    /// The assistants to serve; two with the same id are an error.
+    pub fn new(engines: impl IntoIterator<Item = Engine>) -> Result<Assistants, ServerError> {
+        let mut map = HashMap::new();
+        for engine in engines {
+            let id = engine.assistant().id.clone();
+            if map.insert(id.clone(), RwLock::new(Arc::new(engine))).is_some() {
+                return Err(ServerError::DuplicateAssistant(id));
+            }
+        }
+        Ok(Assistants { engines: Arc::new(map) })
+    }
+
+    /// The engine serving `id` now.
+    pub fn get(&self, id: &str) -> Option<Arc<Engine>> {
+        let slot = self.engines.get(id)?;
+        Some(slot.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone())
+    }
+
+    /// Serves `engine` in place of the assistant with its id, from the next turn on. An id that
+    /// is not served is refused: the routes and the pages were set up for the ids at start.
+    pub fn replace(&self, engine: Engine) -> Result<(), ServerError> {
+        let id = &engine.assistant().id;
+        let Some(slot) = self.engines.get(id) else {
+            return Err(ServerError::UnknownAssistant(id.clone()));
+        };
+        *slot.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(engine);
+        Ok(())
+    }
+
+    /// Whether an assistant has this id.
+    pub fn contains(&self, id: &str) -> bool {
+        self.engines.contains_key(id)
+    }
+
+    /// The ids served, sorted.
+    pub fn ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.engines.keys().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    pub fn len(&self) -> usize {
+        self.engines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.engines.is_empty()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("serving HTTP: {0}")]
     Io(#[from] std::io::Error),
     #[error("two assistants have the id {0}")]
     DuplicateAssistant(String),
+    #[error("no assistant with the id {0} is served (the ids are fixed when the server starts)")]
+    UnknownAssistant(String),
     #[error("invalid CORS origin {0}")]
     BadOrigin(String),
 }
@@ -93,7 +163,7 @@ pub enum ServerError {
 /// Shared by every request.
 pub(crate) struct App {
     config: Config,
-    engines: HashMap<String, Arc<Engine>>,
+    engines: Assistants,
     store: Arc<AnyStore>,
     clock: Clock,
     locks: SessionLocks,
@@ -124,7 +194,6 @@ impl App {
         }
         self.engines
             .get(assistant_id)
-            .cloned()
             .ok_or_else(|| ApiError::AssistantNotFound(assistant_id.to_owned()))
     }
 
@@ -224,13 +293,6 @@ pub async fn run(
     services: Services,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let mut engines = HashMap::new();
-    for engine in services.engines {
-        let id = engine.assistant().id.clone();
-        if engines.insert(id.clone(), Arc::new(engine)).is_some() {
-            return Err(ServerError::DuplicateAssistant(id));
-        }
-    }
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let own_desk = baton_desk::OwnDesk::start(
         config.desk.own_desk(),
@@ -242,7 +304,7 @@ pub async fn run(
         login_limiter: RateLimiter::new(&config.login_rate_limit),
         desk: transfers::Desk::new(own_desk, &configured),
         config,
-        engines,
+        engines: services.assistants,
         store: services.store,
         clock: services.clock,
         locks: SessionLocks::default(),
@@ -515,4 +577,44 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 #[utoipa::path(get, path = "/openapi.json", security(()), responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json")), tag = "operations")]
 async fn openapi() -> impl IntoResponse {
     axum::Json(openapi::document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(id: &str, says: &str) -> Engine {
+        let json = serde_json::json!({
+            "id": id,
+            "actions": [{"id": "hours", "examples": ["when are you open"], "steps": [{"say": says}]}]
+        });
+        let loaded = baton_assistant::load::load_str("assistant.json", &json.to_string());
+        Engine::new(loaded.assistant.expect("the fixture loads"))
+    }
+
+    fn first_say(engine: &Engine) -> String {
+        let turn = engine.said(Session::default(), "when are you open", Utc::now());
+        format!("{:?}", turn.effects)
+    }
+
+    #[test]
+    fn an_assistant_is_replaced_for_the_next_turn_and_the_ids_are_fixed() {
+        let assistants = Assistants::new([engine("shop", "At 9."), engine("bank", "At 10.")]).unwrap();
+        assert_eq!(assistants.ids(), ["bank", "shop"]);
+        let running = assistants.get("shop").unwrap();
+        assistants.replace(engine("shop", "At 8.")).unwrap();
+        // A turn that took the engine before finishes with it; the next one gets the new one.
+        assert!(first_say(&running).contains("At 9."));
+        assert!(first_say(&assistants.get("shop").unwrap()).contains("At 8."));
+        assert!(first_say(&assistants.clone().get("bank").unwrap()).contains("At 10."));
+        assert!(matches!(
+            assistants.replace(engine("cafe", "At 7.")),
+            Err(ServerError::UnknownAssistant(id)) if id == "cafe"
+        ));
+        assert!(assistants.get("cafe").is_none());
+        assert!(matches!(
+            Assistants::new([engine("shop", "a"), engine("shop", "b")]),
+            Err(ServerError::DuplicateAssistant(id)) if id == "shop"
+        ));
+    }
 }

@@ -174,12 +174,10 @@ fn page(content_type: &'static str, body: String) -> Response {
 
 /// The assistant the pages show: `bank` when served, else the first by id.
 fn default_assistant(app: &App) -> String {
-    if app.engines.contains_key("bank") {
+    if app.engines.contains("bank") {
         return "bank".to_owned();
     }
-    let mut ids: Vec<&String> = app.engines.keys().collect();
-    ids.sort();
-    ids.first().map(|id| id.to_string()).unwrap_or_default()
+    app.engines.ids().first().map(|id| id.to_string()).unwrap_or_default()
 }
 
 /// Escapes text for an HTML attribute value or element content.
@@ -256,15 +254,16 @@ async fn assistants(State(app): State<Arc<App>>) -> Result<Json<Vec<AssistantSum
     if !app.config.dev {
         return Err(ApiError::RouteNotFound);
     }
-    let mut list: Vec<AssistantSummary> = app
+    let list: Vec<AssistantSummary> = app
         .engines
-        .iter()
-        .map(|(id, engine)| AssistantSummary {
-            id: id.clone(),
+        .ids()
+        .into_iter()
+        .filter_map(|id| app.engines.get(id))
+        .map(|engine| AssistantSummary {
+            id: engine.assistant().id.clone(),
             name: engine.assistant().name.clone(),
         })
         .collect();
-    list.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(Json(list))
 }
 

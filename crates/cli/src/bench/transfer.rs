@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
 use baton_dialog::Engine;
-use baton_server::{Clock, Config, Services};
+use baton_server::{Assistants, Clock, Config, Services};
 use baton_store::{AgentRecord, Store as _};
 
 use super::{VERSION, create_session, new_client, percentile_ms};
@@ -96,7 +96,7 @@ async fn bench_transfer(args: TransferArgs, engine: Engine, cores: usize) -> any
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let services = Services {
-        engines: vec![engine],
+        assistants: Assistants::new([engine])?,
         store,
         clock: Clock::System,
     };

@@ -8,6 +8,7 @@ mod check;
 mod conversation_tests;
 mod preview;
 mod schema;
+mod serve;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

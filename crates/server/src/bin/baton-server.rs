@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use baton_dialog::Engine;
-use baton_server::{Clock, Config, Services};
+use baton_server::{Assistants, Clock, Config, Services};
 
 /// The same allocator as `baton serve`, so tests run the server as it runs in production.
 #[global_allocator]
@@ -63,7 +63,7 @@ fn serve() -> Result<(), String> {
         let address = listener.local_addr().map_err(|error| error.to_string())?;
         println!("listening on {address}");
         let services = Services {
-            engines,
+            assistants: Assistants::new(engines).map_err(|error| error.to_string())?,
             store,
             clock: Clock::System,
         };

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use baton_dialog::Engine;
-use baton_server::{Clock, Config, Services};
+use baton_server::{Assistants, Clock, Config, Services};
 use baton_store::{AnyStore, Store as _};
 
 pub const VERSION: &str = "2024-08-25";
@@ -54,7 +54,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let listener = TcpListener::bind(&config.listen).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let services = Services {
-        engines: vec![bank()],
+        assistants: Assistants::new([bank()]).expect("one assistant"),
         store: store.clone(),
         clock: clock.clone(),
     };

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use baton_dialog::Engine;
 use baton_server::config::ConfiguredAgent;
-use baton_server::{Clock, Config, Services};
+use baton_server::{Assistants, Clock, Config, Services};
 use baton_store::AnyStore;
 
 /// How long a page may take to show what a test waits for.
@@ -91,7 +91,7 @@ impl TestServer {
             .expect("binding port 0");
         let addr = listener.local_addr().expect("the bound address");
         let services = Services {
-            engines: vec![Engine::new(assistant)],
+            assistants: Assistants::new([Engine::new(assistant)]).expect("one assistant"),
             store: store.clone(),
             clock: Clock::System,
         };

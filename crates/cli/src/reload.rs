@@ -1,0 +1,184 @@
+//! Reloading the assistants of `baton serve` while it runs: a folder's assistant when its files
+//! change (with `--watch`, on by default in development mode), and every one on SIGHUP.
+//!
+//! A reload loads and checks the folder as at start (every problem printed with its place) and
+//! trains the new classifier on this module's own thread, while the server goes on answering
+//! with the assistant it has. Only an assistant without errors replaces it; a broken edit leaves
+//! the previous version serving. Sessions carry on with the new version from their next message.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use notify::{EventKind, RecursiveMode, Watcher as _};
+
+use baton_dialog::Engine;
+use baton_server::Assistants;
+
+/// How long the files must be quiet before a reload: an editor's save, or a `git checkout`,
+/// writes several files (and some editors write a file twice).
+const QUIET: Duration = Duration::from_millis(300);
+
+/// What asks for a reload.
+#[derive(Debug, Clone, Copy)]
+enum Trigger {
+    /// A file of the folder at this index changed.
+    Changed(usize),
+    /// SIGHUP: every folder.
+    All,
+}
+
+/// Keeps the reloads going; dropping it stops the watching (the SIGHUP task ends with the
+/// runtime).
+pub struct Reloader {
+    _watcher: Option<notify::RecommendedWatcher>,
+    triggers: mpsc::Sender<Trigger>,
+}
+
+/// Starts reloading the assistants served from `dirs` (in the order they were loaded, each
+/// with the id it is served under). With `watch`, a change to a folder's files reloads it.
+pub fn start(dirs: Vec<(PathBuf, String)>, assistants: Assistants, watch: bool) -> anyhow::Result<Reloader> {
+    let (triggers, received) = mpsc::channel();
+    let watcher = match watch {
+        true => Some(watch_folders(&dirs, triggers.clone())?),
+        false => None,
+    };
+    std::thread::Builder::new()
+        .name("baton-reload".to_owned())
+        .spawn(move || reload_loop(&dirs, &assistants, &received))
+        .context("starting the reload thread")?;
+    Ok(Reloader {
+        _watcher: watcher,
+        triggers,
+    })
+}
+
+impl Reloader {
+    /// Reloads every assistant on SIGHUP, for as long as the runtime this is called in runs.
+    pub fn on_hangup(&self) {
+        #[cfg(unix)]
+        {
+            let triggers = self.triggers.clone();
+            tokio::spawn(async move {
+                let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+                    tracing::warn!("SIGHUP cannot be caught here: reload by restarting");
+                    return;
+                };
+                while hangups.recv().await.is_some() {
+                    tracing::info!("SIGHUP: reloading every assistant");
+                    if triggers.send(Trigger::All).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// Watches each folder, with its sub-folders, for changes to the files an assistant is made of.
+fn watch_folders(
+    dirs: &[(PathBuf, String)],
+    triggers: mpsc::Sender<Trigger>,
+) -> anyhow::Result<notify::RecommendedWatcher> {
+    let roots: Vec<PathBuf> = dirs
+        .iter()
+        .map(|(dir, _)| dir.canonicalize().unwrap_or_else(|_| dir.clone()))
+        .collect();
+    let watched = roots.clone();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let event = match event {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::warn!(%error, "watching the assistant folders");
+                return;
+            }
+        };
+        if !changes_content(&event.kind) {
+            return;
+        }
+        for path in event.paths.iter().filter(|path| is_assistant_file(path)) {
+            if let Some(index) = watched.iter().position(|root| path.starts_with(root)) {
+                // The reload thread is gone only when the server is stopping.
+                let _ = triggers.send(Trigger::Changed(index));
+            }
+        }
+    })
+    .context("starting to watch the assistant folders")?;
+    for root in &roots {
+        watcher
+            .watch(root, RecursiveMode::Recursive)
+            .with_context(|| format!("watching {}", root.display()))?;
+    }
+    Ok(watcher)
+}
+
+/// Whether an event can change what a folder holds: not a read (reloading reads every file,
+/// which must not look like a change) nor a change of metadata only.
+fn changes_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(_) => false,
+        EventKind::Modify(notify::event::ModifyKind::Metadata(_)) => false,
+        EventKind::Any | EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) | EventKind::Other => true,
+    }
+}
+
+/// A file the loader reads (YAML or JSON), or a folder (no extension); not an editor's swap or
+/// backup file.
+fn is_assistant_file(path: &Path) -> bool {
+    let hidden = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with('.'));
+    let extension = path.extension().and_then(|extension| extension.to_str());
+    !hidden && matches!(extension, None | Some("yaml" | "yml" | "json"))
+}
+
+/// Waits for triggers, lets the files settle, and reloads what changed; ends when every sender
+/// is gone.
+fn reload_loop(dirs: &[(PathBuf, String)], assistants: &Assistants, triggers: &mpsc::Receiver<Trigger>) {
+    while let Ok(first) = triggers.recv() {
+        let mut pending = vec![false; dirs.len()];
+        let mut mark = |trigger: Trigger| match trigger {
+            Trigger::Changed(index) => pending[index] = true,
+            Trigger::All => pending.fill(true),
+        };
+        mark(first);
+        while let Ok(next) = triggers.recv_timeout(QUIET) {
+            mark(next);
+        }
+        for ((dir, id), _) in dirs.iter().zip(&pending).filter(|(_, pending)| **pending) {
+            reload(dir, id, assistants);
+        }
+    }
+}
+
+/// Loads, checks and trains one folder's assistant and serves it in place of the running one.
+fn reload(dir: &Path, id: &str, assistants: &Assistants) {
+    let started = Instant::now();
+    let Some(assistant) = crate::check::load_reporting(dir) else {
+        tracing::error!(
+            assistant = id,
+            folder = %dir.display(),
+            "not reloaded: the folder has errors (above); still serving the previous version"
+        );
+        return;
+    };
+    if assistant.id != id {
+        tracing::error!(
+            assistant = id,
+            new_id = %assistant.id,
+            "not reloaded: the assistant's id changed; restart the server to serve it under its new id"
+        );
+        return;
+    }
+    let summary = crate::check::summary(&assistant);
+    match assistants.replace(Engine::new(assistant)) {
+        Ok(()) => tracing::info!(
+            assistant = id,
+            milliseconds = started.elapsed().as_millis() as u64,
+            "reloaded {summary}"
+        ),
+        Err(error) => tracing::error!(assistant = id, %error, "not reloaded"),
+    }
+}
