@@ -138,14 +138,47 @@
     window.location.search = "?assistant=" + encodeURIComponent(picker.value);
   });
 
-  fetch("/preview/assistants").then(function (response) { return response.json(); }).then(function (list) {
-    list.forEach(function (item) {
-      var option = el("option", "", item.name + " (" + item.id + ")");
-      option.value = item.id;
-      option.selected = item.id === assistant;
-      picker.appendChild(option);
-    });
-  });
+  // The server reloads an edited assistant (baton serve --dev): each poll says which version
+  // answers and, when the latest edit has errors, what they are.
+  var banner = document.getElementById("reload");
+  var seenVersion = null;
+  var shownProblems = "";
+
+  function showReloads(item) {
+    if (seenVersion !== null && item.version > seenVersion) {
+      var note = el("p", "reloaded", "Reloaded the edited assistant: the next message gets the new version.");
+      note.setAttribute("data-reloaded", String(item.version));
+      empty.hidden = true;
+      turns.insertBefore(note, turns.firstChild);
+    }
+    seenVersion = item.version;
+    var problems = item.problems || [];
+    var text = problems.join("\n");
+    if (text === shownProblems) return;
+    shownProblems = text;
+    banner.textContent = "";
+    banner.hidden = problems.length === 0;
+    if (!problems.length) return;
+    banner.appendChild(el("strong", "", "The latest edit is not served; the previous version answers until it is mended:"));
+    banner.appendChild(el("pre", "", text));
+  }
+
+  function poll(first) {
+    return fetch("/preview/assistants").then(function (response) { return response.json(); }).then(function (list) {
+      list.forEach(function (item) {
+        if (first) {
+          var option = el("option", "", item.name + " (" + item.id + ")");
+          option.value = item.id;
+          option.selected = item.id === assistant;
+          picker.appendChild(option);
+        }
+        if (item.id === assistant) showReloads(item);
+      });
+    }).catch(function () { /* the server is restarting: the next poll tells */ });
+  }
+
+  poll(true);
+  window.setInterval(function () { if (!document.hidden) poll(false); }, 2000);
 
   start();
 })();

@@ -22,24 +22,31 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
 
 /// Loads an assistant, printing every diagnostic to stderr; `None` when it has errors.
 pub fn load_reporting(dir: &Path) -> Option<Assistant> {
+    load_or_problems(dir).ok()
+}
+
+/// Loads an assistant, printing every diagnostic to stderr; when it has errors, they are
+/// returned too (each with its file, line and column), then the line that sums them up.
+pub fn load_or_problems(dir: &Path) -> Result<Assistant, Vec<String>> {
     let loaded = load_dir(dir);
-    let mut n_errors = 0;
+    let mut problems = Vec::new();
     for diagnostic in &loaded.diagnostics {
         eprintln!("{diagnostic}");
-        n_errors += usize::from(diagnostic.severity == Severity::Error);
-    }
-    match (loaded.assistant, n_errors) {
-        (Some(assistant), 0) => Some(assistant),
-        (None, 0) => {
-            eprintln!("{}: the assistant could not be loaded", dir.display());
-            None
+        if diagnostic.severity == Severity::Error {
+            problems.push(diagnostic.to_string());
         }
+    }
+    let last = match (loaded.assistant, problems.len()) {
+        (Some(assistant), 0) => return Ok(assistant),
+        (None, 0) => format!("{}: the assistant could not be loaded", dir.display()),
         (_, n_errors) => {
             let plural = if n_errors == 1 { "" } else { "s" };
-            eprintln!("{}: {n_errors} error{plural}", dir.display());
-            None
+            format!("{}: {n_errors} error{plural}", dir.display())
         }
-    }
+    };
+    eprintln!("{last}");
+    problems.push(last);
+    Err(problems)
 }
 
 /// `bank: 16 actions, 51 steps, 172 examples`

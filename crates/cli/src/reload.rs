@@ -156,20 +156,31 @@ fn reload_loop(dirs: &[(PathBuf, String)], assistants: &Assistants, triggers: &m
 /// Loads, checks and trains one folder's assistant and serves it in place of the running one.
 fn reload(dir: &Path, id: &str, assistants: &Assistants) {
     let started = Instant::now();
-    let Some(assistant) = crate::check::load_reporting(dir) else {
-        tracing::error!(
-            assistant = id,
-            folder = %dir.display(),
-            "not reloaded: the folder has errors (above); still serving the previous version"
-        );
-        return;
+    // What is refused is also shown on the preview page, beside the chat the author is trying.
+    let refuse = |problems: Vec<String>| {
+        if let Err(error) = assistants.refuse(id, problems) {
+            tracing::error!(assistant = id, %error, "recording why a reload was refused");
+        }
+    };
+    let assistant = match crate::check::load_or_problems(dir) {
+        Ok(assistant) => assistant,
+        Err(problems) => {
+            tracing::error!(
+                assistant = id,
+                folder = %dir.display(),
+                "not reloaded: the folder has errors (above); still serving the previous version"
+            );
+            refuse(problems);
+            return;
+        }
     };
     if assistant.id != id {
-        tracing::error!(
-            assistant = id,
-            new_id = %assistant.id,
-            "not reloaded: the assistant's id changed; restart the server to serve it under its new id"
+        let problem = format!(
+            "the assistant's id changed from {id} to {}: restart the server to serve it under its new id",
+            assistant.id
         );
+        tracing::error!(assistant = id, "not reloaded: {problem}");
+        refuse(vec![problem]);
         return;
     }
     let summary = crate::check::summary(&assistant);

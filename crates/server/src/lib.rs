@@ -88,7 +88,23 @@ impl Clock {
 /// given). The set of ids is fixed when the server starts. Clones share the same assistants.
 #[derive(Clone, Default)]
 pub struct Assistants {
-    engines: Arc<HashMap<String, RwLock<Arc<Engine>>>>,
+    engines: Arc<HashMap<String, Slot>>,
+}
+
+/// One assistant: the engine serving it, and how its reloads went (read by the preview page).
+struct Slot {
+    engine: RwLock<Arc<Engine>>,
+    reloads: Mutex<ReloadStatus>,
+}
+
+/// How an assistant's reloads went, for the preview page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReloadStatus {
+    /// Versions served since start: 0 until the first reload replaces the assistant.
+    pub version: u64,
+    /// Why the latest edit is not served (each problem with its file, line and column); empty
+    /// when the version served is the latest.
+    pub problems: Vec<String>,
 }
 
 impl std::fmt::Debug for Assistants {
@@ -103,7 +119,11 @@ impl Assistants {
         let mut map = HashMap::new();
         for engine in engines {
             let id = engine.assistant().id.clone();
-            if map.insert(id.clone(), RwLock::new(Arc::new(engine))).is_some() {
+            let slot = Slot {
+                engine: RwLock::new(Arc::new(engine)),
+                reloads: Mutex::default(),
+            };
+            if map.insert(id.clone(), slot).is_some() {
                 return Err(ServerError::DuplicateAssistant(id));
             }
         }
@@ -113,7 +133,37 @@ impl Assistants {
     /// The engine serving `id` now.
     pub fn get(&self, id: &str) -> Option<Arc<Engine>> {
         let slot = self.engines.get(id)?;
-        Some(slot.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone())
+        Some(
+            slot.engine
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone(),
+        )
+    }
+
+    /// How the assistant's reloads went.
+    pub fn reload_status(&self, id: &str) -> Option<ReloadStatus> {
+        let slot = self.engines.get(id)?;
+        Some(
+            slot.reloads
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone(),
+        )
+    }
+
+    /// Records that an edit of the assistant was not served, and why; the next successful
+    /// [`Assistants::replace`] clears it.
+    pub fn refuse(&self, id: &str, problems: Vec<String>) -> Result<(), ServerError> {
+        let slot = self
+            .engines
+            .get(id)
+            .ok_or_else(|| ServerError::UnknownAssistant(id.to_owned()))?;
+        slot.reloads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .problems = problems;
+        Ok(())
     }
 
     /// Serves `engine` in place of the assistant with its id, from the next turn on. An id that
@@ -123,7 +173,10 @@ impl Assistants {
         let Some(slot) = self.engines.get(id) else {
             return Err(ServerError::UnknownAssistant(id.clone()));
         };
-        *slot.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(engine);
+        *slot.engine.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(engine);
+        let mut reloads = slot.reloads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        reloads.version += 1;
+        reloads.problems.clear();
         Ok(())
     }
 
@@ -612,6 +665,23 @@ mod tests {
             Err(ServerError::UnknownAssistant(id)) if id == "cafe"
         ));
         assert!(assistants.get("cafe").is_none());
+        assert_eq!(assistants.reload_status("shop").unwrap().version, 1);
+        assert_eq!(assistants.reload_status("bank").unwrap(), ReloadStatus::default());
+        assistants
+            .refuse("shop", vec!["hours.yaml:4:11: error".into()])
+            .unwrap();
+        assert_eq!(
+            assistants.reload_status("shop").unwrap().problems,
+            ["hours.yaml:4:11: error"]
+        );
+        assistants.replace(engine("shop", "At 6.")).unwrap();
+        assert_eq!(
+            assistants.reload_status("shop").unwrap(),
+            ReloadStatus {
+                version: 2,
+                problems: Vec::new()
+            }
+        );
         assert!(matches!(
             Assistants::new([engine("shop", "a"), engine("shop", "b")]),
             Err(ServerError::DuplicateAssistant(id)) if id == "shop"

@@ -247,9 +247,14 @@ async fn agent_css() -> Response {
 struct AssistantSummary {
     id: String,
     name: String,
+    /// How reloading the edited assistant went: the version served, and why the latest edit
+    /// is not served (if it is not).
+    #[serde(flatten)]
+    reloads: crate::ReloadStatus,
 }
 
-/// `GET /preview/assistants`: the assistants served, for the preview's picker (dev only).
+/// `GET /preview/assistants`: the assistants served, for the preview's picker, with how their
+/// reloads went (dev only).
 async fn assistants(State(app): State<Arc<App>>) -> Result<Json<Vec<AssistantSummary>>, ApiError> {
     if !app.config.dev {
         return Err(ApiError::RouteNotFound);
@@ -259,9 +264,13 @@ async fn assistants(State(app): State<Arc<App>>) -> Result<Json<Vec<AssistantSum
         .ids()
         .into_iter()
         .filter_map(|id| app.engines.get(id))
-        .map(|engine| AssistantSummary {
-            id: engine.assistant().id.clone(),
-            name: engine.assistant().name.clone(),
+        .map(|engine| {
+            let id = &engine.assistant().id;
+            AssistantSummary {
+                id: id.clone(),
+                name: engine.assistant().name.clone(),
+                reloads: app.engines.reload_status(id).unwrap_or_default(),
+            }
         })
         .collect();
     Ok(Json(list))

@@ -79,6 +79,13 @@ impl Server {
         created["session_id"].as_str().expect("a session id").to_owned()
     }
 
+    /// What the preview page reads about the assistant: its version and the latest problems.
+    async fn preview_status(&self, client: &reqwest::Client) -> Value {
+        let url = format!("{}/preview/assistants", self.address);
+        let list: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+        list.as_array().expect("a list").first().expect("the shop").clone()
+    }
+
     /// The texts of the reply to `text`.
     async fn say(&self, client: &reqwest::Client, session: &str, text: &str) -> Vec<String> {
         let url = format!(
@@ -153,6 +160,16 @@ async fn in_development_an_edit_is_served_and_a_broken_one_is_not() {
         server.say(&client, &session, "opening hours").await,
         ["We open at 8 now."]
     );
+    // The preview page shows the same problems.
+    let status = server.preview_status(&client).await;
+    assert_eq!(status["version"], 1);
+    let problems = status["problems"].as_array().expect("problems");
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem.as_str().unwrap().contains("hours.yaml:4:")),
+        "{status}"
+    );
 
     // Mended, it is served.
     std::fs::write(&hours, HOURS.replace("We open at 9.", "We open at 10.")).unwrap();
@@ -160,6 +177,11 @@ async fn in_development_an_edit_is_served_and_a_broken_one_is_not() {
     assert_eq!(
         server.say(&client, &session, "what time do you open").await,
         ["We open at 10."]
+    );
+    let status = server.preview_status(&client).await;
+    assert_eq!(
+        (status["version"].as_u64(), status["problems"].as_array().map(Vec::len)),
+        (Some(2), Some(0))
     );
 }
 

@@ -60,6 +60,8 @@ pub fn run<F: Future<Output = ()>>(test: impl FnOnce() -> F) {
 pub struct TestServer {
     pub addr: SocketAddr,
     pub store: Arc<AnyStore>,
+    /// The assistants served, to replace one as a reload does.
+    pub assistants: Assistants,
     _dir: tempfile::TempDir,
 }
 
@@ -90,8 +92,9 @@ impl TestServer {
             .await
             .expect("binding port 0");
         let addr = listener.local_addr().expect("the bound address");
+        let assistants = Assistants::new([Engine::new(assistant)]).expect("one assistant");
         let services = Services {
-            assistants: Assistants::new([Engine::new(assistant)]).expect("one assistant"),
+            assistants: assistants.clone(),
             store: store.clone(),
             clock: Clock::System,
         };
@@ -100,7 +103,12 @@ impl TestServer {
                 panic!("the server stopped: {error}");
             }
         });
-        TestServer { addr, store, _dir: dir }
+        TestServer {
+            addr,
+            store,
+            assistants,
+            _dir: dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
