@@ -9,6 +9,7 @@ mod bench;
 mod check;
 mod conversation;
 mod eval;
+mod init;
 mod preview;
 mod reload;
 mod schema;
@@ -47,6 +48,8 @@ enum Command {
     Apikey(apikey::ApikeyArgs),
     /// Add, list and remove the human agents of Baton's own desk.
     Agents(agents::AgentsArgs),
+    /// Create a new assistant folder to start from, with two actions and their tests.
+    Init(init::InitArgs),
     /// Check an assistant folder and print every problem with its file, line and column.
     Check(check::CheckArgs),
     /// Print the JSON Schema of the assistant format.
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Apikey(args) => apikey::run(args),
         Command::Agents(args) => agents::run(args),
+        Command::Init(args) => init::run(args),
         Command::Check(args) => check::run(args),
         Command::Schema => schema::run(),
         Command::Preview(args) => preview::run(args),
