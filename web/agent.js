@@ -50,6 +50,9 @@
 
   function $(id) { return document.getElementById(id); }
 
+  var RICH_LINK_CLASS = "rich-link";
+  /*__BATON_RICHTEXT__*/
+
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
@@ -652,7 +655,7 @@
         base.text = (payload.title ? payload.title + " " : "") +
           "[" + (payload.choices || []).map(function (choice) { return choice.label; }).join(" | ") + "]";
         break;
-      case "link": base.text = (payload.label || "") + " <" + (payload.url || "") + ">"; break;
+      case "link": base.text = payload.label || payload.url || ""; base.url = payload.url || ""; break;
       default: base.text = payload.text !== undefined ? payload.text : display(payload);
     }
     return base;
@@ -740,7 +743,13 @@
       head.appendChild(time);
     }
     row.appendChild(head);
-    row.appendChild(el("div", "bubble", entry.text));
+    // The assistant's and the agents' lines as the customer saw them: links and emphasis.
+    var bubble = el("div", "bubble");
+    var text = entry.text === undefined || entry.text === null ? "" : String(entry.text);
+    if (who === "customer") bubble.textContent = text;
+    else if (entry.url !== undefined) appendLink(bubble, text, entry.url);
+    else appendRichText(bubble, text);
+    row.appendChild(bubble);
     if (who === "agent" && entry.id) {
       var receipt = el("span", "receipt", isRead(chat, entry) ? "Read" : "Sent");
       row.appendChild(receipt);

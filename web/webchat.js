@@ -71,49 +71,8 @@
     return new Promise(function (resolve) { setTimeout(resolve, ms); });
   }
 
-  /* Text with Markdown links [label](https://…), **bold** and *italic* (or _italic_): links
-     become anchors, emphasis <strong> and <em>, everything else text. Always DOM nodes, never
-     markup, so nothing in the text can run. */
-  function appendRichText(parent, text) {
-    var pattern = /\[([^\]\n]+)\]\(([^)\s]+)\)/g;
-    var last = 0;
-    var match;
-    while ((match = pattern.exec(text)) !== null) {
-      if (match.index > last) appendEmphasis(parent, text.slice(last, match.index));
-      appendLink(parent, match[1], match[2]);
-      last = pattern.lastIndex;
-    }
-    if (last < text.length) appendEmphasis(parent, text.slice(last));
-  }
-
-  /* **bold**, *italic* and _italic_ (not inside a word, as in snake_case) within one line. */
-  function appendEmphasis(parent, text) {
-    var pattern = /\*\*(?=\S)([^*\n]*?\S)\*\*|\*(?=\S)([^*\n]*?\S)\*|(^|[^\w])_(?=\S)([^_\n]*?\S)_(?!\w)/g;
-    var last = 0;
-    var match;
-    while ((match = pattern.exec(text)) !== null) {
-      var start = match.index + (match[3] ? match[3].length : 0);
-      if (start > last) parent.appendChild(document.createTextNode(text.slice(last, start)));
-      if (match[1] !== undefined) parent.appendChild(el("strong", null, match[1]));
-      else if (match[2] !== undefined) parent.appendChild(el("em", null, match[2]));
-      else parent.appendChild(el("em", null, match[4]));
-      last = pattern.lastIndex;
-    }
-    if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
-  }
-
-  function appendLink(parent, label, url) {
-    var safe = /^(https?:|mailto:|tel:)/i.test(url) || /^\/[^\/]/.test(url);
-    if (!safe) {
-      parent.appendChild(document.createTextNode(label));
-      return;
-    }
-    var anchor = el("a", "baton-wc-link", label);
-    anchor.href = url;
-    anchor.target = "_blank";
-    anchor.rel = "noopener noreferrer";
-    parent.appendChild(anchor);
-  }
+  var RICH_LINK_CLASS = "baton-wc-link";
+  /*__BATON_RICHTEXT__*/
 
   function Chat(options) {
     this.id = ++instances;

@@ -44,6 +44,7 @@ const PREVIEW_HTML: &str = include_str!("../../../web/preview.html");
 const PREVIEW_JS: &str = include_str!("../../../web/preview.js");
 const AGENT_HTML: &str = include_str!("../../../web/agent.html");
 const AGENT_JS: &str = include_str!("../../../web/agent.js");
+const RICHTEXT_JS: &str = include_str!("../../../web/richtext.js");
 const AGENT_CSS: &str = include_str!("../../../web/agent.css");
 
 /// The console's Content-Security-Policy: nothing from elsewhere, nothing inline, no framing.
@@ -53,8 +54,18 @@ const AGENT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'
 /// The widget with its stylesheet in place of the `"__BATON_CSS__"` placeholder.
 static WIDGET: LazyLock<String> = LazyLock::new(|| {
     let css = serde_json::to_string(WEBCHAT_CSS).unwrap_or_else(|_| "\"\"".to_owned());
-    WEBCHAT_JS.replacen("\"__BATON_CSS__\"", &css, 1)
+    with_rich_text(WEBCHAT_JS).replacen("\"__BATON_CSS__\"", &css, 1)
 });
+
+/// The agent console's script, with the rich text it shares with the widget.
+static AGENT_SCRIPT: LazyLock<String> = LazyLock::new(|| with_rich_text(AGENT_JS));
+
+/// `script` with `web/richtext.js` in place of its `/*__BATON_RICHTEXT__*/` placeholder, inside
+/// the script's own function so that nothing leaks into the page (the widget runs on customers'
+/// sites).
+fn with_rich_text(script: &str) -> String {
+    script.replacen("/*__BATON_RICHTEXT__*/", RICHTEXT_JS, 1)
+}
 
 /// The routes of this module, merged into the server's router.
 pub(crate) fn routes() -> Router<Arc<App>> {
@@ -236,7 +247,7 @@ async fn agent_console() -> Response {
 }
 
 async fn agent_js() -> Response {
-    page("application/javascript; charset=utf-8", AGENT_JS.to_owned())
+    page("application/javascript; charset=utf-8", AGENT_SCRIPT.clone())
 }
 
 async fn agent_css() -> Response {
@@ -420,6 +431,10 @@ mod tests {
     #[test]
     fn the_widget_carries_its_stylesheet() {
         assert!(!WIDGET.contains("__BATON_CSS__"));
+        for script in [&*WIDGET, &*AGENT_SCRIPT] {
+            assert!(!script.contains("__BATON_RICHTEXT__"));
+            assert!(script.contains("function appendRichText(parent, text)"));
+        }
         assert!(WIDGET.contains(".baton-wc-launcher"));
     }
 

@@ -250,6 +250,8 @@ fn a_customer_who_asks_for_a_human_gets_one() {
         sign_in(&bob, &server, "bob").await;
         let customer = Browser::start().await;
         customer_opens_chat(&customer, &server).await;
+        customer_says(&customer, "when are your branches open").await;
+        customer.wait_for_text(LOG, "Find your nearest branch").await;
         customer_says(&customer, "I want to talk to a person").await;
         customer
             .wait_for_text(LOG, "Of course, I'll connect you to one of our team.")
@@ -259,6 +261,30 @@ fn a_customer_who_asks_for_a_human_gets_one() {
         let reason = bob.text_of("#brief-reason").await;
         assert!(reason.contains("agent requested"), "{reason}");
         customer.wait_for_text(LOG, "Bob Jones joined the chat.").await;
+        // The agent reads the assistant's lines as the customer saw them: a Markdown link is a
+        // link, and the agent's own emphasis shows on both sides.
+        let link = bob
+            .script(
+                "const a = document.querySelector('#transcript .entry-assistant .bubble a.rich-link'); \
+                 return a && [a.textContent, a.getAttribute('href'), a.target];",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            link,
+            json!([
+                "Find your nearest branch",
+                "https://bank.example.com/branches",
+                "_blank"
+            ])
+        );
+        assert!(!bob.text_of(TRANSCRIPT).await.contains("]("));
+        agent_says(&bob, "**Welcome** back").await;
+        bob.wait_for_text("#transcript .entry-agent .bubble strong", "Welcome")
+            .await;
+        customer
+            .wait_for_text(".baton-wc-agent .baton-wc-bubble strong", "Welcome")
+            .await;
         bob.click("#resolve").await;
         customer.wait_for_text(LOG, "You're back with the assistant.").await;
         customer.close().await;
