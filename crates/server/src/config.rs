@@ -308,6 +308,25 @@ mod tests {
     }
 
     #[test]
+    fn watching_follows_development_mode_unless_set() {
+        let mut config = Config::default();
+        assert!(!config.watches());
+        config.dev = true;
+        assert!(config.watches());
+        config
+            .apply_env([("BATON_WATCH".to_owned(), "false".to_owned())])
+            .unwrap();
+        assert!(!config.watches());
+        let from_file: Config = toml::from_str("watch = true").unwrap();
+        assert!(from_file.watches() && !from_file.dev);
+        assert!(
+            config
+                .apply_env([("BATON_WATCH".to_owned(), "sometimes".to_owned())])
+                .is_err()
+        );
+    }
+
+    #[test]
     fn desk_section() {
         let text = r#"
 [desk.settings]
