@@ -22,6 +22,7 @@ use baton_server::auth::ApiKey;
 use baton_server::{Assistants, Clock, Config, Services};
 use baton_store::Store as _;
 
+mod sockets;
 mod transfer;
 
 /// Arguments of `baton bench`.
@@ -39,6 +40,8 @@ pub enum BenchCommand {
     /// From a customer's message that asks for a human to the offer on an agent's socket, p50/p99
     /// with many customers and agents connected (Baton's own desk).
     Transfer(transfer::TransferArgs),
+    /// The memory an open session WebSocket costs the server, scaled to 50,000 sockets.
+    Sockets(sockets::SocketsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -112,6 +115,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
     let args = match args.command {
         BenchCommand::Http(args) => args,
         BenchCommand::Transfer(args) => return transfer::run(args),
+        BenchCommand::Sockets(args) => return sockets::run(args),
     };
     let Some(assistant) = crate::check::load_reporting(&args.assistant) else {
         return Ok(1);
@@ -591,7 +595,7 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 /// This process's resident set size in KiB, from `/proc/self/status`.
-fn rss_kib() -> Option<u64> {
+pub(crate) fn rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

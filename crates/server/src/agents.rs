@@ -329,6 +329,7 @@ pub(crate) async fn events(
     match result {
         Ok((signed_in, upgrade)) => upgrade
             .max_message_size(16 * 1024)
+            .read_buffer_size(crate::events::READ_BUFFER_BYTES)
             .on_upgrade(move |socket| serve(app, signed_in.agent, socket)),
         Err(error) => error.into_response(),
     }

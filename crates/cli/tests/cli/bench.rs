@@ -49,3 +49,46 @@ fn bench_http_reports_every_concurrency_and_the_reference() {
         assert_eq!(rates.split(" / ").count(), 2, "{per_run}");
     }
 }
+
+#[test]
+fn bench_sockets_measures_what_an_open_session_socket_keeps() {
+    let bank = example("bank");
+    let output = run(
+        &[
+            "bench",
+            "sockets",
+            "--connections",
+            "2000",
+            "--json",
+            "--assistant",
+            bank.to_str().expect("a UTF-8 path"),
+        ],
+        "",
+    );
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}\n{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
+    assert_eq!(report["connections"], 2000);
+    let kib = report["kib_per_connection"].as_f64().expect("a figure on Linux");
+    // tungstenite's default read buffer alone kept 128 KiB resident per socket.
+    assert!(kib > 0.0 && kib < 64.0, "{kib} KiB per socket");
+    assert_eq!(report["limit_mib_for_50000"], 1024.0);
+
+    let refused = run(
+        &[
+            "bench",
+            "sockets",
+            "--connections",
+            "10",
+            "--assistant",
+            bank.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(
+        stderr(&refused).contains("--connections must be at least"),
+        "{}",
+        stderr(&refused)
+    );
+}
