@@ -79,18 +79,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let reloader = crate::reload::start(folders, assistants.clone(), config.watches())?;
-    if config.watches() {
-        tracing::info!("watching the assistant folders: an edit is served as soon as it loads without errors");
-    }
     runtime.block_on(async move {
-        reloader.on_hangup();
         let store = baton_store::open(&config.database_url)
             .await
             .context("opening the database")?;
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        // Held while the server runs: dropping it stops the watching.
+        let reloader = crate::reload::start(folders, assistants.clone(), config.watches())?;
+        reloader.on_hangup();
+        if config.watches() {
+            tracing::info!("watching the assistant folders: an edit is served as soon as it loads without errors");
+        }
         eprintln!("baton: serving on http://{}", listener.local_addr()?);
         let services = Services {
             assistants,
