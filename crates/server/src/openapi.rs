@@ -1,9 +1,14 @@
 //! The OpenAPI 3 document of every route, served at `/openapi.json`.
 //!
 //! Built by `utoipa` from the handlers' annotations and the wire types, so it cannot drift from
-//! the code; a test checks that every route the router serves is in it.
+//! the code; the pages and the development-mode preview routes, which have no wire types, are
+//! added by [`Pages`]. A test lists every route the router serves and checks each is in it.
 
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Required};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -23,6 +28,10 @@ use utoipa::{Modify, OpenApi};
         crate::api::stateless_legacy,
         crate::api::cancel_transfer_env,
         crate::api::cancel_transfer_legacy,
+        crate::events::connect_env,
+        crate::events::connect_legacy,
+        crate::web::transcript_env,
+        crate::web::transcript_legacy,
         crate::agents::login,
         crate::agents::logout,
         crate::agents::presence,
@@ -49,7 +58,7 @@ use utoipa::{Modify, OpenApi};
         crate::agents::PassOnRequest,
         crate::agents::EndRequest
     )),
-    modifiers(&Security, &OptionalMessageBody),
+    modifiers(&Security, &OptionalMessageBody, &Pages),
     security(("basic" = []), ("bearer" = []))
 )]
 struct Document;
@@ -84,6 +93,121 @@ impl Modify for OptionalMessageBody {
                 body.required = Some(utoipa::openapi::Required::False);
             }
         }
+    }
+}
+
+/// The pages (HTML, scripts, stylesheets) and the preview's JSON routes, which exist only in
+/// development mode (a 404 otherwise).
+struct Pages;
+
+/// Path, content type, what it is, and whether it exists only in development mode.
+const PAGES: &[(&str, &str, &str, bool)] = &[
+    ("/", "text/html", "The demo page of a bank with the web chat", false),
+    (
+        "/webchat.js",
+        "application/javascript",
+        "The web chat widget, embedded with one script tag",
+        false,
+    ),
+    ("/agent", "text/html", "The agent console", false),
+    (
+        "/agent/tickets",
+        "text/html",
+        "The agent console, on its tickets (messages left while no agent was online)",
+        false,
+    ),
+    (
+        "/agent/supervisor",
+        "text/html",
+        "The agent console, on its supervisor view",
+        false,
+    ),
+    (
+        "/agent.js",
+        "application/javascript",
+        "The agent console's script",
+        false,
+    ),
+    ("/agent.css", "text/css", "The agent console's stylesheet", false),
+    (
+        "/preview",
+        "text/html",
+        "The preview page: the web chat beside a debug panel",
+        true,
+    ),
+    (
+        "/preview.js",
+        "application/javascript",
+        "The preview page's script",
+        true,
+    ),
+    (
+        "/preview/assistants",
+        "application/json",
+        "The assistants served, for the preview's picker: `[{\"id\", \"name\", \"version\", \"problems\": [...]}]`, where `version` counts the reloads of the edited assistant and `problems` says why the latest edit is not served",
+        true,
+    ),
+];
+
+impl Modify for Pages {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let not_found = || ResponseBuilder::new().description("Outside development mode: IBM's error body, `404`");
+        for (path, content_type, description, dev_only) in PAGES {
+            let ok = ResponseBuilder::new()
+                .description(*description)
+                .content(*content_type, ContentBuilder::new().build());
+            let mut responses = ResponsesBuilder::new().response("200", ok);
+            if *dev_only {
+                responses = responses.response("404", not_found());
+            }
+            let operation = OperationBuilder::new()
+                .summary(Some(*description))
+                .tag("pages")
+                .security(utoipa::openapi::security::SecurityRequirement::default())
+                .responses(responses.build());
+            openapi
+                .paths
+                .add_path_operation(*path, vec![HttpMethod::Get], operation.build());
+        }
+        let session = ParameterBuilder::new()
+            .name("session_id")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some("From create session"))
+            .build();
+        let body = RequestBodyBuilder::new()
+            .description(Some(
+                "`{\"event\": {\"type\": \"queued\" | \"agent_joined\" | \"agent_message\" | \"agent_left\" | \"ended\", …}}`: \
+                 the event the simulated desk publishes to the session's socket",
+            ))
+            .content("application/json", ContentBuilder::new().build())
+            .required(Some(Required::True))
+            .build();
+        let desk = OperationBuilder::new()
+            .summary(Some(
+                "The preview's simulated desk: publishes an event to the session's socket",
+            ))
+            .tag("pages")
+            .parameter(session)
+            .request_body(Some(body))
+            .security(utoipa::openapi::security::SecurityRequirement::default())
+            .responses(
+                ResponsesBuilder::new()
+                    .response(
+                        "200",
+                        ResponseBuilder::new().description("`{\"seq\": N}`: the event's number"),
+                    )
+                    .response(
+                        "4XX",
+                        ResponseBuilder::new().description("IBM's error body; `404` outside development mode"),
+                    )
+                    .build(),
+            );
+        openapi.paths.add_path_operation(
+            "/preview/sessions/{session_id}/desk",
+            vec![HttpMethod::Post],
+            desk.build(),
+        );
     }
 }
 

@@ -335,7 +335,7 @@ struct EntryOut {
     security((), ("basic" = []), ("bearer" = [])),
     tag = "web chat"
 )]
-async fn transcript_legacy(
+pub(crate) async fn transcript_legacy(
     State(app): State<Arc<App>>,
     Path((assistant_id, session_id)): Path<(String, String)>,
     headers: HeaderMap,
@@ -359,7 +359,7 @@ async fn transcript_legacy(
     security((), ("basic" = []), ("bearer" = [])),
     tag = "web chat"
 )]
-async fn transcript_env(
+pub(crate) async fn transcript_env(
     State(app): State<Arc<App>>,
     Path((assistant_id, environment_id, session_id)): Path<(String, String, String)>,
     headers: HeaderMap,
