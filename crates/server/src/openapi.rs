@@ -7,6 +7,7 @@
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Required};
 use utoipa::{Modify, OpenApi};
@@ -174,6 +175,7 @@ impl Modify for Pages {
             .parameter_in(ParameterIn::Path)
             .required(Required::True)
             .description(Some("From create session"))
+            .schema(Some(string().build()))
             .build();
         let body = RequestBodyBuilder::new()
             .description(Some(
@@ -208,6 +210,41 @@ impl Modify for Pages {
             vec![HttpMethod::Post],
             desk.build(),
         );
+        websocket_handshake(openapi);
+    }
+}
+
+fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+/// The headers of a WebSocket handshake (RFC 6455 §4.1) on the socket routes: without them
+/// the server answers `400`, so a request that leaves them out is not a valid one.
+fn websocket_handshake(openapi: &mut utoipa::openapi::OpenApi) {
+    let header = |name: &str, schema: ObjectBuilder, description: &str| {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Header)
+            .required(Required::True)
+            .description(Some(description))
+            .schema(Some(schema.build()))
+            .build()
+    };
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let Some(operation) = item.get.as_mut().filter(|_| path.ends_with("/events")) else {
+            continue;
+        };
+        let parameters = operation.parameters.get_or_insert_with(Vec::new);
+        parameters.extend([
+            header("Upgrade", string().enum_values(Some(["websocket"])), "`websocket`"),
+            header("Connection", string().enum_values(Some(["Upgrade"])), "`Upgrade`"),
+            header("Sec-WebSocket-Version", string().enum_values(Some(["13"])), "`13`"),
+            header(
+                "Sec-WebSocket-Key",
+                string().pattern(Some("^[A-Za-z0-9+/]{21}[AQgw]==$")),
+                "16 random bytes in base64",
+            ),
+        ]);
     }
 }
 
