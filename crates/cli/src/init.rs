@@ -41,7 +41,16 @@ const FILES: &[(&str, &str)] = &[
 ];
 
 pub fn run(args: InitArgs) -> anyhow::Result<i32> {
-    let Some(folder_name) = args.dir.file_name().and_then(|name| name.to_str()) else {
+    // `baton init .` in an empty folder names the assistant after that folder.
+    let named = match args.dir.file_name() {
+        Some(_) => Some(args.dir.clone()),
+        None => args.dir.canonicalize().ok(),
+    };
+    let Some(folder_name) = named
+        .as_deref()
+        .and_then(Path::file_name)
+        .and_then(|name| name.to_str())
+    else {
         eprintln!("error: {} does not name a folder", args.dir.display());
         return Ok(1);
     };

@@ -74,3 +74,15 @@ fn a_name_is_used_as_given_or_refused() {
     let yaml = std::fs::read_to_string(dir.join("assistant.yaml")).unwrap();
     assert!(yaml.contains("\nname: Joe's Pizza\n"), "{yaml}");
 }
+
+#[test]
+fn init_dot_names_the_assistant_after_the_current_folder() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("corner-cafe");
+    std::fs::create_dir(&dir).unwrap();
+    let made = baton().arg("init").arg(".").current_dir(&dir).output().unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let yaml = std::fs::read_to_string(dir.join("assistant.yaml")).unwrap();
+    assert!(yaml.contains("\nid: corner_cafe\nname: Corner Cafe\n"), "{yaml}");
+    assert!(stdout(&made).contains("baton serve . --dev"), "{}", stdout(&made));
+}
