@@ -97,8 +97,11 @@ fn watch_folders(
         if !changes_content(&event.kind) {
             return;
         }
-        for path in event.paths.iter().filter(|path| is_assistant_file(path)) {
-            if let Some(index) = watched.iter().position(|root| path.starts_with(root)) {
+        for path in &event.paths {
+            let Some(index) = watched.iter().position(|root| path.starts_with(root)) else {
+                continue;
+            };
+            if is_assistant_file(path.strip_prefix(&watched[index]).unwrap_or(path)) {
                 // The reload thread is gone only when the server is stopping.
                 let _ = triggers.send(Trigger::Changed(index));
             }
@@ -123,15 +126,38 @@ fn changes_content(kind: &EventKind) -> bool {
     }
 }
 
-/// A file the loader reads (YAML or JSON), or a folder (no extension); not an editor's swap or
-/// backup file.
-fn is_assistant_file(path: &Path) -> bool {
-    let hidden = path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .is_some_and(|name| name.starts_with('.'));
-    let extension = path.extension().and_then(|extension| extension.to_str());
+/// Whether `relative` (a path inside an assistant folder) is a file the loader reads (YAML or
+/// JSON) or a folder (no extension): not an editor's swap or backup file, nor anything under a
+/// hidden folder such as `.git`.
+fn is_assistant_file(relative: &Path) -> bool {
+    let hidden = relative
+        .components()
+        .any(|component| component.as_os_str().to_str().is_some_and(|name| name.starts_with('.')));
+    let extension = relative.extension().and_then(|extension| extension.to_str());
     !hidden && matches!(extension, None | Some("yaml" | "yml" | "json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_files_an_assistant_is_made_of_trigger_a_reload() {
+        for (path, reloads) in [
+            ("assistant.yaml", true),
+            ("actions/pay_bill.yml", true),
+            ("tests/pay_bill.json", true),
+            ("actions", true),
+            ("actions/.pay_bill.yaml.swp", false),
+            ("actions/pay_bill.yaml~", false),
+            (".git/objects/ab/cdef", false),
+            (".git/config", false),
+            ("baton.db-wal", false),
+            ("notes.md", false),
+        ] {
+            assert_eq!(is_assistant_file(Path::new(path)), reloads, "{path}");
+        }
+    }
 }
 
 /// Waits for triggers, lets the files settle, and reloads what changed; ends when every sender
