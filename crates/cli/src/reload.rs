@@ -137,29 +137,6 @@ fn is_assistant_file(relative: &Path) -> bool {
     !hidden && matches!(extension, None | Some("yaml" | "yml" | "json"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_files_an_assistant_is_made_of_trigger_a_reload() {
-        for (path, reloads) in [
-            ("assistant.yaml", true),
-            ("actions/pay_bill.yml", true),
-            ("tests/pay_bill.json", true),
-            ("actions", true),
-            ("actions/.pay_bill.yaml.swp", false),
-            ("actions/pay_bill.yaml~", false),
-            (".git/objects/ab/cdef", false),
-            (".git/config", false),
-            ("baton.db-wal", false),
-            ("notes.md", false),
-        ] {
-            assert_eq!(is_assistant_file(Path::new(path)), reloads, "{path}");
-        }
-    }
-}
-
 /// Waits for triggers, lets the files settle, and reloads what changed; ends when every sender
 /// is gone.
 fn reload_loop(dirs: &[(PathBuf, String)], assistants: &Assistants, triggers: &mpsc::Receiver<Trigger>) {
@@ -217,5 +194,28 @@ fn reload(dir: &Path, id: &str, assistants: &Assistants) {
             "reloaded {summary}"
         ),
         Err(error) => tracing::error!(assistant = id, %error, "not reloaded"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_files_an_assistant_is_made_of_trigger_a_reload() {
+        for (path, reloads) in [
+            ("assistant.yaml", true),
+            ("actions/pay_bill.yml", true),
+            ("tests/pay_bill.json", true),
+            ("actions", true),
+            ("actions/.pay_bill.yaml.swp", false),
+            ("actions/pay_bill.yaml~", false),
+            (".git/objects/ab/cdef", false),
+            (".git/config", false),
+            ("baton.db-wal", false),
+            ("notes.md", false),
+        ] {
+            assert_eq!(is_assistant_file(Path::new(path)), reloads, "{path}");
+        }
     }
 }
