@@ -9,6 +9,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -20,7 +21,7 @@ use serde_json::{Value, json};
 use baton_dialog::Engine;
 use baton_server::auth::ApiKey;
 use baton_server::{Assistants, Clock, Config, Services};
-use baton_store::Store as _;
+use baton_store::{AnyStore, Store as _};
 
 mod sockets;
 mod transfer;
@@ -154,17 +155,8 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
         }
         false => None,
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let baton_addr = listener.local_addr()?;
-    let services = Services {
-        assistants: Assistants::new([engine])?,
-        store,
-        clock: Clock::System,
-    };
-    let (stop_baton, baton_stopped) = tokio::sync::oneshot::channel::<()>();
-    let baton = tokio::spawn(baton_server::run(listener, config, services, async {
-        let _ = baton_stopped.await;
-    }));
+    let baton = BenchServer::start(config, store, engine).await?;
+    let baton_addr = baton.addr;
 
     let hello_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let hello_addr = hello_listener.local_addr()?;
@@ -246,9 +238,8 @@ async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores:
         runs.push(rows);
     }
 
-    let _ = stop_baton.send(());
     let _ = stop_hello.send(());
-    baton.await?.context("serving Baton")?;
+    baton.stop().await?;
     hello.await?.context("serving hello-world")?;
 
     let database = match &args.database {
@@ -416,6 +407,37 @@ fn median_rows(runs: &[Vec<Row>]) -> Vec<Row> {
             }
         })
         .collect()
+}
+
+/// A Baton server started in this process on a free loopback port, serving one assistant.
+pub(crate) struct BenchServer {
+    pub addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), baton_server::ServerError>>,
+}
+
+impl BenchServer {
+    pub async fn start(config: Config, store: Arc<AnyStore>, engine: Engine) -> anyhow::Result<BenchServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let services = Services {
+            assistants: Assistants::new([engine])?,
+            store,
+            clock: Clock::System,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(baton_server::run(listener, config, services, async {
+            let _ = stopped.await;
+        }));
+        Ok(BenchServer { addr, stop, task })
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await?.context("serving Baton")?;
+        Ok(())
+    }
 }
 
 pub(crate) fn new_client() -> anyhow::Result<reqwest::Client> {

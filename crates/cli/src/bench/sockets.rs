@@ -20,9 +20,9 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use baton_dialog::Engine;
-use baton_server::{Assistants, Clock, Config, Services};
+use baton_server::Config;
 
-use super::{VERSION, create_session, new_client, rss_kib};
+use super::{BenchServer, VERSION, create_session, new_client, rss_kib};
 
 #[derive(Debug, clap::Args)]
 pub struct SocketsArgs {
@@ -78,17 +78,8 @@ async fn bench_sockets(args: SocketsArgs, engine: Engine) -> anyhow::Result<i32>
     let store = baton_store::open(&config.database_url)
         .await
         .context("opening the database")?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let services = Services {
-        assistants: Assistants::new([engine])?,
-        store,
-        clock: Clock::System,
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(baton_server::run(listener, config, services, async {
-        let _ = stopped.await;
-    }));
+    let server = BenchServer::start(config, store, engine).await?;
+    let addr = server.addr;
 
     let path = format!("/v2/assistants/{assistant_id}/environments/draft");
     let base = format!("http://{addr}{path}");
@@ -122,8 +113,7 @@ async fn bench_sockets(args: SocketsArgs, engine: Engine) -> anyhow::Result<i32>
     };
     let design_mib = per_connection_kib.map(|kib| kib * DESIGN_CONNECTIONS / 1024.0);
     drop(sockets);
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await?;
 
     if args.json {
         let report = json!({

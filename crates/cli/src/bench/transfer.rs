@@ -21,10 +21,10 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
 use baton_dialog::Engine;
-use baton_server::{Assistants, Clock, Config, Services};
+use baton_server::Config;
 use baton_store::{AgentRecord, Store as _};
 
-use super::{VERSION, create_session, new_client, percentile_ms};
+use super::{BenchServer, VERSION, create_session, new_client, percentile_ms};
 
 #[derive(Debug, clap::Args)]
 pub struct TransferArgs {
@@ -93,17 +93,8 @@ async fn bench_transfer(args: TransferArgs, engine: Engine, cores: usize) -> any
             .await
             .context("adding an agent")?;
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let services = Services {
-        assistants: Assistants::new([engine])?,
-        store,
-        clock: Clock::System,
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(baton_server::run(listener, config, services, async {
-        let _ = stopped.await;
-    }));
+    let server = BenchServer::start(config, store, engine).await?;
+    let addr = server.addr;
 
     let client = new_client()?;
     let http = format!("http://{addr}");
@@ -212,8 +203,7 @@ async fn bench_transfer(args: TransferArgs, engine: Engine, cores: usize) -> any
     for task in agent_tasks.into_iter().chain(customer_sockets) {
         task.abort();
     }
-    let _ = stop.send(());
-    server.await?.context("serving Baton")?;
+    server.stop().await?;
 
     let notes = format!(
         "server and load generator share one multi-threaded tokio runtime ({cores} worker threads on {cores} cores); \
