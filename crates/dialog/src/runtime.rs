@@ -51,6 +51,7 @@ pub(crate) fn step(assistant: &Assistant, session: Session, event: Event, now: D
         debug: TurnDebug::default(),
         budget: MAX_STEPS_PER_TURN,
     };
+    run.drop_vanished_actions();
     match event {
         Event::Start => run.start(),
         Event::UserSaid { text, intents } => run.user_said(&text, &intents),
@@ -80,6 +81,27 @@ impl<'a> Run<'a> {
             session: self.session,
             effects: self.effects,
             debug: self.debug,
+        }
+    }
+
+    /// A session stored against an earlier version of the assistant (the server reloads an
+    /// edited one) may name actions that are gone. Where the conversation stood then means
+    /// nothing now: its actions are abandoned, and a clarifying question keeps only the
+    /// candidates that still exist, so the message is read against the assistant as it is.
+    fn drop_vanished_actions(&mut self) {
+        let assistant = self.assistant;
+        let exists = |action: &ActionRef| match action {
+            ActionRef::Action(id) => assistant.action(id).is_some(),
+            _ => true,
+        };
+        if !self.session.stack.iter().all(|frame| exists(&frame.action)) {
+            self.abandon_all();
+        }
+        if let Some(Pending::Clarify { candidates, .. }) = &mut self.session.pending {
+            candidates.retain(|id| assistant.action(id).is_some());
+            if candidates.is_empty() {
+                self.session.pending = None;
+            }
         }
     }
 

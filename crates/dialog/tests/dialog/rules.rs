@@ -936,3 +936,34 @@ fn a_message_to_a_question_the_assistant_no_longer_has_is_read_afresh() {
         );
     }
 }
+
+#[test]
+fn a_clarifying_question_or_a_return_offer_to_a_deleted_action_is_read_afresh() {
+    let before = bank(json!({}));
+    let without_transfers = assistant(json!({"actions": [
+        {"id": "check_balance", "title": "Check balance", "steps": [{"say": "Your balance is $100."}]},
+        {"id": "branch_hours", "title": "Branch hours", "steps": [{"say": "We open at 9."}]}
+    ]}));
+    // "Did you mean: Transfer money | Check balance …", then transfer_money is deleted.
+    let (_, asked) = converse(&before, &["money => transfer_money:0.7, check_balance:0.65"]);
+    let picked = baton_dialog::step(&without_transfers, asked.clone(), user_said("Transfer money"), t0());
+    assert_eq!(
+        said(&picked),
+        ["assistant: I'm afraid I don't understand. Please rephrase your question."]
+    );
+    let other = baton_dialog::step(&without_transfers, asked, user_said("Check balance"), t0());
+    assert_eq!(said(&other), ["assistant: Your balance is $100."]);
+
+    // A change of topic out of transfer_money, then transfer_money is deleted before "yes".
+    let (_, offered) = converse(
+        &before,
+        &["send => transfer_money", "when do you open => branch_hours:0.9"],
+    );
+    assert_eq!(offered.pending, Some(Pending::ReturnOffer));
+    let yes = baton_dialog::step(&without_transfers, offered, user_said("yes"), t0());
+    assert!(yes.session.stack.is_empty() && yes.session.pending.is_none());
+    assert_eq!(
+        said(&yes),
+        ["assistant: I'm afraid I don't understand. Please rephrase your question."]
+    );
+}
