@@ -133,13 +133,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
 
 async fn bench_http(args: HttpArgs, engine: Engine, assistant_id: String, cores: usize) -> anyhow::Result<i32> {
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    // No rate limit, as `Config::for_tests` has it; development mode unless --auth.
     let mut config = Config::for_tests();
     config.database_url = args
         .database
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
     config.dev = !args.auth;
-    config.rate_limit.per_second = 0.0;
     let store = baton_store::open(&config.database_url)
         .await
         .context("opening the database")?;

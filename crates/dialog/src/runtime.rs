@@ -270,9 +270,9 @@ impl<'a> Run<'a> {
         };
         let (action, index) = (frame.action.clone(), frame.step);
         let Some(step) = self.step_at(&action, index).filter(|step| step.question.is_some()) else {
-            // The assistant was edited under a stored session and the waiting question is gone
-            // (its action deleted, or its steps changed): where the conversation stood means
-            // nothing now, so the message is read afresh rather than swallowed.
+            // The assistant was edited under a stored session and its steps changed, so the
+            // waiting question is gone (a deleted action was dropped before the event, in
+            // `drop_vanished_actions`): the message is read afresh rather than swallowed.
             self.abandon_all();
             self.match_action(text, intents);
             return;

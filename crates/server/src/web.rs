@@ -274,14 +274,12 @@ async fn assistants(State(app): State<Arc<App>>) -> Result<Json<Vec<AssistantSum
         .engines
         .ids()
         .into_iter()
-        .filter_map(|id| app.engines.get(id))
-        .map(|engine| {
-            let id = &engine.assistant().id;
-            AssistantSummary {
-                id: id.clone(),
-                name: engine.assistant().name.clone(),
-                reloads: app.engines.reload_status(id).unwrap_or_default(),
-            }
+        .filter_map(|id| {
+            Some(AssistantSummary {
+                id: id.to_owned(),
+                name: app.engines.get(id)?.assistant().name.clone(),
+                reloads: app.engines.reload_status(id)?,
+            })
         })
         .collect();
     Ok(Json(list))

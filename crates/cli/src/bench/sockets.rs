@@ -71,10 +71,9 @@ pub fn run(args: SocketsArgs) -> anyhow::Result<i32> {
 async fn bench_sockets(args: SocketsArgs, engine: Engine) -> anyhow::Result<i32> {
     let assistant_id = engine.assistant().id.clone();
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    // Development mode and no rate limit, as `Config::for_tests` has them.
     let mut config = Config::for_tests();
     config.database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    config.dev = true;
-    config.rate_limit.per_second = 0.0;
     let store = baton_store::open(&config.database_url)
         .await
         .context("opening the database")?;

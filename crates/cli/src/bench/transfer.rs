@@ -70,10 +70,9 @@ type Offers = Arc<Mutex<HashMap<String, Instant>>>;
 async fn bench_transfer(args: TransferArgs, engine: Engine, cores: usize) -> anyhow::Result<i32> {
     let assistant_id = engine.assistant().id.clone();
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    // Development mode and no rate limit, as `Config::for_tests` has them.
     let mut config = Config::for_tests();
     config.database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    config.dev = true;
-    config.rate_limit.per_second = 0.0;
     config.login_rate_limit.per_second = 0.0;
     let store = baton_store::open(&config.database_url)
         .await
