@@ -4,10 +4,9 @@
 //! threshold that keeps in-scope accuracy within 1.5 points of it, and the figures at the
 //! threshold chosen on `val`.
 //!
-//! Run: `cargo run --release -p baton-nlu --example oos -- banking77`, with the options of the
-//! `sweep` example in the environment. Data in `../shared/data/nlu`, or set `BATON_NLU_DATA`.
-
-#![allow(clippy::needless_range_loop)] // the probe's matrix code, removed after it
+//! Run: `cargo run --release -p baton-nlu --example oos -- banking77`, with `HIDDEN`, `NETWORKS`,
+//! `HIDDEN_EPOCHS` and `SEED` as in the `sweep` example. The probes of commit 8a58828 (made-up
+//! out-of-scope examples, distances in the networks' hidden space) were measured with it. Data in `../shared/data/nlu`, or set `BATON_NLU_DATA`.
 
 use baton_nlu::TrainingExample;
 use baton_nlu::classifier::{Classifier, TrainOptions};
@@ -62,9 +61,6 @@ fn main() {
         networks: setting("NETWORKS", defaults.networks),
         hidden_epochs: setting("HIDDEN_EPOCHS", defaults.hidden_epochs),
         seed: setting("SEED", defaults.seed),
-        outliers: setting("OUTLIERS", defaults.outliers),
-        outlier_weight: setting("OUTLIER_WEIGHT", defaults.outlier_weight),
-        outlier_kind: setting("OUTLIER_KIND", defaults.outlier_kind),
         ..defaults
     };
     let mut train = load(dataset, "train");
@@ -95,176 +91,9 @@ fn main() {
     let (_, top_recall, top_threshold) = recall_within(&test, &top_probability);
     let chosen = eval::choose_threshold(&val, &eval::predict(&classifier, &val)).unwrap_or(0.5);
     let (chosen_in_scope, chosen_recall) = rates(&test, &predictions, chosen);
-    if std::env::var("HIDDEN_SPACE").is_ok() {
-        hidden_space(&classifier, &train, &test, &predictions);
-    }
     println!(
         "{dataset}: closed {closed:.2}; within 1.5: {in_scope:.2} / recall {recall:.1} at {threshold:.3} \
          (top probability alone: {top_recall:.1} at {top_threshold:.3}); chosen on val {chosen:.3}: \
          {chosen_in_scope:.2} / {chosen_recall:.1}"
     );
-}
-
-fn normalized(mut vector: Vec<f32>) -> Vec<f32> {
-    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
-    vector.iter_mut().for_each(|x| *x /= norm);
-    vector
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// Inverse of a symmetric positive definite matrix by Gauss-Jordan elimination.
-fn invert(mut a: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
-    let n = a.len();
-    let mut inverse: Vec<Vec<f64>> = (0..n)
-        .map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect())
-        .collect();
-    for column in 0..n {
-        let pivot = (column..n)
-            .max_by(|&x, &y| a[x][column].abs().total_cmp(&a[y][column].abs()))
-            .unwrap();
-        a.swap(column, pivot);
-        inverse.swap(column, pivot);
-        let value = a[column][column];
-        for j in 0..n {
-            a[column][j] /= value;
-            inverse[column][j] /= value;
-        }
-        for row in 0..n {
-            if row != column {
-                let factor = a[row][column];
-                if factor != 0.0 {
-                    for j in 0..n {
-                        a[row][j] -= factor * a[column][j];
-                        inverse[row][j] -= factor * inverse[column][j];
-                    }
-                }
-            }
-        }
-    }
-    inverse
-}
-
-/// Out-of-scope scores from the networks' hidden space, alone and added to the confidence.
-fn hidden_space(
-    classifier: &Classifier,
-    train: &[TrainingExample],
-    test: &[TrainingExample],
-    predictions: &[Option<(String, f32)>],
-) {
-    let intents = classifier.intents();
-    let raw_train: Vec<Vec<f32>> = train.iter().map(|e| classifier.hidden_activations(&e.text)).collect();
-    let raw_test: Vec<Vec<f32>> = test.iter().map(|e| classifier.hidden_activations(&e.text)).collect();
-    let labels: Vec<usize> = train
-        .iter()
-        .map(|e| intents.binary_search(&e.intent).unwrap())
-        .collect();
-    let dim = raw_train[0].len();
-    let unit_train: Vec<Vec<f32>> = raw_train.iter().cloned().map(normalized).collect();
-    let unit_test: Vec<Vec<f32>> = raw_test.iter().cloned().map(normalized).collect();
-    // Class means of the raw activations, and the shared covariance around them.
-    let mut means = vec![vec![0.0_f64; dim]; intents.len()];
-    let mut counts = vec![0.0_f64; intents.len()];
-    for (vector, &label) in raw_train.iter().zip(&labels) {
-        counts[label] += 1.0;
-        for (m, x) in means[label].iter_mut().zip(vector) {
-            *m += f64::from(*x);
-        }
-    }
-    for (mean, count) in means.iter_mut().zip(&counts) {
-        mean.iter_mut().for_each(|m| *m /= count.max(1.0));
-    }
-    let mut covariance = vec![vec![0.0_f64; dim]; dim];
-    for (vector, &label) in raw_train.iter().zip(&labels) {
-        let centred: Vec<f64> = vector
-            .iter()
-            .zip(&means[label])
-            .map(|(x, m)| f64::from(*x) - m)
-            .collect();
-        for i in 0..dim {
-            for j in 0..dim {
-                covariance[i][j] += centred[i] * centred[j];
-            }
-        }
-    }
-    let ridge: f64 = setting("RIDGE", 0.01);
-    let trace: f64 = (0..dim).map(|i| covariance[i][i]).sum::<f64>() / train.len() as f64 / dim as f64;
-    for i in 0..dim {
-        for j in 0..dim {
-            covariance[i][j] /= train.len() as f64;
-        }
-        covariance[i][i] += ridge * trace;
-    }
-    let precision = invert(covariance);
-    let unit_means: Vec<Vec<f32>> = (0..intents.len())
-        .map(|class| {
-            let mut sum = vec![0.0_f32; dim];
-            for (vector, &label) in unit_train.iter().zip(&labels) {
-                if label == class {
-                    sum.iter_mut().zip(vector).for_each(|(s, x)| *s += x);
-                }
-            }
-            normalized(sum)
-        })
-        .collect();
-    let mut scores: Vec<(&str, Vec<f32>)> = vec![
-        ("knn1", vec![]),
-        ("knn10", vec![]),
-        ("centroid", vec![]),
-        ("maha", vec![]),
-    ];
-    for (index, vector) in unit_test.iter().enumerate() {
-        let mut similarities: Vec<f32> = unit_train.iter().map(|t| dot(vector, t)).collect();
-        similarities.sort_by(|a, b| b.total_cmp(a));
-        scores[0].1.push(similarities[0]);
-        scores[1].1.push(similarities[9]);
-        scores[2]
-            .1
-            .push(unit_means.iter().map(|m| dot(vector, m)).fold(f32::MIN, f32::max));
-        let raw = &raw_test[index];
-        let distance = means
-            .iter()
-            .map(|mean| {
-                let centred: Vec<f64> = raw.iter().zip(mean).map(|(x, m)| f64::from(*x) - m).collect();
-                let mut total = 0.0;
-                for i in 0..dim {
-                    let row: f64 = (0..dim).map(|j| precision[i][j] * centred[j]).sum();
-                    total += centred[i] * row;
-                }
-                total
-            })
-            .fold(f64::MAX, f64::min);
-        scores[3].1.push(-(distance.sqrt()) as f32);
-    }
-    let confidences: Vec<f32> = predictions.iter().map(|p| p.as_ref().map_or(0.0, |p| p.1)).collect();
-    let zscore = |values: &[f32]| {
-        let mean = values.iter().sum::<f32>() / values.len() as f32;
-        let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / values.len() as f32)
-            .sqrt()
-            .max(1e-9);
-        values.iter().map(|v| (v - mean) / sd).collect::<Vec<f32>>()
-    };
-    let confidence_z = zscore(&confidences);
-    for (name, values) in &scores {
-        let z = zscore(values);
-        let mut line = format!("  {name}:");
-        for alpha in [f32::INFINITY, 0.25, 0.5, 1.0, 2.0] {
-            let with: Vec<Option<(String, f32)>> = predictions
-                .iter()
-                .zip(&z)
-                .zip(&confidence_z)
-                .map(|((p, s), c)| {
-                    p.as_ref().map(|(intent, _)| {
-                        let score = if alpha.is_infinite() { *s } else { c + alpha * s };
-                        (intent.clone(), score)
-                    })
-                })
-                .collect();
-            let (_, recall, _) = recall_within(test, &with);
-            line += &format!(" a={alpha}: {recall:.1}");
-        }
-        println!("{line}");
-    }
 }

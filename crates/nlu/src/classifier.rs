@@ -105,13 +105,6 @@ pub struct TrainOptions {
     /// Misspelt words of a message are corrected towards the examples' words before it is
     /// classified (`classifier/spelling.rs`).
     pub autocorrect: bool,
-    /// Made-up out-of-scope examples per training example, each network its own, trained towards
-    /// equal probabilities (outlier exposure).
-    pub outliers: f32,
-    /// Weight of their loss against a real example's.
-    pub outlier_weight: f32,
-    /// How they are made: 0 splices two examples of different intents, 1 draws random words.
-    pub outlier_kind: u8,
 }
 
 impl Default for TrainOptions {
@@ -131,9 +124,6 @@ impl Default for TrainOptions {
             augment_copies: 0,
             augment_min_words: 5,
             autocorrect: true,
-            outliers: 0.0,
-            outlier_weight: 1.0,
-            outlier_kind: 0,
         }
     }
 }
@@ -267,7 +257,6 @@ impl Classifier {
                 learning_rate: options.hidden_learning_rate,
                 dropout: options.hidden_dropout,
                 seed: options.seed.wrapping_add(index as u64 * 0x0051_7cc1),
-                outlier_weight: options.outlier_weight,
             };
             let options_augment = |index: usize| Augment {
                 copies: options.augment_copies,
@@ -275,24 +264,12 @@ impl Classifier {
                 seed: options.seed.wrapping_add(index as u64 * 0x0051_7cc1) ^ 0x0061_7567,
             };
             let (inputs, labels, n_features) = (&inputs, &labels, vectorizer.len());
-            let (outliers, outlier_kind) = (options.outliers, options.outlier_kind);
             let (texts, vectorizer) = (&texts, &vectorizer);
             // Each network trains on the examples plus its own copies of them with one word left
             // out, built on its own thread.
             let train_one = move |index: usize, progress: &mut dyn FnMut(usize, usize)| {
                 let options = network_options(index);
-                let (mut extra_inputs, mut extra_labels) =
-                    left_out_copies(texts, labels, vectorizer, options_augment(index));
-                let (outlier_inputs, outlier_labels) = made_up_outliers(
-                    texts,
-                    labels,
-                    vectorizer,
-                    outliers,
-                    outlier_kind,
-                    options_augment(index).seed ^ 0x6f75_746c,
-                );
-                extra_inputs.extend(outlier_inputs);
-                extra_labels.extend(outlier_labels);
+                let (extra_inputs, extra_labels) = left_out_copies(texts, labels, vectorizer, options_augment(index));
                 let all_inputs: Vec<&Sparse> = inputs.iter().chain(&extra_inputs).collect();
                 let all_labels: Vec<usize> = labels.iter().chain(&extra_labels).copied().collect();
                 Network::train(&all_inputs, &all_labels, n_features, n_classes, options, progress)
@@ -348,15 +325,6 @@ impl Classifier {
             similarities,
             counterexample_similarity,
             known: !input.is_empty(),
-        }
-    }
-
-    /// The networks' hidden activations for `text` (empty for the linear ranking).
-    pub fn hidden_activations(&self, text: &str) -> Vec<f32> {
-        let input = self.vectorize(text);
-        match &self.ranking {
-            Ranking::Networks(networks) => networks.hidden_activations(&input),
-            Ranking::Linear(_) => Vec::new(),
         }
     }
 
@@ -487,57 +455,6 @@ fn left_out_copies(
         }
     }
     (inputs, copied_labels)
-}
-
-/// Made-up out-of-scope examples, `ratio` per training text: the start of one text joined to the
-/// end of a text of another intent (`kind` 0), or random words of the texts (`kind` 1).
-fn made_up_outliers(
-    texts: &[&str],
-    labels: &[usize],
-    vectorizer: &Vectorizer,
-    ratio: f32,
-    kind: u8,
-    seed: u64,
-) -> (Vec<Sparse>, Vec<usize>) {
-    let mut rng = linear::Rng::new(seed);
-    let count = (ratio * texts.len() as f32).round() as usize;
-    let words: Vec<Vec<String>> = texts.iter().map(|text| features::words(text)).collect();
-    let mut inputs = Vec::with_capacity(count);
-    if texts.len() < 2 {
-        return (inputs, Vec::new());
-    }
-    let mut attempts = 0;
-    while inputs.len() < count && attempts < count * 10 {
-        attempts += 1;
-        let (a, b) = (rng.below(texts.len()), rng.below(texts.len()));
-        if labels[a] == labels[b] || words[a].len() < 2 || words[b].len() < 2 {
-            continue;
-        }
-        let made: Vec<&str> = match kind {
-            0 => {
-                let cut_a = 1 + rng.below(words[a].len() - 1);
-                let cut_b = 1 + rng.below(words[b].len() - 1);
-                words[a][..cut_a]
-                    .iter()
-                    .chain(&words[b][cut_b..])
-                    .map(String::as_str)
-                    .collect()
-            }
-            _ => (0..words[a].len())
-                .map(|_| {
-                    let text = &words[rng.below(words.len())];
-                    if text.is_empty() {
-                        ""
-                    } else {
-                        text[rng.below(text.len())].as_str()
-                    }
-                })
-                .collect(),
-        };
-        inputs.push(vectorizer.transform(&made.join(" ")));
-    }
-    let labels = vec![mlp::OUTLIER; inputs.len()];
-    (inputs, labels)
 }
 
 /// The top intent of `probabilities`, its probability and the second highest.

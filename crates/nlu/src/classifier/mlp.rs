@@ -31,13 +31,7 @@ pub struct MlpOptions {
     pub dropout: f32,
     /// Seed of the initial weights and the example order.
     pub seed: u64,
-    /// Weight of the loss of an example labelled [`OUTLIER`], whose target is the uniform
-    /// distribution.
-    pub outlier_weight: f32,
 }
-
-/// The label of a made-up out-of-scope example: trained towards equal probabilities.
-pub const OUTLIER: usize = usize::MAX;
 
 /// One network in full precision, as trained.
 pub struct Network {
@@ -203,15 +197,7 @@ impl Network {
                         }
                     }
                     softmax(&mut gradient);
-                    match labels[example] {
-                        OUTLIER => {
-                            let uniform = 1.0 / n_classes as f32;
-                            for g in gradient.iter_mut() {
-                                *g = options.outlier_weight * (*g - uniform);
-                            }
-                        }
-                        label => gradient[label] -= 1.0,
-                    }
+                    gradient[labels[example]] -= 1.0;
                     for ((unit, row), back) in activation
                         .iter()
                         .zip(output.chunks_exact_mut(n_classes))
@@ -348,16 +334,6 @@ impl Networks {
         probabilities
     }
 
-    /// The hidden units' activations (after ReLU) of every network, side by side.
-    pub fn hidden_activations(&self, input: &Sparse) -> Vec<f32> {
-        let mut activation: Vec<f32> = self.hidden_bias.concat();
-        match &self.hidden {
-            FirstLayer::Bytes(weights) => add_rows::<_, 48>(&mut activation, weights, &self.hidden_scale, input),
-            FirstLayer::Floats(weights) => add_rows::<_, 48>(&mut activation, weights, &self.hidden_scale, input),
-        }
-        activation.iter().map(|unit| unit.max(0.0)).collect()
-    }
-
     /// Heap size in bytes.
     pub fn bytes(&self) -> usize {
         let per_network =
@@ -403,7 +379,6 @@ mod tests {
             learning_rate: 0.15,
             dropout: 0.0,
             seed,
-            outlier_weight: 0.0,
         };
         let refs: Vec<&Sparse> = inputs.iter().collect();
         let networks: Vec<Network> = (0..2)
