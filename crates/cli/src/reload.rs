@@ -7,7 +7,7 @@
 //! the previous version serving. Sessions carry on with the new version from their next message.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -25,6 +25,9 @@ const QUIET: Duration = Duration::from_millis(300);
 enum Trigger {
     /// A file of the folder at this index changed.
     Changed(usize),
+    /// The folder at this index was created (again) or moved into place: its own watch went with
+    /// the folder it replaced, so it is watched anew.
+    Recreated(usize),
     /// SIGHUP: every folder.
     All,
 }
@@ -32,7 +35,7 @@ enum Trigger {
 /// Keeps the reloads going; dropping it stops the watching (the SIGHUP task ends with the
 /// runtime).
 pub struct Reloader {
-    _watcher: Option<notify::RecommendedWatcher>,
+    _watcher: Option<SharedWatcher>,
     triggers: mpsc::Sender<Trigger>,
 }
 
@@ -44,9 +47,10 @@ pub fn start(dirs: Vec<(PathBuf, String)>, assistants: Assistants, watch: bool) 
         true => Some(watch_folders(&dirs, triggers.clone())?),
         false => None,
     };
+    let rewatch = watcher.clone();
     std::thread::Builder::new()
         .name("baton-reload".to_owned())
-        .spawn(move || reload_loop(&dirs, &assistants, &received))
+        .spawn(move || reload_loop(&dirs, &assistants, rewatch.as_ref(), &received))
         .context("starting the reload thread")?;
     Ok(Reloader {
         _watcher: watcher,
@@ -76,11 +80,13 @@ impl Reloader {
     }
 }
 
-/// Watches each folder, with its sub-folders, for changes to the files an assistant is made of.
-fn watch_folders(
-    dirs: &[(PathBuf, String)],
-    triggers: mpsc::Sender<Trigger>,
-) -> anyhow::Result<notify::RecommendedWatcher> {
+/// The watcher, shared with the reload thread, which watches a recreated folder anew.
+type SharedWatcher = Arc<Mutex<notify::RecommendedWatcher>>;
+
+/// Watches each folder, with its sub-folders, for changes to the files an assistant is made of,
+/// and the folder's parent (alone) for the folder being deleted and created again, as
+/// `rm -rf` and a copy, or a tool that writes a new folder and renames it into place, do.
+fn watch_folders(dirs: &[(PathBuf, String)], triggers: mpsc::Sender<Trigger>) -> anyhow::Result<SharedWatcher> {
     let roots: Vec<PathBuf> = dirs
         .iter()
         .map(|(dir, _)| dir.canonicalize().unwrap_or_else(|_| dir.clone()))
@@ -97,7 +103,15 @@ fn watch_folders(
         if !changes_content(&event.kind) {
             return;
         }
+        let created = matches!(
+            event.kind,
+            EventKind::Create(_) | EventKind::Modify(notify::event::ModifyKind::Name(_))
+        );
         for path in &event.paths {
+            if created && let Some(index) = watched.iter().position(|root| path == root) {
+                let _ = triggers.send(Trigger::Recreated(index));
+                continue;
+            }
             let Some(index) = watched.iter().position(|root| path.starts_with(root)) else {
                 continue;
             };
@@ -112,8 +126,16 @@ fn watch_folders(
         watcher
             .watch(root, RecursiveMode::Recursive)
             .with_context(|| format!("watching {}", root.display()))?;
+        // Without the parent, a deleted folder is reloaded again only on SIGHUP.
+        if let Some(parent) = root
+            .parent()
+            .filter(|parent| !roots.iter().any(|root| parent.starts_with(root)))
+            && let Err(error) = watcher.watch(parent, RecursiveMode::NonRecursive)
+        {
+            tracing::warn!(folder = %parent.display(), %error, "not watching the folder that holds an assistant: if the assistant's folder is deleted and created again, reload it with SIGHUP");
+        }
     }
-    Ok(watcher)
+    Ok(Arc::new(Mutex::new(watcher)))
 }
 
 /// Whether an event can change what a folder holds: not a read (reloading reads every file,
@@ -139,19 +161,46 @@ fn is_assistant_file(relative: &Path) -> bool {
 
 /// Waits for triggers, lets the files settle, and reloads what changed; ends when every sender
 /// is gone.
-fn reload_loop(dirs: &[(PathBuf, String)], assistants: &Assistants, triggers: &mpsc::Receiver<Trigger>) {
+fn reload_loop(
+    dirs: &[(PathBuf, String)],
+    assistants: &Assistants,
+    watcher: Option<&SharedWatcher>,
+    triggers: &mpsc::Receiver<Trigger>,
+) {
     while let Ok(first) = triggers.recv() {
         let mut pending = vec![false; dirs.len()];
+        let mut recreated = vec![false; dirs.len()];
         let mut mark = |trigger: Trigger| match trigger {
             Trigger::Changed(index) => pending[index] = true,
+            Trigger::Recreated(index) => {
+                pending[index] = true;
+                recreated[index] = true;
+            }
             Trigger::All => pending.fill(true),
         };
         mark(first);
         while let Ok(next) = triggers.recv_timeout(QUIET) {
             mark(next);
         }
-        for ((dir, id), _) in dirs.iter().zip(&pending).filter(|(_, pending)| **pending) {
+        for (index, (dir, id)) in dirs.iter().enumerate().filter(|(index, _)| pending[*index]) {
+            if let (true, Some(watcher)) = (recreated[index], watcher) {
+                rewatch(watcher, dir);
+            }
             reload(dir, id, assistants);
+        }
+    }
+}
+
+/// Watches a folder that was created again, with its sub-folders.
+fn rewatch(watcher: &SharedWatcher, dir: &Path) {
+    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+    let mut watcher = watcher.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // A folder renamed into place may still be watched under its old name; unwatching fails then.
+    let _ = watcher.unwatch(&root);
+    match watcher.watch(&root, RecursiveMode::Recursive) {
+        Ok(()) => tracing::info!(folder = %root.display(), "the assistant's folder was created again: watching it"),
+        Err(error) => {
+            tracing::warn!(folder = %root.display(), %error, "not watching the assistant's folder created again: reload it with SIGHUP")
         }
     }
 }

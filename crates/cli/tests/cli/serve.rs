@@ -216,3 +216,61 @@ async fn without_watching_sighup_reloads() {
     let log = server.log.lock().unwrap().join("\n");
     assert!(!log.contains("watching the assistant folders"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_deleted_and_created_again_is_watched_again() {
+    let dir = shop();
+    let server = Server::start(dir.path(), &[]);
+    server.wait_for_log("watching the assistant folders", 1);
+    let client = reqwest::Client::new();
+    let session = server.session(&client).await;
+    let shop = dir.path().join("shop");
+    // As `rm -rf` then a copy: while the folder is gone, the previous version answers.
+    std::fs::remove_dir_all(&shop).unwrap();
+    server.wait_for_log("not reloaded: the folder has errors", 1);
+    assert_eq!(
+        server.say(&client, &session, "when are you open").await,
+        ["We open at 9."]
+    );
+    let copy = dir.path().join("shop.new");
+    std::fs::create_dir_all(copy.join("actions")).unwrap();
+    std::fs::write(copy.join("assistant.yaml"), ASSISTANT).unwrap();
+    std::fs::write(
+        copy.join("actions/hours.yaml"),
+        HOURS.replace("We open at 9.", "We open at 11."),
+    )
+    .unwrap();
+    // Moved into place whole, as tools that write a new folder do.
+    std::fs::rename(&copy, &shop).unwrap();
+    server.wait_for_log("reloaded shop: 1 action,", 1);
+    assert_eq!(
+        server.say(&client, &session, "when are you open").await,
+        ["We open at 11."]
+    );
+    // The new folder's files are watched: an edit in it is served.
+    std::fs::write(
+        shop.join("actions/hours.yaml"),
+        HOURS.replace("We open at 9.", "We open at 12."),
+    )
+    .unwrap();
+    server.wait_for_log("reloaded shop", 2);
+    assert_eq!(
+        server.say(&client, &session, "when are you open").await,
+        ["We open at 12."]
+    );
+    // And so is a folder created in place, file by file.
+    std::fs::remove_dir_all(&shop).unwrap();
+    server.wait_for_log("not reloaded: the folder has errors", 2);
+    std::fs::create_dir_all(shop.join("actions")).unwrap();
+    std::fs::write(shop.join("assistant.yaml"), ASSISTANT).unwrap();
+    std::fs::write(
+        shop.join("actions/hours.yaml"),
+        HOURS.replace("We open at 9.", "We open at 13."),
+    )
+    .unwrap();
+    server.wait_for_log("reloaded shop", 3);
+    assert_eq!(
+        server.say(&client, &session, "when are you open").await,
+        ["We open at 13."]
+    );
+}
