@@ -206,7 +206,7 @@ enum ClientFrame {
     params(
         ("assistant_id" = String, Path, description = "The assistant's id"),
         ("session_id" = String, Path, description = "From create session"),
-        ("after" = Option<u64>, Query, description = "The last event number seen; kept events after it are sent first"),
+        ("after" = Option<i64>, Query, minimum = 0, description = "The last event number seen; kept events after it are sent first"),
     ),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
@@ -233,7 +233,7 @@ pub(crate) async fn connect_legacy(
         ("assistant_id" = String, Path, description = "The assistant's id"),
         ("environment_id" = String, Path, description = "`draft` or `live`"),
         ("session_id" = String, Path, description = "From create session"),
-        ("after" = Option<u64>, Query, description = "The last event number seen"),
+        ("after" = Option<i64>, Query, minimum = 0, description = "The last event number seen"),
     ),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
@@ -274,6 +274,10 @@ async fn connect(
         crate::web::customer_allowed(&app, &headers).await?;
         app.engine(&assistant_id, environment_id.as_deref())?;
         let Query(query) = query.map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))?;
+        // Event numbers are documented as JSON's 64-bit signed integers.
+        if i64::try_from(query.after).is_err() {
+            return Err(ApiError::InvalidQuery(format!("after: at most {}", i64::MAX)));
+        }
         let stored = app
             .store
             .load_session(&SessionId::new(&session_id), app.clock.now())

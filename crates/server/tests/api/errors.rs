@@ -207,6 +207,25 @@ async fn a_wrong_type_names_the_field() {
 }
 
 #[tokio::test]
+async fn an_event_number_beyond_the_documented_range_is_refused() {
+    let app = spawn_app().await;
+    let session = app.create_session().await;
+    let events = app.url(&format!(
+        "/v2/assistants/bank/environments/draft/sessions/{session}/events"
+    ));
+    for (after, code) in [
+        ("9223372036854775808", "invalid_query"),
+        ("-1", "invalid_query"),
+        ("x", "invalid_query"),
+        // In range, the query passes and a plain GET is refused for not being a WebSocket handshake.
+        ("9223372036854775807", "invalid_request"),
+    ] {
+        let reply = app.send(app.client.get(format!("{events}?after={after}"))).await;
+        assert_error(&reply, 400, code);
+    }
+}
+
+#[tokio::test]
 async fn a_flood_from_one_client_is_rate_limited() {
     let app = spawn_app_with(|config| {
         config.rate_limit.per_second = 0.5;
