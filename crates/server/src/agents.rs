@@ -120,13 +120,13 @@ async fn from_headers(app: &App, headers: &HeaderMap) -> Result<SignedIn, ApiErr
     signed_in(app, bearer(headers)).await
 }
 
-fn parse<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
+fn parse<T: serde::de::DeserializeOwned + Serialize>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
     crate::api::parse_body(headers, body)
 }
 
 // ---- login ----
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LoginRequest {
     username: String,
@@ -243,7 +243,7 @@ pub(crate) async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> R
 
 // ---- presence ----
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PresenceRequest {
     /// `online`, `away` (keeps chats, no new offers) or `offline`.
@@ -670,7 +670,7 @@ pub(crate) async fn decline(
     Ok(Json(json!({})))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AgentMessageRequest {
     text: String,
@@ -735,7 +735,7 @@ pub(crate) async fn message(
     ))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PassOnRequest {
     /// Another agent's id, who must accept.
@@ -791,7 +791,7 @@ pub(crate) async fn pass_on(
     Ok(Json(json!({})))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "disposition", rename_all = "snake_case", deny_unknown_fields)]
 pub(crate) enum EndRequest {
     Resolved,

@@ -24,6 +24,7 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use serde_json::value::{RawValue, to_raw_value};
@@ -787,7 +788,7 @@ fn path_error(rejection: PathRejection) -> ApiError {
 
 /// Reads a JSON body: checks size, content type, UTF-8 and shape, naming the field at fault.
 /// An empty body without a content type reads as `{}`.
-pub(crate) fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
+pub(crate) fn parse_body<T: DeserializeOwned + Serialize>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
     let bytes = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(0),
         _ => ApiError::InvalidRequest(rejection.body_text()),
@@ -813,6 +814,11 @@ pub(crate) fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -
     // Read plainly first; only a body that fails is read again to name the field at fault
     // (tracking the path cost every message 2,700 instructions).
     if let Ok(value) = serde_json::from_str(text) {
+        // Inside the body too, serde reads a struct from an array of its fields; only a body
+        // with a `[` can hold one, so the others are not read twice.
+        if bytes.contains(&b'[') {
+            refuse_arrays_for_objects(text, &value)?;
+        }
         return Ok(value);
     }
     let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -829,6 +835,48 @@ pub(crate) fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -
         .end()
         .map_err(|error| ApiError::InvalidJson(error.to_string()))?;
     Ok(value)
+}
+
+/// Refuses a body that gives an array where the request has an object (`"input": [null]`),
+/// naming the first such place: `read` is what serde made of `text`.
+fn refuse_arrays_for_objects<T: Serialize>(text: &str, read: &T) -> Result<(), ApiError> {
+    let (Ok(sent), Ok(read)) = (
+        serde_json::from_str::<serde_json::Value>(text),
+        serde_json::to_value(read),
+    ) else {
+        return Ok(());
+    };
+    match array_for_object(&sent, &read) {
+        Some(path) => Err(ApiError::InvalidRequest(format!(
+            "{path}: invalid type: sequence, expected an object"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The path of the first place where `sent` has an array and `read` an object.
+fn array_for_object(sent: &serde_json::Value, read: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match (sent, read) {
+        (Value::Array(_), Value::Object(_)) => Some(".".to_owned()),
+        (Value::Object(sent), Value::Object(read)) => sent.iter().find_map(|(key, sent)| {
+            let path = array_for_object(sent, read.get(key)?)?;
+            Some(match path.as_str() {
+                "." => key.clone(),
+                _ => format!("{key}.{path}"),
+            })
+        }),
+        (Value::Array(sent), Value::Array(read)) => {
+            sent.iter().zip(read).enumerate().find_map(|(index, (sent, read))| {
+                let path = array_for_object(sent, read)?;
+                Some(match path.as_str() {
+                    "." => format!("[{index}]"),
+                    _ => format!("[{index}].{path}"),
+                })
+            })
+        }
+        _ => None,
+    }
 }
 
 fn is_json(content_type: &str) -> bool {

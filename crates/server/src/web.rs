@@ -285,7 +285,7 @@ async fn assistants(State(app): State<Arc<App>>) -> Result<Json<Vec<AssistantSum
     Ok(Json(list))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct DeskRequest {
     event: SessionEvent,
 }

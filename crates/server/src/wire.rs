@@ -16,7 +16,7 @@ pub struct SessionResponse {
 }
 
 /// The body of `POST …/message` (stateful and stateless).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct MessageRequest {
     #[serde(default)]
     pub input: Option<MessageInput>,
@@ -27,7 +27,7 @@ pub struct MessageRequest {
     pub user_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct MessageInput {
     /// Only `text` is supported.
     #[serde(default)]
@@ -40,7 +40,7 @@ pub struct MessageInput {
     pub options: Option<MessageInputOptions>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct MessageInputOptions {
     /// Start the conversation over (Greet customer), keeping session variables.
     #[serde(default)]
@@ -60,7 +60,7 @@ pub struct MessageInputOptions {
 }
 
 /// Request context: only what Baton reads is typed; the rest is accepted and ignored.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct MessageContext {
     #[serde(default)]
     pub global: Option<ContextGlobal>,
@@ -70,7 +70,7 @@ pub struct MessageContext {
     pub skills: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ContextGlobal {
     #[serde(default)]
     pub system: Option<ContextGlobalSystem>,
@@ -78,7 +78,7 @@ pub struct ContextGlobal {
     pub session_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ContextGlobalSystem {
     #[serde(default)]
     pub user_id: Option<String>,

@@ -207,6 +207,39 @@ async fn a_wrong_type_names_the_field() {
 }
 
 #[tokio::test]
+async fn an_array_given_for_an_object_is_refused_where_it_is() {
+    let app = spawn_app().await;
+    let session = app.create_session().await;
+    let url = app.api(&format!("/sessions/{session}/message"));
+    for (body, place) in [
+        (json!({"input": [null, null]}), "input:"),
+        (json!({"input": {"options": [true]}}), "input.options:"),
+        (json!({"context": {"global": [null, null]}}), "context.global:"),
+        (
+            json!({"context": {"global": {"system": ["ann"]}}}),
+            "context.global.system:",
+        ),
+    ] {
+        let reply = app.post(&url, body.clone()).await;
+        assert_error(&reply, 400, "invalid_request");
+        let error = reply.body["error"].as_str().unwrap();
+        assert!(error.contains(&format!("body: {place}")), "{body}: {error}");
+    }
+    // Nothing was said in the session: the refused messages changed nothing.
+    assert!(app.transcript(&session).await.is_empty());
+    // Brackets inside a text, and arrays where the request has them, are fine.
+    let reply = app.say(&session, "[urgent] my card [ending 1234] was stolen").await;
+    assert!(
+        reply["output"]["generic"]
+            .as_array()
+            .is_some_and(|generic| !generic.is_empty()),
+        "{reply}"
+    );
+    let skills = json!({"input": {"text": "hello"}, "context": {"skills": {"actions skill": {"skill_variables": {"list": [1, 2]}}}}});
+    assert_eq!(app.post(&url, skills).await.status, 200);
+}
+
+#[tokio::test]
 async fn an_event_number_beyond_the_documented_range_is_refused() {
     let app = spawn_app().await;
     let session = app.create_session().await;
