@@ -19,15 +19,23 @@ const LATENCY_REPEATS: usize = 3;
 /// Arguments of `baton eval`.
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
+    /// An assistant folder: instead of a data set, measure how its own examples are recognised,
+    /// each by the assistant trained without it (cross-validation, through the real runtime).
+    #[arg(conflicts_with_all = ["train", "val", "test", "holdout_fraction", "baseline", "typos", "counterexamples", "threshold"])]
+    pub assistant: Option<PathBuf>,
+    /// With an assistant folder: into how many folds its examples are dealt (each fold trains
+    /// the assistant once).
+    #[arg(long)]
+    pub folds: Option<usize>,
     /// Training data, JSON Lines of {"text", "intent"}; repeat to train on several files.
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "assistant")]
     pub train: Vec<PathBuf>,
     /// Validation data: the no-match threshold is chosen on it when it has `oos` examples.
     #[arg(long)]
     pub val: Option<PathBuf>,
     /// Test data the figures are reported on.
-    #[arg(long)]
-    pub test: PathBuf,
+    #[arg(long, required_unless_present = "assistant")]
+    pub test: Option<PathBuf>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -76,12 +84,23 @@ fn load(path: &Path) -> anyhow::Result<Vec<TrainingExample>> {
 
 /// Runs the evaluation; returns the process exit code.
 pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
+    anyhow::ensure!(
+        args.folds.is_none() || args.assistant.is_some(),
+        "--folds goes with an assistant folder (`baton eval DIR --folds N`)"
+    );
+    let (Some(test_path), None) = (&args.test, &args.assistant) else {
+        return crate::crossval::run(crate::crossval::CrossValidation {
+            dir: args.assistant.clone().unwrap_or_default(),
+            folds: args.folds.unwrap_or(5),
+            json: args.json,
+        });
+    };
     let mut train = Vec::new();
     for path in &args.train {
         train.extend(load(path)?);
     }
     let mut val = args.val.as_deref().map(load).transpose()?;
-    let mut test = load(&args.test)?;
+    let mut test = load(test_path)?;
     if let Some(fraction) = args.holdout_fraction {
         let held_out = eval::holdout_intents(&train, fraction, args.holdout_seed);
         eval::relabel(&mut train, &held_out);

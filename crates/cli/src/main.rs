@@ -8,6 +8,7 @@ mod apikey;
 mod bench;
 mod check;
 mod conversation;
+mod crossval;
 mod eval;
 mod init;
 mod preview;

@@ -6,6 +6,7 @@ mod agents;
 mod bench;
 mod check;
 mod conversation_tests;
+mod eval;
 mod init;
 mod preview;
 mod schema;

@@ -1,0 +1,292 @@
+//! `baton eval DIR`: how well an assistant recognises what its own examples ask for.
+//!
+//! Each action's examples are dealt into folds (the first to fold 1, the second to fold 2, …).
+//! For each fold, the assistant is trained without that fold's examples, and each of them is
+//! said as a customer's first message would be, through the real runtime: so a held-out example
+//! meets the same thresholds, clarifying question and request-for-a-human detection a customer
+//! meets. What happened to it is one of: its action started, a clarifying question offered it,
+//! another action started, or nothing matched (or Fallback ran). The report lists the examples
+//! of the last two kinds, which are what an author fixes by adding or rewording examples.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use baton_assistant::Assistant;
+use baton_dialog::session::Pending;
+use baton_dialog::{Engine, Session};
+
+/// Arguments of `baton eval DIR`.
+#[derive(Debug, Clone)]
+pub struct CrossValidation {
+    pub dir: PathBuf,
+    pub folds: usize,
+    pub json: bool,
+}
+
+/// What a customer who said one held-out example got.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Its action started.
+    Recognised { confidence: f32 },
+    /// A clarifying question offered its action among others.
+    Clarified { candidates: Vec<String> },
+    /// Another action started.
+    OtherAction { started: String, confidence: f32 },
+    /// No action matched; `closest` is the classifier's closest action (none when the message
+    /// has no word the assistant knows).
+    NoMatch { closest: Option<Closest> },
+    /// Fallback ran (the example reads as a request for a human, or a trigger word).
+    Fallback { reason: String },
+}
+
+/// The action a message came closest to, below its threshold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Closest {
+    pub action: String,
+    pub confidence: f32,
+}
+
+/// One held-out example and what it got.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trial {
+    pub action: String,
+    /// The example's position among its action's examples, from 0.
+    pub example: usize,
+    pub text: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// The examples of one fold: (action index, example index) pairs.
+fn fold_of(assistant: &Assistant, folds: usize, fold: usize) -> Vec<(usize, usize)> {
+    assistant
+        .actions
+        .iter()
+        .enumerate()
+        .flat_map(|(action, spec)| {
+            (0..spec.examples.len())
+                .filter(move |example| example % folds == fold)
+                .map(move |example| (action, example))
+        })
+        .collect()
+}
+
+/// Trains without each fold in turn and says its examples; in the order of the folds.
+pub fn trials(assistant: &Assistant, folds: usize, progress: &mut dyn FnMut(usize)) -> Vec<Trial> {
+    let mut trials = Vec::new();
+    for fold in 0..folds {
+        let held_out = fold_of(assistant, folds, fold);
+        if held_out.is_empty() {
+            continue;
+        }
+        let mut trained = assistant.clone();
+        for (index, action) in trained.actions.iter_mut().enumerate() {
+            let mut position = 0;
+            action.examples.retain(|_| {
+                let keep = !held_out.contains(&(index, position));
+                position += 1;
+                keep
+            });
+        }
+        let engine = Engine::new(trained);
+        for &(action, example) in &held_out {
+            let action = &assistant.actions[action];
+            let text = &action.examples[example];
+            trials.push(Trial {
+                action: action.id.clone(),
+                example,
+                text: text.clone(),
+                outcome: outcome(&engine, &action.id, text),
+            });
+        }
+        progress(fold + 1);
+    }
+    // In the order of the files: each action's examples together.
+    let position = |id: &str| assistant.actions.iter().position(|action| action.id == id);
+    trials.sort_by_key(|trial| (position(&trial.action), trial.example));
+    trials
+}
+
+/// Says `text` as the first message of a new session and reads what it got.
+fn outcome(engine: &Engine, expected: &str, text: &str) -> Outcome {
+    let now = chrono::Utc::now();
+    let started = engine.start(Session::new(None, Some("eval".to_owned())), now);
+    let turn = engine.said(started.session, text, now);
+    if let Some(reason) = &turn.debug.fallback_reason {
+        return Outcome::Fallback {
+            reason: reason.as_str().to_owned(),
+        };
+    }
+    if let Some(Pending::Clarify { candidates, .. }) = &turn.session.pending
+        && candidates.iter().any(|candidate| candidate == expected)
+    {
+        return Outcome::Clarified {
+            candidates: candidates.clone(),
+        };
+    }
+    match turn.debug.matched {
+        Some((action, confidence)) if action == expected => Outcome::Recognised { confidence },
+        Some((started, confidence)) => Outcome::OtherAction { started, confidence },
+        None => Outcome::NoMatch {
+            closest: engine
+                .classifier()
+                .classify(text)
+                .into_iter()
+                .find(|score| score.confidence > 0.0 && engine.assistant().action(&score.intent).is_some())
+                .map(|score| Closest {
+                    action: score.intent,
+                    confidence: score.confidence,
+                }),
+        },
+    }
+}
+
+/// The counts of each outcome.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct Totals {
+    pub examples: usize,
+    pub recognised: usize,
+    pub clarified: usize,
+    pub other_action: usize,
+    pub no_match: usize,
+    pub fallback: usize,
+}
+
+pub fn totals(trials: &[Trial]) -> Totals {
+    let mut totals = Totals {
+        examples: trials.len(),
+        ..Totals::default()
+    };
+    for trial in trials {
+        match trial.outcome {
+            Outcome::Recognised { .. } => totals.recognised += 1,
+            Outcome::Clarified { .. } => totals.clarified += 1,
+            Outcome::OtherAction { .. } => totals.other_action += 1,
+            Outcome::NoMatch { .. } => totals.no_match += 1,
+            Outcome::Fallback { .. } => totals.fallback += 1,
+        }
+    }
+    totals
+}
+
+/// Runs `baton eval DIR`; returns the exit code (0: the report is not a check).
+pub fn run(args: CrossValidation) -> anyhow::Result<i32> {
+    anyhow::ensure!(
+        (2..=20).contains(&args.folds),
+        "--folds must be from 2 to 20 (each fold trains the assistant once)"
+    );
+    let assistant = crate::check::load_or_problems(&args.dir)
+        .map_err(|_| anyhow::anyhow!("{}: fix the errors above first", args.dir.display()))?;
+    let n_examples: usize = assistant.actions.iter().map(|action| action.examples.len()).sum();
+    anyhow::ensure!(
+        n_examples > 0,
+        "{}: no action has examples, so there is nothing to recognise",
+        args.dir.display()
+    );
+    let folds = args.folds;
+    let show_progress = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let trials = trials(&assistant, folds, &mut |done| {
+        if show_progress {
+            eprint!("\rtraining {done}/{folds}");
+        }
+    });
+    if show_progress {
+        eprint!("\r\x1b[K");
+    }
+    let totals = totals(&trials);
+    if args.json {
+        let report = serde_json::json!({
+            "assistant": assistant.id,
+            "folds": folds,
+            "totals": totals,
+            "trials": trials,
+        });
+        println!("{report}");
+        return Ok(0);
+    }
+    print!("{}", report(&assistant, folds, &trials, totals));
+    Ok(0)
+}
+
+/// The text report.
+fn report(assistant: &Assistant, folds: usize, trials: &[Trial], totals: Totals) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let n_actions = assistant
+        .actions
+        .iter()
+        .filter(|action| !action.examples.is_empty())
+        .count();
+    let _ = writeln!(
+        out,
+        "{}: {} examples of {n_actions} actions, each said to the assistant trained without its fold ({folds} folds)",
+        assistant.id, totals.examples
+    );
+    let share = |n: usize| 100.0 * n as f64 / totals.examples.max(1) as f64;
+    for (label, n) in [
+        ("its action started", totals.recognised),
+        ("a clarifying question offered it", totals.clarified),
+        ("another action started", totals.other_action),
+        ("no action matched", totals.no_match),
+        ("Fallback ran", totals.fallback),
+    ] {
+        let _ = writeln!(out, "  {n:>5}  {:>5.1}%  {label}", share(n));
+    }
+    let quote = |text: &str| format!("{text:?}");
+    let others: Vec<&Trial> = trials
+        .iter()
+        .filter(|trial| matches!(trial.outcome, Outcome::OtherAction { .. }))
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nStarted another action (reword the example, or give the other action's examples what sets it apart):"
+        );
+        for trial in others {
+            if let Outcome::OtherAction { started, confidence } = &trial.outcome {
+                let _ = writeln!(
+                    out,
+                    "  {}: {} -> {started} ({confidence:.2})",
+                    trial.action,
+                    quote(&trial.text)
+                );
+            }
+        }
+    }
+    let misses: Vec<&Trial> = trials
+        .iter()
+        .filter(|trial| matches!(trial.outcome, Outcome::NoMatch { .. } | Outcome::Fallback { .. }))
+        .collect();
+    if !misses.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nMatched nothing (the customer would be asked to rephrase; add examples worded like these):"
+        );
+        for trial in misses {
+            let detail = match &trial.outcome {
+                Outcome::NoMatch {
+                    closest: Some(Closest { action, confidence }),
+                } => format!("closest: {action} {confidence:.2}"),
+                Outcome::Fallback { reason } => format!("Fallback: {reason}"),
+                _ => "no known word".to_owned(),
+            };
+            let _ = writeln!(out, "  {}: {} ({detail})", trial.action, quote(&trial.text));
+        }
+    }
+    let single: Vec<&str> = assistant
+        .actions
+        .iter()
+        .filter(|action| action.examples.len() == 1)
+        .map(|action| action.id.as_str())
+        .collect();
+    if !single.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nOne example only, so it was held out with nothing left to learn from: {}",
+            single.join(", ")
+        );
+    }
+    out
+}
