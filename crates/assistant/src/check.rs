@@ -192,6 +192,7 @@ pub fn check(report: &mut Report<'_>, file: &AssistantFile, actions: &[ActionEnt
     let targets = check_references(report, &lists, &action_ids);
     check_cycles(report, &lists);
     check_examples(report, actions, &targets);
+    check_example_clashes(report, file, actions);
     if n_written == 0 {
         report.push_at(
             Severity::Error,
@@ -901,6 +902,72 @@ fn check_examples(report: &mut Report<'_>, actions: &[ActionEntry], targets: &Ha
                 format!("action `{id}` has no examples and no go_to leads to it, so it can never run"),
                 entry.file,
                 &format!("{}/id", entry.pointer),
+            );
+        }
+    }
+}
+
+/// An example as the classifier reads it: lowercase words, punctuation and spacing aside.
+fn example_key(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An example given to two actions (or twice to one, or also as a counterexample) teaches the
+/// classifier nothing but doubt: the same words then point two ways.
+fn check_example_clashes(report: &mut Report<'_>, file: &AssistantFile, actions: &[ActionEntry]) {
+    // Where each example was first seen: (file, pointer, action id).
+    let mut seen: HashMap<String, (usize, String, &str)> = HashMap::new();
+    for entry in actions {
+        let id = entry.action.id.as_str();
+        for (index, text) in entry.action.examples.iter().enumerate() {
+            let key = example_key(text);
+            if key.is_empty() {
+                continue;
+            }
+            let pointer = format!("{}/examples/{index}", entry.pointer);
+            match seen.get(&key) {
+                Some((first_file, first_pointer, first_id)) => {
+                    let (path, position) = report.place(*first_file, first_pointer, false);
+                    let message = match *first_id == id {
+                        true => format!(
+                            "example {text:?} repeats an example of this action ({}:{}:{}); once is enough",
+                            path.display(),
+                            position.line,
+                            position.column
+                        ),
+                        false => format!(
+                            "example {text:?} is also an example of action `{first_id}` ({}:{}:{}): the same words cannot point to both; keep it in one",
+                            path.display(),
+                            position.line,
+                            position.column
+                        ),
+                    };
+                    report.at_value(Severity::Warning, "duplicate-example", message, entry.file, &pointer);
+                }
+                None => {
+                    seen.insert(key, (entry.file, pointer, id));
+                }
+            }
+        }
+    }
+    for (index, text) in file.counterexamples.iter().enumerate() {
+        if let Some((first_file, first_pointer, first_id)) = seen.get(&example_key(text)) {
+            let (path, position) = report.place(*first_file, first_pointer, false);
+            report.at_value(
+                Severity::Warning,
+                "duplicate-example",
+                format!(
+                    "counterexample {text:?} is also an example of action `{first_id}` ({}:{}:{}): it cannot both match it and match nothing",
+                    path.display(),
+                    position.line,
+                    position.column
+                ),
+                0,
+                &format!("/counterexamples/{index}"),
             );
         }
     }

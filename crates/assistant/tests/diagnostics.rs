@@ -132,6 +132,10 @@ const CASES: &[(&str, &str)] = &[
         "unreachable-action",
         "actions:\n  - id: pay\n    examples: [pay]\n  - id: orphan\n    steps:\n      - say: hi\n",
     ),
+    (
+        "duplicate-example",
+        "counterexamples:\n  - what's the weather\n  - Pay my bill!\nactions:\n  - id: pay\n    examples:\n      - pay my bill\n      - settle my bill\n      - Pay  my BILL.\n  - id: card\n    examples:\n      - order a card\n      - settle my bill\n",
+    ),
     ("empty-assistant", "name: Empty\n"),
     (
         "bad-setting",
@@ -306,6 +310,14 @@ const EXPECTED: &[(&str, &[&str])] = &[
         "unreachable-action",
         &[
             "4:5 error[unreachable-action] action `orphan` has no examples and no go_to leads to it, so it can never run",
+        ],
+    ),
+    (
+        "duplicate-example",
+        &[
+            "3:5 warning[duplicate-example] counterexample \"Pay my bill!\" is also an example of action `pay` (assistant.yaml:7:9): it cannot both match it and match nothing",
+            "9:9 warning[duplicate-example] example \"Pay  my BILL.\" repeats an example of this action (assistant.yaml:7:9); once is enough",
+            "13:9 warning[duplicate-example] example \"settle my bill\" is also an example of action `pay` (assistant.yaml:8:9): the same words cannot point to both; keep it in one",
         ],
     ),
     (
