@@ -17,15 +17,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use baton_nlu::TrainingExample;
 use baton_nlu::classifier::{Classifier, DEFAULT_THRESHOLD};
-use baton_nlu::eval;
 
-fn load(dataset: &str, split: &str) -> Vec<TrainingExample> {
-    let root = std::env::var("BATON_NLU_DATA")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/nlu").to_owned());
-    let path = format!("{root}/{dataset}/{split}.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("reading {path}: {error}"));
-    eval::parse_jsonl(&text).unwrap_or_else(|error| panic!("reading {path}: {error}"))
-}
+#[path = "../examples/common/mod.rs"]
+mod common;
+
+use common::load;
 
 struct Rng(u64);
 

@@ -12,20 +12,9 @@ use baton_nlu::TrainingExample;
 use baton_nlu::classifier::{Classifier, TrainOptions};
 use baton_nlu::eval;
 
-fn load(dataset: &str, split: &str) -> Vec<TrainingExample> {
-    let root = std::env::var("BATON_NLU_DATA")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/nlu").to_owned());
-    let path = format!("{root}/{dataset}/{split}.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("reading {path}: {error}"));
-    eval::parse_jsonl(&text).unwrap_or_else(|error| panic!("reading {path}: {error}"))
-}
+mod common;
 
-fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
+use common::{load, setting};
 
 /// In-scope accuracy and out-of-scope recall of `predictions` at `threshold`.
 fn rates(examples: &[TrainingExample], predictions: &[Option<(String, f32)>], threshold: f32) -> (f64, f64) {
