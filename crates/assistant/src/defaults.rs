@@ -51,6 +51,20 @@ pub const AGENT_REQUESTED_EXAMPLES: &[&str] = &[
     "I'd rather talk to somebody",
 ];
 
+/// English words that say nothing of what a message is about. A message is taken as a request
+/// for a person only when it shares a word outside this list with the ways customers ask for one
+/// (see [`crate::words::shares_content_word`]): "I want to order a pizza" shares only "I want to"
+/// and "a" with "I want to talk to a person".
+pub const FUNCTION_WORDS: &[&str] = &[
+    "a", "about", "also", "am", "an", "and", "any", "are", "at", "be", "been", "but", "by", "can", "can't", "could",
+    "did", "do", "does", "don't", "for", "from", "get", "give", "go", "had", "has", "have", "hello", "hey", "hi",
+    "how", "i", "i'd", "i'll", "i'm", "i've", "if", "in", "into", "is", "it", "it's", "its", "just", "let", "let's",
+    "like", "make", "may", "me", "might", "must", "my", "need", "no", "not", "now", "of", "on", "one", "or", "our",
+    "please", "pls", "rather", "real", "really", "should", "so", "some", "than", "thank", "thanks", "that", "the",
+    "then", "there", "these", "this", "those", "to", "too", "us", "very", "wanna", "want", "was", "we", "were", "what",
+    "when", "where", "which", "who", "why", "will", "with", "would", "yes", "you", "your",
+];
+
 /// A small default list for the profanity group, replaced when the author gives one.
 pub const PROFANITY_WORDS: &[&str] = &[
     "damn",

@@ -20,9 +20,67 @@ pub fn trigger_phrase(word: &str) -> String {
     phrase
 }
 
+/// Whether `text` has a word in common with `phrases` that says something: a word that is not one
+/// of [`crate::defaults::FUNCTION_WORDS`], the same, or from four letters on one typing mistake
+/// apart ("tlak" for "talk"). Case is ignored.
+pub fn shares_content_word(text: &str, phrases: &[String]) -> bool {
+    let content = |token: &str| {
+        let word = token.to_lowercase();
+        (!crate::defaults::FUNCTION_WORDS.contains(&word.as_str())).then_some(word)
+    };
+    let said: Vec<String> = tokens(text).filter_map(content).collect();
+    if said.is_empty() {
+        return false;
+    }
+    phrases
+        .iter()
+        .flat_map(|phrase| tokens(phrase).filter_map(content))
+        .any(|known| {
+            said.iter().any(|word| {
+                *word == known
+                    || (word.chars().count() >= 4
+                        && known.chars().count() >= 4
+                        && crate::suggest::edit_distance(word, &known) <= 1)
+            })
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_for_a_person_shares_a_word_that_says_something() {
+        let phrases: Vec<String> = crate::defaults::AGENT_REQUESTED_EXAMPLES
+            .iter()
+            .map(|phrase| (*phrase).to_owned())
+            .collect();
+        for (text, shares) in [
+            ("I want to talk to a person", true),
+            ("Talk to a person", true),
+            ("get me a human", true),
+            ("HUMAN!", true),
+            ("can I tlak to someone", true),
+            ("operater please", true),
+            ("I want to order a pizza", false),
+            ("I need a plumber", false),
+            ("tell me a joke", false),
+            ("I want to cancel my phone contract", false),
+            ("can you help me", false),
+            ("", false),
+            // Short words must match exactly: "real" is a function word, "rel" is nothing.
+            ("a rel one", false),
+        ] {
+            assert_eq!(shares_content_word(text, &phrases), shares, "{text}");
+        }
+    }
+
+    #[test]
+    fn function_words_are_lower_case_tokens() {
+        for word in crate::defaults::FUNCTION_WORDS {
+            assert_eq!(trigger_phrase(word), *word);
+        }
+    }
 
     #[test]
     fn phrases_are_lower_case_tokens_one_space_apart() {

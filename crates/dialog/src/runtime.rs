@@ -159,9 +159,13 @@ impl<'a> Run<'a> {
             self.say(Message::Text { text: warning });
             return;
         }
+        // The phrases that ask for a person are few and alike, so in a small assistant a message
+        // that shares only "I want to" with them can rank them first: it must also share a word
+        // that says something.
         if let Some(top) = best(intents)
             && top.intent == FALLBACK_INTENT
             && f64::from(top.confidence) >= settings.confidence_threshold
+            && self.asks_for_a_person(text)
         {
             self.debug.matched = Some((top.intent.clone(), top.confidence));
             self.fallback(TransferReason::AgentRequested, Vec::new());
@@ -467,6 +471,26 @@ impl<'a> Run<'a> {
         }
         self.push(ActionRef::NoActionMatches, OnEnd::Stop);
         self.run();
+    }
+
+    /// Whether `text` shares a word that says something with the phrases that ask for a person.
+    fn asks_for_a_person(&self, text: &str) -> bool {
+        match self
+            .assistant
+            .system
+            .fallback
+            .as_ref()
+            .and_then(|fallback| fallback.examples.as_ref())
+        {
+            Some(phrases) => baton_assistant::words::shares_content_word(text, phrases),
+            None => {
+                let phrases: Vec<String> = defaults::AGENT_REQUESTED_EXAMPLES
+                    .iter()
+                    .map(|phrase| (*phrase).to_owned())
+                    .collect();
+                baton_assistant::words::shares_content_word(text, &phrases)
+            }
+        }
     }
 
     /// An action matched: the miss streak ends.

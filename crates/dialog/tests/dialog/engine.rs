@@ -71,3 +71,39 @@ fn an_engine_classifies_and_steps() {
     assert_eq!(turn.debug.fallback_reason, Some(TransferReason::AgentRequested));
     assert!(turn.session.transfer_open);
 }
+
+#[test]
+fn in_a_small_assistant_only_a_request_for_a_person_transfers() {
+    // No counterexamples: with two actions, the phrases that ask for a person are the largest
+    // class, and messages that share only "I want to" or "I need" with them ranked it first.
+    let mut small = shop();
+    small.counterexamples.clear();
+    let engine = Engine::new(small);
+    for text in [
+        "I want to order a pizza",
+        "I need a plumber",
+        "I want to cancel my phone contract",
+        "tell me a joke",
+    ] {
+        let turn = engine.start(Session::default(), t0());
+        let turn = engine.said(turn.session, text, t0());
+        assert_eq!(turn.debug.fallback_reason, None, "{text}");
+        assert!(!turn.session.transfer_open, "{text}");
+    }
+    for text in [
+        "I want to talk to a person",
+        "can I speak to someone",
+        "get me a human",
+        "agent please",
+        "tlak to a human",
+    ] {
+        let turn = engine.start(Session::default(), t0());
+        let turn = engine.said(turn.session, text, t0());
+        assert_eq!(
+            turn.debug.fallback_reason,
+            Some(TransferReason::AgentRequested),
+            "{text}"
+        );
+        assert!(turn.session.transfer_open, "{text}");
+    }
+}
