@@ -30,7 +30,7 @@ pub struct CrossValidation {
 pub enum Outcome {
     /// Its action started.
     Recognised { confidence: f32 },
-    /// A clarifying question offered its action among others.
+    /// A clarifying question was asked, offering these actions (its own among them, or not).
     Clarified { candidates: Vec<String> },
     /// Another action started.
     OtherAction { started: String, confidence: f32 },
@@ -39,6 +39,13 @@ pub enum Outcome {
     NoMatch { closest: Option<Closest> },
     /// Fallback ran (the example reads as a request for a human, or a trigger word).
     Fallback { reason: String },
+}
+
+impl Trial {
+    /// Whether the outcome is a clarifying question that offers the example's own action.
+    fn offers_its_action(&self) -> bool {
+        matches!(&self.outcome, Outcome::Clarified { candidates } if candidates.contains(&self.action))
+    }
 }
 
 /// The action a message came closest to, below its threshold.
@@ -59,6 +66,16 @@ pub struct Trial {
     pub outcome: Outcome,
 }
 
+/// One held-out counterexample and what it got: it should match nothing.
+#[derive(Debug, Clone, Serialize)]
+pub struct CounterTrial {
+    /// Its position among the counterexamples, from 0.
+    pub counterexample: usize,
+    pub text: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
 /// The examples of one fold: (action index, example index) pairs.
 fn fold_of(assistant: &Assistant, folds: usize, fold: usize) -> Vec<(usize, usize)> {
     assistant
@@ -73,15 +90,24 @@ fn fold_of(assistant: &Assistant, folds: usize, fold: usize) -> Vec<(usize, usiz
         .collect()
 }
 
-/// Trains without each fold in turn and says its examples; in the order of the folds.
-pub fn trials(assistant: &Assistant, folds: usize, progress: &mut dyn FnMut(usize)) -> Vec<Trial> {
+/// Trains without each fold in turn and says its examples and counterexamples (dealt into the
+/// folds alike); each action's examples together, in the order of the files.
+pub fn trials(assistant: &Assistant, folds: usize, progress: &mut dyn FnMut(usize)) -> (Vec<Trial>, Vec<CounterTrial>) {
     let mut trials = Vec::new();
+    let mut counter_trials = Vec::new();
     for fold in 0..folds {
         let held_out = fold_of(assistant, folds, fold);
-        if held_out.is_empty() {
+        let held_out_counter: Vec<usize> = (0..assistant.counterexamples.len())
+            .filter(|index| index % folds == fold)
+            .collect();
+        if held_out.is_empty() && held_out_counter.is_empty() {
             continue;
         }
         let mut trained = assistant.clone();
+        trained.counterexamples = (0..assistant.counterexamples.len())
+            .filter(|index| index % folds != fold)
+            .map(|index| assistant.counterexamples[index].clone())
+            .collect();
         for (index, action) in trained.actions.iter_mut().enumerate() {
             let mut position = 0;
             action.examples.retain(|_| {
@@ -101,16 +127,26 @@ pub fn trials(assistant: &Assistant, folds: usize, progress: &mut dyn FnMut(usiz
                 outcome: outcome(&engine, &action.id, text),
             });
         }
+        for index in held_out_counter {
+            let text = &assistant.counterexamples[index];
+            counter_trials.push(CounterTrial {
+                counterexample: index,
+                text: text.clone(),
+                // No action has an empty id: any action it starts is wrong.
+                outcome: outcome(&engine, "", text),
+            });
+        }
         progress(fold + 1);
     }
-    // In the order of the files: each action's examples together.
     let position = |id: &str| assistant.actions.iter().position(|action| action.id == id);
     trials.sort_by_key(|trial| (position(&trial.action), trial.example));
-    trials
+    counter_trials.sort_by_key(|trial| trial.counterexample);
+    (trials, counter_trials)
 }
 
 /// Says `text` as the first message of a new session and reads what it got.
 fn outcome(engine: &Engine, expected: &str, text: &str) -> Outcome {
+    // A customer's first message: Greet customer runs first, as for a real one.
     let now = chrono::Utc::now();
     let started = engine.start(Session::new(None, Some("eval".to_owned())), now);
     let turn = engine.said(started.session, text, now);
@@ -119,9 +155,7 @@ fn outcome(engine: &Engine, expected: &str, text: &str) -> Outcome {
             reason: reason.as_str().to_owned(),
         };
     }
-    if let Some(Pending::Clarify { candidates, .. }) = &turn.session.pending
-        && candidates.iter().any(|candidate| candidate == expected)
-    {
+    if let Some(Pending::Clarify { candidates, .. }) = &turn.session.pending {
         return Outcome::Clarified {
             candidates: candidates.clone(),
         };
@@ -162,8 +196,8 @@ pub fn totals(trials: &[Trial]) -> Totals {
     for trial in trials {
         match trial.outcome {
             Outcome::Recognised { .. } => totals.recognised += 1,
-            Outcome::Clarified { .. } => totals.clarified += 1,
-            Outcome::OtherAction { .. } => totals.other_action += 1,
+            Outcome::Clarified { .. } if trial.offers_its_action() => totals.clarified += 1,
+            Outcome::Clarified { .. } | Outcome::OtherAction { .. } => totals.other_action += 1,
             Outcome::NoMatch { .. } => totals.no_match += 1,
             Outcome::Fallback { .. } => totals.fallback += 1,
         }
@@ -187,7 +221,7 @@ pub fn run(args: CrossValidation) -> anyhow::Result<i32> {
     );
     let folds = args.folds;
     let show_progress = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let trials = trials(&assistant, folds, &mut |done| {
+    let (trials, counter_trials) = trials(&assistant, folds, &mut |done| {
         if show_progress {
             eprint!("\rtraining {done}/{folds}");
         }
@@ -202,12 +236,43 @@ pub fn run(args: CrossValidation) -> anyhow::Result<i32> {
             "folds": folds,
             "totals": totals,
             "trials": trials,
+            "counterexamples": counter_trials,
         });
         println!("{report}");
         return Ok(0);
     }
     print!("{}", report(&assistant, folds, &trials, totals));
+    print!("{}", counter_report(&counter_trials));
     Ok(0)
+}
+
+/// The counterexamples' part of the report: how many matched nothing, and the others.
+fn counter_report(trials: &[CounterTrial]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if trials.is_empty() {
+        return out;
+    }
+    let matched: Vec<&CounterTrial> = trials
+        .iter()
+        .filter(|trial| !matches!(trial.outcome, Outcome::NoMatch { .. }))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nCounterexamples: {} of {} matched nothing when held out, as they should.",
+        trials.len() - matched.len(),
+        trials.len()
+    );
+    for trial in matched {
+        let detail = match &trial.outcome {
+            Outcome::OtherAction { started, confidence } => format!("started {started} ({confidence:.2})"),
+            Outcome::Clarified { candidates } => format!("a clarifying question offered {}", candidates.join(", ")),
+            Outcome::Fallback { reason } => format!("Fallback: {reason}"),
+            Outcome::Recognised { .. } | Outcome::NoMatch { .. } => continue,
+        };
+        let _ = writeln!(out, "  {:?}: {detail}", trial.text);
+    }
+    out
 }
 
 /// The text report.
@@ -237,7 +302,11 @@ fn report(assistant: &Assistant, folds: usize, trials: &[Trial], totals: Totals)
     let quote = |text: &str| format!("{text:?}");
     let others: Vec<&Trial> = trials
         .iter()
-        .filter(|trial| matches!(trial.outcome, Outcome::OtherAction { .. }))
+        .filter(|trial| match trial.outcome {
+            Outcome::OtherAction { .. } => true,
+            Outcome::Clarified { .. } => !trial.offers_its_action(),
+            _ => false,
+        })
         .collect();
     if !others.is_empty() {
         let _ = writeln!(
@@ -245,14 +314,12 @@ fn report(assistant: &Assistant, folds: usize, trials: &[Trial], totals: Totals)
             "\nStarted another action (reword the example, or give the other action's examples what sets it apart):"
         );
         for trial in others {
-            if let Outcome::OtherAction { started, confidence } = &trial.outcome {
-                let _ = writeln!(
-                    out,
-                    "  {}: {} -> {started} ({confidence:.2})",
-                    trial.action,
-                    quote(&trial.text)
-                );
-            }
+            let got = match &trial.outcome {
+                Outcome::OtherAction { started, confidence } => format!("{started} ({confidence:.2})"),
+                Outcome::Clarified { candidates } => format!("a clarifying question: {}", candidates.join(" or ")),
+                _ => continue,
+            };
+            let _ = writeln!(out, "  {}: {} -> {got}", trial.action, quote(&trial.text));
         }
     }
     let misses: Vec<&Trial> = trials

@@ -4,7 +4,8 @@ use serde_json::Value;
 
 use crate::{example, folder, run, stderr, stdout};
 
-const ASSISTANT: &str = "name: Shop\n";
+/// The last counterexample asks for the order action: it should not be a counterexample.
+const ASSISTANT: &str = "name: Shop\ncounterexamples:\n  - tell me a joke\n  - what is the weather like\n  - who won the match\n  - track my parcel please\n";
 const HOURS: &str = "id: hours\nexamples:\n  - when are you open\n  - what are your opening hours\n  - are you open on sunday\n  - what time do you close today\n  - what time do you open tomorrow\n  - opening times please\n  - are you open now\n  - how late are you open\nsteps:\n  - say: We open at 9.\n";
 /// The order action's last example asks for the opening hours: filed under the wrong action.
 const ORDER: &str = "id: order\nexamples:\n  - where is my order\n  - track my order\n  - has my parcel shipped\n  - my delivery has not arrived\n  - when will my order arrive\n  - my order arrived damaged\n  - I am still waiting for my package\n  - what time do you open on sunday\nsteps:\n  - say: Let me look.\n";
@@ -28,6 +29,10 @@ fn an_example_filed_under_the_wrong_action_is_reported() {
     );
     assert!(
         report.contains("order: \"what time do you open on sunday\" -> hours ("),
+        "{report}"
+    );
+    assert!(
+        report.contains("Counterexamples: 3 of 4 matched nothing when held out, as they should.\n  \"track my parcel please\": started order ("),
         "{report}"
     );
 
@@ -60,6 +65,17 @@ fn an_example_filed_under_the_wrong_action_is_reported() {
         .collect();
     tried.dedup();
     assert_eq!(tried.len(), 16);
+    let counterexamples = report["counterexamples"].as_array().expect("counterexamples");
+    let outcomes: Vec<&str> = counterexamples
+        .iter()
+        .map(|trial| trial["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["no_match", "no_match", "no_match", "other_action"],
+        "{report}"
+    );
+    assert_eq!(counterexamples[3]["started"], "order");
 }
 
 #[test]
