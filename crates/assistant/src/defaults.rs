@@ -65,6 +65,30 @@ pub const FUNCTION_WORDS: &[&str] = &[
     "when", "where", "which", "who", "why", "will", "with", "would", "yes", "you", "your",
 ];
 
+/// Words for a person to talk to. A message that [`crate::words::shares_content_word`] with none
+/// of the phrases that ask for a person still asks for one when it names one of these ("I want a
+/// manager"), whatever those phrases are.
+pub const PERSON_WORDS: &[&str] = &[
+    "advisor",
+    "adviser",
+    "agent",
+    "anybody",
+    "anyone",
+    "colleague",
+    "employee",
+    "human",
+    "manager",
+    "operator",
+    "people",
+    "person",
+    "representative",
+    "somebody",
+    "someone",
+    "staff",
+    "supervisor",
+    "team",
+];
+
 /// A small default list for the profanity group, replaced when the author gives one.
 pub const PROFANITY_WORDS: &[&str] = &[
     "damn",

@@ -23,7 +23,7 @@ pub fn trigger_phrase(word: &str) -> String {
 /// Whether `text` has a word in common with `phrases` that says something: a word that is not one
 /// of [`crate::defaults::FUNCTION_WORDS`], the same, or from four letters on one typing mistake
 /// apart ("tlak" for "talk"). Case is ignored.
-pub fn shares_content_word(text: &str, phrases: &[String]) -> bool {
+pub fn shares_content_word(text: &str, phrases: &[impl AsRef<str>]) -> bool {
     let content = |token: &str| {
         let word = token.to_lowercase();
         (!crate::defaults::FUNCTION_WORDS.contains(&word.as_str())).then_some(word)
@@ -34,7 +34,7 @@ pub fn shares_content_word(text: &str, phrases: &[String]) -> bool {
     }
     phrases
         .iter()
-        .flat_map(|phrase| tokens(phrase).filter_map(content))
+        .flat_map(|phrase| tokens(phrase.as_ref()).filter_map(content))
         .any(|known| {
             said.iter().any(|word| {
                 *word == known
@@ -76,9 +76,13 @@ mod tests {
     }
 
     #[test]
-    fn function_words_are_lower_case_tokens() {
-        for word in crate::defaults::FUNCTION_WORDS {
+    fn function_and_person_words_are_lower_case_tokens() {
+        for word in crate::defaults::FUNCTION_WORDS.iter().chain(crate::defaults::PERSON_WORDS) {
             assert_eq!(trigger_phrase(word), *word);
+        }
+        // A person word is never a function word, or it would be ignored.
+        for word in crate::defaults::PERSON_WORDS {
+            assert!(!crate::defaults::FUNCTION_WORDS.contains(word), "{word}");
         }
     }
 

@@ -473,24 +473,16 @@ impl<'a> Run<'a> {
         self.run();
     }
 
-    /// Whether `text` shares a word that says something with the phrases that ask for a person.
+    /// Whether `text` shares a word that says something with the phrases that ask for a person,
+    /// or names a person to talk to ([`defaults::PERSON_WORDS`]).
     fn asks_for_a_person(&self, text: &str) -> bool {
-        match self
-            .assistant
-            .system
-            .fallback
-            .as_ref()
-            .and_then(|fallback| fallback.examples.as_ref())
-        {
-            Some(phrases) => baton_assistant::words::shares_content_word(text, phrases),
-            None => {
-                let phrases: Vec<String> = defaults::AGENT_REQUESTED_EXAMPLES
-                    .iter()
-                    .map(|phrase| (*phrase).to_owned())
-                    .collect();
-                baton_assistant::words::shares_content_word(text, &phrases)
-            }
-        }
+        use baton_assistant::words::shares_content_word;
+        let fallback = self.assistant.system.fallback.as_ref();
+        let shares = match fallback.and_then(|fallback| fallback.examples.as_ref()) {
+            Some(phrases) => shares_content_word(text, phrases),
+            None => shares_content_word(text, defaults::AGENT_REQUESTED_EXAMPLES),
+        };
+        shares || shares_content_word(text, defaults::PERSON_WORDS)
     }
 
     /// An action matched: the miss streak ends.
