@@ -77,7 +77,10 @@ mod tests {
 
     #[test]
     fn function_and_person_words_are_lower_case_tokens() {
-        for word in crate::defaults::FUNCTION_WORDS.iter().chain(crate::defaults::PERSON_WORDS) {
+        for word in crate::defaults::FUNCTION_WORDS
+            .iter()
+            .chain(crate::defaults::PERSON_WORDS)
+        {
             assert_eq!(trigger_phrase(word), *word);
         }
         // A person word is never a function word, or it would be ignored.
