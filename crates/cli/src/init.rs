@@ -87,6 +87,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<i32> {
     println!("  baton preview {dir}        chat with it in the terminal");
     println!("  baton serve {dir} --dev    web chat and preview on http://127.0.0.1:8080/preview; saved edits reload");
     println!("  baton test {dir}           run its conversation tests");
+    println!("  baton eval {dir}           which of its examples it would miss, to add or reword");
     Ok(0)
 }
 

@@ -24,6 +24,18 @@ fn a_new_assistant_passes_its_checks_and_tests() {
     let tested = baton().arg("test").arg(&dir).output().unwrap();
     assert!(tested.status.success(), "{}{}", stdout(&tested), stderr(&tested));
     assert!(stdout(&tested).contains("3 passed, 0 failed"), "{}", stdout(&tested));
+    // Its examples are worded so that each is recognised by the assistant trained without it,
+    // and its counterexamples so that each matches nothing: a style to copy.
+    let evaluated = baton().arg("eval").arg(&dir).arg("--json").output().unwrap();
+    assert!(evaluated.status.success(), "{}", stderr(&evaluated));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&evaluated)).unwrap();
+    assert!(report["totals"]["recognised"].as_u64().unwrap() >= 14, "{report}");
+    let counterexamples = report["counterexamples"].as_array().unwrap();
+    assert_eq!(counterexamples.len(), 3);
+    assert!(
+        counterexamples.iter().all(|trial| trial["outcome"] == "no_match"),
+        "{report}"
+    );
 
     // The schema the editor is pointed at is the one `baton schema` prints.
     let schema = baton().arg("schema").output().unwrap();
