@@ -907,15 +907,6 @@ fn check_examples(report: &mut Report<'_>, actions: &[ActionEntry], targets: &Ha
     }
 }
 
-/// An example as the classifier reads it: lowercase words, punctuation and spacing aside.
-fn example_key(text: &str) -> String {
-    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// An example given to two actions (or twice to one, or also as a counterexample) teaches the
 /// classifier nothing but doubt: the same words then point two ways.
 fn check_example_clashes(report: &mut Report<'_>, file: &AssistantFile, actions: &[ActionEntry]) {
@@ -924,7 +915,8 @@ fn check_example_clashes(report: &mut Report<'_>, file: &AssistantFile, actions:
     for entry in actions {
         let id = entry.action.id.as_str();
         for (index, text) in entry.action.examples.iter().enumerate() {
-            let key = example_key(text);
+            // Lower-case words one space apart: case, punctuation and spacing aside.
+            let key = crate::words::trigger_phrase(text);
             if key.is_empty() {
                 continue;
             }
@@ -955,7 +947,7 @@ fn check_example_clashes(report: &mut Report<'_>, file: &AssistantFile, actions:
         }
     }
     for (index, text) in file.counterexamples.iter().enumerate() {
-        if let Some((first_file, first_pointer, first_id)) = seen.get(&example_key(text)) {
+        if let Some((first_file, first_pointer, first_id)) = seen.get(&crate::words::trigger_phrase(text)) {
             let (path, position) = report.place(*first_file, first_pointer, false);
             report.at_value(
                 Severity::Warning,

@@ -5,8 +5,10 @@
 //! said as a customer's first message would be, through the real runtime: so a held-out example
 //! meets the same thresholds, clarifying question and request-for-a-human detection a customer
 //! meets. What happened to it is one of: its action started, a clarifying question offered it,
-//! another action started, or nothing matched (or Fallback ran). The report lists the examples
-//! of the last two kinds, which are what an author fixes by adding or rewording examples.
+//! another action started (or a clarifying question offered only others), or nothing matched
+//! (or Fallback ran). The report lists the examples of the last two kinds, which are what an
+//! author fixes by adding or rewording examples. Counterexamples are dealt into the folds too,
+//! and each should match nothing.
 
 use std::path::PathBuf;
 
@@ -41,13 +43,6 @@ pub enum Outcome {
     Fallback { reason: String },
 }
 
-impl Trial {
-    /// Whether the outcome is a clarifying question that offers the example's own action.
-    fn offers_its_action(&self) -> bool {
-        matches!(&self.outcome, Outcome::Clarified { candidates } if candidates.contains(&self.action))
-    }
-}
-
 /// The action a message came closest to, below its threshold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Closest {
@@ -64,6 +59,13 @@ pub struct Trial {
     pub text: String,
     #[serde(flatten)]
     pub outcome: Outcome,
+}
+
+impl Trial {
+    /// Whether the outcome is a clarifying question that offers the example's own action.
+    fn offers_its_action(&self) -> bool {
+        matches!(&self.outcome, Outcome::Clarified { candidates } if candidates.contains(&self.action))
+    }
 }
 
 /// One held-out counterexample and what it got: it should match nothing.
@@ -103,18 +105,19 @@ pub fn trials(assistant: &Assistant, folds: usize, progress: &mut dyn FnMut(usiz
         if held_out.is_empty() && held_out_counter.is_empty() {
             continue;
         }
+        // The fold's examples and counterexamples are those at positions `fold`, `fold + folds`, …
+        let kept = |texts: &[String]| -> Vec<String> {
+            texts
+                .iter()
+                .enumerate()
+                .filter(|(position, _)| position % folds != fold)
+                .map(|(_, text)| text.clone())
+                .collect()
+        };
         let mut trained = assistant.clone();
-        trained.counterexamples = (0..assistant.counterexamples.len())
-            .filter(|index| index % folds != fold)
-            .map(|index| assistant.counterexamples[index].clone())
-            .collect();
-        for (index, action) in trained.actions.iter_mut().enumerate() {
-            let mut position = 0;
-            action.examples.retain(|_| {
-                let keep = !held_out.contains(&(index, position));
-                position += 1;
-                keep
-            });
+        trained.counterexamples = kept(&assistant.counterexamples);
+        for action in &mut trained.actions {
+            action.examples = kept(&action.examples);
         }
         let engine = Engine::new(trained);
         for &(action, example) in &held_out {
@@ -124,7 +127,7 @@ pub fn trials(assistant: &Assistant, folds: usize, progress: &mut dyn FnMut(usiz
                 action: action.id.clone(),
                 example,
                 text: text.clone(),
-                outcome: outcome(&engine, &action.id, text),
+                outcome: outcome(&engine, Some(&action.id), text),
             });
         }
         for index in held_out_counter {
@@ -132,8 +135,7 @@ pub fn trials(assistant: &Assistant, folds: usize, progress: &mut dyn FnMut(usiz
             counter_trials.push(CounterTrial {
                 counterexample: index,
                 text: text.clone(),
-                // No action has an empty id: any action it starts is wrong.
-                outcome: outcome(&engine, "", text),
+                outcome: outcome(&engine, None, text),
             });
         }
         progress(fold + 1);
@@ -144,8 +146,9 @@ pub fn trials(assistant: &Assistant, folds: usize, progress: &mut dyn FnMut(usiz
     (trials, counter_trials)
 }
 
-/// Says `text` as the first message of a new session and reads what it got.
-fn outcome(engine: &Engine, expected: &str, text: &str) -> Outcome {
+/// Says `text` as the first message of a new session and reads what it got; `expected` is the
+/// action it is an example of (none for a counterexample).
+fn outcome(engine: &Engine, expected: Option<&str>, text: &str) -> Outcome {
     // A customer's first message: Greet customer runs first, as for a real one.
     let now = chrono::Utc::now();
     let started = engine.start(Session::new(None, Some("eval".to_owned())), now);
@@ -161,7 +164,7 @@ fn outcome(engine: &Engine, expected: &str, text: &str) -> Outcome {
         };
     }
     match turn.debug.matched {
-        Some((action, confidence)) if action == expected => Outcome::Recognised { confidence },
+        Some((action, confidence)) if Some(action.as_str()) == expected => Outcome::Recognised { confidence },
         Some((started, confidence)) => Outcome::OtherAction { started, confidence },
         None => Outcome::NoMatch {
             closest: engine
@@ -300,12 +303,14 @@ fn report(assistant: &Assistant, folds: usize, trials: &[Trial], totals: Totals)
         let _ = writeln!(out, "  {n:>5}  {:>5.1}%  {label}", share(n));
     }
     let quote = |text: &str| format!("{text:?}");
-    let others: Vec<&Trial> = trials
+    let others: Vec<(&Trial, String)> = trials
         .iter()
-        .filter(|trial| match trial.outcome {
-            Outcome::OtherAction { .. } => true,
-            Outcome::Clarified { .. } => !trial.offers_its_action(),
-            _ => false,
+        .filter_map(|trial| match &trial.outcome {
+            Outcome::OtherAction { started, confidence } => Some((trial, format!("{started} ({confidence:.2})"))),
+            Outcome::Clarified { candidates } if !trial.offers_its_action() => {
+                Some((trial, format!("a clarifying question: {}", candidates.join(" or "))))
+            }
+            _ => None,
         })
         .collect();
     if !others.is_empty() {
@@ -313,12 +318,7 @@ fn report(assistant: &Assistant, folds: usize, trials: &[Trial], totals: Totals)
             out,
             "\nStarted another action (reword the example, or give the other action's examples what sets it apart):"
         );
-        for trial in others {
-            let got = match &trial.outcome {
-                Outcome::OtherAction { started, confidence } => format!("{started} ({confidence:.2})"),
-                Outcome::Clarified { candidates } => format!("a clarifying question: {}", candidates.join(" or ")),
-                _ => continue,
-            };
+        for (trial, got) in others {
             let _ = writeln!(out, "  {}: {} -> {got}", trial.action, quote(&trial.text));
         }
     }

@@ -88,12 +88,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
         args.folds.is_none() || args.assistant.is_some(),
         "--folds goes with an assistant folder (`baton eval DIR --folds N`)"
     );
-    let (Some(test_path), None) = (&args.test, &args.assistant) else {
+    if let Some(dir) = &args.assistant {
         return crate::crossval::run(crate::crossval::CrossValidation {
-            dir: args.assistant.clone().unwrap_or_default(),
+            dir: dir.clone(),
             folds: args.folds.unwrap_or(5),
             json: args.json,
         });
+    }
+    // clap requires --test without an assistant folder.
+    let Some(test_path) = &args.test else {
+        anyhow::bail!("--test is required");
     };
     let mut train = Vec::new();
     for path in &args.train {

@@ -476,13 +476,13 @@ impl<'a> Run<'a> {
     /// Whether `text` shares a word that says something with the phrases that ask for a person,
     /// or names a person to talk to ([`defaults::PERSON_WORDS`]).
     fn asks_for_a_person(&self, text: &str) -> bool {
-        use baton_assistant::words::shares_content_word;
         let fallback = self.assistant.system.fallback.as_ref();
-        let shares = match fallback.and_then(|fallback| fallback.examples.as_ref()) {
-            Some(phrases) => shares_content_word(text, phrases),
-            None => shares_content_word(text, defaults::AGENT_REQUESTED_EXAMPLES),
+        let phrases: Vec<&str> = match fallback.and_then(|fallback| fallback.examples.as_ref()) {
+            Some(phrases) => phrases.iter().map(String::as_str).collect(),
+            None => defaults::AGENT_REQUESTED_EXAMPLES.to_vec(),
         };
-        shares || shares_content_word(text, defaults::PERSON_WORDS)
+        let person_words = defaults::PERSON_WORDS.iter().copied();
+        baton_assistant::words::shares_content_word(text, phrases.into_iter().chain(person_words))
     }
 
     /// An action matched: the miss streak ends.

@@ -854,27 +854,24 @@ fn refuse_arrays_for_objects<T: Serialize>(text: &str, read: &T) -> Result<(), A
     }
 }
 
-/// The path of the first place where `sent` has an array and `read` an object.
+/// The path of the first place where `sent` has an array and `read` an object (`.` for the
+/// whole body).
 fn array_for_object(sent: &serde_json::Value, read: &serde_json::Value) -> Option<String> {
     use serde_json::Value;
+    let under = |step: String, path: String| match path.as_str() {
+        "." => step,
+        _ => format!("{step}.{path}"),
+    };
     match (sent, read) {
         (Value::Array(_), Value::Object(_)) => Some(".".to_owned()),
-        (Value::Object(sent), Value::Object(read)) => sent.iter().find_map(|(key, sent)| {
-            let path = array_for_object(sent, read.get(key)?)?;
-            Some(match path.as_str() {
-                "." => key.clone(),
-                _ => format!("{key}.{path}"),
-            })
-        }),
-        (Value::Array(sent), Value::Array(read)) => {
-            sent.iter().zip(read).enumerate().find_map(|(index, (sent, read))| {
-                let path = array_for_object(sent, read)?;
-                Some(match path.as_str() {
-                    "." => format!("[{index}]"),
-                    _ => format!("[{index}].{path}"),
-                })
-            })
-        }
+        (Value::Object(sent), Value::Object(read)) => sent
+            .iter()
+            .find_map(|(key, sent)| Some(under(key.clone(), array_for_object(sent, read.get(key)?)?))),
+        (Value::Array(sent), Value::Array(read)) => sent
+            .iter()
+            .zip(read)
+            .enumerate()
+            .find_map(|(index, (sent, read))| Some(under(format!("[{index}]"), array_for_object(sent, read)?))),
         _ => None,
     }
 }
