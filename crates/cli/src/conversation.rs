@@ -1,14 +1,17 @@
 //! Drives one session through the runtime with a simulated desk; shared by `preview` and `test`.
 //!
 //! The runtime decides and this module carries out its effects the way the preview promises
-//! (DESIGN §2, Preview): a transfer is shown, not sent, the response for agents online or offline is
-//! picked, and the agent immediately ends the chat so the assistant answers again.
+//! (docs/testing.md): a transfer is shown, not sent, the simulated desk says whether agents are
+//! online (the runtime then picks the response), and the agent immediately ends the chat so the
+//! assistant answers again.
 //! Nothing here prints: each exchange comes back as [`Entry`] values for [`crate::transcript`] to render.
 
 use chrono::{DateTime, Utc};
 
 use baton_assistant::Value;
-use baton_dialog::{Effect, Engine, Event, Message, Session, TransferOutcome, TransferRequest, Turn, TurnDebug};
+use baton_dialog::{
+    AgentsAvailable, Effect, Engine, Event, Message, Session, TransferOutcome, TransferRequest, Turn, TurnDebug,
+};
 
 /// Whether the simulated desk has agents online.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -142,7 +145,15 @@ impl Conversation {
         exchange
     }
 
-    fn carry_out_turn(&mut self, turn: Turn, now: DateTime<Utc>, exchange: &mut Exchange) {
+    fn carry_out_turn(&mut self, mut turn: Turn, now: DateTime<Utc>, exchange: &mut Exchange) {
+        // The simulated desk answers at once; the runtime picks what the customer is told.
+        let agents = match self.agents {
+            Agents::Online => AgentsAvailable::Online,
+            Agents::Offline => AgentsAvailable::Offline {
+                back_to_assistant: false,
+            },
+        };
+        baton_dialog::answer_transfer(&mut turn, agents);
         self.session = turn.session;
         exchange.debug = turn.debug;
         let mut transferred = false;
@@ -176,15 +187,21 @@ impl Conversation {
         match effect {
             Effect::Say(message) => exchange.entries.push(Entry::Say(message)),
             Effect::Transfer(request) => {
-                let response = match self.agents {
-                    Agents::Online => request.online_response.clone(),
-                    Agents::Offline => request.offline_response.clone(),
-                };
-                exchange.entries.push(Entry::Transfer { request, response });
+                exchange.entries.push(Entry::Transfer {
+                    request,
+                    response: String::new(),
+                });
                 return true;
             }
+            // Right after its transfer (`answer_transfer`).
+            Effect::TransferResponse { text } => {
+                if let Some(Entry::Transfer { response, .. }) = exchange.entries.last_mut() {
+                    *response = text;
+                }
+            }
             Effect::ActionStarted { action } => exchange.actions_started.push(action),
-            Effect::ActionFinished { .. } => {}
+            // The simulated desk ends every transfer in the turn that opens it.
+            Effect::ActionFinished { .. } | Effect::AgentRequestedAgain => {}
         }
         false
     }

@@ -3,6 +3,7 @@
 //!
 //! - [`transfer`]: the pure state machine the server persists, one open transfer per session.
 //! - [`service_desk`]: the [`ServiceDesk`] trait (Baton → desk) and [`DeskEvent`] (desk → Baton).
+//! - [`console`]: [`AgentConsole`], the agent side of a desk whose agents use Baton's console.
 //! - [`own`]: [`OwnDesk`], the default desk, in-process: agents, presence, queues, business hours,
 //!   routing. Its decisions live in the pure [`own::routing`] core; the async shell only delivers.
 //! - `contract` (feature `contract-tests`): the suite every desk implementation must pass.
@@ -10,6 +11,7 @@
 //! Invariant: no other crate sees a desk's wire format; nothing here reads the system clock except
 //! [`own::Clock::system`].
 
+pub mod console;
 pub mod ids;
 pub mod own;
 pub mod service_desk;
@@ -18,6 +20,7 @@ pub mod transfer;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 
+pub use console::{AgentConsole, AgentEvents};
 pub use ids::{AgentId, ChatId, MessageId, QueueName, SessionId, TransferId};
 pub use own::OwnDesk;
 pub use service_desk::*;

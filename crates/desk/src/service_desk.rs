@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::DeskError;
+use crate::console::AgentConsole;
 use crate::ids::{AgentId, ChatId, MessageId, QueueName, SessionId, TransferId};
 
 /// What a desk call returns.
@@ -56,6 +57,12 @@ pub trait ServiceDesk: Send + Sync {
 
     /// Re-attaches to a chat that was open before a restart and returns its event stream anew.
     fn resume(&self, chat: ChatResume) -> DeskFuture<'_, Chat>;
+
+    /// The agent side, for a desk whose agents work in Baton's own console; `None` for a desk
+    /// with its own agent workspace.
+    fn console(&self) -> Option<&dyn AgentConsole> {
+        None
+    }
 }
 
 /// An open chat: the desk's id for it and its events.

@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use baton_assistant::{Assistant, Value};
-use baton_nlu::IntentScore;
 
 mod answer;
 pub mod engine;
@@ -20,6 +19,7 @@ pub mod scope;
 pub mod session;
 mod words;
 
+pub use baton_nlu::IntentScore;
 pub use engine::Engine;
 pub use runtime::MAX_STEPS_PER_TURN;
 pub use session::Session;
@@ -142,6 +142,15 @@ pub enum Effect {
         action: String,
         reason: FinishReason,
     },
+    /// What the customer is told about the transfer just requested: its online or its offline
+    /// response, chosen by [`answer_transfer`] from what the desk said. Clients of the message
+    /// API already have both in `connect_to_agent`; this is the transcript's line.
+    TransferResponse {
+        text: String,
+    },
+    /// The customer asked for a human while their transfer is open: they are told where they
+    /// stand rather than given a second transfer (the caller knows the queue and the agent).
+    AgentRequestedAgain,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +184,47 @@ pub struct TurnDebug {
     pub step: Option<String>,
     /// Set when Fallback ran this turn.
     pub fallback_reason: Option<TransferReason>,
+}
+
+/// What the desk said about agents for the transfer a turn requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentsAvailable {
+    /// An agent can be reached now, or the desk cannot tell (the chat's start then decides).
+    Online,
+    /// No agent can be reached now; `back_to_assistant` when the queue's offline policy gives
+    /// the customer back to the assistant at once instead of letting them wait.
+    Offline { back_to_assistant: bool },
+}
+
+/// Completes a turn that requested a transfer, once the caller has asked the desk: the runtime
+/// cannot ask it (no I/O), so the turn leaves out what the customer is told, and this adds it
+/// right after the transfer (the online or the offline response) and, when the queue gives the
+/// customer back to the assistant, closes the transfer in the session.
+/// A turn without a transfer is left as it is.
+pub fn answer_transfer(turn: &mut Turn, agents: AgentsAvailable) {
+    let Some(index) = turn
+        .effects
+        .iter()
+        .position(|effect| matches!(effect, Effect::Transfer(_)))
+    else {
+        return;
+    };
+    let Effect::Transfer(request) = &turn.effects[index] else {
+        return;
+    };
+    let text = match agents {
+        AgentsAvailable::Online => request.online_response.clone(),
+        AgentsAvailable::Offline { .. } => request.offline_response.clone(),
+    };
+    turn.effects.insert(index + 1, Effect::TransferResponse { text });
+    if agents
+        == (AgentsAvailable::Offline {
+            back_to_assistant: true,
+        })
+    {
+        turn.session.transfer_open = false;
+    }
 }
 
 /// Runs one event through the assistant.

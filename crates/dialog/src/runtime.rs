@@ -129,11 +129,15 @@ impl<'a> Run<'a> {
     fn user_said(&mut self, text: &str, intents: &[IntentScore]) {
         self.session.turn_count += 1;
         self.remember(format_args!("customer: {text}"));
+        let settings = self.settings_here();
         if self.session.transfer_open {
-            // The server relays the message to the queue or the agent.
+            // The message is for the queue or the agent, which the caller relays it to; asking
+            // for a person again only gets the customer told where they stand.
+            if self.requests_a_person(text, intents, &settings) {
+                self.effects.push(Effect::AgentRequestedAgain);
+            }
             return;
         }
-        let settings = self.settings_here();
         let trigger_words = self.assistant.system.trigger_words.as_ref();
         let danger = trigger_words.and_then(|groups| groups.danger.as_ref());
         let said = words::Words::new(text);
@@ -159,13 +163,8 @@ impl<'a> Run<'a> {
             self.say(Message::Text { text: warning });
             return;
         }
-        // The phrases that ask for a person are few and alike, so in a small assistant a message
-        // that shares only "I want to" with them can rank them first: it must also share a word
-        // that says something.
-        if let Some(top) = best(intents)
-            && top.intent == FALLBACK_INTENT
-            && f64::from(top.confidence) >= settings.confidence_threshold
-            && self.asks_for_a_person(text)
+        if self.requests_a_person(text, intents, &settings)
+            && let Some(top) = best(intents)
         {
             self.debug.matched = Some((top.intent.clone(), top.confidence));
             self.fallback(TransferReason::AgentRequested, Vec::new());
@@ -471,6 +470,16 @@ impl<'a> Run<'a> {
         }
         self.push(ActionRef::NoActionMatches, OnEnd::Stop);
         self.run();
+    }
+
+    /// Whether the message asks for a human: the phrases that ask for one rank first with enough
+    /// confidence, and the message says something about a person ([`Run::asks_for_a_person`]).
+    /// The phrases that ask for a person are few and alike, so in a small assistant a message
+    /// that shares only "I want to" with them can rank them first.
+    fn requests_a_person(&self, text: &str, intents: &[IntentScore], settings: &baton_assistant::Resolved) -> bool {
+        best(intents).is_some_and(|top| {
+            top.intent == FALLBACK_INTENT && f64::from(top.confidence) >= settings.confidence_threshold
+        }) && self.asks_for_a_person(text)
     }
 
     /// Whether `text` shares a word that says something with the phrases that ask for a person,

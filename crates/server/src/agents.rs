@@ -1,30 +1,23 @@
 //! The agent API (`/v1/agent/…`, contract in `docs/agent-api.md`): login, presence, the agent's
 //! event socket, and what an agent does with a transfer.
 //!
-//! Agents log in with a username and password checked against the store (`baton agents add`,
-//! argon2) or the configuration; a login gets a random token, stored by its SHA-256 like API
-//! keys (the token is random, so a plain hash is enough), valid for [`TOKEN_LIFETIME`], which
-//! survives restarts. Every other route takes it as `Authorization: Bearer`, the WebSocket
-//! (opened by a browser) as `?token=`.
+//! The handlers check requests and show results; what they mean for the desk and the transfer is
+//! the conversation's (`conversation::agents`), which reaches the desk through the same
+//! `ServiceDesk` as the customer side. Every route but login takes the login token as
+//! `Authorization: Bearer`; the WebSocket takes it the same way, or as `?token=` from a browser,
+//! which cannot set headers on a WebSocket (a token in a query string ends up in access logs, so
+//! other clients should send the header).
 //!
-//! Design decisions:
-//! - An agent sees only transfers of the queues they serve; any other id answers `404`, exactly
-//!   like an unknown id, so ids do not leak.
-//! - Agents act on Baton's own desk directly ([`baton_desk::OwnDesk`]); what the desk tells the
-//!   customer comes back through the chat's pump (`transfers.rs`), which stores it. A message
-//!   route answers `201` only once the pump has committed the message.
-//! - Console frames are built here from the desk's `AgentEvent`s (ids are transfer ids, never
-//!   the desk's chat ids), so the desk's types are not the wire format.
+//! Console frames are built here from the desk's `AgentEvent`s (ids are transfer ids, never
+//! the desk's chat ids), so the desk's types are not the wire format.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -33,23 +26,20 @@ use axum::routing::{get, post, put};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json_, json};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use baton_desk::own::{AgentConfig, AgentEvent, Disposition, Presence, TransferTarget};
-use baton_desk::{AgentId, ChatId, ChatRequest, DeskError, QueueName, TransferState};
-use baton_store::{AgentRecord, AgentToken, SessionId, Store};
+use baton_desk::own::{AgentConfig, AgentEvent, Disposition, Presence};
+use baton_desk::{ChatId, ChatRequest, TransferState};
+use baton_store::SessionId;
 
-use crate::error::ErrorBody;
-use crate::transfers::{self, Loaded};
-use crate::{ApiError, App};
+use crate::conversation::agents::{AgentSignal, PassOn, SignedIn, wait_secs};
+use crate::conversation::{Conversations, Notice};
+use crate::error::{ApiError, ErrorBody};
+use crate::request::{Body, parse_body};
+use crate::state::App;
 
-/// How long a login lasts.
-pub const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 /// How often an idle agent socket is pinged.
 const KEEPALIVE: Duration = Duration::from_secs(30);
-
-type Body = Result<Bytes, BytesRejection>;
 
 pub(crate) fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -67,47 +57,8 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         .route("/v1/agent/tickets", get(tickets))
 }
 
-/// The desk's view of a stored agent; `None` if the stored names are not valid ids.
-pub(crate) fn desk_agent(record: &AgentRecord) -> Option<AgentConfig> {
-    let queues = record
-        .queues
-        .iter()
-        .map(|queue| QueueName::parse(queue).ok())
-        .collect::<Option<Vec<_>>>()?;
-    Some(AgentConfig {
-        id: AgentId::parse(&record.username).ok()?,
-        name: record.display_name.clone(),
-        queues,
-        capacity: record.capacity,
-    })
-}
-
 fn agent_json(agent: &AgentConfig) -> Json_ {
     json!({"id": agent.id, "name": agent.name, "queues": agent.queues, "capacity": agent.capacity})
-}
-
-fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// The logged-in agent of a request.
-pub(crate) struct SignedIn {
-    pub agent: AgentConfig,
-    token_hash: String,
-}
-
-async fn signed_in(app: &App, token: Option<&str>) -> Result<SignedIn, ApiError> {
-    let token = token.filter(|token| !token.is_empty()).ok_or(ApiError::Unauthorized)?;
-    let hash = token_hash(token);
-    let found = app.store.find_agent_token(&hash, app.clock.now()).await?;
-    let found = found.ok_or(ApiError::Unauthorized)?;
-    let id = AgentId::parse(&found.username).map_err(|_| ApiError::Unauthorized)?;
-    let agent = transfers::ensure_agent(app, &id).await.ok_or(ApiError::Unauthorized)?;
-    Ok(SignedIn {
-        agent,
-        token_hash: hash,
-    })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -117,11 +68,11 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 async fn from_headers(app: &App, headers: &HeaderMap) -> Result<SignedIn, ApiError> {
-    signed_in(app, bearer(headers)).await
+    Ok(app.conversations.sign_in(bearer(headers)).await?)
 }
 
 fn parse<T: serde::de::DeserializeOwned + Serialize>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
-    crate::api::parse_body(headers, body)
+    parse_body(headers, body)
 }
 
 // ---- login ----
@@ -162,68 +113,13 @@ pub(crate) async fn login(
             return Err(ApiError::RateLimited { retry_after_secs });
         }
     }
-    let record = credentials(&app, &username).await?;
-    let Some(record) = record else {
-        return Err(ApiError::BadCredentials);
-    };
-    let password = request.password;
-    let hash = record.password_hash.clone();
-    let verified = tokio::task::spawn_blocking(move || baton_store::password::verify(&password, &hash))
-        .await
-        .unwrap_or(false);
-    if !verified {
-        tracing::info!(agent = %username, "agent login refused");
-        return Err(ApiError::BadCredentials);
-    }
-    let agent = desk_agent(&record).ok_or(ApiError::BadCredentials)?;
-    app.desk.register_agent(agent.clone());
-    let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    let now = app.clock.now();
-    let expires_at = now + chrono::Duration::from_std(TOKEN_LIFETIME).unwrap_or(chrono::Duration::MAX);
-    app.store
-        .create_agent_token(AgentToken {
-            hash: token_hash(&token),
-            username: record.username.clone(),
-            created_at: now,
-            expires_at,
-        })
-        .await?;
-    tracing::info!(agent = %agent.id, "agent logged in");
+    let login = app.conversations.log_in(&username, request.password).await?;
     Ok(Json(json!({
-        "token": token,
-        "agent": agent_json(&agent),
-        "expires_at": expires_at,
-        "presence": app.desk.own.presence(&agent.id),
+        "token": login.token,
+        "agent": agent_json(&login.agent),
+        "expires_at": login.expires_at,
+        "presence": login.presence,
     })))
-}
-
-/// The stored agent, or one from the configuration (then stored, so its tokens are valid).
-async fn credentials(app: &App, username: &str) -> Result<Option<AgentRecord>, ApiError> {
-    if let Some(record) = app.store.find_agent(username).await? {
-        return Ok(Some(record));
-    }
-    let configured = app
-        .config
-        .desk
-        .agents
-        .iter()
-        .find(|agent| agent.id.as_str() == username);
-    let Some(configured) = configured else {
-        return Ok(None);
-    };
-    let Some(password_hash) = configured.password_hash.clone() else {
-        return Ok(None);
-    };
-    let record = AgentRecord {
-        username: username.to_owned(),
-        display_name: configured.name.clone(),
-        password_hash,
-        queues: configured.queues.iter().map(ToString::to_string).collect(),
-        capacity: configured.capacity,
-        created_at: app.clock.now(),
-    };
-    app.store.upsert_agent(record.clone()).await?;
-    Ok(Some(record))
 }
 
 /// Log out: the token stops working.
@@ -236,8 +132,7 @@ async fn credentials(app: &App, username: &str) -> Result<Option<AgentRecord>, A
 )]
 pub(crate) async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Json_>, ApiError> {
     let signed_in = from_headers(&app, &headers).await?;
-    app.store.revoke_agent_token(&signed_in.token_hash).await?;
-    tracing::info!(agent = %signed_in.agent.id, "agent logged out");
+    app.conversations.log_out(&signed_in).await?;
     Ok(Json(json!({})))
 }
 
@@ -267,24 +162,10 @@ pub(crate) async fn presence(
 ) -> Result<Json<Json_>, ApiError> {
     let signed_in = from_headers(&app, &headers).await?;
     let request: PresenceRequest = parse(&headers, body)?;
-    app.desk
-        .own
+    app.conversations
         .set_presence(&signed_in.agent.id, request.presence)
-        .map_err(desk_error)?;
-    let frame = json!({"type": "presence", "presence": request.presence});
-    app.desk.notify(&signed_in.agent.id, frame);
-    tracing::info!(agent = %signed_in.agent.id, presence = ?request.presence, "agent presence");
+        .await?;
     Ok(Json(json!({"presence": request.presence})))
-}
-
-fn desk_error(error: DeskError) -> ApiError {
-    match error {
-        DeskError::NotOffered { .. } => ApiError::NotOffered,
-        DeskError::NotInChat { .. } | DeskError::UnknownChat(_) => ApiError::NotInChat,
-        DeskError::AgentBusy(_) | DeskError::UnknownAgent(_) => ApiError::AgentUnavailable,
-        DeskError::InvalidId { kind, value } => ApiError::InvalidRequest(format!("invalid {kind}: {value:?}")),
-        other => ApiError::Internal(format!("desk: {other}")),
-    }
 }
 
 // ---- the event socket ----
@@ -309,19 +190,22 @@ enum ConsoleFrame {
 #[utoipa::path(
     get,
     path = "/v1/agent/events",
-    params(("token" = String, Query, description = "The login token (a browser cannot set headers on a WebSocket)")),
+    params(("token" = Option<String>, Query, description = "The login token, from a browser (which cannot set headers on a WebSocket); other clients send `Authorization: Bearer`")),
     responses((status = 101, description = "Switching to the WebSocket protocol"), (status = 401, body = ErrorBody)),
-    security(()),
+    security((), ("bearer" = [])),
     tag = "agents"
 )]
 pub(crate) async fn events(
     State(app): State<Arc<App>>,
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     let result = async {
         let Query(query) = query.map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))?;
-        let signed_in = signed_in(&app, query.token.as_deref()).await?;
+        // The header when there is one, else the query string (browsers).
+        let token = bearer(&headers).or(query.token.as_deref());
+        let signed_in = app.conversations.sign_in(token).await?;
         let upgrade = upgrade.map_err(|rejection| ApiError::InvalidRequest(rejection.body_text()))?;
         Ok::<_, ApiError>((signed_in, upgrade))
     }
@@ -336,19 +220,20 @@ pub(crate) async fn events(
 }
 
 async fn serve(app: Arc<App>, agent: AgentConfig, mut socket: WebSocket) {
-    let Ok(mut desk_events) = app.desk.own.agent_events(&agent.id) else {
+    let conversations = &app.conversations;
+    let Ok((mut desk_events, offers, chats)) = conversations.open_console(&agent.id).await else {
         return;
     };
-    let mut notices = app.desk.notices();
-    let presence = app.desk.own.presence(&agent.id).unwrap_or(Presence::Offline);
+    let mut notices = conversations.notices();
+    let presence = conversations.presence(&agent.id).await;
     let mut opening = vec![json!({"type": "hello", "agent": agent_json(&agent), "presence": presence})];
-    for offer in app.desk.own.pending_offers(&agent.id) {
-        if let Some(frame) = console_frame(&app, offer).await {
+    for offer in offers {
+        if let Some(frame) = console_frame(conversations, offer).await {
             opening.push(frame);
         }
     }
-    for chat in app.desk.own.active_chats(&agent.id) {
-        if let Some(frame) = chat_frame(&app, &chat).await {
+    for chat in chats {
+        if let Some(frame) = chat_frame(conversations, &chat).await {
             opening.push(frame);
         }
     }
@@ -360,7 +245,7 @@ async fn serve(app: Arc<App>, agent: AgentConfig, mut socket: WebSocket) {
     tracing::debug!(agent = %agent.id, "agent socket opened");
     let mut keepalive = tokio::time::interval(KEEPALIVE);
     keepalive.tick().await;
-    let stop = app.desk.stop.clone();
+    let stop = conversations.desk_stopped();
     loop {
         tokio::select! {
             () = stop.cancelled() => {
@@ -369,15 +254,20 @@ async fn serve(app: Arc<App>, agent: AgentConfig, mut socket: WebSocket) {
             }
             event = desk_events.recv() => {
                 let Some(event) = event else { return };
-                if let Some(frame) = console_frame(&app, event).await
+                if let Some(frame) = console_frame(conversations, event).await
                     && send(&mut socket, &frame).await.is_err()
                 {
                     return;
                 }
             }
             notice = notices.recv() => match notice {
-                Ok((to, frame)) => {
-                    if to == agent.id && send(&mut socket, &frame).await.is_err() {
+                Ok((to, notice)) => {
+                    if to != agent.id {
+                        continue;
+                    }
+                    if let Some(frame) = notice_frame(conversations, notice).await
+                        && send(&mut socket, &frame).await.is_err()
+                    {
                         return;
                     }
                 }
@@ -386,7 +276,7 @@ async fn serve(app: Arc<App>, agent: AgentConfig, mut socket: WebSocket) {
             },
             frame = socket.recv() => match frame {
                 Some(Ok(Frame::Text(text))) => {
-                    let reply = console_input(&app, &agent, &text).await;
+                    let reply = console_input(conversations, &agent, &text).await;
                     if let Some(reply) = reply
                         && send(&mut socket, &reply).await.is_err()
                     {
@@ -416,7 +306,7 @@ async fn send(socket: &mut WebSocket, frame: &Json_) -> Result<(), axum::Error> 
 }
 
 /// A console frame: answered (ping, errors) or passed to the desk (typing, read).
-async fn console_input(app: &App, agent: &AgentConfig, text: &str) -> Option<Json_> {
+async fn console_input(conversations: &Conversations, agent: &AgentConfig, text: &str) -> Option<Json_> {
     let bad = |error: String| Some(json!({"type": "error", "baton_code": "bad_frame", "error": error}));
     let frame = match serde_json::from_str::<ConsoleFrame>(text) {
         Ok(frame) => frame,
@@ -424,40 +314,20 @@ async fn console_input(app: &App, agent: &AgentConfig, text: &str) -> Option<Jso
     };
     let (transfer, signal) = match frame {
         ConsoleFrame::Ping => return Some(json!({"type": "pong"})),
-        ConsoleFrame::Typing { transfer, typing } => (transfer, Ok(typing)),
-        ConsoleFrame::Read { transfer, up_to } => (transfer, Err(up_to)),
+        ConsoleFrame::Typing { transfer, typing } => (transfer, AgentSignal::Typing(typing)),
+        ConsoleFrame::Read { transfer, up_to } => (transfer, AgentSignal::Read(up_to)),
     };
-    let chat = match visible(app, agent, &transfer).await {
-        Ok(loaded) => loaded.transfer.chat().cloned(),
-        Err(_) => None,
-    };
-    let Some(chat) = chat else {
-        return bad(format!("transfer {transfer} is not one of your chats"));
-    };
-    let result = match signal {
-        Ok(typing) => app.desk.own.agent_typing(&agent.id, &chat, typing),
-        Err(up_to) => match baton_desk::MessageId::parse(&up_to) {
-            Ok(up_to) => app.desk.own.agent_read(&agent.id, &chat, up_to),
-            Err(error) => Err(error),
-        },
-    };
-    match result {
+    match conversations.agent_signal(agent, &transfer, signal).await {
         Ok(()) => None,
-        Err(error) => bad(error.to_string()),
+        Err(error) => bad(error),
     }
 }
 
-/// The transfer a chat belongs to: this process's link, else the store.
-async fn transfer_of_chat(app: &App, chat: &ChatId) -> Option<String> {
-    if let Some(link) = app.desk.link(chat) {
-        return Some(link.transfer.to_string());
-    }
-    match app.store.find_transfer_by_chat(chat.as_str()).await {
-        Ok(found) => found.map(|stored| stored.id),
-        Err(error) => {
-            tracing::warn!(%error, "looking up a chat's transfer failed");
-            None
-        }
+/// The frame for a notice from another console of the same agent.
+async fn notice_frame(conversations: &Conversations, notice: Notice) -> Option<Json_> {
+    match notice {
+        Notice::Presence(presence) => Some(json!({"type": "presence", "presence": presence})),
+        Notice::ChatAccepted(chat) => chat_frame(conversations, &chat).await,
     }
 }
 
@@ -470,21 +340,12 @@ fn brief_json(request: &ChatRequest) -> Json_ {
     })
 }
 
-fn queue_of(app: &App, request: &ChatRequest) -> QueueName {
-    request
-        .routing
-        .queue
-        .clone()
-        .unwrap_or_else(|| app.config.desk.settings.default_queue.clone())
-}
-
-async fn chat_frame(app: &App, chat: &ChatId) -> Option<Json_> {
-    let transfer = transfer_of_chat(app, chat).await?;
-    let loaded = transfers::load(app, &transfer).await.ok()??;
+async fn chat_frame(conversations: &Conversations, chat: &ChatId) -> Option<Json_> {
+    let loaded = conversations.chat_transfer(chat).await?;
     Some(json!({
         "type": "chat",
-        "transfer": transfer,
-        "queue": queue_of(app, &loaded.request),
+        "transfer": loaded.stored.id,
+        "queue": conversations.queue_of(&loaded.request),
         "brief": brief_json(&loaded.request),
     }))
 }
@@ -494,7 +355,7 @@ fn message_json(message: &baton_desk::CustomerMessage) -> Json_ {
 }
 
 /// The console's frame for a desk event.
-async fn console_frame(app: &App, event: AgentEvent) -> Option<Json_> {
+async fn console_frame(conversations: &Conversations, event: AgentEvent) -> Option<Json_> {
     Some(match event {
         AgentEvent::Offer {
             request,
@@ -505,7 +366,7 @@ async fn console_frame(app: &App, event: AgentEvent) -> Option<Json_> {
         } => json!({
             "type": "offer",
             "transfer": request.transfer,
-            "queue": queue_of(app, &request),
+            "queue": conversations.queue_of(&request),
             "expires_at": expires_at,
             "from_agent": from_agent,
             "brief": brief_json(&request),
@@ -513,28 +374,28 @@ async fn console_frame(app: &App, event: AgentEvent) -> Option<Json_> {
         }),
         AgentEvent::OfferWithdrawn { chat, reason } => json!({
             "type": "offer_withdrawn",
-            "transfer": transfer_of_chat(app, &chat).await?,
+            "transfer": conversations.transfer_of_chat(&chat).await?,
             "reason": reason,
         }),
         AgentEvent::CustomerMessage { chat, message } => json!({
             "type": "customer_message",
-            "transfer": transfer_of_chat(app, &chat).await?,
+            "transfer": conversations.transfer_of_chat(&chat).await?,
             "message": message_json(&message),
         }),
         AgentEvent::CustomerTyping { chat, typing } => json!({
             "type": "customer_typing",
-            "transfer": transfer_of_chat(app, &chat).await?,
+            "transfer": conversations.transfer_of_chat(&chat).await?,
             "typing": typing,
         }),
         AgentEvent::CustomerRead { chat, up_to } => json!({
             "type": "customer_read",
-            "transfer": transfer_of_chat(app, &chat).await?,
+            "transfer": conversations.transfer_of_chat(&chat).await?,
             "up_to": up_to,
         }),
         AgentEvent::ChatEnded { chat, by, reason } => json!({
             "type": "chat_ended",
-            "transfer": transfer_of_chat(app, &chat).await?,
-            "by": transfers::ended_by(by),
+            "transfer": conversations.transfer_of_chat(&chat).await?,
+            "by": crate::conversation::ended_by(by),
             "reason": reason,
         }),
         AgentEvent::QueueChanged {
@@ -545,40 +406,9 @@ async fn console_frame(app: &App, event: AgentEvent) -> Option<Json_> {
             "type": "queue",
             "queue": queue,
             "waiting": waiting,
-            "oldest_wait_secs": oldest_since.map(|since| wait_secs(since, app.desk.own.now())),
+            "oldest_wait_secs": oldest_since.map(|since| wait_secs(since, conversations.desk_now())),
         }),
     })
-}
-
-fn wait_secs(since: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
-    u64::try_from((now - since).num_seconds()).unwrap_or(0)
-}
-
-// ---- transfers ----
-
-/// The transfer, if it exists and belongs to a queue the agent serves, or the desk has offered
-/// it to the agent or put them in its chat (after it was passed on to their queue or to them).
-async fn visible(app: &App, agent: &AgentConfig, id: &str) -> Result<Loaded, ApiError> {
-    let loaded = transfers::load(app, id).await?.ok_or(ApiError::TransferNotFound)?;
-    let queue = loaded.queue(&app.config.desk.settings.default_queue);
-    if agent.serves(&queue) {
-        return Ok(loaded);
-    }
-    let Some(chat) = loaded.transfer.chat() else {
-        return Err(ApiError::TransferNotFound);
-    };
-    let offered = app.desk.own.pending_offers(&agent.id).iter().any(|offer| match offer {
-        AgentEvent::Offer { chat: offered, .. } => offered == chat,
-        _ => false,
-    });
-    match offered || app.desk.own.active_chats(&agent.id).contains(chat) {
-        true => Ok(loaded),
-        false => Err(ApiError::TransferNotFound),
-    }
-}
-
-fn chat(loaded: &Loaded) -> Result<ChatId, ApiError> {
-    loaded.transfer.chat().cloned().ok_or(ApiError::NotOffered)
 }
 
 fn entry_json(entry: &baton_store::TranscriptEntry) -> Json_ {
@@ -605,13 +435,12 @@ pub(crate) async fn transfer(
     headers: HeaderMap,
 ) -> Result<Json<Json_>, ApiError> {
     let signed_in = from_headers(&app, &headers).await?;
-    let loaded = visible(&app, &signed_in.agent, &id).await?;
-    let transcript = app.store.transcript(&loaded.stored.session_id).await?;
+    let (loaded, transcript) = app.conversations.transfer_for_agent(&signed_in.agent, &id).await?;
     Ok(Json(json!({
         "id": loaded.stored.id,
         "session_id": loaded.stored.session_id.as_str(),
         "state": loaded.transfer.state(),
-        "queue": loaded.queue(&app.config.desk.settings.default_queue),
+        "queue": loaded.queue(app.conversations.default_queue()),
         "agent": loaded.transfer.agent(),
         "opened_at": loaded.transfer.opened_at(),
         "brief": brief_json(&loaded.request),
@@ -639,13 +468,7 @@ pub(crate) async fn accept(
     headers: HeaderMap,
 ) -> Result<Json<Json_>, ApiError> {
     let signed_in = from_headers(&app, &headers).await?;
-    let loaded = visible(&app, &signed_in.agent, &id).await?;
-    let chat = chat(&loaded)?;
-    app.desk.own.accept(&signed_in.agent.id, &chat).map_err(desk_error)?;
-    // The agent's other consoles learn about the chat too.
-    if let Some(frame) = chat_frame(&app, &chat).await {
-        app.desk.notify(&signed_in.agent.id, frame);
-    }
+    app.conversations.accept(&signed_in.agent, &id).await?;
     Ok(Json(json!({"state": TransferState::Active})))
 }
 
@@ -664,9 +487,7 @@ pub(crate) async fn decline(
     headers: HeaderMap,
 ) -> Result<Json<Json_>, ApiError> {
     let signed_in = from_headers(&app, &headers).await?;
-    let loaded = visible(&app, &signed_in.agent, &id).await?;
-    let chat = chat(&loaded)?;
-    app.desk.own.decline(&signed_in.agent.id, &chat).map_err(desk_error)?;
+    app.conversations.decline(&signed_in.agent, &id).await?;
     Ok(Json(json!({})))
 }
 
@@ -715,16 +536,7 @@ pub(crate) async fn message(
     if text.chars().count() > app.config.max_text_chars {
         return Err(ApiError::TextTooLong(app.config.max_text_chars));
     }
-    let loaded = visible(&app, &signed_in.agent, &id).await?;
-    let chat = chat(&loaded).map_err(|_| ApiError::NotInChat)?;
-    let sent = app
-        .desk
-        .own
-        .agent_message(&signed_in.agent.id, &chat, text)
-        .map_err(desk_error)?;
-    let Some(id) = app.desk.committed(&sent.id).await else {
-        return Err(ApiError::Unavailable);
-    };
+    let (id, sent) = app.conversations.agent_message(&signed_in.agent, &id, text).await?;
     Ok((
         StatusCode::CREATED,
         Json(MessageOut {
@@ -770,24 +582,15 @@ pub(crate) async fn pass_on(
     let signed_in = from_headers(&app, &headers).await?;
     let request: PassOnRequest = parse(&headers, body)?;
     let target = match (request.agent, request.queue) {
-        (Some(agent), None) => {
-            let agent = AgentId::parse(&agent).map_err(desk_error)?;
-            transfers::ensure_agent(&app, &agent).await;
-            TransferTarget::Agent(agent)
-        }
-        (None, Some(queue)) => TransferTarget::Queue(QueueName::parse(&queue).map_err(desk_error)?),
+        (Some(agent), None) => PassOn::Agent(agent),
+        (None, Some(queue)) => PassOn::Queue(queue),
         _ => {
             return Err(ApiError::InvalidRequest(
                 "give exactly one of agent and queue".to_owned(),
             ));
         }
     };
-    let loaded = visible(&app, &signed_in.agent, &id).await?;
-    let chat = chat(&loaded).map_err(|_| ApiError::NotInChat)?;
-    app.desk
-        .own
-        .transfer(&signed_in.agent.id, &chat, target)
-        .map_err(desk_error)?;
+    app.conversations.pass_on(&signed_in.agent, &id, target).await?;
     Ok(Json(json!({})))
 }
 
@@ -828,12 +631,7 @@ pub(crate) async fn end(
         EndRequest::Resolved => Disposition::Resolved,
         EndRequest::HandBack { resume, variables } => Disposition::HandBack { resume, variables },
     };
-    let loaded = visible(&app, &signed_in.agent, &id).await?;
-    let chat = chat(&loaded).map_err(|_| ApiError::NotInChat)?;
-    app.desk
-        .own
-        .end(&signed_in.agent.id, &chat, disposition)
-        .map_err(desk_error)?;
+    app.conversations.end(&signed_in.agent, &id, disposition).await?;
     Ok(Json(json!({})))
 }
 
@@ -852,70 +650,41 @@ pub(crate) async fn end(
 )]
 pub(crate) async fn queues(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Json_>, ApiError> {
     let signed_in = from_headers(&app, &headers).await?;
-    let me = &signed_in.agent;
-    let default = app.config.desk.settings.default_queue.clone();
-    let open = app.store.open_transfers().await?;
-    let mut waiting = Vec::new();
-    let mut names: BTreeSet<QueueName> = app.config.desk.queues.iter().map(|queue| queue.name.clone()).collect();
-    names.insert(default.clone());
-    let agents = app.desk.agents();
-    for agent in &agents {
-        names.extend(agent.queues.iter().cloned());
-    }
-    let mut oldest: BTreeMap<QueueName, DateTime<Utc>> = BTreeMap::new();
-    for stored in open {
-        let Ok(loaded) = Loaded::decode(stored) else {
-            continue;
-        };
-        let queue = loaded.queue(&default);
-        names.insert(queue.clone());
-        let is_waiting = matches!(
-            loaded.transfer.state(),
-            TransferState::Requested | TransferState::Queued | TransferState::Offered | TransferState::Unavailable
-        );
-        if !is_waiting || !me.serves(&queue) {
-            continue;
-        }
-        let since = loaded.transfer.opened_at();
-        oldest
-            .entry(queue.clone())
-            .and_modify(|first| *first = (*first).min(since))
-            .or_insert(since);
-        waiting.push(json!({
-            "transfer": loaded.stored.id,
-            "queue": queue,
-            "since": since,
-            "reason": loaded.request.brief.reason,
-        }));
-    }
-    let now = app.clock.now();
-    let queues: Vec<Json_> = names
+    let overview = app.conversations.overview(&signed_in.agent).await?;
+    let queues: Vec<Json_> = overview
+        .queues
         .iter()
-        .filter(|queue| me.serves(queue))
         .map(|queue| {
-            let availability = app.desk.own.queue_availability(Some(queue));
-            let online = agents
-                .iter()
-                .filter(|agent| agent.serves(queue) && app.desk.own.presence(&agent.id) == Some(Presence::Online))
-                .count();
             json!({
-                "name": queue,
-                "waiting": availability.position.unwrap_or(1).saturating_sub(1),
-                "oldest_wait_secs": oldest.get(queue).map(|since| wait_secs(*since, now)),
-                "agents_online": online,
+                "name": queue.name,
+                "waiting": queue.waiting,
+                "oldest_wait_secs": queue.oldest_wait_secs,
+                "agents_online": queue.agents_online,
             })
         })
         .collect();
-    let colleagues: Vec<Json_> = agents
+    let colleagues: Vec<Json_> = overview
+        .agents
         .iter()
-        .filter(|agent| names.iter().any(|queue| me.serves(queue) && agent.serves(queue)))
-        .map(|agent| {
+        .map(|colleague| {
             json!({
-                "id": agent.id,
-                "name": agent.name,
-                "presence": app.desk.own.presence(&agent.id).unwrap_or(Presence::Offline),
-                "chats": app.desk.own.active_chats(&agent.id).len(),
-                "capacity": agent.capacity,
+                "id": colleague.agent.id,
+                "name": colleague.agent.name,
+                "presence": colleague.presence,
+                "chats": colleague.chats,
+                "capacity": colleague.agent.capacity,
+            })
+        })
+        .collect();
+    let waiting: Vec<Json_> = overview
+        .waiting
+        .iter()
+        .map(|waiting| {
+            json!({
+                "transfer": waiting.loaded.stored.id,
+                "queue": waiting.queue,
+                "since": waiting.since,
+                "reason": waiting.loaded.request.brief.reason,
             })
         })
         .collect();
@@ -937,20 +706,11 @@ pub(crate) async fn queues(State(app): State<Arc<App>>, headers: HeaderMap) -> R
 )]
 pub(crate) async fn tickets(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Json_>, ApiError> {
     let signed_in = from_headers(&app, &headers).await?;
-    let default = &app.config.desk.settings.default_queue;
     let tickets: Vec<Json_> = app
-        .store
-        .list_tickets()
+        .conversations
+        .tickets_for(&signed_in.agent)
         .await?
         .into_iter()
-        .filter(|ticket| {
-            let queue = ticket
-                .queue
-                .as_deref()
-                .and_then(|queue| QueueName::parse(queue).ok())
-                .unwrap_or_else(|| default.clone());
-            signed_in.agent.serves(&queue)
-        })
         .map(|ticket| {
             json!({
                 "id": ticket.id,

@@ -12,6 +12,8 @@ use utoipa::ToSchema;
 
 use baton_store::StoreError;
 
+use crate::conversation::ConversationError;
+
 /// The error body: IBM's `error` and `code`, and our stable `baton_code`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -155,6 +157,29 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(_) => ApiError::Conflict,
             StoreError::Closed => ApiError::Unavailable,
             other => ApiError::Internal(error_chain(&other)),
+        }
+    }
+}
+
+impl From<ConversationError> for ApiError {
+    fn from(error: ConversationError) -> ApiError {
+        match error {
+            ConversationError::AssistantNotFound(id) => ApiError::AssistantNotFound(id),
+            ConversationError::SessionNotFound => ApiError::SessionNotFound,
+            ConversationError::SessionExpired => ApiError::SessionExpired,
+            ConversationError::Conflict => ApiError::Conflict,
+            ConversationError::TransferNotFound => ApiError::TransferNotFound,
+            ConversationError::NotOffered => ApiError::NotOffered,
+            ConversationError::NotInChat => ApiError::NotInChat,
+            ConversationError::AgentUnavailable => ApiError::AgentUnavailable,
+            ConversationError::Unauthorized => ApiError::Unauthorized,
+            ConversationError::BadCredentials => ApiError::BadCredentials,
+            // The agent API exists only for a desk whose agents use Baton's console.
+            ConversationError::NoConsole => ApiError::RouteNotFound,
+            ConversationError::InvalidRequest(detail) => ApiError::InvalidRequest(detail),
+            ConversationError::NotStored => ApiError::Unavailable,
+            ConversationError::Store(error) => ApiError::from(error),
+            ConversationError::Internal(detail) => ApiError::Internal(detail),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! the code; the pages and the development-mode preview routes, which have no wire types, are
 //! added by [`Pages`]. A test lists every route the router serves and checks each is in it.
 
+use axum::response::IntoResponse;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
@@ -45,10 +46,10 @@ use utoipa::{Modify, OpenApi};
         crate::agents::end,
         crate::agents::queues,
         crate::agents::tickets,
-        crate::healthz,
-        crate::readyz,
-        crate::metrics,
-        crate::openapi,
+        crate::ops::healthz,
+        crate::ops::readyz,
+        crate::ops::metrics,
+        openapi,
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -246,6 +247,12 @@ fn websocket_handshake(openapi: &mut utoipa::openapi::OpenApi) {
             ),
         ]);
     }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", security(()), responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json")), tag = "operations")]
+pub(crate) async fn openapi() -> impl IntoResponse {
+    axum::Json(document())
 }
 
 /// The document as served.

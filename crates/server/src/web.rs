@@ -13,29 +13,27 @@
 //! embedded with `include_str!`, so `cargo build` is the whole build. The widget's CSS is a
 //! file of its own, spliced into the script when it is served, so embedding stays one tag.
 //!
-//! Who may read a session from a browser: the session id (a random v4 UUID the customer got at
-//! creation) is the capability, as it is for the message API. Outside `--dev` a browser request
-//! must also come from an allowed origin: one in `cors_origins`, or the server's own (the demo
-//! page); a server-to-server client may instead send its API key. The session must belong to the
-//! assistant in the path.
-//! The same origins may use the message API without a key for what the widget does (create a
-//! session, send messages): see [`public_client`], which the server's guard consults.
+//! Who may read a session from a browser is `access`'s to say.
 
 use std::sync::{Arc, LazyLock};
 
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as JsonValue, json};
 
-use baton_store::{EntryKind, SessionId, Store};
+use baton_store::EntryKind;
 
-use crate::events::{self, SessionEvent};
-use crate::{ApiError, App};
+use crate::access::customer_allowed;
+use crate::assistants::ReloadStatus;
+use crate::conversation::SessionEvent;
+use crate::error::ApiError;
+use crate::request::parse_body;
+use crate::state::App;
 
 const WEBCHAT_JS: &str = include_str!("../../../web/webchat.js");
 const WEBCHAT_CSS: &str = include_str!("../../../web/webchat.css");
@@ -91,83 +89,6 @@ pub(crate) fn routes() -> Router<Arc<App>> {
             &format!("{ENV}/sessions/{{session_id}}/transcript"),
             get(transcript_env),
         )
-        .route(
-            &format!("{BASE}/sessions/{{session_id}}/events"),
-            get(events::connect_legacy),
-        )
-        .route(
-            &format!("{ENV}/sessions/{{session_id}}/events"),
-            get(events::connect_env),
-        )
-}
-
-/// Whether the request comes from a page of an allowed origin: one in `cors_origins`, or the
-/// server's own (the demo page), as `Origin` or `Sec-Fetch-Site` tell.
-fn from_allowed_origin(app: &App, headers: &HeaderMap) -> bool {
-    // Browsers leave `Origin` out of same-origin GET requests but say where they come from here.
-    let same_origin = headers
-        .get("sec-fetch-site")
-        .is_some_and(|site| site.as_bytes() == b"same-origin");
-    if same_origin {
-        return true;
-    }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|origin| origin.to_str().ok()) else {
-        return false;
-    };
-    let listed = app.config.cors_origins.iter().any(|allowed| allowed == origin);
-    let own = headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .is_some_and(|host| {
-            origin
-                .strip_prefix("http://")
-                .or_else(|| origin.strip_prefix("https://"))
-                == Some(host)
-        });
-    listed || own
-}
-
-/// Whether an API request without a key is the web chat, a public client, which the server's
-/// guard then lets through outside `--dev` (rate limited by address like any keyless client).
-///
-/// The widget runs in customers' browsers, so it cannot hold a secret; what it may do is
-/// limited instead: from an allowed origin, without an `Authorization` header, only create a
-/// session, send messages in it and cancel its wait for an agent (`POST …/sessions`,
-/// `POST …/sessions/{id}/message`, `POST …/sessions/{id}/transfer/cancel`). The
-/// stateless message and deleting sessions still need a key. An `Origin` header can be forged by
-/// a non-browser client, which then gets exactly what the widget gets.
-pub(crate) fn public_client(app: &App, request: &axum::extract::Request) -> bool {
-    let headers = request.headers();
-    if request.method() != Method::POST || headers.contains_key(header::AUTHORIZATION) {
-        return false;
-    }
-    let segments: Vec<&str> = request.uri().path().trim_matches('/').split('/').collect();
-    // v2 / assistants / {id} [/ environments / {env}] / sessions [/ {session} / message]
-    let rest = match segments.as_slice() {
-        ["v2", "assistants", _, "environments", _, rest @ ..] => rest,
-        ["v2", "assistants", _, rest @ ..] => rest,
-        _ => return false,
-    };
-    let widget_route = matches!(
-        rest,
-        ["sessions"] | ["sessions", _, "message"] | ["sessions", _, "transfer", "cancel"]
-    );
-    widget_route && from_allowed_origin(app, headers)
-}
-
-/// Whether a browser-facing request may read a session: see the module documentation.
-pub(crate) async fn customer_allowed(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
-    if app.config.dev || from_allowed_origin(app, headers) {
-        return Ok(());
-    }
-    let Some(authorization) = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()) else {
-        return Err(ApiError::Unauthorized);
-    };
-    let key = crate::auth::key_from_authorization(authorization).ok_or(ApiError::Unauthorized)?;
-    match app.store.find_api_key_by_hash(&key.hash()).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::Unauthorized),
-    }
 }
 
 fn page(content_type: &'static str, body: String) -> Response {
@@ -185,10 +106,11 @@ fn page(content_type: &'static str, body: String) -> Response {
 
 /// The assistant the pages show: `bank` when served, else the first by id.
 fn default_assistant(app: &App) -> String {
-    if app.engines.contains("bank") {
+    let assistants = app.conversations.assistants();
+    if assistants.contains("bank") {
         return "bank".to_owned();
     }
-    app.engines.ids().first().map(|id| id.to_string()).unwrap_or_default()
+    assistants.ids().first().map(|id| id.to_string()).unwrap_or_default()
 }
 
 /// Escapes text for an HTML attribute value or element content.
@@ -261,7 +183,7 @@ struct AssistantSummary {
     /// How reloading the edited assistant went: the version served, and why the latest edit
     /// is not served (if it is not).
     #[serde(flatten)]
-    reloads: crate::ReloadStatus,
+    reloads: ReloadStatus,
 }
 
 /// `GET /preview/assistants`: the assistants served, for the preview's picker, with how their
@@ -270,15 +192,15 @@ async fn assistants(State(app): State<Arc<App>>) -> Result<Json<Vec<AssistantSum
     if !app.config.dev {
         return Err(ApiError::RouteNotFound);
     }
-    let list: Vec<AssistantSummary> = app
-        .engines
+    let assistants = app.conversations.assistants();
+    let list: Vec<AssistantSummary> = assistants
         .ids()
         .into_iter()
         .filter_map(|id| {
             Some(AssistantSummary {
                 id: id.to_owned(),
-                name: app.engines.get(id)?.assistant().name.clone(),
-                reloads: app.engines.reload_status(id)?,
+                name: assistants.get(id)?.assistant().name.clone(),
+                reloads: assistants.reload_status(id)?,
             })
         })
         .collect();
@@ -301,11 +223,8 @@ async fn simulate_desk(
     if !app.config.dev {
         return Err(ApiError::RouteNotFound);
     }
-    let request: DeskRequest = crate::api::parse_body(&headers, body)?;
-    app.store
-        .load_session(&SessionId::new(&session_id), app.clock.now())
-        .await?;
-    let seq = app.events.publish(&session_id, request.event);
+    let request: DeskRequest = parse_body(&headers, body)?;
+    let seq = app.conversations.simulate(&session_id, request.event).await?;
     Ok(Json(json!({"seq": seq})))
 }
 
@@ -377,12 +296,7 @@ async fn transcript(
 ) -> Result<Response, ApiError> {
     customer_allowed(&app, headers).await?;
     app.engine(assistant_id, environment_id)?;
-    let id = SessionId::new(session_id);
-    let stored = app.store.load_session(&id, app.clock.now()).await?;
-    if stored.assistant_id != assistant_id {
-        return Err(ApiError::SessionNotFound);
-    }
-    let entries = app.store.transcript(&id).await?;
+    let entries = app.conversations.transcript(assistant_id, session_id).await?;
     let entries: Vec<EntryOut> = entries
         .into_iter()
         .map(|entry| {
@@ -417,11 +331,6 @@ fn customer_event(payload: &JsonValue) -> JsonValue {
     }
 }
 
-/// The OpenAPI paths of this module and of `events`, for the server's document to merge.
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(transcript_legacy, transcript_env, events::connect_legacy, events::connect_env))]
-pub struct Document;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,17 +345,18 @@ mod tests {
         assert!(WIDGET.contains(".baton-wc-launcher"));
     }
 
+    /// The OpenAPI paths of this module.
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(transcript_legacy, transcript_env))]
+    struct Document;
+
     #[test]
     fn documents_its_json_routes() {
         use utoipa::OpenApi as _;
         let document = Document::openapi();
         let paths: Vec<&String> = document.paths.paths.keys().collect();
-        assert_eq!(paths.len(), 4, "{paths:?}");
-        assert!(
-            paths
-                .iter()
-                .all(|path| path.ends_with("/transcript") || path.ends_with("/events"))
-        );
+        assert_eq!(paths.len(), 2, "{paths:?}");
+        assert!(paths.iter().all(|path| path.ends_with("/transcript")));
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub use state::{
 };
 
 use crate::DeskError;
+use crate::console::AgentConsole;
 use crate::ids::{AgentId, ChatId, MessageId, QueueName};
 use crate::service_desk::{
     AgentMessage, Availability, Capabilities, Chat, ChatRequest, ChatResume, CustomerMessage, DeskEvent, DeskFuture,
@@ -335,5 +336,9 @@ impl ServiceDesk for OwnDesk {
             self.open_chat(id.clone(), sender, |state, now| state.resume(chat, now))?;
             Ok(Chat { id, events })
         })
+    }
+
+    fn console(&self) -> Option<&dyn AgentConsole> {
+        Some(self)
     }
 }

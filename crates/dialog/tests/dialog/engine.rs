@@ -109,3 +109,71 @@ fn in_a_small_assistant_only_a_request_for_a_person_transfers() {
         assert!(turn.session.transfer_open, "{text}");
     }
 }
+
+/// While a transfer is open the runtime says nothing, but a message that asks for a person
+/// (the same rule as when none is open) is marked so the caller tells the customer where they
+/// stand; one that only shares "I want to" with those phrases is not.
+#[test]
+fn asking_for_a_person_while_a_transfer_is_open_is_marked_once() {
+    let mut small = shop();
+    small.counterexamples.clear();
+    let engine = Engine::new(small);
+    let turn = engine.start(Session::default(), t0());
+    let turn = engine.said(turn.session, "I want to talk to a person", t0());
+    assert!(turn.session.transfer_open);
+    let open = turn.session;
+    for (text, marked) in [
+        ("can I speak to someone", true),
+        ("get me a human", true),
+        ("I want to order a pizza", false),
+        ("where is my order", false),
+    ] {
+        let turn = engine.said(open.clone(), text, t0());
+        let expected = match marked {
+            true => "[asked for an agent again]\n",
+            false => "",
+        };
+        assert_eq!(render(&turn.effects), expected, "{text}");
+        assert!(turn.session.transfer_open, "{text}");
+        assert_eq!(turn.debug.fallback_reason, None, "{text}");
+    }
+}
+
+/// The desk's answer picks the response the customer reads, placed right after the transfer;
+/// a queue that gives the customer back when nobody is there closes the transfer at once.
+#[test]
+fn the_desks_answer_picks_the_transfer_response() {
+    let engine = Engine::new(shop());
+    let asked = |agents| {
+        let turn = engine.start(Session::default(), t0());
+        let mut turn = engine.said(turn.session, "I want to talk to a person", t0());
+        baton_dialog::answer_transfer(&mut turn, agents);
+        turn
+    };
+    let online = asked(baton_dialog::AgentsAvailable::Online);
+    let rendered = render(&online.effects);
+    let lines: Vec<&str> = rendered.lines().collect();
+    let transfer_at = lines.iter().position(|line| line.starts_with("[Connect to an agent]"));
+    assert_eq!(
+        lines.get(transfer_at.expect("a transfer") + 1),
+        Some(&"assistant: Let's send you to an available agent")
+    );
+    assert!(online.session.transfer_open);
+    let waiting = asked(baton_dialog::AgentsAvailable::Offline {
+        back_to_assistant: false,
+    });
+    assert!(render(&waiting.effects).ends_with(
+        "assistant: There are no agents available at this time. When one becomes available, we'll connect you.\n"
+    ));
+    assert!(waiting.session.transfer_open);
+    let back = asked(baton_dialog::AgentsAvailable::Offline {
+        back_to_assistant: true,
+    });
+    assert_eq!(render(&back.effects), render(&waiting.effects));
+    assert!(!back.session.transfer_open);
+    // Nothing to answer: the turn is left as it is.
+    let turn = engine.said(Session::default(), "where is my order", t0());
+    let mut answered = turn.clone();
+    baton_dialog::answer_transfer(&mut answered, baton_dialog::AgentsAvailable::Online);
+    assert_eq!(answered, turn);
+}

@@ -608,11 +608,15 @@ fn connect_to_agent_transfers_with_its_settings_and_defaults() {
 fn the_assistant_is_silent_while_a_transfer_is_open() {
     let assistant = bank(json!({}));
     let open = ["human => fallback"];
-    for line in ["hello?", "balance => check_balance", "damn", "human => fallback"] {
+    for line in ["hello?", "balance => check_balance", "damn"] {
         let turn = turn_after(&assistant, &open, line);
         assert_eq!(turn.effects, [], "{line}");
         assert!(turn.session.transfer_open);
     }
+    // Asking again says nothing either: it is marked, for the caller to say where they stand.
+    let turn = turn_after(&assistant, &open, "human => fallback");
+    assert_eq!(turn.effects, [Effect::AgentRequestedAgain]);
+    assert!(turn.session.transfer_open);
 }
 
 #[test]

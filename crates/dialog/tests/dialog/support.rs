@@ -131,6 +131,8 @@ pub fn render(effects: &[Effect]) -> String {
                 }
                 line
             }
+            Effect::TransferResponse { text } => format!("assistant: {text}"),
+            Effect::AgentRequestedAgain => "[asked for an agent again]".to_owned(),
             Effect::ActionStarted { .. } | Effect::ActionFinished { .. } => continue,
         };
         out.push_str(&line);

@@ -1,0 +1,196 @@
+//! The desk as the conversation sees it: the [`ServiceDesk`] that customers' transfers go to
+//! (its agent side, when it has one, through [`ServiceDesk::console`]), and what this process
+//! keeps about it: which transfer each open chat belongs to, the agents it knows, the agent
+//! messages waiting to be acknowledged, and notices for agents' consoles.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use baton_desk::own::{AgentConfig, Presence};
+use baton_desk::{AgentConsole, AgentId, ChatId, MessageId, QueueName, ServiceDesk, TransferId};
+use baton_store::AgentRecord;
+
+/// The desk's view of a stored agent; `None` if the stored names are not valid ids.
+pub(crate) fn desk_agent(record: &AgentRecord) -> Option<AgentConfig> {
+    let queues = record
+        .queues
+        .iter()
+        .map(|queue| QueueName::parse(queue).ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some(AgentConfig {
+        id: AgentId::parse(&record.username).ok()?,
+        name: record.display_name.clone(),
+        queues,
+        capacity: record.capacity,
+    })
+}
+
+/// How long an agent's message waits for the pump to commit it.
+const ACK_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) struct Desk {
+    /// The desk customers' transfers go to.
+    pub service: Arc<dyn ServiceDesk>,
+    /// Chat → transfer, for the chats this process has open.
+    links: Mutex<HashMap<ChatId, Link>>,
+    acks: Acks,
+    /// The agents known to this process (from the configuration, and from the store at login).
+    agents: Mutex<HashMap<AgentId, AgentConfig>>,
+    /// Stops every pump at shutdown.
+    pub stop: CancellationToken,
+    /// Frames for one agent's consoles that the desk does not send (presence, a chat accepted
+    /// on another console); every agent socket listens and keeps its own.
+    notices: tokio::sync::broadcast::Sender<(AgentId, Notice)>,
+}
+
+/// What an agent's consoles hear from another console of the same agent.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    Presence(Presence),
+    /// The agent accepted this chat (its transfer's id).
+    ChatAccepted(ChatId),
+}
+
+/// The transfer and session a chat belongs to.
+#[derive(Debug, Clone)]
+pub(crate) struct Link {
+    pub transfer: TransferId,
+    pub session: String,
+}
+
+impl Desk {
+    pub fn new(service: Arc<dyn ServiceDesk>, configured: &[AgentConfig]) -> Desk {
+        let agents = configured
+            .iter()
+            .map(|agent| (agent.id.clone(), agent.clone()))
+            .collect();
+        Desk {
+            service,
+            links: Mutex::new(HashMap::new()),
+            acks: Acks::default(),
+            agents: Mutex::new(agents),
+            stop: CancellationToken::new(),
+            notices: tokio::sync::broadcast::channel(256).0,
+        }
+    }
+
+    /// The desk's agent side, when its agents use Baton's console.
+    pub fn console(&self) -> Option<&dyn AgentConsole> {
+        self.service.console()
+    }
+
+    /// Tells every console of an agent.
+    pub fn notify(&self, agent: &AgentId, notice: Notice) {
+        // No receiver (no console open) is fine.
+        let _ = self.notices.send((agent.clone(), notice));
+    }
+
+    pub fn notices(&self) -> tokio::sync::broadcast::Receiver<(AgentId, Notice)> {
+        self.notices.subscribe()
+    }
+
+    pub fn link(&self, chat: &ChatId) -> Option<Link> {
+        let links = self.links.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        links.get(chat).cloned()
+    }
+
+    pub fn add_link(&self, chat: ChatId, link: Link) {
+        let mut links = self.links.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        links.insert(chat, link);
+    }
+
+    pub fn remove_link(&self, chat: &ChatId) {
+        let mut links = self.links.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        links.remove(chat);
+    }
+
+    /// Adds or updates an agent in this process and in the desk's console.
+    pub async fn register_agent(&self, agent: AgentConfig) {
+        if let Some(console) = self.console()
+            && let Err(error) = console.register_agent(agent.clone()).await
+        {
+            tracing::warn!(%error, agent = %agent.id, "the desk could not register an agent");
+        }
+        let mut agents = self.agents.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        agents.insert(agent.id.clone(), agent);
+    }
+
+    pub fn agent(&self, id: &AgentId) -> Option<AgentConfig> {
+        let agents = self.agents.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        agents.get(id).cloned()
+    }
+
+    pub fn agents(&self) -> Vec<AgentConfig> {
+        let agents = self.agents.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut list: Vec<AgentConfig> = agents.values().cloned().collect();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        list
+    }
+
+    /// Records that the pump has committed (or failed to commit) the agent message the desk
+    /// calls `id`.
+    pub fn acknowledge(&self, id: &MessageId, stored: Option<String>) {
+        self.acks.fill(id, stored);
+    }
+
+    /// Waits until the pump has committed the agent message the desk calls `id`; returns the id
+    /// it was stored under (unique, unlike the desk's, which restart with the chat), or `None`
+    /// if it was not stored.
+    pub async fn committed(&self, id: &MessageId) -> Option<String> {
+        let receiver = {
+            let mut slots = self.acks.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            match slots.remove(id.as_str()) {
+                Some(Ack::Done(stored)) => return stored,
+                Some(Ack::Waiting(_)) | None => {
+                    let (sender, receiver) = oneshot::channel();
+                    slots.insert(id.as_str().to_owned(), Ack::Waiting(sender));
+                    receiver
+                }
+            }
+        };
+        match tokio::time::timeout(ACK_TIMEOUT, receiver).await {
+            Ok(Ok(stored)) => stored,
+            _ => {
+                let mut slots = self.acks.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                slots.remove(id.as_str());
+                None
+            }
+        }
+    }
+}
+
+/// Agent messages committed (or not) by the pump, for the routes that wait for them.
+/// A slot may be filled before the route waits; both orders work.
+#[derive(Default)]
+struct Acks {
+    slots: Mutex<HashMap<String, Ack>>,
+}
+
+enum Ack {
+    /// The id the message was stored under, or `None` if storing it failed.
+    Done(Option<String>),
+    Waiting(oneshot::Sender<Option<String>>),
+}
+
+impl Acks {
+    fn fill(&self, id: &MessageId, stored: Option<String>) {
+        let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match slots.remove(id.as_str()) {
+            Some(Ack::Waiting(sender)) => {
+                let _ = sender.send(stored);
+            }
+            _ => {
+                // Only the console's message route waits, and it always does; keep the map from
+                // growing if a message came some other way.
+                if slots.len() > 10_000 {
+                    slots.retain(|_, ack| matches!(ack, Ack::Waiting(_)));
+                }
+                slots.insert(id.as_str().to_owned(), Ack::Done(stored));
+            }
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! One task per desk chat (the pump): reads the chat's [`DeskEvent`]s in order and, under the
+//! session's lock, applies each to the stored transfer, persists it (agent messages as `agent`
+//! entries), and publishes it on the session's event stream. When the chat ends the pump runs
+//! the dialog (`TransferEnded` or `HandedBack`) and commits that turn with the transfer's last
+//! change; what the assistant says is published as an `assistant` event.
+//!
+//! An agent's message is acknowledged to the agent only after the pump committed its entry: the
+//! console's route waits on the desk's acknowledgement slot, which the pump fills.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use baton_assistant::Value;
+use serde_json::json;
+
+use baton_desk::{ChatId, DeskEvent, DeskEvents, EndReason, EndedBy, Transfer, TransferId, TransferState};
+use baton_dialog::{Effect, Event, Message, Session, TransferOutcome};
+use baton_store::{EntryKind, NewEntry, SessionId, Store, StoreError, TurnRecord};
+
+use super::desk::Link;
+use super::events::SessionEvent;
+use super::stored::{self, update_of};
+use super::{ConversationError, Conversations, transcript};
+
+/// How often a turn the pump commits is redone after another writer changed the session.
+const COMMIT_ATTEMPTS: usize = 3;
+
+/// Starts the pump of a chat.
+pub(crate) fn spawn(
+    conversations: &Arc<Conversations>,
+    chat: ChatId,
+    transfer: TransferId,
+    session: String,
+    events: DeskEvents,
+) {
+    let link = Link { transfer, session };
+    conversations.desk.add_link(chat.clone(), link.clone());
+    let conversations = conversations.clone();
+    tokio::spawn(async move {
+        let stop = conversations.desk.stop.clone();
+        let mut events = events;
+        // Waiting for an agent, or reading what they write, is not idleness: the session is kept
+        // from expiring while its chat is open.
+        let period = (conversations.settings.session_timeout / 3).max(Duration::from_secs(1));
+        let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let event = tokio::select! {
+                () = stop.cancelled() => break,
+                event = events.recv() => event,
+                _ = keepalive.tick() => {
+                    keep_alive(&conversations, &link.session).await;
+                    continue;
+                }
+            };
+            let Some(event) = event else {
+                break;
+            };
+            handle(&conversations, &link, event).await;
+        }
+        conversations.desk.remove_link(&chat);
+        tracing::debug!(chat = %chat, "chat pump stopped");
+    });
+}
+
+/// Commits an empty turn, so the session's idle time starts again.
+async fn keep_alive(conversations: &Conversations, session_id: &str) {
+    let guard = conversations.locks.lock(session_id).await;
+    let now = conversations.clock.now();
+    let result = match conversations.store.load_session(&SessionId::new(session_id), now).await {
+        Ok(stored) => {
+            let record = TurnRecord {
+                session_id: stored.id.clone(),
+                expected_version: stored.version,
+                state: stored.state.clone(),
+                at: now,
+                entries: Vec::new(),
+                reply: None,
+                transfer: None,
+            };
+            conversations.store.commit_turn(record).await.map(|_| ())
+        }
+        Err(error) => Err(error),
+    };
+    drop(guard);
+    match result {
+        Ok(()) => conversations.active.touch(session_id, now),
+        // Ended meanwhile, or written by another process: nothing to keep alive now.
+        Err(StoreError::Expired(_) | StoreError::NotFound(_) | StoreError::Conflict(_)) => {}
+        Err(error) => tracing::warn!(%error, "keeping the session of an open chat alive failed"),
+    }
+}
+
+/// One desk event: apply, persist, publish; at the end, the dialog takes the customer back.
+#[tracing::instrument(skip_all, fields(session_id = %link.session, transfer = %link.transfer))]
+async fn handle(conversations: &Conversations, link: &Link, event: DeskEvent) {
+    // Typing and read receipts change nothing stored.
+    match &event {
+        DeskEvent::AgentTyping(typing) => {
+            conversations
+                .events
+                .publish(&link.session, SessionEvent::AgentTyping { typing: *typing });
+            return;
+        }
+        DeskEvent::AgentRead { up_to } => {
+            conversations.events.publish(
+                &link.session,
+                SessionEvent::AgentRead {
+                    up_to: up_to.to_string(),
+                },
+            );
+            return;
+        }
+        _ => {}
+    }
+    let guard = conversations.locks.lock(&link.session).await;
+    let result = handle_locked(conversations, link, event.clone()).await;
+    drop(guard);
+    if let Err(error) = result {
+        tracing::error!(%error, "handling a desk event failed");
+        if let DeskEvent::AgentMessage(message) = &event {
+            conversations.desk.acknowledge(&message.id, None);
+        }
+    }
+}
+
+async fn handle_locked(conversations: &Conversations, link: &Link, event: DeskEvent) -> Result<(), ConversationError> {
+    let now = conversations.clock.now();
+    let Some(loaded) = stored::load(conversations, link.transfer.as_str()).await? else {
+        return Err(ConversationError::Internal(format!(
+            "transfer {} is not stored",
+            link.transfer
+        )));
+    };
+    let mut transfer = loaded.transfer;
+    if !transfer.is_open() {
+        if let DeskEvent::AgentMessage(message) = &event {
+            conversations.desk.acknowledge(&message.id, None);
+        }
+        return Ok(());
+    }
+    let previous_agent = transfer.agent().cloned();
+    let was_active = transfer.state() == TransferState::Active;
+    let transitions = match transfer.apply(event.clone(), now) {
+        Ok(transitions) => transitions,
+        Err(error) => {
+            tracing::warn!(%error, "desk event refused by the transfer");
+            return Ok(());
+        }
+    };
+    let mut entries: Vec<NewEntry> = transitions.iter().map(transcript::transition).collect();
+    match event {
+        DeskEvent::AgentMessage(message) => {
+            // Our own id: a desk's may repeat (Baton's own desk counts per chat from 0 again
+            // after a restart), and clients match read receipts and duplicates by it.
+            let id = uuid::Uuid::new_v4().to_string();
+            entries.push(transcript::entry(
+                message.at,
+                EntryKind::Agent,
+                json!({
+                    "type": "text",
+                    "text": message.text,
+                    "agent": {"id": message.agent.id, "name": message.agent.name},
+                    "id": id,
+                }),
+            ));
+            let committed = conversations
+                .store
+                .update_transfer(update_of(&transfer, entries, now))
+                .await
+                .map_err(ConversationError::from);
+            conversations
+                .desk
+                .acknowledge(&message.id, committed.is_ok().then(|| id.clone()));
+            committed?;
+            conversations.events.publish(
+                &link.session,
+                SessionEvent::AgentMessage {
+                    agent_name: message.agent.name,
+                    text: message.text,
+                    id: Some(id),
+                },
+            );
+        }
+        DeskEvent::Ended { by, reason } => {
+            let event = match reason {
+                EndReason::HandBack { resume, variables } => handed_back(resume, variables),
+                _ => Event::TransferEnded {
+                    outcome: outcome(transfer.state()),
+                },
+            };
+            conversations.events.publish(
+                &link.session,
+                SessionEvent::Ended {
+                    by: ended_by(by).to_owned(),
+                },
+            );
+            finish(conversations, &link.session, &transfer, entries, Some(event), now).await;
+        }
+        DeskEvent::Error(_) if !transfer.is_open() => {
+            let event = Event::TransferEnded {
+                outcome: TransferOutcome::Failed,
+            };
+            conversations
+                .events
+                .publish(&link.session, SessionEvent::Ended { by: "desk".to_owned() });
+            finish(conversations, &link.session, &transfer, entries, Some(event), now).await;
+        }
+        other => {
+            conversations
+                .store
+                .update_transfer(update_of(&transfer, entries, now))
+                .await?;
+            // The agent passed the chat on (to an agent or a queue): the customer sees them go.
+            let left = was_active && transfer.state() != TransferState::Active;
+            if let Some(agent) = previous_agent
+                .as_ref()
+                .filter(|_| left || matches!(other, DeskEvent::AgentLeft))
+            {
+                conversations.events.publish(
+                    &link.session,
+                    SessionEvent::AgentLeft {
+                        agent_name: agent.name.clone(),
+                    },
+                );
+            }
+            let published = match other {
+                DeskEvent::Queued { position, wait, .. } => Some(SessionEvent::Queued {
+                    position,
+                    estimated_wait_secs: wait.map(|wait| wait.as_secs()),
+                }),
+                DeskEvent::AgentJoined(agent) => Some(SessionEvent::AgentJoined { agent_name: agent.name }),
+                _ => None,
+            };
+            if let Some(published) = published {
+                conversations.events.publish(&link.session, published);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn outcome(state: TransferState) -> TransferOutcome {
+    match state {
+        TransferState::Cancelled | TransferState::Abandoned => TransferOutcome::Cancelled,
+        TransferState::TimedOut => TransferOutcome::TimedOut,
+        TransferState::Failed => TransferOutcome::Failed,
+        TransferState::Returned => TransferOutcome::Unavailable,
+        _ => TransferOutcome::Ended,
+    }
+}
+
+/// Who ended a chat, as the customer's and the agent's event frames name them.
+pub fn ended_by(by: EndedBy) -> &'static str {
+    match by {
+        EndedBy::Agent => "agent",
+        EndedBy::Customer => "customer",
+        EndedBy::Desk => "desk",
+    }
+}
+
+/// Stores a transfer's last change and, if the session is still open and `event` is given,
+/// runs the dialog and commits that turn with it; what the assistant says is published.
+/// Runs under the session's lock. Errors are logged: the caller has nobody to tell.
+pub(crate) async fn finish(
+    conversations: &Conversations,
+    session_id: &str,
+    transfer: &Transfer,
+    entries: Vec<NewEntry>,
+    event: Option<Event>,
+    now: DateTime<Utc>,
+) {
+    if !transfer.is_open() {
+        conversations.metrics.transfer_ended(transfer.state().as_str());
+    }
+    let mut entries = Some(entries);
+    for _ in 0..COMMIT_ATTEMPTS {
+        let stored = match conversations.store.load_session(&SessionId::new(session_id), now).await {
+            Ok(stored) => stored,
+            Err(StoreError::Expired(_) | StoreError::NotFound(_)) => break,
+            Err(error) => {
+                tracing::error!(%error, "loading the session to end its transfer failed");
+                break;
+            }
+        };
+        let (Some(event), Some(engine)) = (event.clone(), conversations.assistants.get(&stored.assistant_id)) else {
+            break;
+        };
+        let session: Session = match serde_json::from_str(stored.state.get()) {
+            Ok(session) => session,
+            Err(error) => {
+                tracing::error!(%error, "stored session unreadable");
+                break;
+            }
+        };
+        let turn = engine.event(session, event, now);
+        let (said, messages) = said_outside_a_turn(&turn.effects, now);
+        let state = serde_json::to_value(&turn.session).unwrap_or_default();
+        let record = TurnRecord {
+            session_id: stored.id.clone(),
+            expected_version: stored.version,
+            state: transcript::raw(&state),
+            at: now,
+            entries: said,
+            reply: None,
+            transfer: Some(baton_store::TransferWrite::Update(update_of(
+                transfer,
+                entries.clone().unwrap_or_default(),
+                now,
+            ))),
+        };
+        match conversations.store.commit_turn(record).await {
+            Ok(_) => {
+                entries = None;
+                conversations.active.touch(session_id, now);
+                if !messages.is_empty() {
+                    conversations
+                        .events
+                        .publish(session_id, SessionEvent::Assistant { messages });
+                }
+                break;
+            }
+            Err(StoreError::Conflict(_)) => continue,
+            Err(error) => {
+                tracing::error!(%error, "committing the turn after the transfer failed");
+                break;
+            }
+        }
+    }
+    // The session is gone (or its turn could not be committed): store the transfer alone.
+    if let Some(entries) = entries
+        && let Err(error) = conversations
+            .store
+            .update_transfer(update_of(transfer, entries, now))
+            .await
+    {
+        tracing::error!(%error, "storing the transfer's end failed");
+    }
+}
+
+/// What the assistant said in a turn without a customer message (a transfer ended, an agent
+/// handed back): its transcript entries and its messages.
+/// A transfer asked for here is not opened: the runtime stays silent until the next customer
+/// message finds no open transfer and takes the conversation back.
+pub(crate) fn said_outside_a_turn(effects: &[Effect], now: DateTime<Utc>) -> (Vec<NewEntry>, Vec<Message>) {
+    let mut entries = Vec::new();
+    let mut messages = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Say(message) => {
+                entries.push(transcript::assistant(now, message));
+                messages.push(message.clone());
+            }
+            Effect::Transfer(request) => {
+                tracing::warn!(
+                    reason = request.reason.as_str(),
+                    "a transfer asked for outside a customer turn is not opened"
+                );
+            }
+            Effect::TransferResponse { .. }
+            | Effect::AgentRequestedAgain
+            | Effect::ActionStarted { .. }
+            | Effect::ActionFinished { .. } => {}
+        }
+    }
+    (entries, messages)
+}
+
+/// A handed-back chat's variables, as the runtime takes them.
+pub(crate) fn handed_back(
+    resume: Option<String>,
+    variables: std::collections::BTreeMap<String, serde_json::Value>,
+) -> Event {
+    Event::HandedBack {
+        resume,
+        variables: variables
+            .into_iter()
+            .map(|(name, value)| (name, Value::from_json(&value)))
+            .collect(),
+    }
+}
