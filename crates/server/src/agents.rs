@@ -38,7 +38,7 @@ use utoipa::ToSchema;
 
 use baton_desk::own::{AgentConfig, AgentEvent, Disposition, Presence, TransferTarget};
 use baton_desk::{AgentId, ChatId, ChatRequest, DeskError, QueueName, TransferState};
-use baton_store::{AgentRecord, AgentToken, SessionId, Store};
+use baton_store::{AgentRecord, AgentToken, SessionId};
 
 use crate::error::ErrorBody;
 use crate::transfers::{self, Loaded};

@@ -35,7 +35,7 @@ use baton_dialog::{Engine, Event, FALLBACK_INTENT, Session, TransferOutcome};
 use crate::App;
 use crate::error::{ApiError, ErrorBody};
 use baton_store::{
-    EntryKind, NewSession, SessionId, Store, StoreError, StoredReply, StoredSession, Ticket, TransferWrite, TurnRecord,
+    EntryKind, NewSession, SessionId, StoreError, StoredReply, StoredSession, Ticket, TransferWrite, TurnRecord,
 };
 
 use crate::transfers;

@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use baton_store::{SessionId, Store};
+use baton_store::SessionId;
 
 use crate::transfers::CustomerSignal;
 use crate::{ApiError, App};

@@ -26,7 +26,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use baton_dialog::{Engine, Session};
-use baton_store::{AnyStore, Store};
+use baton_store::Store;
 
 pub mod agents;
 pub mod api;
@@ -52,7 +52,7 @@ use crate::metrics::Metrics;
 pub struct Services {
     /// The assistants served; the API's `assistant_id` is the assistant's id.
     pub assistants: Assistants,
-    pub store: Arc<AnyStore>,
+    pub store: Arc<dyn Store>,
     pub clock: Clock,
 }
 
@@ -217,7 +217,7 @@ pub enum ServerError {
 pub(crate) struct App {
     config: Config,
     engines: Assistants,
-    store: Arc<AnyStore>,
+    store: Arc<dyn Store>,
     clock: Clock,
     locks: SessionLocks,
     /// Sessions this process created or answered, by last activity, for the active gauge; with

@@ -39,7 +39,7 @@ use baton_desk::{
 };
 use baton_dialog::{Engine, Event, Session, TransferOutcome, TransferReason, TransferRequest};
 use baton_store::{
-    EntryKind, NewEntry, NewTransfer, SessionId, Store, StoreError, StoredTransfer, TranscriptEntry, TransferUpdate,
+    EntryKind, NewEntry, NewTransfer, SessionId, StoreError, StoredTransfer, TranscriptEntry, TransferUpdate,
     TransferWrite, TurnRecord,
 };
 

@@ -32,7 +32,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as JsonValue, json};
 
-use baton_store::{EntryKind, SessionId, Store};
+use baton_store::{EntryKind, SessionId};
 
 use crate::events::{self, SessionEvent};
 use crate::{ApiError, App};

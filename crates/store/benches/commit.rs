@@ -15,9 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use baton_store::{
-    AnyStore, EntryKind, Json, NewEntry, NewSession, SessionId, Store, StoredReply, Synchronous, TurnRecord,
-};
+use baton_store::{EntryKind, Json, NewEntry, NewSession, SessionId, Store, StoredReply, Synchronous, TurnRecord};
 use chrono::Utc;
 
 const CONCURRENCY: [usize; 3] = [1, 8, 64];
@@ -116,7 +114,7 @@ fn process_cpu_time() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-async fn measure(store: Arc<AnyStore>, n_sessions: usize, seconds: f64) -> Figures {
+async fn measure(store: Arc<dyn Store>, n_sessions: usize, seconds: f64) -> Figures {
     let now = Utc::now();
     for session_idx in 0..n_sessions {
         store

@@ -37,8 +37,8 @@ use tokio::sync::{mpsc, oneshot};
 use self::connections::{ReadPool, run_checkpoints};
 use self::writer::{Ack, Cache, Op, ReadJob};
 use crate::{
-    AgentRecord, AgentToken, ApiKey, ApiKeyId, Json, NewSession, SessionId, Store, StoreError, StoredSession,
-    StoredTransfer, Ticket, TranscriptEntry, TransferUpdate, TurnCommitted, TurnRecord,
+    AgentRecord, AgentToken, ApiKey, ApiKeyId, Json, NewSession, SessionId, Store, StoreError, StoreFuture,
+    StoredSession, StoredTransfer, Ticket, TranscriptEntry, TransferUpdate, TurnCommitted, TurnRecord,
 };
 
 /// When a commit is acknowledged relative to the disk.
@@ -189,139 +189,141 @@ impl Drop for SqliteStore {
     }
 }
 
+// Reads and writes run on other threads, which take owned values: the methods clone what they
+// borrow before they build their futures.
 impl Store for SqliteStore {
-    async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
-        self.write(|ack| Op::CreateSession(session, ack)).await
+    fn create_session(&self, session: NewSession) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(|ack| Op::CreateSession(session, ack)))
     }
 
-    async fn load_session(&self, id: &SessionId, now: DateTime<Utc>) -> Result<StoredSession, StoreError> {
-        let cached = self.cache.sessions().get(id).cloned();
-        match cached {
-            Some(session) if session.is_idle(now) => Err(StoreError::Expired(id.clone())),
-            Some(session) => Ok(session),
-            None => {
-                // Not open: it either ended or never existed.
-                let owned_id = id.clone();
-                let exists = self.read(move |conn| sessions::exists(conn, &owned_id)).await?;
-                match exists {
-                    true => Err(StoreError::Expired(id.clone())),
-                    false => Err(StoreError::NotFound(id.clone())),
+    fn load_session<'a>(&'a self, id: &'a SessionId, now: DateTime<Utc>) -> StoreFuture<'a, StoredSession> {
+        Box::pin(async move {
+            let cached = self.cache.sessions().get(id).cloned();
+            match cached {
+                Some(session) if session.is_idle(now) => Err(StoreError::Expired(id.clone())),
+                Some(session) => Ok(session),
+                None => {
+                    // Not open: it either ended or never existed.
+                    let owned_id = id.clone();
+                    let exists = self.read(move |conn| sessions::exists(conn, &owned_id)).await?;
+                    match exists {
+                        true => Err(StoreError::Expired(id.clone())),
+                        false => Err(StoreError::NotFound(id.clone())),
+                    }
                 }
             }
-        }
+        })
     }
 
-    async fn commit_turn(&self, turn: TurnRecord) -> Result<TurnCommitted, StoreError> {
-        self.write(|ack| Op::CommitTurn(turn, ack)).await
+    fn commit_turn(&self, turn: TurnRecord) -> StoreFuture<'_, TurnCommitted> {
+        Box::pin(self.write(|ack| Op::CommitTurn(turn, ack)))
     }
 
-    async fn find_reply(&self, id: &SessionId, client_message_id: &str) -> Result<Option<Json>, StoreError> {
+    fn find_reply<'a>(&'a self, id: &'a SessionId, client_message_id: &'a str) -> StoreFuture<'a, Option<Json>> {
         let id = id.clone();
         let client_message_id = client_message_id.to_owned();
-        self.read(move |conn| replies::find(conn, &id, &client_message_id))
-            .await
+        Box::pin(self.read(move |conn| replies::find(conn, &id, &client_message_id)))
     }
 
-    async fn end_session(&self, id: &SessionId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    fn end_session<'a>(&'a self, id: &'a SessionId, now: DateTime<Utc>) -> StoreFuture<'a, ()> {
         let id = id.clone();
-        self.write(|ack| Op::EndSession(id, now, ack)).await
+        Box::pin(self.write(move |ack| Op::EndSession(id, now, ack)))
     }
 
-    async fn expire_idle(&self, now: DateTime<Utc>) -> Result<Vec<SessionId>, StoreError> {
-        self.write(|ack| Op::ExpireIdle(now, ack)).await
+    fn expire_idle(&self, now: DateTime<Utc>) -> StoreFuture<'_, Vec<SessionId>> {
+        Box::pin(self.write(move |ack| Op::ExpireIdle(now, ack)))
     }
 
-    async fn transcript(&self, id: &SessionId) -> Result<Vec<TranscriptEntry>, StoreError> {
+    fn transcript<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Vec<TranscriptEntry>> {
         let id = id.clone();
-        self.read(move |conn| transcript::read(conn, &id)).await
+        Box::pin(self.read(move |conn| transcript::read(conn, &id)))
     }
 
-    async fn create_api_key(&self, name: &str, hash: &str, now: DateTime<Utc>) -> Result<ApiKey, StoreError> {
+    fn create_api_key<'a>(&'a self, name: &'a str, hash: &'a str, now: DateTime<Utc>) -> StoreFuture<'a, ApiKey> {
         let (name, hash) = (name.to_owned(), hash.to_owned());
-        self.write(|ack| Op::CreateApiKey { name, hash, now, ack }).await
+        Box::pin(self.write(move |ack| Op::CreateApiKey { name, hash, now, ack }))
     }
 
-    async fn find_api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+    fn find_api_key_by_hash<'a>(&'a self, hash: &'a str) -> StoreFuture<'a, Option<ApiKey>> {
         // Read from the database every time, not cached: `baton apikey` changes keys from another
         // process while the server runs.
         let hash = hash.to_owned();
-        self.read(move |conn| api_keys::find_by_hash(conn, &hash)).await
+        Box::pin(self.read(move |conn| api_keys::find_by_hash(conn, &hash)))
     }
 
-    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
-        self.read(api_keys::list).await
+    fn list_api_keys(&self) -> StoreFuture<'_, Vec<ApiKey>> {
+        Box::pin(self.read(api_keys::list))
     }
 
-    async fn revoke_api_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.write(|ack| Op::RevokeApiKey(id, now, ack)).await
+    fn revoke_api_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(move |ack| Op::RevokeApiKey(id, now, ack)))
     }
 
-    async fn update_transfer(&self, update: TransferUpdate) -> Result<u64, StoreError> {
-        self.write(|ack| Op::UpdateTransfer(update, ack)).await
+    fn update_transfer(&self, update: TransferUpdate) -> StoreFuture<'_, u64> {
+        Box::pin(self.write(|ack| Op::UpdateTransfer(update, ack)))
     }
 
-    async fn load_transfer(&self, id: &str) -> Result<Option<StoredTransfer>, StoreError> {
+    fn load_transfer<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<StoredTransfer>> {
         let id = id.to_owned();
-        self.read(move |conn| transfers::load(conn, &id)).await
+        Box::pin(self.read(move |conn| transfers::load(conn, &id)))
     }
 
-    async fn open_transfer_of(&self, session: &SessionId) -> Result<Option<StoredTransfer>, StoreError> {
+    fn open_transfer_of<'a>(&'a self, session: &'a SessionId) -> StoreFuture<'a, Option<StoredTransfer>> {
         let session = session.clone();
-        self.read(move |conn| transfers::open_of(conn, &session)).await
+        Box::pin(self.read(move |conn| transfers::open_of(conn, &session)))
     }
 
-    async fn open_transfers(&self) -> Result<Vec<StoredTransfer>, StoreError> {
-        self.read(transfers::all_open).await
+    fn open_transfers(&self) -> StoreFuture<'_, Vec<StoredTransfer>> {
+        Box::pin(self.read(transfers::all_open))
     }
 
-    async fn find_transfer_by_chat(&self, chat_id: &str) -> Result<Option<StoredTransfer>, StoreError> {
+    fn find_transfer_by_chat<'a>(&'a self, chat_id: &'a str) -> StoreFuture<'a, Option<StoredTransfer>> {
         let chat_id = chat_id.to_owned();
-        self.read(move |conn| transfers::find_by_chat(conn, &chat_id)).await
+        Box::pin(self.read(move |conn| transfers::find_by_chat(conn, &chat_id)))
     }
 
-    async fn transcript_after(&self, id: &SessionId, after_seq: u64) -> Result<Vec<TranscriptEntry>, StoreError> {
+    fn transcript_after<'a>(&'a self, id: &'a SessionId, after_seq: u64) -> StoreFuture<'a, Vec<TranscriptEntry>> {
         let id = id.clone();
-        self.read(move |conn| transcript::read_after(conn, &id, Some(after_seq)))
-            .await
+        Box::pin(self.read(move |conn| transcript::read_after(conn, &id, Some(after_seq))))
     }
 
-    async fn upsert_agent(&self, agent: AgentRecord) -> Result<(), StoreError> {
-        self.write(|ack| Op::UpsertAgent(agent, ack)).await
+    fn upsert_agent(&self, agent: AgentRecord) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(|ack| Op::UpsertAgent(agent, ack)))
     }
 
-    async fn find_agent(&self, username: &str) -> Result<Option<AgentRecord>, StoreError> {
+    fn find_agent<'a>(&'a self, username: &'a str) -> StoreFuture<'a, Option<AgentRecord>> {
         let username = username.to_owned();
-        self.read(move |conn| agents::find(conn, &username)).await
+        Box::pin(self.read(move |conn| agents::find(conn, &username)))
     }
 
-    async fn list_agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
-        self.read(agents::list).await
+    fn list_agents(&self) -> StoreFuture<'_, Vec<AgentRecord>> {
+        Box::pin(self.read(agents::list))
     }
 
-    async fn remove_agent(&self, username: &str) -> Result<bool, StoreError> {
+    fn remove_agent<'a>(&'a self, username: &'a str) -> StoreFuture<'a, bool> {
         let username = username.to_owned();
-        self.write(|ack| Op::RemoveAgent(username, ack)).await
+        Box::pin(self.write(move |ack| Op::RemoveAgent(username, ack)))
     }
 
-    async fn create_agent_token(&self, token: AgentToken) -> Result<(), StoreError> {
-        self.write(|ack| Op::CreateAgentToken(token, ack)).await
+    fn create_agent_token(&self, token: AgentToken) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(|ack| Op::CreateAgentToken(token, ack)))
     }
 
-    async fn find_agent_token(&self, hash: &str, now: DateTime<Utc>) -> Result<Option<AgentToken>, StoreError> {
+    fn find_agent_token<'a>(&'a self, hash: &'a str, now: DateTime<Utc>) -> StoreFuture<'a, Option<AgentToken>> {
         let hash = hash.to_owned();
-        self.read(move |conn| agents::find_token(conn, &hash, now)).await
+        Box::pin(self.read(move |conn| agents::find_token(conn, &hash, now)))
     }
 
-    async fn revoke_agent_token(&self, hash: &str) -> Result<(), StoreError> {
+    fn revoke_agent_token<'a>(&'a self, hash: &'a str) -> StoreFuture<'a, ()> {
         let hash = hash.to_owned();
-        self.write(|ack| Op::RevokeAgentToken(hash, ack)).await
+        Box::pin(self.write(move |ack| Op::RevokeAgentToken(hash, ack)))
     }
 
-    async fn create_ticket(&self, ticket: Ticket) -> Result<(), StoreError> {
-        self.write(|ack| Op::CreateTicket(ticket, ack)).await
+    fn create_ticket(&self, ticket: Ticket) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(|ack| Op::CreateTicket(ticket, ack)))
     }
 
-    async fn list_tickets(&self) -> Result<Vec<Ticket>, StoreError> {
-        self.read(tickets::list).await
+    fn list_tickets(&self) -> StoreFuture<'_, Vec<Ticket>> {
+        Box::pin(self.read(tickets::list))
     }
 }

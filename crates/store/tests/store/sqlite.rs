@@ -1,6 +1,8 @@
 //! The suite on SQLite, on a file in a fresh temporary directory and in memory, plus what only
 //! SQLite has.
 
+use std::sync::Arc;
+
 use baton_store::{SqliteOptions, SqliteStore, Store, StoreError, Synchronous};
 
 use crate::suite::{self, Harness};
@@ -19,13 +21,12 @@ impl FileHarness {
 }
 
 impl Harness for FileHarness {
-    type Store = SqliteStore;
-
-    async fn open(&self) -> SqliteStore {
+    async fn open(&self) -> Arc<dyn Store> {
         let path = self.dir.path().join("test.db");
-        SqliteStore::open(SqliteOptions::file(path))
+        let store = SqliteStore::open(SqliteOptions::file(path))
             .await
-            .expect("open database file")
+            .expect("open database file");
+        Arc::new(store)
     }
 }
 
@@ -33,12 +34,11 @@ impl Harness for FileHarness {
 pub struct MemoryHarness;
 
 impl Harness for MemoryHarness {
-    type Store = SqliteStore;
-
-    async fn open(&self) -> SqliteStore {
-        SqliteStore::open(SqliteOptions::in_memory())
+    async fn open(&self) -> Arc<dyn Store> {
+        let store = SqliteStore::open(SqliteOptions::in_memory())
             .await
-            .expect("open in-memory database")
+            .expect("open in-memory database");
+        Arc::new(store)
     }
 }
 
