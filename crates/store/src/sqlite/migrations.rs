@@ -1,8 +1,17 @@
 //! The schema and its migrations: one SQL script per schema version, applied in order, with
 //! `PRAGMA user_version` counting how many a database has had.
 //!
+//! All of a database's pending scripts run in one transaction, so a failed migration leaves it as
+//! it was; a database with a version newer than this build's is refused, its schema untouched.
 //! The comment above each script says why the layout changed; the figures are from
 //! `baton bench http` (docs/benchmarks.md).
+//!
+//! The runner is these few lines of our own, not `rusqlite_migration`: its latest release (2.6.0)
+//! requires rusqlite 0.40 where the workspace has 0.43, and two versions of `libsqlite3-sys`
+//! cannot link into one build (`refinery` stops at 0.41 likewise).
+//! It keeps `user_version` the way `rusqlite_migration` does (the number of scripts applied), so
+//! once that crate supports our rusqlite, `Migrations::new` over these scripts opens every
+//! database made here.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -147,8 +156,12 @@ DROP INDEX replies_by_message;
 /// Brings the database's schema to this build's version, in one transaction.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let applied: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    let applied = usize::try_from(applied).unwrap_or(usize::MAX);
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let Ok(applied) = usize::try_from(version) else {
+        return Err(corrupt(format!(
+            "the database has schema version {version}, which no build of Baton writes"
+        )));
+    };
     if applied > MIGRATIONS.len() {
         return Err(corrupt(format!(
             "the database has schema version {applied}, newer than this build's {}",
