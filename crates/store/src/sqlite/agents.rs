@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::columns::time_from_sql;
 use crate::{AgentRecord, AgentToken, StoreError};
 
+/// Creates the agent or replaces all but its creation time; a new password hash revokes its tokens.
 pub(crate) fn upsert(conn: &Connection, agent: &AgentRecord) -> Result<(), StoreError> {
     // A new password signs the agent out everywhere: tokens taken with the old one stop working.
     conn.prepare_cached(
@@ -46,11 +47,13 @@ pub(crate) fn remove(conn: &Connection, username: &str) -> Result<bool, StoreErr
     Ok(removed == 1)
 }
 
+/// The agent with this username.
 pub(crate) fn find(conn: &Connection, username: &str) -> Result<Option<AgentRecord>, StoreError> {
     let mut agents = select(conn, "WHERE username = ?1", params![username])?;
     Ok(agents.pop())
 }
 
+/// Every agent, by username.
 pub(crate) fn list(conn: &Connection) -> Result<Vec<AgentRecord>, StoreError> {
     select(conn, "ORDER BY username", params![])
 }
@@ -84,6 +87,7 @@ fn select(conn: &Connection, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Res
     Ok(agents)
 }
 
+/// Stores a token by its hash; [`StoreError::DuplicateAgentToken`] if the hash is taken.
 pub(super) fn create_token(conn: &Connection, token: &AgentToken) -> Result<(), StoreError> {
     let inserted = conn
         .prepare_cached(
@@ -102,6 +106,7 @@ pub(super) fn create_token(conn: &Connection, token: &AgentToken) -> Result<(), 
     }
 }
 
+/// The token if it is unrevoked, unexpired at `now` and its agent still exists.
 pub(super) fn find_token(conn: &Connection, hash: &str, now: DateTime<Utc>) -> Result<Option<AgentToken>, StoreError> {
     let row = conn
         .prepare_cached(
@@ -124,6 +129,7 @@ pub(super) fn find_token(conn: &Connection, hash: &str, now: DateTime<Utc>) -> R
     }))
 }
 
+/// Revokes the token; an unknown or revoked one changes nothing.
 pub(super) fn revoke_token(conn: &Connection, hash: &str) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE agent_tokens SET revoked = 1 WHERE hash = ?1")?
         .execute(params![hash])?;

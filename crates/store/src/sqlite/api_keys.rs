@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::columns::time_from_sql;
 use crate::{ApiKey, ApiKeyId, StoreError};
 
+/// Stores a key by its hash; [`StoreError::DuplicateApiKey`] if the hash is taken.
 pub(crate) fn create(conn: &Connection, name: String, hash: String, now: DateTime<Utc>) -> Result<ApiKey, StoreError> {
     let id: Option<i64> = conn
         .prepare_cached(

@@ -50,6 +50,7 @@ pub(super) fn read_open(conn: &Connection) -> Result<Vec<StoredSession>, StoreEr
     Ok(sessions)
 }
 
+/// Inserts a new session; [`StoreError::Conflict`] if the id is taken.
 pub(super) fn create(conn: &Connection, session: NewSession) -> Result<StoredSession, StoreError> {
     let created_at = session.created_at.timestamp_micros();
     let inserted = conn
@@ -80,6 +81,8 @@ pub(super) fn create(conn: &Connection, session: NewSession) -> Result<StoredSes
     })
 }
 
+/// Writes a turn and the transfer it opens or changes, all or nothing; returns what the caller is
+/// told and the session as the cache keeps it.
 pub(super) fn commit_turn(
     conn: &Connection,
     rows: &mut SessionRows,
@@ -275,6 +278,7 @@ impl SessionRows {
     }
 }
 
+/// Ends the session; ending an ended one changes nothing, an unknown one is [`StoreError::NotFound`].
 pub(super) fn end(conn: &Connection, id: &SessionId, now: DateTime<Utc>) -> Result<(), StoreError> {
     let ended = conn
         .prepare_cached(
@@ -288,6 +292,7 @@ pub(super) fn end(conn: &Connection, id: &SessionId, now: DateTime<Utc>) -> Resu
     Ok(())
 }
 
+/// Ends those of `candidates` still idle past their timeout at `now`; returns the ones it ended.
 pub(super) fn expire_idle(
     conn: &Connection,
     candidates: Vec<SessionId>,

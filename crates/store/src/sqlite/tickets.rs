@@ -6,6 +6,7 @@ use rusqlite::{Connection, params};
 use super::columns::time_from_sql;
 use crate::{SessionId, StoreError, Ticket};
 
+/// Stores a ticket; [`StoreError::Conflict`] of its session if the id is taken.
 pub(super) fn create(conn: &Connection, ticket: &Ticket) -> Result<(), StoreError> {
     let inserted = conn
         .prepare_cached(
