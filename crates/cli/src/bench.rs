@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use baton_dialog::Engine;
 use baton_server::auth::ApiKey;
 use baton_server::{Assistants, Clock, Config, Services};
-use baton_store::{AnyStore, Store as _};
+use baton_store::Store;
 
 mod sockets;
 mod transfer;
@@ -417,7 +417,7 @@ pub(crate) struct BenchServer {
 }
 
 impl BenchServer {
-    pub async fn start(config: Config, store: Arc<AnyStore>, engine: Engine) -> anyhow::Result<BenchServer> {
+    pub async fn start(config: Config, store: Arc<dyn Store>, engine: Engine) -> anyhow::Result<BenchServer> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let services = Services {

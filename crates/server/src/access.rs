@@ -9,8 +9,6 @@
 
 use axum::http::{HeaderMap, Method, header};
 
-use baton_store::Store;
-
 use crate::error::ApiError;
 use crate::state::App;
 

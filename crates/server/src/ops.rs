@@ -7,8 +7,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use baton_store::Store;
-
 use crate::error::{self, ApiError};
 use crate::state::App;
 

@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use baton_store::{AnyStore, Store};
+use baton_store::Store;
 
 use crate::assistants::Assistants;
 use crate::auth::VerifiedKeys;
@@ -38,7 +38,7 @@ use crate::{access, agents, api, auth, events, openapi, ops, request, web};
 pub struct Services {
     /// The assistants served; the API's `assistant_id` is the assistant's id.
     pub assistants: Assistants,
-    pub store: Arc<AnyStore>,
+    pub store: Arc<dyn Store>,
     pub clock: Clock,
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use baton_dialog::Engine;
-use baton_store::AnyStore;
+use baton_store::Store;
 
 use crate::auth::VerifiedKeys;
 use crate::config::Config;
@@ -22,7 +22,7 @@ pub(crate) struct App {
     pub config: Config,
     pub conversations: Arc<Conversations>,
     /// For API keys and the readiness probe; the conversations hold the same store.
-    pub store: Arc<AnyStore>,
+    pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub limiter: RateLimiter,
     /// Agent logins, per client address and per username.

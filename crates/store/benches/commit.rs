@@ -8,15 +8,14 @@
 //! directory by default).
 //! The runtime has two worker threads, as on the 2-core machines the targets are set for; the
 //! store's writer is one more thread.
+//! The store is opened by URL with `baton_store::open`, as the server opens it, so the figures
+//! include the way the server calls it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use baton_store::{
-    EntryKind, Json, NewEntry, NewSession, SessionId, SqliteOptions, SqliteStore, Store, StoredReply, Synchronous,
-    TurnRecord,
-};
+use baton_store::{EntryKind, Json, NewEntry, NewSession, SessionId, Store, StoredReply, Synchronous, TurnRecord};
 use chrono::Utc;
 
 const CONCURRENCY: [usize; 3] = [1, 8, 64];
@@ -115,7 +114,7 @@ fn process_cpu_time() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-async fn measure(store: Arc<SqliteStore>, n_sessions: usize, seconds: f64) -> Figures {
+async fn measure(store: Arc<dyn Store>, n_sessions: usize, seconds: f64) -> Figures {
     let now = Utc::now();
     for session_idx in 0..n_sessions {
         store
@@ -197,12 +196,13 @@ fn main() {
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for n_sessions in CONCURRENCY {
         let path = dir.join(format!("bench-{n_sessions}.db"));
+        let synchronous = match args.synchronous {
+            Synchronous::Normal => "normal",
+            Synchronous::Full => "full",
+        };
+        let url = format!("sqlite://{}?synchronous={synchronous}", path.display());
         let figures = runtime.block_on(async {
-            let options = SqliteOptions {
-                path: Some(path.clone()),
-                synchronous: args.synchronous,
-            };
-            let store = Arc::new(SqliteStore::open(options).await.expect("open store"));
+            let store = baton_store::open(&url).await.expect("open store");
             measure(store, n_sessions, args.seconds).await
         });
         println!(

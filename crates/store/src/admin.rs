@@ -52,45 +52,45 @@ pub fn open_admin(database_url: &str) -> Result<AdminStore, StoreError> {
     // A no-op on a database the server already uses; a new one starts in WAL mode like the
     // server's, so neither blocks the other's readers.
     let _: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-    sqlite::migrate(&mut conn)?;
+    sqlite::migrations::migrate(&mut conn)?;
     Ok(AdminStore { conn: Mutex::new(conn) })
 }
 
 impl AdminStore {
     /// Stores a new API key by its hash.
     pub fn create_api_key(&self, name: &str, hash: &str, now: DateTime<Utc>) -> Result<ApiKey, StoreError> {
-        self.write(|conn| sqlite::create_api_key(conn, name.to_owned(), hash.to_owned(), now))
+        self.write(|conn| sqlite::api_keys::create(conn, name.to_owned(), hash.to_owned(), now))
     }
 
     /// Every key, revoked ones included, by id.
     pub fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
-        sqlite::read_api_keys(&self.lock())
+        sqlite::api_keys::list(&self.lock())
     }
 
     /// Revokes a key; revoking a revoked key succeeds and changes nothing.
     pub fn revoke_api_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.write(|conn| sqlite::revoke_api_key(conn, id, now))
+        self.write(|conn| sqlite::api_keys::revoke(conn, id, now))
     }
 
     /// Creates an agent, or replaces everything but the creation time of the agent with this
     /// username.
     pub fn upsert_agent(&self, agent: &AgentRecord) -> Result<(), StoreError> {
-        self.write(|conn| sqlite::upsert_agent(conn, agent))
+        self.write(|conn| sqlite::agents::upsert(conn, agent))
     }
 
     /// The agent with this username.
     pub fn find_agent(&self, username: &str) -> Result<Option<AgentRecord>, StoreError> {
-        sqlite::find_agent(&self.lock(), username)
+        sqlite::agents::find(&self.lock(), username)
     }
 
     /// Every agent, by username.
     pub fn list_agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
-        sqlite::list_agents(&self.lock())
+        sqlite::agents::list(&self.lock())
     }
 
     /// Removes an agent and its tokens (logging it out); whether it existed.
     pub fn remove_agent(&self, username: &str) -> Result<bool, StoreError> {
-        self.write(|conn| sqlite::remove_agent(conn, username))
+        self.write(|conn| sqlite::agents::remove(conn, username))
     }
 
     /// Runs `write` in an immediate transaction, committed if it succeeds.

@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::Message as Frame;
 
 use baton_dialog::Engine;
 use baton_server::Config;
-use baton_store::{AgentRecord, Store as _};
+use baton_store::AgentRecord;
 
 use super::{BenchServer, VERSION, create_session, new_client, percentile_ms};
 

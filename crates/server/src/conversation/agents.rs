@@ -22,7 +22,7 @@ use baton_desk::own::{AgentConfig, AgentEvent, Disposition, Presence, TransferTa
 use baton_desk::{
     AgentConsole, AgentEvents, AgentId, ChatId, ChatRequest, DeskError, MessageId, QueueName, TransferState,
 };
-use baton_store::{AgentRecord, AgentToken, Store, Ticket, TranscriptEntry};
+use baton_store::{AgentRecord, AgentToken, Ticket, TranscriptEntry};
 
 use super::desk::{Notice, desk_agent};
 use super::stored::{self, Loaded};

@@ -24,7 +24,7 @@ use tokio_util::task::TaskTracker;
 use baton_desk::own::AgentConfig;
 use baton_desk::{QueueName, ServiceDesk, TransferCommand};
 use baton_dialog::{Engine, Event, Session, TransferOutcome};
-use baton_store::{AnyStore, NewSession, SessionId, Store, StoreError, StoredSession, TranscriptEntry};
+use baton_store::{NewSession, SessionId, Store, StoreError, StoredSession, TranscriptEntry};
 
 use crate::assistants::Assistants;
 use crate::clock::Clock;
@@ -109,7 +109,7 @@ pub struct Settings {
 /// Every conversation this process serves.
 pub struct Conversations {
     assistants: Assistants,
-    store: Arc<AnyStore>,
+    store: Arc<dyn Store>,
     clock: Clock,
     settings: Settings,
     desk: Desk,
@@ -125,7 +125,7 @@ impl Conversations {
     pub fn new(
         settings: Settings,
         assistants: Assistants,
-        store: Arc<AnyStore>,
+        store: Arc<dyn Store>,
         clock: Clock,
         desk: Arc<dyn ServiceDesk>,
         metrics: Arc<Metrics>,

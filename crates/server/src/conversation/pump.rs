@@ -17,7 +17,7 @@ use serde_json::json;
 
 use baton_desk::{ChatId, DeskEvent, DeskEvents, EndReason, EndedBy, Transfer, TransferId, TransferState};
 use baton_dialog::{Effect, Event, Message, Session, TransferOutcome};
-use baton_store::{EntryKind, NewEntry, SessionId, Store, StoreError, TurnRecord};
+use baton_store::{EntryKind, NewEntry, SessionId, StoreError, TurnRecord};
 
 use super::desk::Link;
 use super::events::SessionEvent;

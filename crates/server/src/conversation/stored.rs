@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use baton_desk::{ChatRequest, QueueName, Transfer, TransferEntry, TransferState};
-use baton_store::{NewEntry, Store, StoredTransfer, TransferUpdate};
+use baton_store::{NewEntry, StoredTransfer, TransferUpdate};
 
 use super::{ConversationError, Conversations, transcript};
 

@@ -20,7 +20,7 @@ use baton_desk::{
     TransferCommand, TransferId, TransferState,
 };
 use baton_dialog::{AgentsAvailable, Engine, Event, Session, TransferOutcome, TransferReason, TransferRequest};
-use baton_store::{NewEntry, NewTransfer, SessionId, Store, TransferWrite};
+use baton_store::{NewEntry, NewTransfer, SessionId, TransferWrite};
 
 use super::events::SessionEvent;
 use super::stored::{Loaded, apply, update_of};

@@ -23,7 +23,7 @@ use serde_json::value::{RawValue, to_raw_value};
 use baton_assistant::Value;
 use baton_desk::{TransferCommand, TransferState};
 use baton_dialog::{Effect, Engine, Event, IntentScore, Message, Session, TransferOutcome, Turn, TurnDebug};
-use baton_store::{Store, StoreError, StoredReply, StoredSession, Ticket, TransferWrite, TurnRecord};
+use baton_store::{StoreError, StoredReply, StoredSession, Ticket, TransferWrite, TurnRecord};
 
 use super::stored::{self, Loaded};
 use super::transcript::{self, AgentLine};

@@ -4,7 +4,6 @@ use base64::Engine as _;
 use serde_json::json;
 
 use baton_server::auth::ApiKey;
-use baton_store::Store as _;
 
 use crate::common::{assert_error, spawn_app_with};
 

@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 
 use baton_dialog::Engine;
 use baton_server::{Assistants, Clock, Config, Services};
-use baton_store::{AnyStore, Store as _};
+use baton_store::Store;
 
 pub const VERSION: &str = "2024-08-25";
 
@@ -30,7 +30,7 @@ pub fn bank() -> Engine {
 
 pub struct TestApp {
     pub addr: SocketAddr,
-    pub store: Arc<AnyStore>,
+    pub store: Arc<dyn Store>,
     pub clock: Clock,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,

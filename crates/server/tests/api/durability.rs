@@ -7,8 +7,6 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use baton_store::Store as _;
-
 use crate::common::VERSION;
 
 struct Process {

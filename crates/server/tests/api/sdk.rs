@@ -6,7 +6,6 @@
 //! `cargo test --workspace` needs nothing installed beforehand but Python.
 
 use baton_server::auth::ApiKey;
-use baton_store::Store as _;
 
 use crate::common::spawn_app_with;
 

@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use baton_server::Config;
-use baton_store::{AgentRecord, Store as _};
+use baton_store::AgentRecord;
 
 use crate::common::{TestApp, render, spawn_app_with};
 
@@ -20,7 +20,7 @@ pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const WAIT: Duration = Duration::from_secs(10);
 
 /// Stores an agent, as `baton agents add` does.
-pub async fn add_agent(store: &impl baton_store::Store, username: &str, name: &str, queues: &[&str]) {
+pub async fn add_agent(store: &dyn baton_store::Store, username: &str, name: &str, queues: &[&str]) {
     store
         .upsert_agent(AgentRecord {
             username: username.to_owned(),

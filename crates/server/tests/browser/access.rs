@@ -6,7 +6,6 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use baton_server::auth::ApiKey;
-use baton_store::Store;
 
 use crate::support::{Browser, TestServer, run};
 

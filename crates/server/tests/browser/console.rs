@@ -8,8 +8,6 @@ use baton_desk::OfflinePolicy;
 use baton_desk::own::QueueConfig;
 use baton_server::Config;
 
-use baton_store::Store as _;
-
 use crate::support::{Browser, PASSWORD, ServerProcess, TestServer, agent, run};
 
 const LOG: &str = ".baton-wc-log";

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use baton_dialog::Engine;
 use baton_server::config::ConfiguredAgent;
 use baton_server::{Assistants, Clock, Config, Services};
-use baton_store::AnyStore;
+use baton_store::Store;
 
 /// How long a page may take to show what a test waits for.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -59,7 +59,7 @@ pub fn run<F: Future<Output = ()>>(test: impl FnOnce() -> F) {
 /// The server, serving `examples/bank` in development mode from a temporary SQLite file.
 pub struct TestServer {
     pub addr: SocketAddr,
-    pub store: Arc<AnyStore>,
+    pub store: Arc<dyn Store>,
     /// The assistants served, to replace one as a reload does.
     pub assistants: Assistants,
     _dir: tempfile::TempDir,

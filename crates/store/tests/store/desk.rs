@@ -60,7 +60,7 @@ fn seqs(entries: &[baton_store::TranscriptEntry]) -> Vec<u64> {
 }
 
 /// Creates session s1 and commits its first turn, which opens transfer t1.
-async fn open_s1_with_transfer_t1(store: &impl baton_store::Store) -> baton_store::TurnCommitted {
+async fn open_s1_with_transfer_t1(store: &Arc<dyn Store>) -> baton_store::TurnCommitted {
     store.create_session(new_session("s1", at(0))).await.unwrap();
     let mut first = turn("s1", 0, at(1), "a person please");
     first.transfer = Some(TransferWrite::Open(new_transfer("t1", "s1", at(1))));
@@ -282,8 +282,8 @@ pub async fn a_turn_refused_writes_neither_turn_nor_transfer(harness: &impl Harn
 }
 
 pub async fn concurrent_turns_and_transfer_updates_keep_the_transcript_gapless(harness: &impl Harness) {
-    let store = Arc::new(harness.open().await);
-    open_s1_with_transfer_t1(&*store).await;
+    let store = harness.open().await;
+    open_s1_with_transfer_t1(&store).await;
     let agent = {
         let store = Arc::clone(&store);
         tokio::spawn(async move {

@@ -1,7 +1,8 @@
 //! The store's integration tests, one binary: the backend-independent suite and what is
-//! particular to SQLite (URLs, the process lock, surviving `kill -9`).
+//! particular to SQLite (URLs, the process lock, surviving `kill -9`, migrating old databases).
 
 mod crash;
 mod desk;
+mod migrations;
 mod sqlite;
 mod suite;

@@ -1,6 +1,8 @@
 //! The suite on SQLite, on a file in a fresh temporary directory and in memory, plus what only
 //! SQLite has.
 
+use std::sync::Arc;
+
 use baton_store::{SqliteOptions, SqliteStore, Store, StoreError, Synchronous};
 
 use crate::suite::{self, Harness};
@@ -19,13 +21,12 @@ impl FileHarness {
 }
 
 impl Harness for FileHarness {
-    type Store = SqliteStore;
-
-    async fn open(&self) -> SqliteStore {
+    async fn open(&self) -> Arc<dyn Store> {
         let path = self.dir.path().join("test.db");
-        SqliteStore::open(SqliteOptions::file(path))
+        let store = SqliteStore::open(SqliteOptions::file(path))
             .await
-            .expect("open database file")
+            .expect("open database file");
+        Arc::new(store)
     }
 }
 
@@ -33,12 +34,11 @@ impl Harness for FileHarness {
 pub struct MemoryHarness;
 
 impl Harness for MemoryHarness {
-    type Store = SqliteStore;
-
-    async fn open(&self) -> SqliteStore {
-        SqliteStore::open(SqliteOptions::in_memory())
+    async fn open(&self) -> Arc<dyn Store> {
+        let store = SqliteStore::open(SqliteOptions::in_memory())
             .await
-            .expect("open in-memory database")
+            .expect("open in-memory database");
+        Arc::new(store)
     }
 }
 
@@ -178,106 +178,4 @@ async fn synchronous_full_stores_the_same() {
         .unwrap();
     let transcript = store.transcript(&baton_store::SessionId::new("s1")).await.unwrap();
     assert_eq!(transcript.len(), 2);
-}
-
-/// The schema of the first release (version 1), as a database created by it holds it.
-const SCHEMA_V1: &str = r#"
-CREATE TABLE sessions (
-    key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, assistant_id TEXT NOT NULL, state TEXT NOT NULL,
-    version INTEGER NOT NULL, next_seq INTEGER NOT NULL, created_at INTEGER NOT NULL,
-    last_active INTEGER NOT NULL, idle_timeout_us INTEGER NOT NULL, ended_at INTEGER
-);
-CREATE INDEX sessions_open ON sessions (id) WHERE ended_at IS NULL;
-CREATE TABLE transcript (
-    id INTEGER PRIMARY KEY, session_key INTEGER NOT NULL REFERENCES sessions (key), seq INTEGER NOT NULL,
-    at INTEGER NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL
-);
-CREATE UNIQUE INDEX transcript_by_session ON transcript (session_key, seq);
-CREATE TABLE replies (
-    id INTEGER PRIMARY KEY, session_key INTEGER NOT NULL REFERENCES sessions (key),
-    client_message_id TEXT NOT NULL, response TEXT NOT NULL
-);
-CREATE UNIQUE INDEX replies_by_message ON replies (session_key, client_message_id);
-CREATE TABLE api_keys (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL,
-    revoked_at INTEGER
-);
-PRAGMA user_version = 1;
-"#;
-
-#[tokio::test]
-async fn a_version_1_database_is_migrated_and_keeps_its_sessions() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.db");
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(SCHEMA_V1).unwrap();
-        let created = suite::at(0).timestamp_micros();
-        conn.execute(
-            "INSERT INTO sessions (id, assistant_id, state, version, next_seq, created_at, last_active, idle_timeout_us)
-             VALUES ('s1', 'billing', '{}', 1, 2, ?1, ?1, 300000000)",
-            [created],
-        )
-        .unwrap();
-        conn.execute_batch(&format!(
-            "INSERT INTO transcript (session_key, seq, at, kind, payload) VALUES
-             (1, 0, {created}, 'customer', '{{}}'), (1, 1, {created}, 'assistant', '{{ \"text\": \"welcome\" }}');
-             INSERT INTO api_keys (name, hash, created_at) VALUES ('ci', 'hash-ci', {created});
-             INSERT INTO replies (session_key, client_message_id, response) VALUES
-             (1, 'm-a', '{{\"output\":\"a\"}}'), (1, 'm-b', '{{\"output\":\"b\"}}');"
-        ))
-        .unwrap();
-    }
-    let store = SqliteStore::open(SqliteOptions::file(&path)).await.unwrap();
-    let id = baton_store::SessionId::new("s1");
-    assert_eq!(store.load_session(&id, suite::at(1)).await.unwrap().version, 1);
-    assert!(store.find_api_key_by_hash("hash-ci").await.unwrap().is_some());
-    let mut opening = suite::turn("s1", 1, suite::at(2), "a person please");
-    opening.transfer = Some(baton_store::TransferWrite::Open(baton_store::NewTransfer {
-        id: "t1".to_owned(),
-        session_id: id.clone(),
-        queue: None,
-        state: "requested".to_owned(),
-        value: suite::json("{}"),
-        request: suite::json("{}"),
-        at: suite::at(2),
-    }));
-    assert_eq!(store.commit_turn(opening).await.unwrap().first_seq, 2);
-    assert!(store.open_transfer_of(&id).await.unwrap().is_some());
-    // The entries written before the migration and after it read as one transcript, in order.
-    let transcript = store.transcript(&id).await.unwrap();
-    let seqs: Vec<u64> = transcript.iter().map(|entry| entry.seq).collect();
-    assert_eq!(seqs, [0, 1, 2, 3]);
-    let kinds: Vec<&str> = transcript.iter().map(|entry| entry.kind.as_str()).collect();
-    assert_eq!(kinds, ["customer", "assistant", "customer", "assistant"]);
-    assert_eq!(transcript[0].at, suite::at(0));
-    assert_eq!(transcript[1].payload.get(), r#"{"text":"welcome"}"#);
-    let after = store.transcript_after(&id, 1).await.unwrap();
-    assert_eq!(after.iter().map(|entry| entry.seq).collect::<Vec<_>>(), [2, 3]);
-    // Replies stored before the migration are found, and a retry of either is still refused.
-    let reply = store.find_reply(&id, "m-a").await.unwrap().expect("reply kept");
-    assert_eq!(reply.get(), r#"{"output":"a"}"#);
-    let mut retry = suite::turn("s1", 2, suite::at(3), "again");
-    retry.reply = Some(baton_store::StoredReply {
-        client_message_id: "m-a".to_owned(),
-        response: suite::json(r#"{"output":"twice"}"#),
-    });
-    assert!(matches!(
-        store.commit_turn(retry).await,
-        Err(baton_store::StoreError::Conflict(_))
-    ));
-    let mut next = suite::turn("s1", 2, suite::at(3), "next");
-    next.reply = Some(baton_store::StoredReply {
-        client_message_id: "m-c".to_owned(),
-        response: suite::json(r#"{"output":"c"}"#),
-    });
-    store.commit_turn(next).await.unwrap();
-    let reply = store.find_reply(&id, "m-b").await.unwrap().expect("reply kept");
-    assert_eq!(reply.get(), r#"{"output":"b"}"#);
-    drop(store);
-    let version: i64 = rusqlite::Connection::open(&path)
-        .unwrap()
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(version, 5);
 }

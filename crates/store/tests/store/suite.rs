@@ -1,7 +1,8 @@
 //! The behaviour every `Store` backend must have, written once as generic functions.
 //!
-//! A backend's test module implements [`Harness`] and instantiates the functions with
-//! `store_suite!`; Postgres will reuse them unchanged.
+//! A backend's test module implements [`Harness`], the constructor of its store, and instantiates
+//! the functions with `store_suite!`; Postgres will reuse them unchanged.
+//! The functions see the store only as `Arc<dyn Store>`, the way the server holds it.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -16,8 +17,7 @@ pub use crate::desk::*;
 
 /// Opens a backend's store; every call reaches the same database.
 pub trait Harness {
-    type Store: Store;
-    fn open(&self) -> impl Future<Output = Self::Store>;
+    fn open(&self) -> impl Future<Output = Arc<dyn Store>>;
 }
 
 pub fn json(text: &str) -> Json {
@@ -285,7 +285,7 @@ pub async fn an_ended_session_keeps_its_transcript(harness: &impl Harness) {
 pub async fn concurrent_commits_on_many_sessions_all_land(harness: &impl Harness) {
     const N_SESSIONS: usize = 48;
     const N_TURNS: u64 = 40;
-    let store = Arc::new(harness.open().await);
+    let store = harness.open().await;
     let mut tasks = Vec::new();
     for session_idx in 0..N_SESSIONS {
         let store = Arc::clone(&store);
