@@ -9,7 +9,7 @@
 //! It is sent with a strict Content-Security-Policy (scripts, styles and connections from this
 //! origin only, no framing), a second line of defence behind inserting all text as text.
 //!
-//! The files live in `web/` at the repository root as plain HTML, CSS and JavaScript and are
+//! The files live in this crate's `web/` folder as plain HTML, CSS and JavaScript and are
 //! embedded with `include_str!`, so `cargo build` is the whole build. The widget's CSS is a
 //! file of its own, spliced into the script when it is served, so embedding stays one tag.
 //!
@@ -37,15 +37,15 @@ use baton_store::{EntryKind, SessionId, Store};
 use crate::events::{self, SessionEvent};
 use crate::{ApiError, App};
 
-const WEBCHAT_JS: &str = include_str!("../../../web/webchat.js");
-const WEBCHAT_CSS: &str = include_str!("../../../web/webchat.css");
-const INDEX_HTML: &str = include_str!("../../../web/index.html");
-const PREVIEW_HTML: &str = include_str!("../../../web/preview.html");
-const PREVIEW_JS: &str = include_str!("../../../web/preview.js");
-const AGENT_HTML: &str = include_str!("../../../web/agent.html");
-const AGENT_JS: &str = include_str!("../../../web/agent.js");
-const RICHTEXT_JS: &str = include_str!("../../../web/richtext.js");
-const AGENT_CSS: &str = include_str!("../../../web/agent.css");
+const WEBCHAT_JS: &str = include_str!("../web/webchat.js");
+const WEBCHAT_CSS: &str = include_str!("../web/webchat.css");
+const INDEX_HTML: &str = include_str!("../web/index.html");
+const PREVIEW_HTML: &str = include_str!("../web/preview.html");
+const PREVIEW_JS: &str = include_str!("../web/preview.js");
+const AGENT_HTML: &str = include_str!("../web/agent.html");
+const AGENT_JS: &str = include_str!("../web/agent.js");
+const RICHTEXT_JS: &str = include_str!("../web/richtext.js");
+const AGENT_CSS: &str = include_str!("../web/agent.css");
 
 /// The console's Content-Security-Policy: nothing from elsewhere, nothing inline, no framing.
 const AGENT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
