@@ -47,7 +47,7 @@ const PREVIEW_HTML: &str = include_str!("../web/preview.html");
 const PREVIEW_JS: &str = include_str!("../web/preview.js");
 const AGENT_HTML: &str = include_str!("../web/agent.html");
 const AGENT_JS: &str = include_str!("../web/agent.js");
-/// The console's modules, served at `/agent/{name}`; a test holds this list to `web/agent/`.
+/// The console's modules, served at `/agent/{module}`; a test holds this list to `web/agent/`.
 const AGENT_MODULES: [(&str, &str); 14] = [
     ("alerts.js", include_str!("../web/agent/alerts.js")),
     ("api.js", include_str!("../web/agent/api.js")),
@@ -120,21 +120,14 @@ pub(crate) fn routes() -> Router<Arc<App>> {
 /// The files served as they are, the same for every request: the widget and the console's page,
 /// script modules and stylesheet.
 fn files<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    let mut router = Router::new()
+    Router::new()
         .route("/webchat.js", get(webchat))
         .route("/agent", get(agent_console))
         .route("/agent/tickets", get(agent_console))
         .route("/agent/supervisor", get(agent_console))
         .route("/agent.js", get(agent_js))
-        .route("/agent/richtext.js", get(agent_rich_text))
-        .route("/agent.css", get(agent_css));
-    for (name, source) in AGENT_MODULES {
-        router = router.route(
-            &format!("/agent/{name}"),
-            get(move || async move { javascript(source.to_owned()) }),
-        );
-    }
-    router
+        .route("/agent/{module}", get(agent_module))
+        .route("/agent.css", get(agent_css))
 }
 
 /// Whether the request comes from a page of an allowed origin: one in `cors_origins`, or the
@@ -292,9 +285,26 @@ async fn agent_js() -> Response {
     javascript(AGENT_JS.to_owned())
 }
 
-/// `GET /agent/richtext.js`: see [`AGENT_RICH_TEXT`].
-async fn agent_rich_text() -> Response {
-    javascript(AGENT_RICH_TEXT.clone())
+/// `GET /agent/{module}`: one of the console's modules, which the entry module imports.
+#[utoipa::path(
+    get,
+    path = "/agent/{module}",
+    params(("module" = String, Path, description = "A module's file name, such as `api.js`")),
+    responses(
+        (status = 200, description = "One of the agent console's script modules", content_type = "application/javascript"),
+        (status = 404, description = "No module has that name", body = crate::error::ErrorBody),
+    ),
+    security(()),
+    tag = "pages"
+)]
+pub(crate) async fn agent_module(Path(module): Path<String>) -> Response {
+    if module == "richtext.js" {
+        return javascript(AGENT_RICH_TEXT.clone());
+    }
+    match AGENT_MODULES.iter().find(|(name, _)| *name == module) {
+        Some((_, source)) => javascript((*source).to_owned()),
+        None => ApiError::RouteNotFound.into_response(),
+    }
 }
 
 async fn agent_css() -> Response {
