@@ -34,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         crate::events::connect_legacy,
         crate::web::transcript_env,
         crate::web::transcript_legacy,
+        crate::web::agent_module,
         crate::agents::login,
         crate::agents::logout,
         crate::agents::presence,

@@ -9,9 +9,12 @@
 //! It is sent with a strict Content-Security-Policy (scripts, styles and connections from this
 //! origin only, no framing), a second line of defence behind inserting all text as text.
 //!
-//! The files live in `web/` at the repository root as plain HTML, CSS and JavaScript and are
+//! The files live in this crate's `web/` folder as plain HTML, CSS and JavaScript and are
 //! embedded with `include_str!`, so `cargo build` is the whole build. The widget's CSS is a
 //! file of its own, spliced into the script when it is served, so embedding stays one tag.
+//! The console's script is ES modules, one per concern: the entry `/agent.js` imports the
+//! others from `/agent/…`, each embedded from `web/agent/` and served as JavaScript, so the
+//! browser needs no bundle and the server no build step.
 //!
 //! Who may read a session from a browser is `access`'s to say.
 
@@ -35,15 +38,32 @@ use crate::error::ApiError;
 use crate::request::parse_body;
 use crate::state::App;
 
-const WEBCHAT_JS: &str = include_str!("../../../web/webchat.js");
-const WEBCHAT_CSS: &str = include_str!("../../../web/webchat.css");
-const INDEX_HTML: &str = include_str!("../../../web/index.html");
-const PREVIEW_HTML: &str = include_str!("../../../web/preview.html");
-const PREVIEW_JS: &str = include_str!("../../../web/preview.js");
-const AGENT_HTML: &str = include_str!("../../../web/agent.html");
-const AGENT_JS: &str = include_str!("../../../web/agent.js");
-const RICHTEXT_JS: &str = include_str!("../../../web/richtext.js");
-const AGENT_CSS: &str = include_str!("../../../web/agent.css");
+const WEBCHAT_JS: &str = include_str!("../web/webchat.js");
+const WEBCHAT_CSS: &str = include_str!("../web/webchat.css");
+const INDEX_HTML: &str = include_str!("../web/index.html");
+const PREVIEW_HTML: &str = include_str!("../web/preview.html");
+const PREVIEW_JS: &str = include_str!("../web/preview.js");
+const AGENT_HTML: &str = include_str!("../web/agent.html");
+const AGENT_JS: &str = include_str!("../web/agent.js");
+/// The console's modules, served at `/agent/{module}`; a test holds this list to `web/agent/`.
+const AGENT_MODULES: [(&str, &str); 14] = [
+    ("alerts.js", include_str!("../web/agent/alerts.js")),
+    ("api.js", include_str!("../web/agent/api.js")),
+    ("chat-actions.js", include_str!("../web/agent/chat-actions.js")),
+    ("chats.js", include_str!("../web/agent/chats.js")),
+    ("composer.js", include_str!("../web/agent/composer.js")),
+    ("dom.js", include_str!("../web/agent/dom.js")),
+    ("frames.js", include_str!("../web/agent/frames.js")),
+    ("offers.js", include_str!("../web/agent/offers.js")),
+    ("queues.js", include_str!("../web/agent/queues.js")),
+    ("session.js", include_str!("../web/agent/session.js")),
+    ("state.js", include_str!("../web/agent/state.js")),
+    ("tickets.js", include_str!("../web/agent/tickets.js")),
+    ("transcript.js", include_str!("../web/agent/transcript.js")),
+    ("views.js", include_str!("../web/agent/views.js")),
+];
+const RICHTEXT_JS: &str = include_str!("../web/richtext.js");
+const AGENT_CSS: &str = include_str!("../web/agent.css");
 
 /// The console's Content-Security-Policy: nothing from elsewhere, nothing inline, no framing.
 const AGENT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -55,12 +75,14 @@ static WIDGET: LazyLock<String> = LazyLock::new(|| {
     with_rich_text(WEBCHAT_JS).replacen("\"__BATON_CSS__\"", &css, 1)
 });
 
-/// The agent console's script, with the rich text it shares with the widget.
-static AGENT_SCRIPT: LazyLock<String> = LazyLock::new(|| with_rich_text(AGENT_JS));
+/// `/agent/richtext.js`: the rich text the console shares with the widget, as a module.
+static AGENT_RICH_TEXT: LazyLock<String> = LazyLock::new(|| {
+    format!("const RICH_LINK_CLASS = \"rich-link\";\n{RICHTEXT_JS}\nexport {{ appendRichText, appendLink }};\n")
+});
 
 /// `script` with `web/richtext.js` in place of its `/*__BATON_RICHTEXT__*/` placeholder, inside
 /// the script's own function so that nothing leaks into the page (the widget runs on customers'
-/// sites).
+/// sites, where it must stay one classic script).
 fn with_rich_text(script: &str) -> String {
     script.replacen("/*__BATON_RICHTEXT__*/", RICHTEXT_JS, 1)
 }
@@ -69,17 +91,11 @@ fn with_rich_text(script: &str) -> String {
 pub(crate) fn routes() -> Router<Arc<App>> {
     const BASE: &str = "/v2/assistants/{assistant_id}";
     const ENV: &str = "/v2/assistants/{assistant_id}/environments/{environment_id}";
-    Router::new()
+    files()
         .route("/", get(index))
-        .route("/webchat.js", get(webchat))
         .route("/preview", get(preview))
         .route("/preview.js", get(preview_js))
         .route("/preview/assistants", get(assistants))
-        .route("/agent", get(agent_console))
-        .route("/agent/tickets", get(agent_console))
-        .route("/agent/supervisor", get(agent_console))
-        .route("/agent.js", get(agent_js))
-        .route("/agent.css", get(agent_css))
         .route("/preview/sessions/{session_id}/desk", post(simulate_desk))
         .route(
             &format!("{BASE}/sessions/{{session_id}}/transcript"),
@@ -89,6 +105,19 @@ pub(crate) fn routes() -> Router<Arc<App>> {
             &format!("{ENV}/sessions/{{session_id}}/transcript"),
             get(transcript_env),
         )
+}
+
+/// The files served as they are, the same for every request: the widget and the console's page,
+/// script modules and stylesheet.
+fn files<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/webchat.js", get(webchat))
+        .route("/agent", get(agent_console))
+        .route("/agent/tickets", get(agent_console))
+        .route("/agent/supervisor", get(agent_console))
+        .route("/agent.js", get(agent_js))
+        .route("/agent/{module}", get(agent_module))
+        .route("/agent.css", get(agent_css))
 }
 
 fn page(content_type: &'static str, body: String) -> Response {
@@ -135,9 +164,14 @@ async fn index(State(app): State<Arc<App>>) -> Response {
     page("text/html; charset=utf-8", body)
 }
 
+/// A script, classic or module: browsers run a module only if it comes with a JavaScript type.
+fn javascript(body: String) -> Response {
+    page("application/javascript; charset=utf-8", body)
+}
+
 /// `GET /webchat.js`: the widget.
 async fn webchat() -> Response {
-    page("application/javascript; charset=utf-8", WIDGET.clone())
+    javascript(WIDGET.clone())
 }
 
 /// `GET /preview`: the web chat beside a debug panel; development mode only, because it shows
@@ -154,7 +188,7 @@ async fn preview_js(State(app): State<Arc<App>>) -> Response {
     if !app.config.dev {
         return ApiError::RouteNotFound.into_response();
     }
-    page("application/javascript; charset=utf-8", PREVIEW_JS.to_owned())
+    javascript(PREVIEW_JS.to_owned())
 }
 
 /// `GET /agent` (and `/agent/tickets`, `/agent/supervisor`): the agent console, one page whose
@@ -168,8 +202,31 @@ async fn agent_console() -> Response {
     response
 }
 
+/// `GET /agent.js`: the console's entry module.
 async fn agent_js() -> Response {
-    page("application/javascript; charset=utf-8", AGENT_SCRIPT.clone())
+    javascript(AGENT_JS.to_owned())
+}
+
+/// `GET /agent/{module}`: one of the console's modules, which the entry module imports.
+#[utoipa::path(
+    get,
+    path = "/agent/{module}",
+    params(("module" = String, Path, description = "A module's file name, such as `api.js`")),
+    responses(
+        (status = 200, description = "One of the agent console's script modules", content_type = "application/javascript"),
+        (status = 404, description = "No module has that name", body = crate::error::ErrorBody),
+    ),
+    security(()),
+    tag = "pages"
+)]
+pub(crate) async fn agent_module(Path(module): Path<String>) -> Response {
+    if module == "richtext.js" {
+        return javascript(AGENT_RICH_TEXT.clone());
+    }
+    match AGENT_MODULES.iter().find(|(name, _)| *name == module) {
+        Some((_, source)) => javascript((*source).to_owned()),
+        None => ApiError::RouteNotFound.into_response(),
+    }
 }
 
 async fn agent_css() -> Response {
@@ -338,11 +395,93 @@ mod tests {
     #[test]
     fn the_widget_carries_its_stylesheet() {
         assert!(!WIDGET.contains("__BATON_CSS__"));
-        for script in [&*WIDGET, &*AGENT_SCRIPT] {
+        for script in [&*WIDGET, &*AGENT_RICH_TEXT] {
             assert!(!script.contains("__BATON_RICHTEXT__"));
             assert!(script.contains("function appendRichText(parent, text)"));
         }
         assert!(WIDGET.contains(".baton-wc-launcher"));
+        assert!(AGENT_RICH_TEXT.contains("export { appendRichText, appendLink };"));
+    }
+
+    /// The console's scripts: the entry module, the modules listed, and the rich text module.
+    fn console_scripts() -> Vec<(String, &'static str)> {
+        let mut scripts = vec![("agent.js".to_owned(), AGENT_JS)];
+        for (name, source) in AGENT_MODULES {
+            scripts.push((format!("agent/{name}"), source));
+        }
+        scripts
+    }
+
+    #[test]
+    fn every_console_module_in_the_folder_is_served_and_every_import_is_one() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/agent");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap_or_else(|error| panic!("reading {}: {error}", folder.display()))
+            .map(|entry| {
+                entry
+                    .expect("a folder entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        on_disk.sort();
+        let listed: Vec<&str> = AGENT_MODULES.iter().map(|(name, _)| *name).collect();
+        assert_eq!(on_disk, listed, "AGENT_MODULES lists web/agent/, in order");
+
+        let mut served: Vec<String> = listed.iter().map(|name| format!("/agent/{name}")).collect();
+        served.push("/agent/richtext.js".to_owned());
+        for (name, source) in console_scripts() {
+            let base = if name.contains('/') { "/agent/" } else { "/" };
+            for line in source.lines().filter(|line| line.starts_with("import ")) {
+                let target = line
+                    .rsplit_once(" from \"")
+                    .and_then(|(_, rest)| rest.strip_suffix("\";"))
+                    .unwrap_or_else(|| panic!("{name}: an import this test cannot read: {line}"));
+                let url = format!("{base}{}", target.trim_start_matches("./"));
+                assert!(served.contains(&url), "{name} imports {url}, which is not served");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn serves_each_file_with_its_type_and_caching() {
+        use tower::ServiceExt as _;
+
+        let module = "application/javascript; charset=utf-8";
+        let mut cases = vec![
+            ("/webchat.js", module),
+            ("/agent", "text/html; charset=utf-8"),
+            ("/agent/tickets", "text/html; charset=utf-8"),
+            ("/agent/supervisor", "text/html; charset=utf-8"),
+            ("/agent.js", module),
+            ("/agent/richtext.js", module),
+            ("/agent.css", "text/css; charset=utf-8"),
+        ];
+        let paths: Vec<String> = AGENT_MODULES.iter().map(|(name, _)| format!("/agent/{name}")).collect();
+        cases.extend(paths.iter().map(|path| (path.as_str(), module)));
+        for (path, content_type) in cases {
+            let request = axum::http::Request::get(path)
+                .body(axum::body::Body::empty())
+                .expect("a request");
+            let response = files::<()>().oneshot(request).await.expect("an answer");
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let headers = response.headers();
+            assert_eq!(headers[header::CONTENT_TYPE], content_type, "{path}");
+            assert_eq!(headers[header::CACHE_CONTROL], "no-cache", "{path}");
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+            let console = path == "/agent" || (path.starts_with("/agent/") && !path.ends_with(".js"));
+            assert_eq!(
+                headers.get(header::CONTENT_SECURITY_POLICY).is_some(),
+                console,
+                "{path}"
+            );
+        }
+        let request = axum::http::Request::get("/agent/nothing.js")
+            .body(axum::body::Body::empty())
+            .expect("a request");
+        let response = files::<()>().oneshot(request).await.expect("an answer");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
     }
 
     /// The OpenAPI paths of this module.
@@ -361,14 +500,21 @@ mod tests {
 
     #[test]
     fn the_console_page_loads_its_own_script_and_stylesheet_only() {
-        assert!(AGENT_HTML.contains(r#"<script src="/agent.js" defer></script>"#));
+        assert!(AGENT_HTML.contains(r#"<script type="module" src="/agent.js"></script>"#));
         assert!(AGENT_HTML.contains(r#"<link rel="stylesheet" href="/agent.css">"#));
         // The policy forbids inline code: the page has none.
         assert!(!AGENT_HTML.contains("<script>") && !AGENT_HTML.contains("<style>"));
         assert!(!AGENT_HTML.contains(" onclick=") && !AGENT_HTML.contains(" style="));
         // Text from people goes in as text.
-        assert!(!AGENT_JS.contains("innerHTML") && !AGENT_JS.contains("insertAdjacentHTML"));
-        assert!(!WEBCHAT_JS.contains("innerHTML") && !WEBCHAT_JS.contains("insertAdjacentHTML"));
+        for (name, source) in console_scripts()
+            .into_iter()
+            .chain([("webchat.js".to_owned(), WEBCHAT_JS)])
+        {
+            assert!(
+                !source.contains("innerHTML") && !source.contains("insertAdjacentHTML"),
+                "{name} inserts markup"
+            );
+        }
     }
 
     #[test]

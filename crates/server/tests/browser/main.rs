@@ -10,6 +10,8 @@
 //! Browser tests run one at a time (a lock in `support`): Chromium is heavy and CI has two cores.
 
 mod access;
+mod accessibility;
+mod axe;
 mod console;
 mod preview;
 mod support;

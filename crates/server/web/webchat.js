@@ -148,7 +148,9 @@
       }
     });
 
-    var header = el("header", "baton-wc-header");
+    // A div, not <header>: on the host page a <header> outside sectioning elements is a second
+    // banner landmark, and the page has its own.
+    var header = el("div", "baton-wc-header");
     var heading = el("h2", "baton-wc-title", this.title);
     heading.id = titleId;
     header.appendChild(heading);
@@ -184,7 +186,8 @@
     status.setAttribute("role", "status");
     var cancel = el("button", "baton-wc-cancel", "Cancel");
     cancel.type = "button";
-    cancel.setAttribute("aria-label", "Stop waiting for an agent");
+    // The name starts with the word on the button, so speech users can say what they see.
+    cancel.setAttribute("aria-label", "Cancel waiting for an agent");
     cancel.hidden = true;
     cancel.addEventListener("click", function () { self.cancelTransfer(); });
     statusBar.appendChild(status);

@@ -1,7 +1,9 @@
 /*
- * Rich text, shared by the web chat widget and the agent console (each script has it inlined in
- * place of its placeholder when the server serves it, so it stays private to that script).
- * RICH_LINK_CLASS, the class of the links, is defined by the script that includes it.
+ * Rich text, shared by the web chat widget and the agent console. The widget has it inlined in
+ * place of its placeholder when the server serves it, so it stays private to the widget's script
+ * on customers' pages; the console imports it as the module /agent/richtext.js, which the server
+ * makes from this file. RICH_LINK_CLASS, the class of the links, is defined by the script or
+ * module that includes it.
  */
 
   /* Text with Markdown links [label](https://…), **bold** and *italic* (or _italic_): links
