@@ -637,11 +637,230 @@ mod tests {
         assert_eq!(unasked, "No values here.");
     }
 
+    /// The kinds of value the typed expressions below are built to have.
+    #[derive(Clone, Copy, Debug)]
+    enum Kind {
+        Number,
+        Money,
+        Text,
+        Bool,
+        Date,
+    }
+
+    impl Kind {
+        fn holds(self, value: &Value) -> bool {
+            matches!(
+                (self, value),
+                (Kind::Number, Value::Number(_))
+                    | (Kind::Money, Value::Money { .. })
+                    | (Kind::Text, Value::Text(_))
+                    | (Kind::Bool, Value::Bool(_))
+                    | (Kind::Date, Value::Date(_))
+            )
+        }
+    }
+
+    type Source = proptest::strategy::BoxedStrategy<String>;
+
+    /// Sources of expressions of each kind.
+    #[derive(Clone)]
+    struct Typed {
+        number: Source,
+        money: Source,
+        text: Source,
+        truth: Source,
+        date: Source,
+    }
+
+    /// Expressions of every kind, nested up to `depth` operations deep: literals and the test's
+    /// variables at the leaves, and above them only operations given operands of the kinds they
+    /// accept, so the only errors left are those of values (dividing by zero, a result out of
+    /// range, text that does not read as a number or a date).
+    fn typed(depth: u32) -> Typed {
+        use proptest::prelude::*;
+        let leaves = Typed {
+            number: prop_oneof![
+                "[0-9]{1,3}",
+                "[0-9]{1,3}\\.[0-9]{1,2}",
+                Just("0".to_owned()),
+                Just("age".to_owned()),
+                Just("huge".to_owned()),
+            ]
+            .boxed(),
+            money: Just("price".to_owned()).boxed(),
+            text: prop_oneof![
+                "'[a-zA-Z0-9 ,.-]{0,8}'",
+                Just("'2026-03-04'".to_owned()),
+                Just("name".to_owned()),
+                Just("now".to_owned()),
+            ]
+            .boxed(),
+            truth: prop_oneof![Just("true".to_owned()), Just("false".to_owned())].boxed(),
+            date: prop_oneof![
+                Just("due".to_owned()),
+                Just("current_date".to_owned()),
+                Just("today()".to_owned()),
+            ]
+            .boxed(),
+        };
+        (0..depth).fold(leaves.clone(), |below, _| above(&leaves, &below))
+    }
+
+    /// One level of operations over `below`, or a leaf.
+    fn above(leaves: &Typed, below: &Typed) -> Typed {
+        use proptest::prelude::*;
+        use proptest::strategy::Union;
+        let operator = |left: &Source, operator: &'static str, right: &Source| -> Source {
+            (left.clone(), right.clone())
+                .prop_map(move |(left, right)| format!("({left} {operator} {right})"))
+                .boxed()
+        };
+        let prefix = |operator: &'static str, operand: &Source| -> Source {
+            operand
+                .clone()
+                .prop_map(move |operand| format!("({operator}{operand})"))
+                .boxed()
+        };
+        let call = |function: &'static str, argument: &Source| -> Source {
+            argument
+                .clone()
+                .prop_map(move |argument| format!("{function}({argument})"))
+                .boxed()
+        };
+        let call2 = |function: &'static str, first: &Source, second: &Source| -> Source {
+            (first.clone(), second.clone())
+                .prop_map(move |(first, second)| format!("{function}({first}, {second})"))
+                .boxed()
+        };
+        let Typed {
+            number: n,
+            money: m,
+            text: t,
+            truth: b,
+            date: d,
+        } = below;
+        let number = vec![
+            leaves.number.clone(),
+            operator(n, "+", n),
+            operator(n, "-", n),
+            operator(n, "*", n),
+            operator(n, "/", n),
+            operator(n, "%", n),
+            prefix("-", n),
+            call("round", n),
+            call2("round", n, n),
+            call("floor", n),
+            call("ceil", n),
+            call("abs", n),
+            call2("min", n, n),
+            call2("max", n, n),
+            call("number", b),
+            call("number", t),
+            call("length", t),
+            call("year", d),
+            call("month", d),
+            call("day", d),
+            call2("days_between", d, d),
+            operator(d, "-", d),
+            operator(m, "/", m),
+        ];
+        let money = vec![
+            leaves.money.clone(),
+            operator(m, "+", n),
+            operator(n, "+", m),
+            operator(m, "-", m),
+            operator(m, "*", n),
+            prefix("-", m),
+            call("round", m),
+            call("abs", m),
+            call2("min", m, m),
+        ];
+        let text = vec![
+            leaves.text.clone(),
+            operator(t, "+", t),
+            operator(t, "+", n),
+            operator(n, "+", t),
+            call("lower", t),
+            call("upper", t),
+            call("trim", t),
+            call("text", n),
+            call("text", d),
+            call("text", b),
+            call("weekday", d),
+        ];
+        let truth = vec![
+            leaves.truth.clone(),
+            operator(n, "<", n),
+            operator(n, ">=", n),
+            operator(n, "==", n),
+            operator(n, "!=", t),
+            operator(m, ">", m),
+            operator(t, "<=", t),
+            operator(t, "==", t),
+            operator(d, "<", d),
+            operator(d, "==", t),
+            operator(b, "and", b),
+            operator(b, "or", b),
+            prefix("not ", b),
+            call2("contains", t, t),
+            call2("starts_with", t, t),
+            call2("ends_with", t, t),
+            call("is_set", n),
+        ];
+        let date = vec![
+            leaves.date.clone(),
+            operator(d, "+", n),
+            operator(n, "+", d),
+            operator(d, "-", n),
+            call2("add_days", d, n),
+            call2("add_months", d, n),
+            call2("max", d, d),
+            call("date", t),
+        ];
+        Typed {
+            number: Union::new(number).boxed(),
+            money: Union::new(money).boxed(),
+            text: Union::new(text).boxed(),
+            truth: Union::new(truth).boxed(),
+            date: Union::new(date).boxed(),
+        }
+    }
+
+    /// A kind, and an expression of that kind.
+    fn typed_expression() -> impl proptest::strategy::Strategy<Value = (Kind, String)> {
+        use proptest::prelude::*;
+        let typed = typed(3);
+        prop_oneof![
+            typed.number.prop_map(|source| (Kind::Number, source)),
+            typed.money.prop_map(|source| (Kind::Money, source)),
+            typed.text.prop_map(|source| (Kind::Text, source)),
+            typed.truth.prop_map(|source| (Kind::Bool, source)),
+            typed.date.prop_map(|source| (Kind::Date, source)),
+        ]
+    }
+
     proptest::proptest! {
+        /// Whatever parses evaluates, without panicking, to the same result every time: the
+        /// runtime's decisions cannot depend on when or how often a condition is evaluated.
         #[test]
-        fn eval_never_panics(source in "[a-z0-9_ .,()'+*/%<>=-]{0,40}") {
+        fn every_expression_evaluates_the_same_each_time(source in "[a-z0-9_ .,()'+*/%<>=-]{0,40}") {
             if let Ok(expr) = parse(&source) {
-                let _ = eval(&expr, &vars, now());
+                let first = eval(&expr, &vars, now());
+                proptest::prop_assert_eq!(&first, &eval(&expr, &vars, now()), "{}", source);
+            }
+        }
+
+        /// An expression whose operations all get the kinds they accept evaluates to a value of its
+        /// kind or to an error about a value, never to a type error, the same each time.
+        #[test]
+        fn well_typed_expressions_give_their_kind_or_an_error_about_a_value((kind, source) in typed_expression()) {
+            let expr = parse(&source).map_err(|error| proptest::test_runner::TestCaseError::fail(format!("{source}: {error}")))?;
+            let first = eval(&expr, &vars, now());
+            proptest::prop_assert_eq!(&first, &eval(&expr, &vars, now()), "{}", source);
+            match first {
+                Ok(value) => proptest::prop_assert!(kind.holds(&value), "{source}: {kind:?} expected, got {value:?}"),
+                Err(EvalError::DivisionByZero | EvalError::OutOfRange(_) | EvalError::Conversion { .. }) => {}
+                Err(error) => proptest::prop_assert!(false, "{source}: {error}"),
             }
         }
     }

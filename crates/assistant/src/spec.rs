@@ -96,7 +96,7 @@ pub struct Resolved {
 }
 
 impl Resolved {
-    /// The built-in defaults (DESIGN §2).
+    /// The built-in defaults, as docs/format.md (Settings) lists them.
     pub const DEFAULT: Resolved = Resolved {
         confidence_threshold: 0.5,
         clarify_margin: 0.1,

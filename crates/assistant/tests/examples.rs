@@ -5,14 +5,19 @@ use std::path::{Path, PathBuf};
 
 use baton_assistant::{load_dir, schema, yaml_to_json};
 
+/// The paths in `dir`; a folder that cannot be read fails the test rather than checking nothing.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let unreadable = |error: std::io::Error| format!("reading {}: {error}", dir.display());
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|error| panic!("{}", unreadable(error)))
+        .map(|entry| entry.unwrap_or_else(|error| panic!("{}", unreadable(error))).path())
+        .collect()
+}
+
 fn example_folders() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let Ok(entries) = std::fs::read_dir(&root) else {
-        return Vec::new();
-    };
-    let mut folders: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
+    let mut folders: Vec<PathBuf> = entries(&root)
+        .into_iter()
         .filter(|path| path.join("assistant.yaml").is_file() || path.join("assistant.json").is_file())
         .collect();
     folders.sort();
@@ -47,8 +52,10 @@ fn example_files_fit_the_schema() {
             .filter(|path| path.is_file())
             .map(|path| (path, false))
             .collect();
-        if let Ok(entries) = std::fs::read_dir(folder.join("actions")) {
-            files.extend(entries.filter_map(Result::ok).map(|entry| (entry.path(), true)));
+        // An assistant may keep all its actions in assistant.yaml; a folder that is there is read.
+        let actions = folder.join("actions");
+        if actions.exists() {
+            files.extend(entries(&actions).into_iter().map(|path| (path, true)));
         }
         for (path, is_action) in files {
             let text = std::fs::read_to_string(&path).expect("readable");

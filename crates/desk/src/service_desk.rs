@@ -169,7 +169,7 @@ pub enum BriefReason {
     },
 }
 
-/// The reasons Fallback runs (DESIGN §2), as `fallback_reason` names them.
+/// The reasons Fallback runs (docs/format.md, Fallback), as `fallback_reason` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FallbackReason {

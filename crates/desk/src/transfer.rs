@@ -1,4 +1,5 @@
-//! The transfer state machine (DESIGN §2): a pure value the server persists, one open per session.
+//! The transfer state machine: a pure value the server persists, one open per session (its states,
+//! as agents see them, are in docs/agent-api.md).
 //!
 //! ```text
 //! requested → queued → offered → active → ended

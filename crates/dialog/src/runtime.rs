@@ -1,7 +1,7 @@
 //! The step function: one event in, the next session and the effects out.
 //!
 //! A turn is a small interpreter over the session's action stack. Decisions are taken in a fixed
-//! order for a customer message, and that order is the behaviour (DESIGN §2):
+//! order for a customer message, and that order is the behaviour authors rely on (docs/format.md):
 //! open transfer (silence) → trigger words → a request for a human (in any state) →
 //! the runtime's own pending question (clarifying, return offer) → the waiting question's answer
 //! (or a change of topic) → matching an action (or no match).

@@ -203,11 +203,9 @@ async fn without_watching_sighup_reloads() {
         server.say(&client, &session, "when are you open").await,
         ["We open at 9."]
     );
-    let signalled = std::process::Command::new("kill")
-        .args(["-HUP", &server.child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(signalled.success());
+    let pid = i32::try_from(server.child.id()).expect("a process id fits an i32");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGHUP)
+        .expect("sending SIGHUP to baton serve");
     server.wait_for_log("reloaded shop", 1);
     assert_eq!(
         server.say(&client, &session, "when are you open").await,

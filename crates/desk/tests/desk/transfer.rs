@@ -115,7 +115,8 @@ fn reach(state: TransferState) -> Transfer {
 }
 
 /// The grid: for each state (row) and input (column), the state after, `=` for "accepted, no
-/// transition", or `✗` for refused. Reviewed by hand against DESIGN §2.
+/// transition", or `✗` for refused. Reviewed by hand against the diagram and the extra arrows in
+/// the documentation of `baton_desk::transfer`.
 #[test]
 fn every_state_and_input() {
     let mut grid = String::new();

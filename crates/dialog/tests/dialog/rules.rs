@@ -1,4 +1,5 @@
-//! The rules of DESIGN §2, each as a table or a short scenario.
+//! The runtime's rules as docs/format.md states them (steps, settings, system actions, transfers),
+//! each as a table or a short scenario.
 
 use baton_assistant::Value;
 use baton_dialog::session::{ActionRef, OnEnd, Pending};

@@ -2,7 +2,7 @@
 //!
 //! Each function looks for one kind of value in a customer's answer and returns `None` when there
 //! is none; none of them panics, whatever the input, and each reads at most the first 2 KB of it
-//! (cut at whitespace), so work stays linear and small on any input.
+//! (cut at whitespace: [`clip`]), so work stays linear and small on any input.
 //!
 //! Decisions that shape every extractor:
 //! - An answer that names two different values of the kind asked for ("2 or 3", "Monday or
@@ -25,6 +25,7 @@ mod quantity;
 mod token;
 
 pub(crate) use token::edit_distance;
+pub use token::{MAX_INPUT_BYTES, clip};
 
 use chrono::{NaiveDate, NaiveTime};
 

@@ -5,10 +5,11 @@
 //! pasted novels. Answers to questions are short; a value past the cap is not found.
 
 /// How much of an answer the extractors read.
-pub(super) const MAX_INPUT_BYTES: usize = 2048;
+pub const MAX_INPUT_BYTES: usize = 2048;
 
-/// The first [`MAX_INPUT_BYTES`] of `text`, ending at whitespace where possible.
-pub(super) fn clip(text: &str) -> &str {
+/// The part of an answer the extractors read: its first [`MAX_INPUT_BYTES`], ending at whitespace
+/// where possible. What they find in `text` is what they find in `clip(text)`.
+pub fn clip(text: &str) -> &str {
     if text.len() <= MAX_INPUT_BYTES {
         return text;
     }

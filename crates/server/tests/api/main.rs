@@ -3,11 +3,14 @@
 
 mod common;
 
+mod access;
 mod auth;
 mod conversation;
 mod durability;
 mod errors;
 mod fuzz;
 mod ops;
+#[path = "../shared/programs.rs"]
+mod programs;
 mod sdk;
 mod transfers;

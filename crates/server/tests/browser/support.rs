@@ -6,7 +6,7 @@ use std::future::Future;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use baton_dialog::Engine;
 use baton_server::config::ConfiguredAgent;
 use baton_server::{Assistants, Clock, Config, Services};
-use baton_store::Store;
+
+use crate::programs::{self, Missing, Needs};
 
 /// How long a page may take to show what a test waits for.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -45,8 +46,41 @@ pub fn agent(id: &str, name: &str, queues: &[&str]) -> ConfiguredAgent {
 /// Browser tests take turns: see the crate documentation.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Runs one browser test on its own runtime, after the previous one has finished.
+/// Chromium and chromedriver, looked for once: see [`BROWSER`].
+pub struct Programs {
+    chromium: PathBuf,
+    chromedriver: PathBuf,
+}
+
+/// What every test of this binary needs; without it the tests pass as skipped and say so, or fail
+/// under `BATON_REQUIRE_PROGRAMS` (see `programs`).
+static BROWSER: Needs<Programs> = Needs::new("browser test", "", find_browser);
+
+/// `BATON_CHROMIUM` and `BATON_CHROMEDRIVER`, or `chromium` and `chromedriver` on `PATH`.
+fn find_browser() -> Result<Programs, Missing> {
+    match (
+        programs::program("BATON_CHROMIUM", "chromium"),
+        programs::program("BATON_CHROMEDRIVER", "chromedriver"),
+    ) {
+        (Ok(chromium), Ok(chromedriver)) => Ok(Programs { chromium, chromedriver }),
+        (chromium, chromedriver) => Err(Missing {
+            reason: [chromium.err(), chromedriver.err()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", "),
+            remedy: "apt-get install chromium chromium-driver, or set BATON_CHROMIUM and BATON_CHROMEDRIVER to them"
+                .to_owned(),
+        }),
+    }
+}
+
+/// Runs one browser test on its own runtime, after the previous one has finished; returns at
+/// once, the test skipped, when the machine has no browser.
 pub fn run<F: Future<Output = ()>>(test: impl FnOnce() -> F) {
+    if BROWSER.get().is_none() {
+        return;
+    }
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -59,7 +93,6 @@ pub fn run<F: Future<Output = ()>>(test: impl FnOnce() -> F) {
 /// The server, serving `examples/bank` in development mode from a temporary SQLite file.
 pub struct TestServer {
     pub addr: SocketAddr,
-    pub store: Arc<dyn Store>,
     /// The assistants served, to replace one as a reload does.
     pub assistants: Assistants,
     _dir: tempfile::TempDir,
@@ -95,7 +128,7 @@ impl TestServer {
         let assistants = Assistants::new([Engine::new(assistant)]).expect("one assistant");
         let services = Services {
             assistants: assistants.clone(),
-            store: store.clone(),
+            store,
             clock: Clock::System,
         };
         tokio::spawn(async move {
@@ -105,7 +138,6 @@ impl TestServer {
         });
         TestServer {
             addr,
-            store,
             assistants,
             _dir: dir,
         }
@@ -130,17 +162,6 @@ impl Drop for Driver {
     }
 }
 
-fn program(variable: &str, default: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os(variable).map_or_else(|| PathBuf::from(default), PathBuf::from);
-    assert!(
-        path.exists(),
-        "{} not found: the browser tests need Debian's `{package}` package (apt-get install chromium chromium-driver), \
-         or {variable} set to its path",
-        path.display()
-    );
-    path
-}
-
 /// A headless Chromium controlled through chromedriver; the driver dies with it.
 pub struct Browser {
     pub client: Client,
@@ -149,13 +170,14 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Browser {
-        let chromium = program("BATON_CHROMIUM", "/usr/bin/chromium", "chromium");
-        let chromedriver = program("BATON_CHROMEDRIVER", "/usr/bin/chromedriver", "chromium-driver");
+        let Programs { chromium, chromedriver } = BROWSER
+            .get()
+            .expect("`run` starts a test only when the browser is there");
         let port = StdListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("finding a free port")
             .port();
-        let child = Command::new(&chromedriver)
+        let child = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
