@@ -1,7 +1,8 @@
 //! The Watson Assistant v2 wire format: what clients send and receive, and nothing else.
 //!
 //! These types are the API's contract, changed only on purpose; domain types from `dialog` are
-//! converted to them by hand in `turn.rs` (STYLE §3).
+//! converted to them by hand in `render.rs`, so the runtime can be reshaped without breaking
+//! clients.
 //! Field names follow IBM's (`ibm_watson.assistant_v2` model classes). Requests accept and
 //! ignore the fields Baton has no use for (`analytics`, `spelling`, `attachments`, …), as IBM
 //! does with fields it does not know, so existing clients keep working.

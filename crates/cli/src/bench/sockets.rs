@@ -1,5 +1,5 @@
-//! `baton bench sockets`: the memory an open session WebSocket costs the server (DESIGN §6:
-//! 50,000 open WebSocket connections fit in 1 GiB).
+//! `baton bench sockets`: the memory an open session WebSocket costs the server (the target, in
+//! docs/benchmarks.md: 50,000 open WebSocket connections fit in 1 GiB).
 //!
 //! One process starts a Baton server (SQLite in a temporary folder, development mode, rate limits
 //! off) and creates `--connections` sessions; then it reads its resident memory (VmRSS), opens
@@ -37,9 +37,9 @@ pub struct SocketsArgs {
     pub json: bool,
 }
 
-/// The count DESIGN §6 sets the bar at, and the bar.
-const DESIGN_CONNECTIONS: f64 = 50_000.0;
-const DESIGN_LIMIT_MIB: f64 = 1024.0;
+/// The count the target sets the bar at, and the bar.
+const TARGET_CONNECTIONS: f64 = 50_000.0;
+const TARGET_LIMIT_MIB: f64 = 1024.0;
 /// Descriptors kept for everything else (the database, the listener, the runtime).
 const SPARE_DESCRIPTORS: usize = 200;
 /// Below this many connections the allocator's growth steps swamp the figure.
@@ -110,7 +110,7 @@ async fn bench_sockets(args: SocketsArgs, engine: Engine) -> anyhow::Result<i32>
         (Some(before), Some(after)) => Some(after.saturating_sub(before) as f64 / open as f64),
         _ => None,
     };
-    let design_mib = per_connection_kib.map(|kib| kib * DESIGN_CONNECTIONS / 1024.0);
+    let target_mib = per_connection_kib.map(|kib| kib * TARGET_CONNECTIONS / 1024.0);
     drop(sockets);
     server.stop().await?;
 
@@ -121,8 +121,8 @@ async fn bench_sockets(args: SocketsArgs, engine: Engine) -> anyhow::Result<i32>
             "rss_kib_before": before,
             "rss_kib_after": after,
             "kib_per_connection": per_connection_kib,
-            "mib_for_50000": design_mib,
-            "limit_mib_for_50000": DESIGN_LIMIT_MIB,
+            "mib_for_50000": target_mib,
+            "limit_mib_for_50000": TARGET_LIMIT_MIB,
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(0);
@@ -131,7 +131,7 @@ async fn bench_sockets(args: SocketsArgs, engine: Engine) -> anyhow::Result<i32>
         "session sockets open: {open} (opened in {:.2} s)",
         opened_in.as_secs_f64()
     );
-    match (before, after, per_connection_kib, design_mib) {
+    match (before, after, per_connection_kib, target_mib) {
         (Some(before), Some(after), Some(kib), Some(mib)) => {
             println!(
                 "RSS: {:.1} MiB with the sessions, {:.1} MiB with their sockets open",
@@ -139,7 +139,7 @@ async fn bench_sockets(args: SocketsArgs, engine: Engine) -> anyhow::Result<i32>
                 after as f64 / 1024.0
             );
             println!(
-                "per open socket: {kib:.2} KiB; 50,000 would take {mib:.0} MiB (DESIGN §6: under {DESIGN_LIMIT_MIB:.0} MiB)"
+                "per open socket: {kib:.2} KiB; 50,000 would take {mib:.0} MiB (target: under {TARGET_LIMIT_MIB:.0} MiB)"
             );
         }
         _ => println!("RSS: unavailable (no /proc/self/status)"),

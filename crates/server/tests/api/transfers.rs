@@ -367,6 +367,49 @@ async fn a_customer_who_asks_for_a_human_gets_one_and_no_second_transfer() {
         .unwrap()
         .unwrap();
     assert_eq!(open.id, offer["transfer"].as_str().unwrap());
+    // A message that does not ask for a person goes to the queue, and nothing is said.
+    let reply = app.say(&session, "I want to order a pizza").await;
+    assert_eq!(render(&reply), Vec::<String>::new());
+}
+
+/// A console that is not a browser sends its token as `Authorization: Bearer`; the query string
+/// stays for browsers. A wrong or missing token is refused before the upgrade.
+#[tokio::test]
+async fn the_agent_socket_takes_the_token_in_the_authorization_header() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let app = app_with_agents(|_| {}).await;
+    let login = app
+        .send(
+            app.client
+                .post(app.url("/v1/agent/login"))
+                .json(&json!({"username": "ann", "password": "ann-password"})),
+        )
+        .await;
+    let token = login.body["token"].as_str().unwrap().to_owned();
+    let ws = base(&app).replacen("http://", "ws://", 1);
+    let request = |authorization: Option<&str>| {
+        let mut request = format!("{ws}/v1/agent/events").into_client_request().unwrap();
+        if let Some(value) = authorization {
+            request.headers_mut().insert("authorization", value.parse().unwrap());
+        }
+        request
+    };
+    let (mut socket, _) = tokio_tungstenite::connect_async(request(Some(&format!("Bearer {token}"))))
+        .await
+        .unwrap();
+    let hello = next_of(&mut socket, "hello").await;
+    assert_eq!(hello["agent"]["id"], "ann");
+    for refused in [
+        None,
+        Some("Bearer not-a-token"),
+        Some(format!("Basic {token}").as_str()),
+    ] {
+        let error = tokio_tungstenite::connect_async(request(refused)).await.unwrap_err();
+        match error {
+            tokio_tungstenite::tungstenite::Error::Http(response) => assert_eq!(response.status(), 401, "{refused:?}"),
+            other => panic!("{refused:?}: {other}"),
+        }
+    }
 }
 
 #[tokio::test]
