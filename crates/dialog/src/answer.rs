@@ -129,9 +129,32 @@ fn bound(expression: Option<&baton_assistant::expr::Expression>, scope: &Scope<'
     }
 }
 
+/// Patterns compiled recently on this thread.
+const PATTERNS_KEPT: usize = 64;
+
+thread_local! {
+    /// A memo, not state: compiling a pattern cost more than the rest of reading the answer, and
+    /// the same pattern always compiles the same way. `None` for a pattern that does not compile.
+    static PATTERNS: std::cell::RefCell<Vec<(String, Option<regex::Regex>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// True when the whole text matches the pattern; an invalid pattern matches nothing.
 pub(crate) fn full_match(pattern: &str, text: &str) -> bool {
-    regex::Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|regex| regex.is_match(text))
+    PATTERNS.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        let at = match kept.iter().position(|(source, _)| source == pattern) {
+            Some(at) => at,
+            None => {
+                if kept.len() == PATTERNS_KEPT {
+                    kept.remove(0);
+                }
+                let compiled = regex::Regex::new(&format!("^(?:{pattern})$")).ok();
+                kept.push((pattern.to_owned(), compiled));
+                kept.len() - 1
+            }
+        };
+        kept[at].1.as_ref().is_some_and(|regex| regex.is_match(text))
+    })
 }
 
 /// The re-prompt when the answer could not be read and the author gave none.

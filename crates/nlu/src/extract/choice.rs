@@ -89,6 +89,55 @@ pub(super) fn option_named(text: &str, options: &[OptionRef<'_>]) -> Option<usiz
     decide(text, options, true)
 }
 
+/// The options' names as word lists, and each name's words joined by spaces, computed once per
+/// set of options: a question's options are read again with every answer to it.
+struct Prepared {
+    names: Vec<Vec<Vec<String>>>,
+    joined: Vec<Vec<String>>,
+}
+
+impl Prepared {
+    fn new(options: &[OptionRef<'_>]) -> Prepared {
+        let names: Vec<Vec<Vec<String>>> = options.iter().map(names).collect();
+        let joined = names
+            .iter()
+            .map(|names| names.iter().map(|name| name.join(" ")).collect())
+            .collect();
+        Prepared { names, joined }
+    }
+}
+
+/// Sets of options prepared recently on this thread, by a hash of their names.
+const PREPARED_KEPT: usize = 64;
+
+thread_local! {
+    /// A memo, not state: the same options always prepare the same way, so what is kept changes
+    /// only how fast an answer is read, never what it reads as.
+    static PREPARED: std::cell::RefCell<Vec<(u64, std::rc::Rc<Prepared>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `options` prepared, from the memo when they were seen recently.
+fn prepared(options: &[OptionRef<'_>]) -> std::rc::Rc<Prepared> {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for option in options {
+        (option.label, option.value, option.synonyms).hash(&mut hasher);
+    }
+    let key = hasher.finish();
+    PREPARED.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        if let Some((_, found)) = kept.iter().find(|(hash, _)| *hash == key) {
+            return found.clone();
+        }
+        let fresh = std::rc::Rc::new(Prepared::new(options));
+        if kept.len() == PREPARED_KEPT {
+            kept.remove(0);
+        }
+        kept.push((key, fresh.clone()));
+        fresh
+    })
+}
+
 fn decide(text: &str, options: &[OptionRef<'_>], named_only: bool) -> Option<usize> {
     // Options questions have a handful of options and short answers; the caps bound the fuzzy rule's work.
     let options = &options[..options.len().min(MAX_OPTIONS)];
@@ -99,15 +148,16 @@ fn decide(text: &str, options: &[OptionRef<'_>], named_only: bool) -> Option<usi
         .take(MAX_ANSWER_WORDS)
         .map(|t| t.text.clone())
         .collect();
-    let all_names: Vec<Vec<Vec<String>>> = options.iter().map(names).collect();
+    let prepared = prepared(options);
+    let all_names = &prepared.names;
     let rules: [&dyn Fn() -> Decision; 7] = [
-        &|| whole_answer(&answer, &all_names),
-        &|| name_inside(&answer, &all_names),
+        &|| whole_answer(&answer, all_names),
+        &|| name_inside(&answer, all_names),
         &|| position(&tokens, options.len()),
-        &|| distinctive_word(&answer, &all_names, |a, b| a == b),
+        &|| distinctive_word(&answer, all_names, |a, b| a == b),
         &|| bare_number(&tokens, options.len()),
-        &|| yes_or_no(text, &all_names),
-        &|| misspelt(&answer, &all_names),
+        &|| yes_or_no(text, all_names),
+        &|| misspelt(&answer, &prepared),
     ];
     let n_rules = if named_only { 2 } else { rules.len() };
     for rule in &rules[..n_rules] {
@@ -310,7 +360,8 @@ fn bare_number(tokens: &[Token], n_options: usize) -> Decision {
     }
 }
 
-fn misspelt(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
+fn misspelt(answer: &[String], prepared: &Prepared) -> Decision {
+    let all_names = &prepared.names;
     // Whole names first ("chequing acount"), then single distinctive words.
     let joined = answer
         .iter()
@@ -320,11 +371,10 @@ fn misspelt(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
         .join(" ");
     let mut best: Option<(usize, usize)> = None;
     let mut tied = false;
-    for (option, names) in all_names.iter().enumerate() {
+    for (option, names) in prepared.joined.iter().enumerate() {
         for name in names {
-            let name = name.join(" ");
             let limit = typo_limit(name.chars().count().min(joined.chars().count()));
-            let Some(distance) = edit_distance(&joined, &name, limit) else {
+            let Some(distance) = edit_distance(&joined, name, limit) else {
                 continue;
             };
             match best {
