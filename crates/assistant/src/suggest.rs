@@ -21,35 +21,13 @@ where
         .map(|(_, candidate)| candidate)
 }
 
-/// Damerau–Levenshtein distance (optimal string alignment), over characters.
+/// Damerau–Levenshtein distance (optimal string alignment, `strsim`'s), over characters.
 pub fn edit_distance(left: &str, right: &str) -> usize {
-    let left: Vec<char> = left.chars().collect();
-    let right: Vec<char> = right.chars().collect();
     // Names are short; very long inputs are not names and are never close.
-    if left.len() > 200 || right.len() > 200 {
+    if left.chars().count() > 200 || right.chars().count() > 200 {
         return usize::MAX;
     }
-    let width = right.len() + 1;
-    let mut table = vec![0usize; (left.len() + 1) * width];
-    for (i, cell) in table.iter_mut().step_by(width).enumerate() {
-        *cell = i;
-    }
-    for (j, cell) in table.iter_mut().take(width).enumerate() {
-        *cell = j;
-    }
-    for i in 1..=left.len() {
-        for j in 1..=right.len() {
-            let cost = usize::from(left[i - 1] != right[j - 1]);
-            let mut best = (table[(i - 1) * width + j] + 1)
-                .min(table[i * width + j - 1] + 1)
-                .min(table[(i - 1) * width + j - 1] + cost);
-            if i > 1 && j > 1 && left[i - 1] == right[j - 2] && left[i - 2] == right[j - 1] {
-                best = best.min(table[(i - 2) * width + j - 2] + 1);
-            }
-            table[i * width + j] = best;
-        }
-    }
-    table[left.len() * width + right.len()]
+    strsim::osa_distance(left, right)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
@@ -108,7 +108,7 @@ pub(crate) async fn login(
     let ip = address.ip().to_string();
     let username = request.username.trim().to_owned();
     for client in [format!("ip:{ip}"), format!("user:{username}")] {
-        if let Err(retry_after_secs) = app.login_limiter.check(&client, Instant::now()) {
+        if let Err(retry_after_secs) = app.login_limiter.check(&client) {
             tracing::warn!(client = %client, "agent login rate limited");
             return Err(ApiError::RateLimited { retry_after_secs });
         }

@@ -209,7 +209,7 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
             Err(error) => {
                 // Failed attempts count against the address, so guessing keys is throttled too.
                 if app.limiter.enabled()
-                    && let Err(retry_after_secs) = app.limiter.check(&by_ip(), Instant::now())
+                    && let Err(retry_after_secs) = app.limiter.check(&by_ip())
                 {
                     return ApiError::RateLimited { retry_after_secs }.into_response();
                 }
@@ -219,7 +219,7 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     };
     if app.limiter.enabled() {
         let client = key.unwrap_or_else(by_ip);
-        if let Err(retry_after_secs) = app.limiter.check(&client, Instant::now()) {
+        if let Err(retry_after_secs) = app.limiter.check(&client) {
             tracing::warn!(client = %client, "rate limited");
             return ApiError::RateLimited { retry_after_secs }.into_response();
         }

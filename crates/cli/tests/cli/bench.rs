@@ -1,5 +1,6 @@
-//! `baton bench http`: a short run names every concurrency and the hello-world reference, and
-//! `--runs` reports medians over several sweeps.
+//! `baton bench http`: a short run names every concurrency and the hello-world reference, each
+//! measured in its own process with its processor time, and `--runs` reports medians over
+//! several sweeps.
 
 use crate::{example, run, stderr, stdout};
 
@@ -24,9 +25,21 @@ fn bench_http_reports_every_concurrency_and_the_reference() {
     let out = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{out}\n{}", stderr(&output));
     for concurrency in ["| 1 |", "| 8 |", "| 64 |"] {
-        assert!(out.contains(&format!("| baton {concurrency}")), "{out}");
-        assert!(out.contains(&format!("| hello-world {concurrency}")), "{out}");
+        for server in ["baton", "hello-world"] {
+            let row = out
+                .lines()
+                .find(|line| line.starts_with(&format!("| {server} {concurrency}")))
+                .unwrap_or_else(|| panic!("no {server} row at {concurrency} in {out}"));
+            // | server | sessions | msgs/s | p50 | p99 | CPU µs/msg | requests | errors |
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let cpu: f64 = cells[6].parse().unwrap_or_else(|_| panic!("no CPU figure in {row}"));
+            assert!(cpu > 0.0, "{row}");
+            assert_eq!(cells[8], "0", "no request failed: {row}");
+        }
     }
+    // The conversation got the bank example's replies, so the mix is the documented one.
+    assert!(!out.contains("Warning"), "{out}");
+    assert!(out.contains("Load average before: "), "{out}");
     assert!(out.contains("RSS per 10000 idle sessions"), "{out}");
     let shares = out
         .lines()
@@ -48,6 +61,28 @@ fn bench_http_reports_every_concurrency_and_the_reference() {
             .unwrap_or_else(|| panic!("no rates of {server} in {per_run}"));
         assert_eq!(rates.split(" / ").count(), 2, "{per_run}");
     }
+}
+
+#[test]
+fn bench_http_names_a_server_that_cannot_start() {
+    let bank = example("bank");
+    let output = run(
+        &[
+            "bench",
+            "http",
+            "--baton",
+            "/no/such/baton",
+            "--assistant",
+            bank.to_str().expect("a UTF-8 path"),
+        ],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("starting the Baton server"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -135,37 +135,16 @@ pub(super) fn tokenize(text: &str) -> Vec<Token> {
     tokens
 }
 
-/// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), or `None`
-/// when it exceeds `limit`. Inputs longer than 64 characters are never close to anything.
+/// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions, `strsim`'s), or
+/// `None` when it exceeds `limit`. Inputs longer than 64 characters are never close to anything:
+/// the distance costs time in the product of the lengths, and no name or word is that long.
 pub(crate) fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len() > 64 || b.len() > 64 || a.len().abs_diff(b.len()) > limit {
+    let (a_len, b_len) = (a.chars().count(), b.chars().count());
+    // The lengths alone can rule a pair out, before the table is built.
+    if a_len > 64 || b_len > 64 || a_len.abs_diff(b_len) > limit {
         return None;
     }
-    let width = b.len() + 1;
-    let mut previous2 = vec![0usize; width];
-    let mut previous: Vec<usize> = (0..width).collect();
-    let mut current = vec![0usize; width];
-    for i in 1..=a.len() {
-        current[0] = i;
-        let mut row_min = current[0];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (previous[j] + 1).min(current[j - 1] + 1).min(previous[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(previous2[j - 2] + 1);
-            }
-            current[j] = best;
-            row_min = row_min.min(best);
-        }
-        if row_min > limit {
-            return None;
-        }
-        std::mem::swap(&mut previous2, &mut previous);
-        std::mem::swap(&mut previous, &mut current);
-    }
-    let distance = previous[b.len()];
+    let distance = strsim::osa_distance(a, b);
     (distance <= limit).then_some(distance)
 }
 
