@@ -39,6 +39,14 @@ const FILLERS: &[&str] = &[
     "on", "at", "um", "uh", "hmm", "hi", "hello", "so", "then", "well", "better",
 ];
 
+/// [`FILLERS`] as a set: every word of an answer, and of every name, is looked up.
+static FILLER_SET: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| FILLERS.iter().copied().collect());
+
+fn is_filler(word: &str) -> bool {
+    FILLER_SET.contains(word)
+}
+
 /// An option's names (label, value, synonyms) as word lists.
 fn names(option: &OptionRef<'_>) -> Vec<Vec<String>> {
     let mut names: Vec<Vec<String>> = [option.label, option.value]
@@ -187,8 +195,7 @@ fn whole_answer(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
 fn negated(answer: &[String], at: usize) -> bool {
     let negator = |w: &str| matches!(w, "not" | "don't" | "dont" | "no" | "never" | "except" | "without");
     let before = |k: usize| at.checked_sub(k).map(|i| answer[i].as_str());
-    before(1).is_some_and(negator)
-        || (before(2).is_some_and(negator) && before(1).is_some_and(|w| FILLERS.contains(&w)))
+    before(1).is_some_and(negator) || (before(2).is_some_and(negator) && before(1).is_some_and(is_filler))
 }
 
 fn name_inside(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
@@ -197,7 +204,7 @@ fn name_inside(answer: &[String], all_names: &[Vec<Vec<String>>]) -> Decision {
     for (option, names) in all_names.iter().enumerate() {
         for name in names {
             // A name made only of filler words ("the one") would match too much.
-            if name.iter().all(|w| FILLERS.contains(&w.as_str())) || name.len() > answer.len() {
+            if name.iter().all(|w| is_filler(w)) || name.len() > answer.len() {
                 continue;
             }
             for start in 0..=answer.len() - name.len() {
@@ -303,20 +310,14 @@ fn distinctive_word(answer: &[String], all_names: &[Vec<Vec<String>>], same: imp
     let words = answer
         .iter()
         .enumerate()
-        .filter(|(at, w)| !FILLERS.contains(&w.as_str()) && !negated(answer, *at));
+        .filter(|(at, w)| !is_filler(w) && !negated(answer, *at));
     for (_, word) in words {
-        let owners: Vec<usize> = all_names
+        let mut owners = all_names
             .iter()
             .enumerate()
-            .filter(|(_, names)| {
-                names
-                    .iter()
-                    .flatten()
-                    .any(|n| !FILLERS.contains(&n.as_str()) && same(word, n))
-            })
-            .map(|(i, _)| i)
-            .collect();
-        if let [owner] = owners[..] {
+            .filter(|(_, names)| names.iter().flatten().any(|n| !is_filler(n) && same(word, n)))
+            .map(|(i, _)| i);
+        if let (Some(owner), None) = (owners.next(), owners.next()) {
             votes.push(owner);
         }
     }
@@ -342,7 +343,7 @@ fn yes_or_no(text: &str, all_names: &[Vec<Vec<String>>]) -> Decision {
 
 fn bare_number(tokens: &[Token], n_options: usize) -> Decision {
     let meaningful: Vec<usize> = (0..tokens.len())
-        .filter(|i| tokens[*i].kind != Kind::Sym && !FILLERS.contains(&tokens[*i].text.as_str()))
+        .filter(|i| tokens[*i].kind != Kind::Sym && !is_filler(&tokens[*i].text))
         .collect();
     let Some(&first) = meaningful.first() else {
         return Decision::Undecided;
@@ -365,7 +366,7 @@ fn misspelt(answer: &[String], prepared: &Prepared) -> Decision {
     // Whole names first ("chequing acount"), then single distinctive words.
     let joined = answer
         .iter()
-        .filter(|w| !FILLERS.contains(&w.as_str()))
+        .filter(|w| !is_filler(w))
         .cloned()
         .collect::<Vec<_>>()
         .join(" ");
@@ -395,10 +396,10 @@ fn misspelt(answer: &[String], prepared: &Prepared) -> Decision {
         };
     }
     // A prefix stands for a name only when it is the whole answer: "check" is Checking, "let me check" is not.
-    let n_content_words = answer.iter().filter(|w| !FILLERS.contains(&w.as_str())).count();
+    let n_content_words = answer.iter().filter(|w| !is_filler(w)).count();
     distinctive_word(answer, all_names, |word, name| {
-        let len = word.chars().count().min(name.chars().count());
         let (word_len, name_len) = (word.chars().count(), name.chars().count());
+        let len = word_len.min(name_len);
         let prefix = n_content_words == 1 && word_len >= 4 && 5 * word_len >= 3 * name_len && name.starts_with(word);
         prefix || (len >= 4 && edit_distance(word, name, typo_limit(len)).is_some())
     })
