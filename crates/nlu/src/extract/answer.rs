@@ -214,6 +214,23 @@ static TABLE: LazyLock<Vec<(Vec<String>, Polarity)>> = LazyLock::new(|| {
     table
 });
 
+/// [`TABLE`] by each phrase's first word, in the table's order (longest first), so a position
+/// is matched against the phrases that start with its word only.
+static BY_FIRST_WORD: LazyLock<std::collections::HashMap<&'static str, Vec<(&'static [String], Polarity)>>> =
+    LazyLock::new(|| {
+        let mut by_first: std::collections::HashMap<&'static str, Vec<(&'static [String], Polarity)>> =
+            std::collections::HashMap::new();
+        for (words, polarity) in TABLE.iter() {
+            if let Some(first) = words.first() {
+                by_first
+                    .entry(first.as_str())
+                    .or_default()
+                    .push((words.as_slice(), *polarity));
+            }
+        }
+        by_first
+    });
+
 enum Item {
     Word(String),
     Emoji(Polarity),
@@ -237,16 +254,19 @@ pub(super) fn yes_no(text: &str) -> Option<bool> {
         Some(Item::Word(w)) => Some(w.as_str()),
         _ => None,
     };
-    let phrase_at = |i: usize| {
-        TABLE
-            .iter()
-            .find(|(words, _)| words.iter().enumerate().all(|(k, w)| word(i + k) == Some(w.as_str())))
+    let matches_at =
+        |i: usize, words: &[String]| words.iter().enumerate().all(|(k, w)| word(i + k) == Some(w.as_str()));
+    let starting_at = |i: usize| {
+        word(i)
+            .and_then(|first| BY_FIRST_WORD.get(first))
+            .map_or(&[][..], Vec::as_slice)
     };
+    let phrase_at = |i: usize| starting_at(i).iter().find(|(words, _)| matches_at(i, words));
     // Doubt anywhere wins, even where a longer yes or no phrase overlaps it ("I don't know").
     let unsure = (0..items.len()).any(|i| {
-        TABLE.iter().any(|(words, polarity)| {
-            *polarity == Polarity::Unsure && words.iter().enumerate().all(|(k, w)| word(i + k) == Some(w.as_str()))
-        })
+        starting_at(i)
+            .iter()
+            .any(|(words, polarity)| *polarity == Polarity::Unsure && matches_at(i, words))
     });
     if unsure {
         return None;

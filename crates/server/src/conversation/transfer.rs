@@ -248,7 +248,7 @@ pub(crate) async fn relay(conversations: &Conversations, loaded: &Loaded, id: &s
         text: text.to_owned(),
     };
     if let Err(error) = conversations.desk.service.send_to_agent(chat, message).await {
-        tracing::warn!(%error, "relaying a customer message to the desk failed");
+        tracing::warn!(%error, transfer = %loaded.transfer.id(), "relaying a customer message to the desk failed");
     }
 }
 
