@@ -31,20 +31,80 @@ const MAX_OPTIONS: usize = 200;
 const MAX_ANSWER_WORDS: usize = 64;
 
 /// Words that say nothing about which option: they never pick one by themselves.
-const FILLERS: &[&str] = &[
-    "the", "a", "an", "one", "ones", "option", "options", "choice", "please", "pls", "plz", "i", "id", "i'd", "im",
-    "i'm", "want", "wanna", "would", "like", "take", "go", "with", "for", "me", "my", "that", "this", "it", "its",
-    "it's", "is", "of", "to", "and", "or", "just", "thanks", "thank", "you", "number", "think", "prefer", "pick",
-    "choose", "select", "guess", "let's", "lets", "say", "will", "i'll", "be", "thx", "need", "get", "have", "in",
-    "on", "at", "um", "uh", "hmm", "hi", "hello", "so", "then", "well", "better",
-];
-
-/// [`FILLERS`] as a set: every word of an answer, and of every name, is looked up.
-static FILLER_SET: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
-    std::sync::LazyLock::new(|| FILLERS.iter().copied().collect());
-
+/// A `match`, not a list: every word of an answer, and of every name, is looked up.
 fn is_filler(word: &str) -> bool {
-    FILLER_SET.contains(word)
+    matches!(
+        word,
+        "the"
+            | "a"
+            | "an"
+            | "one"
+            | "ones"
+            | "option"
+            | "options"
+            | "choice"
+            | "please"
+            | "pls"
+            | "plz"
+            | "i"
+            | "id"
+            | "i'd"
+            | "im"
+            | "i'm"
+            | "want"
+            | "wanna"
+            | "would"
+            | "like"
+            | "take"
+            | "go"
+            | "with"
+            | "for"
+            | "me"
+            | "my"
+            | "that"
+            | "this"
+            | "it"
+            | "its"
+            | "it's"
+            | "is"
+            | "of"
+            | "to"
+            | "and"
+            | "or"
+            | "just"
+            | "thanks"
+            | "thank"
+            | "you"
+            | "number"
+            | "think"
+            | "prefer"
+            | "pick"
+            | "choose"
+            | "select"
+            | "guess"
+            | "let's"
+            | "lets"
+            | "say"
+            | "will"
+            | "i'll"
+            | "be"
+            | "thx"
+            | "need"
+            | "get"
+            | "have"
+            | "in"
+            | "on"
+            | "at"
+            | "um"
+            | "uh"
+            | "hmm"
+            | "hi"
+            | "hello"
+            | "so"
+            | "then"
+            | "well"
+            | "better"
+    )
 }
 
 /// An option's names (label, value, synonyms) as word lists.
