@@ -13,6 +13,7 @@
 //! to a clear no ("ok, no thanks" is no); a clear yes and a clear no together ("yes no") read as
 //! `None`.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::token::{Kind, normalise, tokenize};
@@ -216,20 +217,21 @@ static TABLE: LazyLock<Vec<(Vec<String>, Polarity)>> = LazyLock::new(|| {
 
 /// [`TABLE`] by each phrase's first word, in the table's order (longest first), so a position
 /// is matched against the phrases that start with its word only.
-static BY_FIRST_WORD: LazyLock<std::collections::HashMap<&'static str, Vec<(&'static [String], Polarity)>>> =
-    LazyLock::new(|| {
-        let mut by_first: std::collections::HashMap<&'static str, Vec<(&'static [String], Polarity)>> =
-            std::collections::HashMap::new();
-        for (words, polarity) in TABLE.iter() {
-            if let Some(first) = words.first() {
-                by_first
-                    .entry(first.as_str())
-                    .or_default()
-                    .push((words.as_slice(), *polarity));
-            }
+/// Phrases that start with one word: each phrase's words and what it answers.
+type PhrasesFrom = Vec<(&'static [String], Polarity)>;
+
+static BY_FIRST_WORD: LazyLock<HashMap<&'static str, PhrasesFrom>> = LazyLock::new(|| {
+    let mut by_first: HashMap<&'static str, PhrasesFrom> = HashMap::new();
+    for (words, polarity) in TABLE.iter() {
+        if let Some(first) = words.first() {
+            by_first
+                .entry(first.as_str())
+                .or_default()
+                .push((words.as_slice(), *polarity));
         }
-        by_first
-    });
+    }
+    by_first
+});
 
 enum Item {
     Word(String),
