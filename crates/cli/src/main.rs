@@ -7,6 +7,7 @@ mod agents;
 mod apikey;
 mod bench;
 mod check;
+mod check_config;
 mod conversation;
 mod crossval;
 mod eval;
@@ -53,6 +54,8 @@ enum Command {
     Init(init::InitArgs),
     /// Check an assistant folder and print every problem with its file, line and column.
     Check(check::CheckArgs),
+    /// Check a server configuration file (desks, secrets, routes) without serving.
+    CheckConfig(check_config::CheckConfigArgs),
     /// Print the JSON Schema of the assistant format.
     Schema,
     /// Chat with an assistant in the terminal, with a simulated desk.
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Agents(args) => agents::run(args),
         Command::Init(args) => init::run(args),
         Command::Check(args) => check::run(args),
+        Command::CheckConfig(args) => check_config::run(args),
         Command::Schema => schema::run(),
         Command::Preview(args) => preview::run(args),
         Command::Test(args) => test::run(args),

@@ -64,6 +64,7 @@ pub fn sample_request(transfer: &str, queue: QueueName) -> ChatRequest {
             locale: Some("en".into()),
         },
         brief: Brief {
+            summary: "The assistant could not understand the customer.".into(),
             reason: BriefReason::Fallback {
                 reason: FallbackReason::NoActionMatches,
                 action: None,
@@ -246,7 +247,8 @@ pub async fn hand_back_carries_resume_and_variables<H: Harness>(harness: &mut H)
 
 /// Typing reaches the other side on desks that support it.
 pub async fn typing_reaches_both_sides<H: Harness>(harness: &mut H) {
-    if !harness.desk().capabilities().typing {
+    let capabilities = harness.desk().capabilities();
+    if !(capabilities.agent_typing && capabilities.customer_typing) {
         return;
     }
     harness.agent_available().await;

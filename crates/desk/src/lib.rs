@@ -6,6 +6,8 @@
 //! - [`console`]: [`AgentConsole`], the agent side of a desk whose agents use Baton's console.
 //! - [`own`]: [`OwnDesk`], the default desk, in-process: agents, presence, queues, business hours,
 //!   routing. Its decisions live in the pure [`own::routing`] core; the async shell only delivers.
+//! - [`webhook`]: [`WebhookReceiver`], the part of a desk that takes the calls it makes to
+//!   Baton's webhook router (`POST /v1/desks/{name}/webhook`).
 //! - `contract` (feature `contract-tests`): the suite every desk implementation must pass.
 //!
 //! Invariant: no other crate sees a desk's wire format; nothing here reads the system clock except
@@ -16,6 +18,7 @@ pub mod ids;
 pub mod own;
 pub mod service_desk;
 pub mod transfer;
+pub mod webhook;
 
 #[cfg(feature = "contract-tests")]
 pub mod contract;
@@ -23,6 +26,7 @@ pub mod contract;
 pub use console::{AgentConsole, AgentEvents};
 pub use ids::{AgentId, ChatId, MessageId, QueueName, SessionId, TransferId};
 pub use own::OwnDesk;
+pub use webhook::{WebhookOutcome, WebhookReceiver, WebhookRequest};
 pub use service_desk::*;
 pub use transfer::{
     Transfer, TransferCause, TransferCommand, TransferEntry, TransferInput, TransferState, TransitionError,
@@ -51,4 +55,10 @@ pub enum DeskError {
     Unsupported(&'static str),
     #[error("the desk failed: {0}")]
     Desk(String),
+    /// A webhook call whose signature is missing, wrong or outside the replay window.
+    #[error("the request is not signed by the desk: {0}")]
+    Unauthenticated(String),
+    /// A webhook call that is signed but not an event this desk understands.
+    #[error("invalid desk event: {0}")]
+    BadEvent(String),
 }

@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::DeskError;
 use crate::console::AgentConsole;
+use crate::webhook::WebhookReceiver;
 use crate::ids::{AgentId, ChatId, MessageId, QueueName, SessionId, TransferId};
 
 /// What a desk call returns.
@@ -63,6 +64,11 @@ pub trait ServiceDesk: Send + Sync {
     fn console(&self) -> Option<&dyn AgentConsole> {
         None
     }
+
+    /// What takes the desk's calls to Baton's webhook router, for a desk that makes them.
+    fn webhook(&self) -> Option<&dyn WebhookReceiver> {
+        None
+    }
 }
 
 /// An open chat: the desk's id for it and its events.
@@ -72,15 +78,28 @@ pub struct Chat {
     pub events: DeskEvents,
 }
 
-/// Which optional signals a desk supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Which optional signals a desk supports, so the widget and the API offer only what reaches the
+/// other side. Each way of a signal is separate: many desks show the customer's typing to the
+/// agent but never send the agent's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Capabilities {
-    pub typing: bool,
-    pub read_receipts: bool,
+    /// The agent's typing reaches the customer (`AgentTyping`).
+    pub agent_typing: bool,
+    /// The customer's typing reaches the agent (`customer_typing` does something).
+    pub customer_typing: bool,
+    /// The agent's read receipts reach the customer (`AgentRead`).
+    pub agent_read: bool,
+    /// The customer's read receipts reach the agent (`customer_read` does something).
+    pub customer_read: bool,
+    /// `Queued` carries the customer's position.
     pub queue_position: bool,
+    /// `Queued` carries an estimated wait.
     pub estimated_wait: bool,
-    /// `TransferStarted` when an agent passes the chat on.
+    /// An agent can pass the chat to another agent (`TransferStarted`).
     pub transfer_events: bool,
+    /// The customer can end the chat from their side and the agent is told (`end_chat`).
+    pub customer_end: bool,
     pub files: bool,
     /// `resume` works after a restart.
     pub resume: bool,
@@ -148,6 +167,10 @@ pub struct Customer {
 /// What the agent reads first: why the customer is here and what is already known.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Brief {
+    /// The brief as text, for desks that show only text: why, where the customer was (the
+    /// action's title and the question asked), the message to the agent and the variables.
+    #[serde(default)]
+    pub summary: String,
     pub reason: BriefReason,
     pub message_to_agent: String,
     /// The collected variables, without those marked private (the server filters them).

@@ -218,6 +218,10 @@ pub struct Transfer {
     state: TransferState,
     /// The desk's id of the chat, once it is open.
     chat: Option<ChatId>,
+    /// The configured desk that holds the chat (`None`: the default desk); with `chat`, what
+    /// a restart needs to find the chat again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    desk: Option<String>,
     /// The agent offered or in the chat.
     agent: Option<AgentProfile>,
     position: Option<u32>,
@@ -248,6 +252,7 @@ impl Transfer {
             queue,
             state: TransferState::Requested,
             chat: None,
+            desk: None,
             agent: None,
             position: None,
             estimated_wait: None,
@@ -295,6 +300,17 @@ impl Transfer {
     /// Records the desk's id for the chat (after `start_chat`); not a transition.
     pub fn attach_chat(&mut self, chat: ChatId) {
         self.chat = Some(chat);
+    }
+
+    /// The configured desk that holds the chat; `None` for the default desk.
+    pub fn desk(&self) -> Option<&str> {
+        self.desk.as_deref()
+    }
+
+    /// Records which configured desk holds the chat (after `start_chat` there, or when a
+    /// transfer fails over to the next desk); not a transition.
+    pub fn attach_desk(&mut self, desk: Option<String>) {
+        self.desk = desk;
     }
 
     /// Applies a command or a desk event. On success the transfer has moved and the entries

@@ -4,6 +4,7 @@
 //! The file and the environment are applied here; flags are applied by the CLI on the result.
 //! Tests build a `Config` in code and never touch the process environment.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -45,6 +46,58 @@ pub struct Config {
     pub desk: DeskConfig,
     /// Agent logins allowed per client address and per username (token bucket).
     pub login_rate_limit: RateLimit,
+    /// Service desks besides Baton's own (`[desks.NAME]`, see [`DeskSpec`]).
+    pub desks: BTreeMap<String, DeskSpec>,
+    /// Per queue, the desks that serve it in failover order (`[routes]`; `"*"` for every queue
+    /// not listed; `own` is Baton's own desk). Without routes every transfer goes to `own`.
+    pub routes: BTreeMap<String, Vec<String>>,
+    /// The address customers and desks reach this server at (`BATON_PUBLIC_URL`), for the
+    /// links Baton gives desks (the conversation's history page). Default: `http://` and the
+    /// listen address.
+    pub public_url: Option<String>,
+    /// Hours a history link given to a desk stays valid.
+    pub history_link_hours: u64,
+}
+
+/// One `[desks.NAME]` table. Secrets never sit in the file: a secret key `K` is given as
+/// `K_env` (an environment variable's name) or `K_file` (a file holding it).
+///
+/// ```toml
+/// [desks.helpdesk]
+/// kind = "webhook"
+/// url = "https://desk.example.com/baton"
+/// secret_env = "BATON_HELPDESK_SECRET"
+/// join_timeout_secs = 120            # no agent by then: the next desk of the route
+/// [desks.helpdesk.retry]
+/// timeout_secs = 5
+/// attempts = 3
+///
+/// [routes]
+/// billing = ["helpdesk", "own"]
+/// "*" = ["own"]
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DeskSpec {
+    /// Baton's own desk (configured in `[desk]`); only one, always named `own` in routes.
+    Own {},
+    Webhook(WebhookSpec),
+}
+
+/// `kind = "webhook"`: the webhook desk protocol (`docs/desks/webhook.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSpec {
+    pub url: String,
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    #[serde(default)]
+    pub secret_file: Option<std::path::PathBuf>,
+    /// Seconds to wait for an agent to join before the transfer goes to the next desk.
+    #[serde(default)]
+    pub join_timeout_secs: Option<u64>,
+    #[serde(default)]
+    pub retry: baton_connectors::guard::Policy,
 }
 
 /// The `[desk]` section: `[desk.settings]`, `[[desk.queues]]`, `[[desk.agents]]`.
@@ -155,6 +208,10 @@ impl Default for Config {
                 per_second: 0.1,
                 burst: 5,
             },
+            desks: BTreeMap::new(),
+            routes: BTreeMap::new(),
+            public_url: None,
+            history_link_hours: 24,
         }
     }
 }
@@ -201,6 +258,7 @@ impl Config {
             };
             match name.as_str() {
                 "BATON_LISTEN" => self.listen = value,
+                "BATON_PUBLIC_URL" => self.public_url = Some(value.trim_end_matches('/').to_owned()),
                 "BATON_DATABASE_URL" => self.database_url = value,
                 "BATON_DEV" => self.dev = parse_bool(&value).ok_or_else(|| invalid("expected true or false"))?,
                 "BATON_WATCH" => {

@@ -82,6 +82,19 @@ pub enum ApiError {
     Conflict,
     #[error("Service unavailable")]
     Unavailable,
+    #[error("No desk named '{0}' takes webhooks here")]
+    DeskNotFound(String),
+    /// A desk's webhook call whose signature is missing, wrong or too old.
+    #[error("Desk signature rejected: {0}")]
+    DeskSignature(String),
+    #[error("Invalid desk event: {0}")]
+    DeskEvent(String),
+    /// A desk event for a chat this server does not have open.
+    #[error("No open chat '{0}'")]
+    ChatNotFound(String),
+    /// A history link that is malformed, forged or past its expiry (the same answer for all).
+    #[error("This history link is not valid (it may have expired)")]
+    HistoryLinkInvalid,
     #[error("Internal Server Error")]
     Internal(String),
 }
@@ -94,7 +107,12 @@ impl ApiError {
             | ApiError::EnvironmentNotFound(_)
             | ApiError::SessionNotFound
             | ApiError::SessionExpired
-            | ApiError::TransferNotFound => StatusCode::NOT_FOUND,
+            | ApiError::TransferNotFound
+            | ApiError::DeskNotFound(_)
+            | ApiError::ChatNotFound(_)
+            | ApiError::HistoryLinkInvalid => StatusCode::NOT_FOUND,
+            ApiError::DeskSignature(_) => StatusCode::UNAUTHORIZED,
+            ApiError::DeskEvent(_) => StatusCode::BAD_REQUEST,
             ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
             ApiError::NotOffered | ApiError::NotInChat | ApiError::AgentUnavailable => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -144,6 +162,11 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Conflict => "session_conflict",
             ApiError::Unavailable => "unavailable",
+            ApiError::DeskNotFound(_) => "desk_not_found",
+            ApiError::DeskSignature(_) => "desk_signature_invalid",
+            ApiError::DeskEvent(_) => "desk_event_invalid",
+            ApiError::ChatNotFound(_) => "chat_not_found",
+            ApiError::HistoryLinkInvalid => "history_link_invalid",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -180,6 +203,11 @@ impl From<ConversationError> for ApiError {
             ConversationError::NotStored => ApiError::Unavailable,
             ConversationError::Store(error) => ApiError::from(error),
             ConversationError::Internal(detail) => ApiError::Internal(detail),
+            ConversationError::DeskNotFound(name) => ApiError::DeskNotFound(name),
+            ConversationError::DeskSignature(detail) => ApiError::DeskSignature(detail),
+            ConversationError::DeskEvent(detail) => ApiError::DeskEvent(detail),
+            ConversationError::ChatNotFound(chat) => ApiError::ChatNotFound(chat),
+            ConversationError::HistoryLinkInvalid => ApiError::HistoryLinkInvalid,
         }
     }
 }

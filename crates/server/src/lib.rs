@@ -16,6 +16,8 @@ pub mod auth;
 mod clock;
 pub mod config;
 mod conversation;
+mod desks_http;
+pub mod desks;
 pub mod error;
 mod events;
 mod limit;

@@ -32,7 +32,7 @@ use crate::error::ApiError;
 use crate::limit::RateLimiter;
 use crate::metrics::Metrics;
 use crate::state::App;
-use crate::{access, agents, api, auth, events, openapi, ops, request, web};
+use crate::{access, agents, api, auth, desks_http, events, openapi, ops, request, web};
 
 /// What the server works with besides its configuration.
 pub struct Services {
@@ -48,6 +48,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("invalid CORS origin {0}")]
     BadOrigin(String),
+    #[error("desks in the configuration:\n{0}")]
+    Desks(#[from] crate::desks::DeskConfigError),
 }
 
 /// Serves until `shutdown` completes, then stops accepting, lets in-flight turns commit (up to
@@ -63,8 +65,17 @@ pub async fn run(
         config.desk.own_desk(),
         baton_desk::own::Clock::starting_at(services.clock.now()),
     );
+    let named = crate::desks::build(&config, &|name| std::env::var(name).ok())?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", listener.local_addr().map(|address| address.to_string()).unwrap_or_default()));
     let metrics = Arc::new(Metrics::default());
     let settings = Settings {
+        routes: config.routes.clone(),
+        public_url,
+        history_link_ttl: Duration::from_secs(config.history_link_hours.max(1) * 3600),
+        history_key: history_key(),
         session_timeout: config.session_timeout(),
         default_queue: config.desk.settings.default_queue.clone(),
         queues: config.desk.queues.iter().map(|queue| queue.name.clone()).collect(),
@@ -77,6 +88,7 @@ pub async fn run(
         services.store.clone(),
         services.clock,
         Arc::new(own_desk),
+        named,
         metrics.clone(),
     );
     let app = Arc::new(App {
@@ -121,6 +133,15 @@ pub async fn run(
     served.map_err(ServerError::from)
 }
 
+/// The key history links are signed with: new for each process, so a link outlives neither the
+/// process nor its expiry. (Replicas will share one in the store.)
+fn history_key() -> Vec<u8> {
+    let mut key = Vec::with_capacity(32);
+    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key
+}
+
 fn router(app: Arc<App>) -> Result<Router, ServerError> {
     const BASE: &str = "/v2/assistants/{assistant_id}";
     const ENV: &str = "/v2/assistants/{assistant_id}/environments/{environment_id}";
@@ -159,6 +180,7 @@ fn router(app: Arc<App>) -> Result<Router, ServerError> {
         .merge(agents::routes())
         .merge(web::routes())
         .merge(events::routes())
+        .merge(desks_http::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -143,7 +143,7 @@ fn default_assistant(app: &App) -> String {
 }
 
 /// Escapes text for an HTML attribute value or element content.
-fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match character {

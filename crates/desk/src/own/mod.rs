@@ -284,8 +284,11 @@ async fn run_timer(desk: Weak<Inner>, wake: Arc<Notify>, clock: Clock) {
 impl ServiceDesk for OwnDesk {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            typing: true,
-            read_receipts: true,
+            agent_typing: true,
+            customer_typing: true,
+            agent_read: true,
+            customer_read: true,
+            customer_end: true,
             queue_position: true,
             estimated_wait: true,
             transfer_events: true,

@@ -33,8 +33,12 @@ pub(crate) fn desk_agent(record: &AgentRecord) -> Option<AgentConfig> {
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) struct Desk {
-    /// The desk customers' transfers go to.
+    /// Baton's own desk (`own` in routes), whose agents use the console.
     pub service: Arc<dyn ServiceDesk>,
+    /// The other configured desks, by name.
+    named: HashMap<String, Named>,
+    /// Per queue, the desks in failover order (`None` is the own desk); `"*"` for the rest.
+    routes: HashMap<String, Vec<Option<String>>>,
     /// Chat → transfer, for the chats this process has open.
     links: Mutex<HashMap<ChatId, Link>>,
     acks: Acks,
@@ -62,20 +66,81 @@ pub(crate) struct Link {
     pub session: String,
 }
 
+/// A configured desk other than the own one.
+pub(crate) struct Named {
+    pub service: Arc<dyn ServiceDesk>,
+    pub join_timeout: Option<Duration>,
+}
+
 impl Desk {
-    pub fn new(service: Arc<dyn ServiceDesk>, configured: &[AgentConfig]) -> Desk {
+    pub fn new(
+        service: Arc<dyn ServiceDesk>,
+        configured: &[AgentConfig],
+        named: Vec<crate::desks::NamedDesk>,
+        routes: &std::collections::BTreeMap<String, Vec<String>>,
+    ) -> Desk {
         let agents = configured
             .iter()
             .map(|agent| (agent.id.clone(), agent.clone()))
             .collect();
+        let named = named
+            .into_iter()
+            .map(|desk| {
+                let named = Named {
+                    service: desk.service,
+                    join_timeout: desk.join_timeout,
+                };
+                (desk.name, named)
+            })
+            .collect();
+        let routes = routes
+            .iter()
+            .map(|(queue, desks)| {
+                let desks = desks
+                    .iter()
+                    .map(|desk| (desk != crate::desks::OWN).then(|| desk.clone()))
+                    .collect();
+                (queue.clone(), desks)
+            })
+            .collect();
         Desk {
             service,
+            named,
+            routes,
             links: Mutex::new(HashMap::new()),
             acks: Acks::default(),
             agents: Mutex::new(agents),
             stop: CancellationToken::new(),
             notices: tokio::sync::broadcast::channel(256).0,
         }
+    }
+
+    /// The desk called `name` (`None`: the own desk); an unknown name (a desk removed from the
+    /// configuration since the transfer opened) is `None`.
+    pub fn named(&self, name: Option<&str>) -> Option<&Arc<dyn ServiceDesk>> {
+        match name {
+            None => Some(&self.service),
+            Some(name) => self.named.get(name).map(|named| &named.service),
+        }
+    }
+
+    /// The desk that holds a transfer's chat; the own desk for one whose desk is gone.
+    pub fn of(&self, desk: Option<&str>) -> &Arc<dyn ServiceDesk> {
+        self.named(desk).unwrap_or(&self.service)
+    }
+
+    /// How long the desk gives an agent to join before the transfer goes to the next one.
+    pub fn join_timeout(&self, desk: Option<&str>) -> Option<Duration> {
+        desk.and_then(|name| self.named.get(name)).and_then(|named| named.join_timeout)
+    }
+
+    /// The desks that serve `queue`, in failover order (`None`: the own desk).
+    pub fn route(&self, queue: &QueueName) -> Vec<Option<String>> {
+        self.routes
+            .get(queue.as_str())
+            .or_else(|| self.routes.get("*"))
+            .cloned()
+            .unwrap_or_else(|| vec![None])
     }
 
     /// The desk's agent side, when its agents use Baton's console.

@@ -34,6 +34,8 @@ use crate::metrics::Metrics;
 pub mod agents;
 mod desk;
 pub mod events;
+pub mod history;
+mod webhooks;
 mod pump;
 mod sessions;
 mod stored;
@@ -82,6 +84,17 @@ pub enum ConversationError {
     NoConsole,
     #[error("{0}")]
     InvalidRequest(String),
+    /// No configured desk of that name takes webhooks.
+    #[error("no desk {0} takes webhooks")]
+    DeskNotFound(String),
+    #[error("desk signature rejected: {0}")]
+    DeskSignature(String),
+    #[error("invalid desk event: {0}")]
+    DeskEvent(String),
+    #[error("no open chat {0}")]
+    ChatNotFound(String),
+    #[error("history link not valid")]
+    HistoryLinkInvalid,
     /// An agent's message was not stored in time; the customer may or may not have it.
     #[error("the message was not stored in time")]
     NotStored,
@@ -104,6 +117,14 @@ pub struct Settings {
     pub agents: Vec<ConfiguredAgent>,
     /// Whether the simulated desk of stateless messages has agents online.
     pub agents_online: bool,
+    /// Per queue, the desks in failover order (`[routes]`).
+    pub routes: std::collections::BTreeMap<String, Vec<String>>,
+    /// This server's address as desks reach it, for history links.
+    pub public_url: String,
+    /// How long a history link stays valid.
+    pub history_link_ttl: Duration,
+    /// The key history links are signed with.
+    pub history_key: Vec<u8>,
 }
 
 /// Every conversation this process serves.
@@ -128,11 +149,12 @@ impl Conversations {
         store: Arc<dyn Store>,
         clock: Clock,
         desk: Arc<dyn ServiceDesk>,
+        named: Vec<crate::desks::NamedDesk>,
         metrics: Arc<Metrics>,
     ) -> Arc<Conversations> {
         let configured: Vec<AgentConfig> = settings.agents.iter().map(ConfiguredAgent::desk_agent).collect();
         Arc::new(Conversations {
-            desk: Desk::new(desk, &configured),
+            desk: Desk::new(desk, &configured, named, &settings.routes),
             assistants,
             store,
             clock,

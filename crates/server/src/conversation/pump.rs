@@ -15,7 +15,9 @@ use chrono::{DateTime, Utc};
 use baton_assistant::Value;
 use serde_json::json;
 
-use baton_desk::{ChatId, DeskEvent, DeskEvents, EndReason, EndedBy, Transfer, TransferId, TransferState};
+use baton_desk::{
+    ChatId, DeskErrorKind, DeskEvent, DeskEvents, EndReason, EndedBy, Transfer, TransferId, TransferState,
+};
 use baton_dialog::{Effect, Event, Message, Session, TransferOutcome};
 use baton_store::{EntryKind, NewEntry, SessionId, StoreError, TurnRecord};
 
@@ -95,7 +97,7 @@ async fn keep_alive(conversations: &Conversations, session_id: &str) {
 
 /// One desk event: apply, persist, publish; at the end, the dialog takes the customer back.
 #[tracing::instrument(skip_all, fields(session_id = %link.session, transfer = %link.transfer))]
-async fn handle(conversations: &Conversations, link: &Link, event: DeskEvent) {
+async fn handle(conversations: &Arc<Conversations>, link: &Link, event: DeskEvent) {
     // Typing and read receipts change nothing stored.
     match &event {
         DeskEvent::AgentTyping(typing) => {
@@ -126,7 +128,12 @@ async fn handle(conversations: &Conversations, link: &Link, event: DeskEvent) {
     }
 }
 
-async fn handle_locked(conversations: &Conversations, link: &Link, event: DeskEvent) -> Result<(), ConversationError> {
+/// Applies one desk event under the session's lock (the caller holds it).
+pub(crate) async fn handle_locked(
+    conversations: &Arc<Conversations>,
+    link: &Link,
+    event: DeskEvent,
+) -> Result<(), ConversationError> {
     let now = conversations.clock.now();
     let Some(loaded) = stored::load(conversations, link.transfer.as_str()).await? else {
         return Err(ConversationError::Internal(format!(
@@ -134,6 +141,18 @@ async fn handle_locked(conversations: &Conversations, link: &Link, event: DeskEv
             link.transfer
         )));
     };
+    // A desk that gives up before an agent joined (nobody came in time, or the chat could not
+    // be opened) passes the transfer to the next desk of its route, if there is one.
+    let gives_up = matches!(
+        event,
+        DeskEvent::Ended {
+            by: EndedBy::Desk,
+            reason: EndReason::JoinTimedOut
+        } | DeskEvent::Error(DeskErrorKind::Connecting)
+    );
+    if gives_up && loaded.transfer.is_open() && super::transfer::fail_over(conversations, &link.session, &loaded).await {
+        return Ok(());
+    }
     let mut transfer = loaded.transfer;
     if !transfer.is_open() {
         if let DeskEvent::AgentMessage(message) = &event {

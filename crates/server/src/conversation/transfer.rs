@@ -10,21 +10,23 @@
 //! only copy, so a restart loses nothing but the running pumps, which [`resume_all`] starts again.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use baton_desk::own::AgentConfig;
 use baton_desk::{
     AgentId, Availability, Brief, BriefReason, ChatRequest, ChatResume, Customer, CustomerMessage, DeskError,
-    EndReason, FallbackReason, MessageId, OfflinePolicy, Online, QueueName, Routing, TranscriptLine, Transfer,
+    DeskEvent, EndReason, EndedBy, FallbackReason, MessageId, OfflinePolicy, Online, QueueName, Routing, TranscriptLine, Transfer,
     TransferCommand, TransferId, TransferState,
 };
 use baton_dialog::{AgentsAvailable, Engine, Event, Session, TransferOutcome, TransferReason, TransferRequest};
 use baton_store::{NewEntry, NewTransfer, SessionId, TransferWrite};
 
 use super::events::SessionEvent;
-use super::stored::{Loaded, apply, update_of};
-use super::{ConversationError, Conversations, pump, transcript};
+use super::stored::{self, Loaded, apply, update_of};
+use super::{ConversationError, Conversations, history, pump, transcript};
+use crate::desks::OWN;
 
 /// What the customer reads after leaving a message for the agents.
 pub const MESSAGE_LEFT: &str = "Thank you, your message has been passed on. Someone will get back to you.";
@@ -61,22 +63,43 @@ impl Opening {
     }
 }
 
-/// What the desk says about the queue of `request`; a desk that cannot answer counts as online,
-/// so the customer is not told "nobody is there" by mistake and `start_chat` decides.
+/// How long a desk may take to say whether agents are there before it counts as unknown.
+const AVAILABILITY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the desks of the queue's route say, first to last: the first with agents (or that cannot
+/// tell) answers; if every desk says nobody is there, the last one's answer (its offline policy)
+/// stands. A desk that cannot answer counts as online, so the customer is not told "nobody is
+/// there" by mistake and `start_chat` decides.
 pub(crate) async fn availability(conversations: &Conversations, request: &TransferRequest) -> Availability {
     let queue = request.queue.as_deref().and_then(|queue| QueueName::parse(queue).ok());
-    match conversations.desk.service.availability(queue.as_ref()).await {
-        Ok(availability) => availability,
-        Err(error) => {
-            tracing::warn!(%error, "desk availability failed");
-            Availability {
-                online: Online::Unknown,
-                position: None,
-                estimated_wait: None,
-                offline_policy: None,
+    let routed = queue.clone().unwrap_or_else(|| conversations.settings.default_queue.clone());
+    let unknown = Availability {
+        online: Online::Unknown,
+        position: None,
+        estimated_wait: None,
+        offline_policy: None,
+    };
+    let mut last = unknown.clone();
+    for desk in conversations.desk.route(&routed) {
+        let Some(service) = conversations.desk.named(desk.as_deref()) else {
+            continue;
+        };
+        last = match tokio::time::timeout(AVAILABILITY_TIMEOUT, service.availability(queue.as_ref())).await {
+            Ok(Ok(availability)) => availability,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, desk = desk.as_deref().unwrap_or(OWN), "desk availability failed");
+                unknown.clone()
             }
+            Err(_) => {
+                tracing::warn!(desk = desk.as_deref().unwrap_or(OWN), "desk availability timed out");
+                unknown.clone()
+            }
+        };
+        if last.online != Online::No {
+            return last;
         }
     }
+    last
 }
 
 /// The desk's availability as the runtime takes it.
@@ -174,11 +197,58 @@ fn brief(engine: &Engine, session: &Session, request: &TransferRequest) -> Brief
         TransferReason::DangerWord => fallback(FallbackReason::DangerWord),
         TransferReason::Profanity => fallback(FallbackReason::Profanity),
     };
-    Brief {
+    let mut brief = Brief {
+        summary: String::new(),
         reason,
         message_to_agent: request.message_to_agent.clone(),
         variables,
+    };
+    brief.summary = summary(engine, request, &brief);
+    brief
+}
+
+/// The brief as text, for desks that show only text (and as the first thing every desk shows):
+/// why, where the customer was (the action's title and the step), what failed, the message to
+/// the agent and what is known.
+fn summary(engine: &Engine, request: &TransferRequest, brief: &Brief) -> String {
+    let why = match request.reason {
+        TransferReason::Planned => "the assistant hands this conversation to an agent as planned",
+        TransferReason::NoActionMatches => "the assistant did not understand the customer",
+        TransferReason::StepValidationFailed => "the customer's answers to a question were not accepted",
+        TransferReason::AgentRequested => "the customer asked for a person",
+        TransferReason::DangerWord => "the customer used a word that always goes to an agent",
+        TransferReason::Profanity => "the customer used abusive language",
+    };
+    let mut lines = vec![format!("Why: {why}.")];
+    if let Some(action) = &request.action {
+        let title = engine
+            .assistant()
+            .action(action)
+            .map_or(action.as_str(), |action| action.title());
+        lines.push(match &request.step {
+            Some(step) => format!("Where: \"{title}\", at step {step}."),
+            None => format!("Where: \"{title}\"."),
+        });
     }
+    if !request.failed_inputs.is_empty() {
+        let inputs: Vec<String> = request.failed_inputs.iter().map(|input| format!("\"{input}\"")).collect();
+        lines.push(format!("What the customer said that failed: {}.", inputs.join(", ")));
+    }
+    if !brief.message_to_agent.trim().is_empty() {
+        lines.push(format!("Message to the agent: {}", brief.message_to_agent.trim()));
+    }
+    if !brief.variables.is_empty() {
+        let known: Vec<String> = brief
+            .variables
+            .iter()
+            .map(|(name, value)| match value {
+                serde_json::Value::String(text) => format!("{name} = {text}"),
+                other => format!("{name} = {other}"),
+            })
+            .collect();
+        lines.push(format!("Known: {}.", known.join("; ")));
+    }
+    lines.join("\n")
 }
 
 /// After the turn that opened the transfer committed: ask the desk for a chat. Runs under the
@@ -199,26 +269,165 @@ pub(crate) async fn start(conversations: &Arc<Conversations>, session_id: &str, 
         return;
     }
     let mut transfer = opening.transfer;
-    match conversations.desk.service.start_chat(opening.request).await {
-        Ok(chat) => {
-            transfer.attach_chat(chat.id.clone());
-            let update = update_of(&transfer, Vec::new(), conversations.clock.now());
-            if let Err(error) = conversations.store.update_transfer(update).await {
-                tracing::error!(%error, transfer = %transfer.id(), "recording the desk's chat id failed");
-            }
-            pump::spawn(
-                conversations,
-                chat.id,
-                transfer.id().clone(),
-                session_id.to_owned(),
-                chat.events,
-            );
-        }
+    let queue = transfer
+        .queue()
+        .cloned()
+        .unwrap_or_else(|| conversations.settings.default_queue.clone());
+    let route = conversations.desk.route(&queue);
+    match open_on_route(conversations, session_id, &mut transfer, &opening.request, route).await {
+        Ok(()) => {}
         Err(error) => {
-            tracing::warn!(%error, transfer = %transfer.id(), "the desk refused the chat");
-            fail(conversations, session_id, transfer, error.to_string()).await;
+            tracing::warn!(%error, transfer = %transfer.id(), "no desk took the chat");
+            fail(conversations, session_id, transfer, error).await;
         }
     }
+}
+
+/// Asks each desk of `route` in turn for a chat until one opens it: records the desk and chat
+/// with the transfer, starts the chat's pump and, where the desk has one, its join timer.
+async fn open_on_route(
+    conversations: &Arc<Conversations>,
+    session_id: &str,
+    transfer: &mut Transfer,
+    request: &ChatRequest,
+    route: Vec<Option<String>>,
+) -> Result<(), String> {
+    let mut errors = Vec::new();
+    for desk in route {
+        let name = desk.as_deref().unwrap_or(OWN);
+        let Some(service) = conversations.desk.named(desk.as_deref()) else {
+            errors.push(format!("{name}: not configured"));
+            continue;
+        };
+        let mut request = request.clone();
+        request.transcript_url = Some(history::link(conversations, transfer.id().as_str(), session_id));
+        match service.start_chat(request).await {
+            Ok(chat) => {
+                transfer.attach_desk(desk.clone());
+                transfer.attach_chat(chat.id.clone());
+                let update = update_of(transfer, Vec::new(), conversations.clock.now());
+                if let Err(error) = conversations.store.update_transfer(update).await {
+                    tracing::error!(%error, transfer = %transfer.id(), "recording the desk's chat id failed");
+                }
+                if !errors.is_empty() {
+                    tracing::info!(desk = name, transfer = %transfer.id(), failed = ?errors, "transfer failed over");
+                }
+                watch_join(conversations, session_id, transfer.id().clone(), desk, chat.id.clone());
+                pump::spawn(
+                    conversations,
+                    chat.id,
+                    transfer.id().clone(),
+                    session_id.to_owned(),
+                    chat.events,
+                );
+                return Ok(());
+            }
+            Err(error) => {
+                tracing::warn!(%error, desk = name, transfer = %transfer.id(), "a desk refused the chat");
+                errors.push(format!("{name}: {error}"));
+            }
+        }
+    }
+    Err(errors.join("; "))
+}
+
+/// Moves a transfer that no agent has taken to the desks after its current one in its route:
+/// the current desk's chat ends (`join_timed_out`) and the next desk that opens a chat gets it.
+/// `false`, having changed nothing, when the route has no desk after the current one.
+/// Runs under the session's lock.
+pub(crate) async fn fail_over(conversations: &Arc<Conversations>, session_id: &str, loaded: &Loaded) -> bool {
+    if loaded.transfer.state() == TransferState::Active {
+        return false;
+    }
+    let queue = loaded.queue(&conversations.settings.default_queue);
+    let current = loaded.transfer.desk().map(str::to_owned);
+    let route = conversations.desk.route(&queue);
+    let Some(at) = route.iter().position(|desk| *desk == current) else {
+        return false;
+    };
+    let rest: Vec<Option<String>> = route[at + 1..].to_vec();
+    if rest.is_empty() {
+        return false;
+    }
+    let mut transfer = loaded.transfer.clone();
+    if let Some(chat) = transfer.chat().cloned() {
+        if let Err(error) = conversations
+            .desk
+            .of(current.as_deref())
+            .end_chat(&chat, EndReason::JoinTimedOut)
+            .await
+        {
+            tracing::debug!(%error, "the desk could not end a chat nobody joined");
+        }
+        conversations.desk.remove_link(&chat);
+    }
+    match open_on_route(conversations, session_id, &mut transfer, &loaded.request, rest).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, transfer = %transfer.id(), "no desk left on the route took the chat");
+            fail(conversations, session_id, transfer, error).await;
+            true
+        }
+    }
+}
+
+/// For a desk with a join timeout: when it passes with no agent in the chat, the transfer goes
+/// to the next desk of its route, or ends as timed out.
+fn watch_join(
+    conversations: &Arc<Conversations>,
+    session_id: &str,
+    transfer: TransferId,
+    desk: Option<String>,
+    chat: baton_desk::ChatId,
+) {
+    let Some(timeout) = conversations.desk.join_timeout(desk.as_deref()) else {
+        return;
+    };
+    let conversations = conversations.clone();
+    let session_id = session_id.to_owned();
+    tokio::spawn(async move {
+        let stop = conversations.desk.stop.clone();
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(timeout) => {}
+        }
+        let guard = conversations.locks.lock(&session_id).await;
+        let loaded = match stored::load(&conversations, transfer.as_str()).await {
+            Ok(Some(loaded)) => loaded,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "loading a transfer for its join timeout failed");
+                return;
+            }
+        };
+        let waiting = loaded.transfer.is_open()
+            && loaded.transfer.state() != TransferState::Active
+            && loaded.transfer.desk() == desk.as_deref()
+            && loaded.transfer.chat() == Some(&chat);
+        if !waiting || fail_over(&conversations, &session_id, &loaded).await {
+            return;
+        }
+        // The last desk of the route: the chat there ends, and so does the transfer.
+        if let Err(error) = conversations
+            .desk
+            .of(desk.as_deref())
+            .end_chat(&chat, EndReason::JoinTimedOut)
+            .await
+        {
+            tracing::debug!(%error, "the desk could not end a chat nobody joined");
+        }
+        conversations.desk.remove_link(&chat);
+        let link = super::desk::Link {
+            transfer,
+            session: session_id.clone(),
+        };
+        let ended = DeskEvent::Ended {
+            by: EndedBy::Desk,
+            reason: EndReason::JoinTimedOut,
+        };
+        pump::handle_locked(&conversations, &link, ended).await.ok();
+        drop(guard);
+    });
 }
 
 /// The desk returned an error: the transfer fails and the assistant takes the customer back.
@@ -247,7 +456,8 @@ pub(crate) async fn relay(conversations: &Conversations, loaded: &Loaded, id: &s
         at,
         text: text.to_owned(),
     };
-    if let Err(error) = conversations.desk.service.send_to_agent(chat, message).await {
+    let service = conversations.desk.of(loaded.transfer.desk());
+    if let Err(error) = service.send_to_agent(chat, message).await {
         tracing::warn!(%error, transfer = %loaded.transfer.id(), "relaying a customer message to the desk failed");
     }
 }
@@ -289,7 +499,7 @@ pub(crate) async fn end_by_customer(
             TransferCommand::Cancel => EndReason::Cancelled,
             _ => EndReason::CustomerLeft,
         };
-        if let Err(error) = conversations.desk.service.end_chat(&chat, reason).await {
+        if let Err(error) = conversations.desk.of(transfer.desk()).end_chat(&chat, reason).await {
             tracing::warn!(%error, "the desk could not end the chat");
         }
         conversations.desk.remove_link(&chat);
@@ -318,18 +528,21 @@ pub enum CustomerSignal {
 
 /// Customer typing or read frames from the session socket, to the desk.
 pub(crate) async fn customer_signal(conversations: &Conversations, session_id: &str, signal: CustomerSignal) {
-    let chat = match conversations.store.open_transfer_of(&SessionId::new(session_id)).await {
-        Ok(Some(stored)) => stored.chat_id,
+    let loaded = match conversations.store.open_transfer_of(&SessionId::new(session_id)).await {
+        Ok(Some(stored)) => Loaded::decode(stored).ok(),
         Ok(None) => None,
         Err(error) => {
             tracing::warn!(%error, "looking up the session's transfer failed");
             None
         }
     };
-    let Some(chat) = chat.and_then(|chat| baton_desk::ChatId::parse(&chat).ok()) else {
+    let Some(loaded) = loaded else {
         return;
     };
-    let service = &conversations.desk.service;
+    let Some(chat) = loaded.transfer.chat().cloned() else {
+        return;
+    };
+    let service = conversations.desk.of(loaded.transfer.desk());
     let result = match signal {
         CustomerSignal::Typing(typing) => service.customer_typing(&chat, typing).await,
         CustomerSignal::Read(up_to) => match MessageId::parse(&up_to) {
@@ -361,27 +574,31 @@ pub(crate) async fn resume_all(conversations: &Arc<Conversations>) -> Result<usi
         }
         let session_id = loaded.stored.session_id.as_str().to_owned();
         let mut transfer = loaded.transfer.clone();
-        let chat = match transfer.chat().cloned() {
-            Some(chat) => {
-                let agent = match transfer.state() {
-                    TransferState::Active => transfer.agent().map(|agent| agent.id.clone()),
-                    _ => None,
-                };
-                if let Some(agent) = &agent {
-                    ensure_agent(conversations, agent).await;
-                }
-                let resume = ChatResume {
-                    chat,
-                    request: loaded.request.clone(),
-                    queued_at: transfer.opened_at(),
-                    agent,
-                };
-                conversations.desk.service.resume(resume).await
+        let Some(chat) = transfer.chat().cloned() else {
+            // Opened, but the process stopped before a desk was asked.
+            let queue = loaded.queue(&conversations.settings.default_queue);
+            let route = conversations.desk.route(&queue);
+            match open_on_route(conversations, &session_id, &mut transfer, &loaded.request, route).await {
+                Ok(()) => resumed += 1,
+                Err(error) => fail(conversations, &session_id, transfer, error).await,
             }
-            // Opened, but the process stopped before the desk was asked.
-            None => conversations.desk.service.start_chat(loaded.request.clone()).await,
+            continue;
         };
-        match chat {
+        let agent = match transfer.state() {
+            TransferState::Active => transfer.agent().map(|agent| agent.id.clone()),
+            _ => None,
+        };
+        if let Some(agent) = &agent {
+            ensure_agent(conversations, agent).await;
+        }
+        let resume = ChatResume {
+            chat,
+            request: loaded.request.clone(),
+            queued_at: transfer.opened_at(),
+            agent,
+        };
+        let desk = transfer.desk().map(str::to_owned);
+        match conversations.desk.of(desk.as_deref()).resume(resume).await {
             Ok(chat) => {
                 if transfer.chat() != Some(&chat.id) {
                     transfer.attach_chat(chat.id.clone());
@@ -389,6 +606,9 @@ pub(crate) async fn resume_all(conversations: &Arc<Conversations>) -> Result<usi
                         .store
                         .update_transfer(update_of(&transfer, Vec::new(), conversations.clock.now()))
                         .await?;
+                }
+                if transfer.state() != TransferState::Active {
+                    watch_join(conversations, &session_id, transfer.id().clone(), desk, chat.id.clone());
                 }
                 pump::spawn(conversations, chat.id, transfer.id().clone(), session_id, chat.events);
                 resumed += 1;

@@ -1,0 +1,260 @@
+//! The desks a configuration names, checked and built: secrets read from the environment or
+//! files, connectors made, routes resolved. `baton check-config` runs the same checks.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton_connectors::webhook::{WebhookConfig, WebhookDesk};
+use baton_desk::{QueueName, ServiceDesk};
+
+use crate::config::{Config, DeskSpec, WebhookSpec};
+
+/// Baton's own desk's name in routes.
+pub const OWN: &str = "own";
+
+/// A configured desk other than Baton's own.
+pub struct NamedDesk {
+    pub name: String,
+    pub service: Arc<dyn ServiceDesk>,
+    /// No agent joined by then: the transfer goes to the next desk of its route.
+    pub join_timeout: Option<Duration>,
+}
+
+/// Everything wrong with the desks and routes of a configuration, each problem located by its
+/// key (`desks.helpdesk.secret_env: …`).
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.join("\n"))]
+pub struct DeskConfigError(pub Vec<String>);
+
+/// Reads a secret given as `{key}_env` or `{key}_file`.
+fn secret(
+    at: &str,
+    key: &str,
+    from_env: Option<&str>,
+    from_file: Option<&std::path::Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let value = match (from_env, from_file) {
+        (Some(_), Some(_)) => return Err(format!("{at}: give {key}_env or {key}_file, not both")),
+        (None, None) => {
+            return Err(format!(
+                "{at}: {key} is missing: give {key}_env (an environment variable's name) or {key}_file (a file holding it)"
+            ));
+        }
+        (Some(name), None) => env(name)
+            .ok_or_else(|| format!("{at}.{key}_env: environment variable {name} is not set"))?,
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|error| format!("{at}.{key}_file: reading {}: {error}", path.display()))?,
+    };
+    let value = value.trim_end_matches(['\r', '\n']).to_owned();
+    if value.is_empty() {
+        return Err(format!("{at}: {key} is empty"));
+    }
+    Ok(value)
+}
+
+fn webhook(name: &str, spec: &WebhookSpec, env: &dyn Fn(&str) -> Option<String>) -> Result<NamedDesk, String> {
+    let at = format!("desks.{name}");
+    let secret = secret(&at, "secret", spec.secret_env.as_deref(), spec.secret_file.as_deref(), env)?;
+    let config = WebhookConfig {
+        url: spec.url.clone(),
+        secret,
+        retry: spec.retry.clone(),
+    };
+    let desk = WebhookDesk::new(name, config).map_err(|error| format!("{at}: {error}"))?;
+    Ok(NamedDesk {
+        name: name.to_owned(),
+        service: Arc::new(desk),
+        join_timeout: join_timeout(&at, spec.join_timeout_secs)?,
+    })
+}
+
+fn join_timeout(at: &str, secs: Option<u64>) -> Result<Option<Duration>, String> {
+    match secs {
+        Some(0) => Err(format!("{at}.join_timeout_secs: must be at least 1")),
+        Some(secs) => Ok(Some(Duration::from_secs(secs))),
+        None => Ok(None),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Builds the configured desks; every problem found, not only the first.
+pub fn build(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<NamedDesk>, DeskConfigError> {
+    let mut problems = Vec::new();
+    let mut desks = Vec::new();
+    for (name, spec) in &config.desks {
+        if !valid_name(name) {
+            problems.push(format!(
+                "desks.{name}: a desk's name is 1 to 64 lower-case letters, digits, '-' or '_'"
+            ));
+            continue;
+        }
+        match spec {
+            DeskSpec::Own {} if name == OWN => {}
+            DeskSpec::Own {} => problems.push(format!(
+                "desks.{name}: kind \"own\" is Baton's own desk, which is named \"{OWN}\" (configure it in [desk])"
+            )),
+            _ if name == OWN => problems.push(format!(
+                "desks.{OWN}: the name \"{OWN}\" is Baton's own desk; give this desk another name"
+            )),
+            DeskSpec::Webhook(spec) => match webhook(name, spec, env) {
+                Ok(desk) => desks.push(desk),
+                Err(problem) => problems.push(problem),
+            },
+        }
+    }
+    for (queue, route) in &config.routes {
+        let at = format!("routes.{queue:?}");
+        if queue != "*" && QueueName::parse(queue).is_err() {
+            problems.push(format!("{at}: not a queue name"));
+        }
+        if route.is_empty() {
+            problems.push(format!("{at}: name at least one desk"));
+        }
+        for (index, desk) in route.iter().enumerate() {
+            if desk != OWN && !config.desks.contains_key(desk) {
+                let known: Vec<&str> = std::iter::once(OWN)
+                    .chain(config.desks.keys().map(String::as_str))
+                    .collect();
+                problems.push(format!(
+                    "{at}[{index}]: no desk named {desk:?} (configured: {})",
+                    known.join(", ")
+                ));
+            }
+            if route[..index].contains(desk) {
+                problems.push(format!("{at}[{index}]: {desk:?} is already in this route"));
+            }
+        }
+    }
+    if let Some(url) = &config.public_url
+        && reqwest_like_url(url).is_err()
+    {
+        problems.push(format!("public_url: {url:?} is not an http:// or https:// address"));
+    }
+    if problems.is_empty() {
+        Ok(desks)
+    } else {
+        Err(DeskConfigError(problems))
+    }
+}
+
+fn reqwest_like_url(url: &str) -> Result<(), ()> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or(())?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(());
+    }
+    Ok(())
+}
+
+/// The route of `queue`: its own, else `"*"`'s, else Baton's own desk alone.
+pub fn route_of(routes: &BTreeMap<String, Vec<String>>, queue: &str) -> Vec<String> {
+    routes
+        .get(queue)
+        .or_else(|| routes.get("*"))
+        .cloned()
+        .unwrap_or_else(|| vec![OWN.to_owned()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        toml::from_str(text).unwrap()
+    }
+
+    fn env(name: &str) -> Option<String> {
+        (name == "HELPDESK_SECRET").then(|| "a-secret-of-enough-length".to_owned())
+    }
+
+    #[test]
+    fn a_webhook_desk_with_its_secret_in_the_environment_is_built() {
+        let config = config(
+            r#"
+[desks.helpdesk]
+kind = "webhook"
+url = "http://127.0.0.1:9/baton"
+secret_env = "HELPDESK_SECRET"
+join_timeout_secs = 30
+
+[routes]
+billing = ["helpdesk", "own"]
+"#,
+        );
+        let desks = build(&config, &env).unwrap();
+        assert_eq!(desks.len(), 1);
+        assert_eq!(desks[0].name, "helpdesk");
+        assert_eq!(desks[0].join_timeout, Some(Duration::from_secs(30)));
+        assert!(desks[0].service.webhook().is_some());
+        assert_eq!(route_of(&config.routes, "billing"), ["helpdesk", "own"]);
+        assert_eq!(route_of(&config.routes, "sales"), ["own"]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key() {
+        let config = config(
+            r#"
+[desks.helpdesk]
+kind = "webhook"
+url = "ftp://example.com"
+secret_env = "UNSET_SECRET"
+
+[desks.plain]
+kind = "webhook"
+url = "http://127.0.0.1:9/"
+
+[routes]
+billing = ["helpdesk", "nowhere", "helpdesk"]
+"Bad Queue" = []
+"#,
+        );
+        let error = build(&config, &env).unwrap_err().to_string();
+        for expected in [
+            "desks.helpdesk.secret_env: environment variable UNSET_SECRET is not set",
+            "desks.plain: secret is missing: give secret_env",
+            r#"routes."billing"[1]: no desk named "nowhere" (configured: own, helpdesk, plain)"#,
+            r#"routes."billing"[2]: "helpdesk" is already in this route"#,
+            r#"routes."Bad Queue": not a queue name"#,
+            r#"routes."Bad Queue": name at least one desk"#,
+        ] {
+            assert!(error.contains(expected), "missing {expected:?} in:\n{error}");
+        }
+    }
+
+    #[test]
+    fn a_secret_written_in_the_file_is_refused() {
+        let error = toml::from_str::<Config>(
+            "[desks.helpdesk]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\nsecret = \"in the file\"\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("unknown field `secret`"), "{error}");
+    }
+
+    #[test]
+    fn a_secret_file_is_read_without_its_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "a-secret-of-enough-length\n").unwrap();
+        let text = format!(
+            "[desks.helpdesk]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\nsecret_file = {:?}\n",
+            path.display().to_string()
+        );
+        assert_eq!(build(&config(&text), &|_| None).unwrap().len(), 1);
+        let short = dir.path().join("short");
+        std::fs::write(&short, "short\n").unwrap();
+        let text = text.replace(&path.display().to_string(), &short.display().to_string());
+        let error = build(&config(&text), &|_| None).unwrap_err().to_string();
+        assert!(error.contains("at least 16 characters"), "{error}");
+    }
+}
