@@ -3,3 +3,5 @@
 //!
 //! Invariant: a desk's wire format (its paths, payloads, signatures) is seen only here; the server
 //! hands a connector the raw body and headers of a webhook and gets typed results back.
+
+pub mod matrix;
