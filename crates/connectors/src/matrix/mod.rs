@@ -308,14 +308,19 @@ impl MatrixDesk {
             Some(agents) => Some(resolve_agents(&client, agents).await?),
             None => None,
         };
-        // An empty filter for the first sync: it only needs the stream position, not history.
-        let first = json!({"room": {"rooms": []}, "presence": {"types": []}, "account_data": {"types": []}});
-        let first = first.to_string();
+        // The first sync only fetches the stream position. It uses the loop's own filter: a
+        // position taken under a filter that left the rooms out makes Synapse send every room's
+        // history again on the next sync, as if the bot had just joined.
+        // Synapse also answers an identical sync from its cache for a while (the key includes the
+        // device and the timeout), which after a reconnect would be the previous desk's old
+        // position; a first sync (no `since`) never waits, so a timeout of its own avoids that.
+        let filter = sync_filter();
+        let nonce = (uuid::Uuid::new_v4().as_u128() % 1_000_000 + 1).to_string();
         let answer = client
             .call(
                 Method::GET,
                 "/sync",
-                &[("filter", &first), ("timeout", "0"), ("set_presence", "offline")],
+                &[("filter", &filter), ("timeout", &nonce), ("set_presence", "offline")],
                 None,
                 Policy::SAFE,
             )
@@ -600,8 +605,9 @@ impl Inner {
         }
     }
 
-    /// The room's events after the stored position, oldest first (empty without a position).
-    async fn missed_events(&self, room: &str) -> Result<Vec<Value>, CallError> {
+    /// The room's events after the stored position, oldest first (empty without a position),
+    /// and the stored event's time.
+    async fn missed_events(&self, room: &str) -> Result<(Vec<Value>, Option<i64>), CallError> {
         let path = format!(
             "/user/{}/rooms/{}/account_data/{POSITION_TYPE}",
             segment(&self.bot),
@@ -609,11 +615,11 @@ impl Inner {
         );
         let stored = match self.client.call(Method::GET, &path, &[], None, Policy::SAFE).await {
             Ok(stored) => stored,
-            Err(error) if error.errcode() == Some("M_NOT_FOUND") => return Ok(Vec::new()),
+            Err(error) if error.errcode() == Some("M_NOT_FOUND") => return Ok((Vec::new(), None)),
             Err(error) => return Err(error),
         };
         let Some(position) = room::str_at(&stored, &["event_id"]) else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         };
         // "Getting events for a room": `GET /rooms/{id}/messages`, newest first without `from`.
         let path = format!("/rooms/{}/messages", segment(room));
@@ -629,7 +635,7 @@ impl Inner {
             for event in chunk.iter() {
                 if room::str_at(event, &["event_id"]) == Some(position) {
                     missed.reverse();
-                    return Ok(missed);
+                    return Ok((missed, event.get("origin_server_ts").and_then(Value::as_i64)));
                 }
                 missed.push(event.clone());
             }
@@ -645,7 +651,7 @@ impl Inner {
             "the stored position is not in the room's recent history"
         );
         missed.reverse();
-        Ok(missed)
+        Ok((missed, None))
     }
 
     fn broadcast(&self, event: DeskEvent) {
@@ -689,11 +695,9 @@ fn apply(open: &mut Room, incoming: &[Incoming]) -> Vec<Action> {
     actions
 }
 
-/// The sync loop: long-polls `/sync` (Client-Server API v1.11, "Syncing") from `since` and
-/// dispatches each batch, until the desk is dropped. While the homeserver cannot be reached it
-/// tries again with a growing pause and tells every open chat once that it is disconnected.
-async fn run_sync(desk: Weak<Inner>, client: Client, mut since: String) {
-    let filter = json!({
+/// What the bot's syncs ask for: room timelines, typing and receipts; no presence, no account data.
+fn sync_filter() -> String {
+    json!({
         "presence": {"types": []},
         "account_data": {"types": []},
         "room": {
@@ -703,7 +707,14 @@ async fn run_sync(desk: Weak<Inner>, client: Client, mut since: String) {
             "account_data": {"types": []},
         },
     })
-    .to_string();
+    .to_string()
+}
+
+/// The sync loop: long-polls `/sync` (Client-Server API v1.11, "Syncing") from `since` and
+/// dispatches each batch, until the desk is dropped. While the homeserver cannot be reached it
+/// tries again with a growing pause and tells every open chat once that it is disconnected.
+async fn run_sync(desk: Weak<Inner>, client: Client, mut since: String) {
+    let filter = sync_filter();
     let wait = SYNC_WAIT.as_millis().to_string();
     let policy = Policy {
         timeout: SYNC_WAIT + Duration::from_secs(15),
@@ -1087,11 +1098,11 @@ impl ServiceDesk for MatrixDesk {
             let generation = open.wait_generation;
             inner.lock().insert(room_id.clone(), open);
 
-            let missed = match inner.missed_events(&room_id).await {
+            let (missed, floor) = match inner.missed_events(&room_id).await {
                 Ok(missed) => missed,
                 Err(error) => {
                     tracing::warn!(room = %room_id, %error, "cannot read what the chat missed");
-                    Vec::new()
+                    (Vec::new(), None)
                 }
             };
             let (actions, position) = {
@@ -1099,6 +1110,7 @@ impl ServiceDesk for MatrixDesk {
                 let Some(open) = rooms.get_mut(&room_id) else {
                     return Err(DeskError::UnknownChat(resume.chat.clone()));
                 };
+                open.floor = floor;
                 let mut incoming: Vec<Incoming> = missed.into_iter().map(Incoming::Timeline).collect();
                 incoming.extend(open.replaying.take().unwrap_or_default());
                 let mut actions = apply(open, &incoming);

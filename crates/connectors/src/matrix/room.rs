@@ -90,6 +90,9 @@ pub(crate) struct Room {
     names: HashMap<String, String>,
     /// The last timeline event processed, the resume point the desk stores in the room.
     pub last_event: Option<String>,
+    /// After a resume: events older than the stored position (milliseconds since the epoch)
+    /// were handled before the restart and are only recorded.
+    pub floor: Option<i64>,
     /// While a resume replays history, sync events for the room wait here.
     pub replaying: Option<Vec<Incoming>>,
 }
@@ -127,6 +130,7 @@ impl Room {
             agent_typing: false,
             names: HashMap::new(),
             last_event: None,
+            floor: None,
             replaying: None,
         }
     }
@@ -216,7 +220,11 @@ impl Room {
         self.next_position += 1;
         self.positions.insert(event_id.to_owned(), position);
         self.last_event = Some(event_id.to_owned());
-        if self.is_ended() {
+        let old = self
+            .floor
+            .zip(event.get("origin_server_ts").and_then(Value::as_i64))
+            .is_some_and(|(floor, at)| at < floor);
+        if self.is_ended() || old {
             return actions;
         }
         let (Some(sender), Some(kind)) = (str_at(event, &["sender"]), str_at(event, &["type"])) else {

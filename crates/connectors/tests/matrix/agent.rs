@@ -9,19 +9,30 @@ use serde_json::{Value, json};
 /// One thing the agent's client saw.
 #[derive(Debug, Clone)]
 pub enum Seen {
-    Invite { room: String },
+    Invite {
+        room: String,
+    },
     /// The agent's own membership became `leave` (kicked, invitation withdrawn).
-    Left { room: String },
-    Timeline { room: String, event: Value },
-    Ephemeral { room: String, event: Value },
+    Left {
+        room: String,
+    },
+    Timeline {
+        room: String,
+        event: Value,
+    },
+    Ephemeral {
+        room: String,
+        event: Value,
+    },
 }
 
 impl Seen {
     pub fn room(&self) -> &str {
         match self {
-            Seen::Invite { room } | Seen::Left { room } | Seen::Timeline { room, .. } | Seen::Ephemeral { room, .. } => {
-                room
-            }
+            Seen::Invite { room }
+            | Seen::Left { room }
+            | Seen::Timeline { room, .. }
+            | Seen::Ephemeral { room, .. } => room,
         }
     }
 }
@@ -168,7 +179,9 @@ impl Agent {
                     if event["type"] == "m.room.message" && event["sender"] == sender && event["content"]["msgtype"] == msgtype)
             })
             .await;
-        let Seen::Timeline { event, .. } = seen else { unreachable!() };
+        let Seen::Timeline { event, .. } = seen else {
+            unreachable!()
+        };
         (
             event["content"]["body"].as_str().unwrap_or_default().to_owned(),
             event["event_id"].as_str().unwrap_or_default().to_owned(),
@@ -181,8 +194,12 @@ impl Agent {
     }
 
     pub async fn leave(&mut self, room: &str) {
-        self.call(reqwest::Method::POST, &format!("/rooms/{}/leave", encode(room)), json!({}))
-            .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/rooms/{}/leave", encode(room)),
+            json!({}),
+        )
+        .await;
     }
 
     pub async fn send(&mut self, room: &str, content: Value) -> String {
@@ -196,16 +213,29 @@ impl Agent {
         self.send(room, json!({"msgtype": "m.text", "body": text})).await
     }
 
-    pub async fn send_event(&mut self, room: &str, kind: &str, content: Value) {
+    /// Sends any event; whether the homeserver took it (it refuses some malformed messages).
+    pub async fn send_event(&mut self, room: &str, kind: &str, content: Value) -> bool {
         self.txn += 1;
         let path = format!("/rooms/{}/send/{}/agent{}", encode(room), encode(kind), self.txn);
-        self.call(reqwest::Method::PUT, &path, content).await;
+        let response = self
+            .http
+            .put(format!("{}/_matrix/client/v3{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&content)
+            .send()
+            .await
+            .unwrap();
+        response.status().is_success()
     }
 
     pub async fn typing(&mut self, room: &str, typing: bool) {
         let path = format!("/rooms/{}/typing/{}", encode(room), encode(&self.user));
-        self.call(reqwest::Method::PUT, &path, json!({"typing": typing, "timeout": 30_000}))
-            .await;
+        self.call(
+            reqwest::Method::PUT,
+            &path,
+            json!({"typing": typing, "timeout": 30_000}),
+        )
+        .await;
     }
 
     pub async fn read(&mut self, room: &str, event: &str) {
@@ -215,7 +245,8 @@ impl Agent {
 
     pub async fn set_presence(&mut self, presence: &str) {
         let path = format!("/presence/{}/status", encode(&self.user));
-        self.call(reqwest::Method::PUT, &path, json!({"presence": presence})).await;
+        self.call(reqwest::Method::PUT, &path, json!({"presence": presence}))
+            .await;
     }
 
     /// Creates a room and invites `users` (the agents' room of a queue).

@@ -227,7 +227,9 @@ async fn matrix_whole_transfer_between_agents_and_back_to_the_assistant() {
     ann.join(&room).await;
     let (brief, _) = ann.next_text_from(&room, desk.bot(), "m.notice").await;
     assert!(brief.contains("Robin") && brief.contains("billing"), "{brief}");
-    let joined = follow.until("joined", |event| matches!(event, DeskEvent::AgentJoined(_))).await;
+    let joined = follow
+        .until("joined", |event| matches!(event, DeskEvent::AgentJoined(_)))
+        .await;
     assert_eq!(
         joined,
         DeskEvent::AgentJoined(AgentProfile {
@@ -244,7 +246,9 @@ async fn matrix_whole_transfer_between_agents_and_back_to_the_assistant() {
     let (body, customer_event) = ann.next_text_from(&room, desk.bot(), "m.text").await;
     assert_eq!(body, "Robin (customer): my card is blocked");
     ann.read(&room, &customer_event).await;
-    let read = follow.until("read", |event| matches!(event, DeskEvent::AgentRead { .. })).await;
+    let read = follow
+        .until("read", |event| matches!(event, DeskEvent::AgentRead { .. }))
+        .await;
     assert_eq!(
         read,
         DeskEvent::AgentRead {
@@ -262,7 +266,10 @@ async fn matrix_whole_transfer_between_agents_and_back_to_the_assistant() {
     else {
         unreachable!()
     };
-    assert_eq!((message.text.as_str(), message.id.as_str()), ("Let me look.", said.as_str()));
+    assert_eq!(
+        (message.text.as_str(), message.id.as_str()),
+        ("Let me look.", said.as_str())
+    );
     desk.customer_typing(&id, true).await.unwrap();
     let bot = desk.bot().to_owned();
     ann.wait_for(&room, "customer typing", |seen| {
@@ -286,7 +293,9 @@ async fn matrix_whole_transfer_between_agents_and_back_to_the_assistant() {
     assert_eq!(follow.transfer.state(), TransferState::Offered);
     carol.wait_for_invite(&room).await;
     carol.join(&room).await;
-    let joined = follow.until("joined", |event| matches!(event, DeskEvent::AgentJoined(_))).await;
+    let joined = follow
+        .until("joined", |event| matches!(event, DeskEvent::AgentJoined(_)))
+        .await;
     assert!(matches!(&joined, DeskEvent::AgentJoined(profile) if profile.name == "Carol"));
     ann.wait_for_leave(&room).await;
     carol.say(&room, "Carol here, I can help.").await;
@@ -300,7 +309,9 @@ async fn matrix_whole_transfer_between_agents_and_back_to_the_assistant() {
 
     // Carol hands the customer back to the assistant's billing action.
     carol.say(&room, "!handback billing").await;
-    let ended = follow.until("ended", |event| matches!(event, DeskEvent::Ended { .. })).await;
+    let ended = follow
+        .until("ended", |event| matches!(event, DeskEvent::Ended { .. }))
+        .await;
     assert_eq!(
         ended,
         DeskEvent::Ended {
@@ -312,7 +323,9 @@ async fn matrix_whole_transfer_between_agents_and_back_to_the_assistant() {
         }
     );
     assert_eq!(follow.transfer.state(), TransferState::HandedBack);
-    let end = tokio::time::timeout(WAIT, follow.events.recv()).await.expect("the stream ends");
+    let end = tokio::time::timeout(WAIT, follow.events.recv())
+        .await
+        .expect("the stream ends");
     assert_eq!(end, None);
 }
 
@@ -335,7 +348,9 @@ async fn matrix_chat_times_out_when_no_agent_joins() {
     let chat = desk.start_chat(request.clone()).await.expect("start_chat");
     let room = chat.id.as_str().to_owned();
     let mut follow = Follow::new(chat, &request);
-    let ended = follow.until("ended", |event| matches!(event, DeskEvent::Ended { .. })).await;
+    let ended = follow
+        .until("ended", |event| matches!(event, DeskEvent::Ended { .. }))
+        .await;
     assert_eq!(
         ended,
         DeskEvent::Ended {
@@ -487,10 +502,12 @@ async fn matrix_unexpected_events_and_commands_do_not_break_the_chat() {
         json!({"msgtype": "m.text", "body": "!frobnicate"}),
         json!({"msgtype": "m.text", "body": "!"}),
     ] {
-        ann.send(&room, content).await;
+        ann.send_event(&room, "m.room.message", content).await;
     }
-    ann.send_event(&room, "org.example.custom", json!({"anything": [1, 2, 3]}))
-        .await;
+    assert!(
+        ann.send_event(&room, "org.example.custom", json!({"anything": [1, 2, 3]}))
+            .await
+    );
     ann.read(&room, "$not-an-event-here").await;
     let invalid = desk
         .customer_read(&id, &MessageId::parse("not-an-event").unwrap())
@@ -509,7 +526,9 @@ async fn matrix_unexpected_events_and_commands_do_not_break_the_chat() {
     let (help, _) = ann.next_text_from(&room, desk.bot(), "m.notice").await;
     assert!(!help.is_empty());
     desk.end_chat(&id, EndReason::CustomerLeft).await.expect("end_chat");
-    let end = tokio::time::timeout(WAIT, follow.events.recv()).await.expect("the stream ends");
+    let end = tokio::time::timeout(WAIT, follow.events.recv())
+        .await
+        .expect("the stream ends");
     assert_eq!(end, None);
     let closed = ann
         .wait_for(&room, "the customer-left notice", |seen| {

@@ -112,10 +112,17 @@ fn install() -> Result<PathBuf, String> {
             return Ok(());
         }
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or_default();
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|line| !line.trim().is_empty())
+            .unwrap_or_default();
         Err(format!("{what} failed: {last}"))
     };
-    run(Command::new("python3").args(["-m", "venv"]).arg(&dir), "python3 -m venv")?;
+    run(
+        Command::new("python3").args(["-m", "venv"]).arg(&dir),
+        "python3 -m venv",
+    )?;
     run(
         Command::new(dir.join("bin/pip")).args([
             "install",
@@ -151,7 +158,13 @@ impl Synapse {
         let port = free_port();
         std::fs::write(dir.path().join("homeserver.yaml"), config(dir.path(), port)).expect("write the config");
         let output = Command::new(python)
-            .args(["-m", "synapse.app.homeserver", "-c", "homeserver.yaml", "--generate-keys"])
+            .args([
+                "-m",
+                "synapse.app.homeserver",
+                "-c",
+                "homeserver.yaml",
+                "--generate-keys",
+            ])
             .current_dir(dir.path())
             .output()
             .expect("run synapse --generate-keys");
@@ -238,7 +251,12 @@ impl Synapse {
         let nonce = nonce["nonce"].as_str().unwrap().to_owned();
         let mut mac = Hmac::<sha1::Sha1>::new_from_slice(SHARED_SECRET.as_bytes()).unwrap();
         mac.update(format!("{nonce}\0{name}\0{password}\0notadmin").as_bytes());
-        let mac: String = mac.finalize().into_bytes().iter().map(|byte| format!("{byte:02x}")).collect();
+        let mac: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
         let body = json!({"nonce": nonce, "username": name, "password": password, "displayname": display_name,
                           "admin": false, "mac": mac});
         let response = http.post(&url).json(&body).send().await.unwrap();
