@@ -1148,3 +1148,74 @@ impl ServiceDesk for MatrixDesk {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_reads_queues_refuses_unknown_keys_and_hides_secrets() {
+        let config: MatrixConfig = serde_json::from_value(json!({
+            "homeserver": "https://matrix.example.org",
+            "user": "@baton:example.org",
+            "password": "hunter2",
+            "queues": {
+                "billing": {"agents": ["@ann:example.org", "@bob:example.org"]},
+                "tech": {"agents_room": "#tech-agents:example.org"},
+            },
+            "default": {"agents": ["@ann:example.org"]},
+            "join_timeout_secs": 60,
+        }))
+        .unwrap();
+        assert_eq!(config.queues["billing"].agents.len(), 2);
+        assert_eq!(config.join_timeout_secs, 60);
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("[redacted]"), "{shown}");
+
+        let unknown = serde_json::from_value::<MatrixConfig>(json!({
+            "homeserver": "https://matrix.example.org", "user": "@baton:example.org", "pasword": "x",
+        }));
+        assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn secrets_come_from_exactly_one_source() {
+        let dir = std::env::temp_dir().join(format!("baton-matrix-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "syt_token\n").unwrap();
+        let mut config = MatrixConfig::new("https://hs", "@baton:hs", "pw");
+        config.password = None;
+        config.access_token_file = Some(file.display().to_string());
+        config.resolve_secrets().unwrap();
+        assert_eq!(config.access_token.as_deref(), Some("syt_token"));
+        assert!(matches!(config.credential(), Ok(Credential::AccessToken(_))));
+
+        let mut both = MatrixConfig::new("https://hs", "@baton:hs", "pw");
+        both.access_token = Some("t".into());
+        assert!(matches!(both.resolve_secrets(), Err(DeskError::Config(_))));
+        let mut missing = MatrixConfig::new("https://hs", "@baton:hs", "pw");
+        missing.password = None;
+        missing.password_file = Some(dir.join("absent").display().to_string());
+        assert!(matches!(missing.resolve_secrets(), Err(DeskError::Config(_))));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_brief_names_the_customer_reason_variables_and_transcript() {
+        let request = baton_desk::contract::sample_request("t-1", QueueName::parse("billing").unwrap());
+        let notices = brief_notices(&request, &customer_label(&request)).join("\n");
+        for expected in [
+            "Robin (customer) asks for an agent (queue billing): fallback (no action matches)",
+            "\"blorp\", \"flurb\"",
+            "Message for you: The customer could not be understood.",
+            "account_type = \"savings\"",
+            "[10:00] Robin (customer): blorp",
+            "Full transcript: https://baton.example/transcripts/t-1",
+            "!handback",
+        ] {
+            assert!(notices.contains(expected), "{expected:?} missing from:\n{notices}");
+        }
+        assert_eq!(room_name(&request), "Customer Robin — billing");
+    }
+}

@@ -537,3 +537,86 @@ async fn matrix_unexpected_events_and_commands_do_not_break_the_chat() {
         .await;
     assert!(matches!(closed, Seen::Timeline { .. }));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_agent_leaving_the_room_ends_the_chat() {
+    let Some(synapse) = synapse::shared() else {
+        return;
+    };
+    let (desk, agents) = billing_desk(synapse, "leave", &["Ann"]).await;
+    let [mut ann] = <[Agent; 1]>::try_from(agents).ok().unwrap();
+    let request = sample_request("leave-1", QueueName::parse("billing").unwrap());
+    let chat = desk.start_chat(request.clone()).await.expect("start_chat");
+    let room = chat.id.as_str().to_owned();
+    let mut follow = Follow::new(chat, &request);
+    ann.wait_for_invite(&room).await;
+    ann.join(&room).await;
+    follow
+        .until("joined", |event| matches!(event, DeskEvent::AgentJoined(_)))
+        .await;
+    ann.leave(&room).await;
+    follow.until("left", |event| event == &DeskEvent::AgentLeft).await;
+    let ended = follow
+        .until("ended", |event| matches!(event, DeskEvent::Ended { .. }))
+        .await;
+    assert!(matches!(
+        ended,
+        DeskEvent::Ended {
+            by: EndedBy::Agent,
+            reason: EndReason::Other { .. }
+        }
+    ));
+    assert_eq!(follow.transfer.state(), TransferState::Ended);
+}
+
+/// A homeserver that answers every request with `body` and `status`.
+async fn fake_homeserver(status: u16, body: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buffer = vec![0; 64 * 1024];
+                let _ = stream.read(&mut buffer).await;
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn matrix_connect_fails_cleanly_on_odd_homeserver_answers() {
+    let cases = [
+        (200, "not json"),
+        (200, "[1, 2, 3]"),
+        (200, "{}"),
+        (200, r#"{"access_token": 42}"#),
+        (403, r#"{"errcode": "M_FORBIDDEN", "error": "no"}"#),
+        (500, "<html>oops</html>"),
+        (429, r#"{"errcode": "M_LIMIT_EXCEEDED", "retry_after_ms": 1}"#),
+    ];
+    for (status, body) in cases {
+        let url = fake_homeserver(status, body).await;
+        let mut config = MatrixConfig::new(&url, "@baton:hs", "pw");
+        config.default = Some(QueueAgents::default());
+        let connected = MatrixDesk::connect(config).await;
+        assert!(connected.is_err(), "{status} {body}");
+    }
+    let unreachable = MatrixConfig::new("http://127.0.0.1:9", "@baton:hs", "pw");
+    assert!(MatrixDesk::connect(unreachable).await.is_err());
+    let mut no_secret = MatrixConfig::new("http://127.0.0.1:9", "@baton:hs", "pw");
+    no_secret.password = None;
+    assert!(matches!(
+        MatrixDesk::connect(no_secret).await,
+        Err(DeskError::Config(_))
+    ));
+}
