@@ -539,6 +539,7 @@ impl Inner {
     /// Hands one sync batch to the open rooms, then performs what they asked and stores each
     /// room's position.
     async fn dispatch(self: &Arc<Self>, batch: &Value) {
+        let gaps = self.fill_gaps(batch).await;
         let mut work = Vec::new();
         {
             let mut rooms = self.lock();
@@ -554,21 +555,20 @@ impl Inner {
                     let Some(open) = rooms.get_mut(room_id) else {
                         continue;
                     };
-                    let incoming = events_of(entry);
+                    let mut incoming: Vec<Incoming> = gaps
+                        .get(room_id)
+                        .into_iter()
+                        .flatten()
+                        .cloned()
+                        .map(Incoming::Timeline)
+                        .collect();
+                    incoming.extend(events_of(entry));
                     if incoming.is_empty() {
                         continue;
                     }
                     if let Some(buffer) = &mut open.replaying {
                         buffer.extend(incoming);
                         continue;
-                    }
-                    if entry
-                        .get("timeline")
-                        .and_then(|timeline| timeline.get("limited"))
-                        .and_then(Value::as_bool)
-                        == Some(true)
-                    {
-                        tracing::warn!(room = %room_id, "matrix sync skipped events in a room (limited timeline)");
                     }
                     let actions = apply(open, &incoming);
                     let position = open.last_event.clone();
@@ -586,6 +586,36 @@ impl Inner {
             }
             self.perform(&room_id, actions).await;
         }
+    }
+
+    /// The events a sync left out of open rooms' timelines (`limited`: more happened than the
+    /// filter's limit), fetched back from `prev_batch` to the last event the room had seen.
+    async fn fill_gaps(&self, batch: &Value) -> HashMap<String, Vec<Value>> {
+        let mut gaps = HashMap::new();
+        let Some(joined) = batch.pointer("/rooms/join").and_then(Value::as_object) else {
+            return gaps;
+        };
+        for (room_id, entry) in joined {
+            let limited = entry.pointer("/timeline/limited").and_then(Value::as_bool) == Some(true);
+            let Some(prev_batch) = entry.pointer("/timeline/prev_batch").and_then(Value::as_str) else {
+                continue;
+            };
+            if !limited || !self.lock().contains_key(room_id) {
+                continue;
+            }
+            let seen = |event: &Value| {
+                let id = room::str_at(event, &["event_id"]).unwrap_or_default();
+                self.lock().get(room_id).is_none_or(|open| open.has_seen(id))
+            };
+            match self.history_until(room_id, Some(prev_batch), seen).await {
+                Ok((missed, _)) => {
+                    tracing::info!(room = %room_id, n_events = missed.len(), "matrix sync gap filled");
+                    gaps.insert(room_id.clone(), missed);
+                }
+                Err(error) => tracing::warn!(room = %room_id, %error, "matrix sync skipped events in a room"),
+            }
+        }
+        gaps
     }
 
     async fn store_position(&self, room: &str, event: &str) {
@@ -621,37 +651,55 @@ impl Inner {
         let Some(position) = room::str_at(&stored, &["event_id"]) else {
             return Ok((Vec::new(), None));
         };
-        // "Getting events for a room": `GET /rooms/{id}/messages`, newest first without `from`.
+        let (missed, found) = self
+            .history_until(room, None, |event| room::str_at(event, &["event_id"]) == Some(position))
+            .await?;
+        if found.is_none() {
+            tracing::warn!(
+                room,
+                n_events = missed.len(),
+                "the stored position is not in the room's recent history"
+            );
+        }
+        let floor = found.and_then(|event| event.get("origin_server_ts").and_then(Value::as_i64));
+        Ok((missed, floor))
+    }
+
+    /// The room's events from `from` (the newest when `None`) back to the first one `stop`
+    /// picks, oldest first, and that event; at most [`REPLAY_LIMIT`] events.
+    async fn history_until(
+        &self,
+        room: &str,
+        from: Option<&str>,
+        stop: impl Fn(&Value) -> bool,
+    ) -> Result<(Vec<Value>, Option<Value>), CallError> {
+        // "Getting events for a room": `GET /rooms/{id}/messages`, newest first with `dir=b`.
         let path = format!("/rooms/{}/messages", segment(room));
-        let mut missed = Vec::new();
-        let mut from: Option<String> = None;
-        loop {
+        let mut events = Vec::new();
+        let mut from = from.map(str::to_owned);
+        let mut found = None;
+        'pages: loop {
             let mut query = vec![("dir", "b"), ("limit", "100")];
             if let Some(from) = &from {
                 query.push(("from", from));
             }
             let page = self.client.call(Method::GET, &path, &query, None, Policy::SAFE).await?;
             let chunk = page.get("chunk").and_then(Value::as_array).cloned().unwrap_or_default();
-            for event in chunk.iter() {
-                if room::str_at(event, &["event_id"]) == Some(position) {
-                    missed.reverse();
-                    return Ok((missed, event.get("origin_server_ts").and_then(Value::as_i64)));
+            for event in &chunk {
+                if stop(event) {
+                    found = Some(event.clone());
+                    break 'pages;
                 }
-                missed.push(event.clone());
+                events.push(event.clone());
             }
             let end = room::str_at(&page, &["end"]).map(str::to_owned);
-            if chunk.is_empty() || end.is_none() || missed.len() >= REPLAY_LIMIT {
+            if chunk.is_empty() || end.is_none() || events.len() >= REPLAY_LIMIT {
                 break;
             }
             from = end;
         }
-        tracing::warn!(
-            room,
-            n_events = missed.len(),
-            "the stored position is not in the room's recent history"
-        );
-        missed.reverse();
-        Ok((missed, None))
+        events.reverse();
+        Ok((events, found))
     }
 
     fn broadcast(&self, event: DeskEvent) {
@@ -1089,6 +1137,24 @@ impl ServiceDesk for MatrixDesk {
                 }
             }
             let waiting = resume.agent.is_none();
+            if waiting {
+                // "Room membership": the invitations still out, to withdraw when one agent joins.
+                let path = format!("/rooms/{}/members", segment(&room_id));
+                let members = inner
+                    .client
+                    .call(Method::GET, &path, &[("membership", "invite")], None, Policy::SAFE)
+                    .await
+                    .unwrap_or_default();
+                let invited = members
+                    .get("chunk")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|event| room::str_at(event, &["state_key"]))
+                    .map(str::to_owned)
+                    .collect();
+                open.phase = Phase::Waiting { invited };
+            }
             if let Some(agent) = &resume.agent {
                 open.phase = Phase::Active {
                     agent: agent.as_str().to_owned(),

@@ -140,6 +140,11 @@ impl Room {
         let _ = self.events.send(event);
     }
 
+    /// Whether this timeline event was already handled.
+    pub(crate) fn has_seen(&self, event_id: &str) -> bool {
+        self.positions.contains_key(event_id)
+    }
+
     pub(crate) fn is_ended(&self) -> bool {
         self.phase == Phase::Ended
     }
