@@ -1,6 +1,7 @@
 //! The Matrix desk against a real Synapse (installed with pip on first use, see `synapse`): the
 //! shared desk contract, a whole transfer between agents, a homeserver restart mid-chat, and
-//! events the desk does not expect.
+//! events the desk does not expect. The live tests are named `matrix_…` (the skip message
+//! counts them); the others need no homeserver.
 
 mod agent;
 mod synapse;
@@ -594,7 +595,7 @@ async fn fake_homeserver(status: u16, body: &'static str) -> String {
 }
 
 #[tokio::test]
-async fn matrix_connect_fails_cleanly_on_odd_homeserver_answers() {
+async fn connect_fails_cleanly_on_odd_homeserver_answers() {
     let cases = [
         (200, "not json"),
         (200, "[1, 2, 3]"),

@@ -68,7 +68,8 @@ fn required() -> bool {
     std::env::var_os(REQUIRE).is_some_and(|value| !value.is_empty() && value != "0")
 }
 
-/// How many tests this run would run (the binary lists them itself with this run's arguments).
+/// How many live tests (named `matrix_…`) this run would run: the binary lists them itself,
+/// given this run's arguments.
 fn tests_in_this_run() -> Option<usize> {
     let output = Command::new(std::env::current_exe().ok()?)
         .args(std::env::args_os().skip(1))
@@ -76,7 +77,11 @@ fn tests_in_this_run() -> Option<usize> {
         .output()
         .ok()?;
     let listed = String::from_utf8_lossy(&output.stdout);
-    Some(listed.lines().filter(|line| line.ends_with(": test")).count())
+    let live = listed
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .filter(|name| name.starts_with("matrix_"));
+    Some(live.count())
 }
 
 /// The workspace's `target/` (integration tests get `target/tmp` as `CARGO_TARGET_TMPDIR`).
