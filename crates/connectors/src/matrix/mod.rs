@@ -468,7 +468,8 @@ impl Inner {
                 }
             };
             if let Err(error) = result {
-                tracing::warn!(room, ?action, %error, "matrix call for a chat failed");
+                // Not the action itself: a notice may quote the customer.
+                tracing::warn!(room, action = action.kind(), %error, "matrix call for a chat failed");
             }
         }
     }

@@ -64,6 +64,19 @@ pub(crate) enum Action {
     Close,
 }
 
+impl Action {
+    /// The action's name, for logs (a notice's text may quote the customer).
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Action::Notice(_) => "notice",
+            Action::Kick { .. } => "kick",
+            Action::TransferInvite(_) => "transfer invite",
+            Action::InviteQueue => "invite queue",
+            Action::Close => "close",
+        }
+    }
+}
+
 /// One open chat.
 #[derive(Debug)]
 pub(crate) struct Room {
