@@ -571,8 +571,10 @@ impl Inner {
                         buffer.extend(incoming);
                         continue;
                     }
+                    let before = open.last_event.clone();
                     let actions = apply(open, &incoming);
-                    let position = open.last_event.clone();
+                    // Only a batch with new timeline events moves the stored position.
+                    let position = open.last_event.clone().filter(|_| open.last_event != before);
                     let ended = open.is_ended();
                     if ended {
                         rooms.remove(room_id);

@@ -436,7 +436,7 @@ async fn matrix_messages_sent_while_baton_was_down_arrive_once_after_resume() {
         .until("message", |event| matches!(event, DeskEvent::AgentMessage(_)))
         .await;
     // Lets the desk store its position after the batch it delivered.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
 
     drop(desk);
     ann.say(&room, "while you were away").await;
