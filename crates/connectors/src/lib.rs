@@ -1,9 +1,15 @@
 //! Connectors to service desks that run outside Baton: each is a [`baton_desk::ServiceDesk`]
 //! that speaks one desk's wire format, so the server treats them as it treats its own desk.
 //!
+//! - [`webhook`]: the webhook desk protocol (a team's own desk software), signed both ways.
+//! - [`matrix`]: agents in any Matrix client, over the Client-Server API.
+//! - [`guard`]: timeouts, retries with backoff and a circuit breaker for every outgoing call.
+//! - [`signing`]: the HMAC-SHA256 signatures of webhook calls and Baton's own tokens.
+//!
 //! Invariant: a desk's wire format (its paths, payloads, signatures) is seen only here; the server
 //! hands a connector the raw body and headers of a webhook and gets typed results back.
 
 pub mod guard;
+pub mod matrix;
 pub mod signing;
 pub mod webhook;
