@@ -21,7 +21,7 @@ pub fn run(args: CheckConfigArgs) -> anyhow::Result<i32> {
             return Ok(1);
         }
     };
-    match baton_server::desks::build(&config, &|name| std::env::var(name).ok()) {
+    match baton_server::desks::check(&config, &|name| std::env::var(name).ok()) {
         Ok(desks) => {
             println!(
                 "{}: ok ({} desk{} besides Baton's own, {} route{})",

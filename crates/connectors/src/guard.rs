@@ -54,7 +54,9 @@ impl Policy {
         ];
         for (key, value) in positive {
             if !(value.is_finite() && value > 0.0 && value <= 3600.0) {
-                return Err(format!("{key} must be a number of seconds above 0 and at most 3600, not {value}"));
+                return Err(format!(
+                    "{key} must be a number of seconds above 0 and at most 3600, not {value}"
+                ));
             }
         }
         if !(1..=10).contains(&self.attempts) {
@@ -95,7 +97,9 @@ enum Attempt {
 
 impl Guard {
     pub fn new(desk: &str, policy: Policy) -> Result<Guard, DeskError> {
-        policy.check().map_err(|error| DeskError::Config(format!("desk {desk}: {error}")))?;
+        policy
+            .check()
+            .map_err(|error| DeskError::Config(format!("desk {desk}: {error}")))?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs_f64(policy.timeout_secs))
             .connect_timeout(Duration::from_secs_f64(policy.timeout_secs))

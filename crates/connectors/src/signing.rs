@@ -49,8 +49,8 @@ pub fn verify(secret: &[u8], header: Option<&str>, body: &[u8], now: i64) -> Res
             _ => {}
         }
     }
-    let timestamp = timestamp
-        .ok_or_else(|| DeskError::Unauthenticated(format!("{HEADER} has no valid t= timestamp")))?;
+    let timestamp =
+        timestamp.ok_or_else(|| DeskError::Unauthenticated(format!("{HEADER} has no valid t= timestamp")))?;
     if (now - timestamp).abs() > REPLAY_WINDOW {
         return Err(DeskError::Unauthenticated(format!(
             "{HEADER} timestamp is {} seconds from this server's clock (at most {REPLAY_WINDOW})",
@@ -115,7 +115,10 @@ mod tests {
         assert!(header.starts_with("t=1700000000,v1="));
         assert_eq!(verify(SECRET, Some(&header), body, 1_700_000_100), Ok(()));
         let tampered = br#"{"id":"evt_2","type":"agent.message"}"#;
-        assert!(matches!(verify(SECRET, Some(&header), tampered, 1_700_000_100), Err(DeskError::Unauthenticated(_))));
+        assert!(matches!(
+            verify(SECRET, Some(&header), tampered, 1_700_000_100),
+            Err(DeskError::Unauthenticated(_))
+        ));
         assert!(verify(b"another secret", Some(&header), body, 1_700_000_100).is_err());
         // The timestamp is signed too.
         let moved = header.replace("t=1700000000", "t=1700000050");
@@ -127,9 +130,24 @@ mod tests {
         let body = b"{}";
         let header = sign(SECRET, 1_700_000_000, body);
         let error = verify(SECRET, Some(&header), body, 1_700_000_000 + REPLAY_WINDOW + 1).unwrap_err();
-        assert!(error.to_string().contains("seconds from this server's clock"), "{error}");
-        assert!(verify(SECRET, None, body, 0).unwrap_err().to_string().contains("no baton-signature"));
-        for header in ["", "t=abc,v1=00", "v1=00", "t=1700000000", "t=1700000000,v1=zz", "t=1700000000,v1=0"] {
+        assert!(
+            error.to_string().contains("seconds from this server's clock"),
+            "{error}"
+        );
+        assert!(
+            verify(SECRET, None, body, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("no baton-signature")
+        );
+        for header in [
+            "",
+            "t=abc,v1=00",
+            "v1=00",
+            "t=1700000000",
+            "t=1700000000,v1=zz",
+            "t=1700000000,v1=0",
+        ] {
             assert!(verify(SECRET, Some(header), body, 1_700_000_000).is_err(), "{header}");
         }
     }

@@ -26,11 +26,11 @@ pub mod contract;
 pub use console::{AgentConsole, AgentEvents};
 pub use ids::{AgentId, ChatId, MessageId, QueueName, SessionId, TransferId};
 pub use own::OwnDesk;
-pub use webhook::{WebhookOutcome, WebhookReceiver, WebhookRequest};
 pub use service_desk::*;
 pub use transfer::{
     Transfer, TransferCause, TransferCommand, TransferEntry, TransferInput, TransferState, TransitionError,
 };
+pub use webhook::{WebhookOutcome, WebhookReceiver, WebhookRequest};
 
 /// What a desk call can fail with.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 
 use crate::DeskError;
 use crate::console::AgentConsole;
-use crate::webhook::WebhookReceiver;
 use crate::ids::{AgentId, ChatId, MessageId, QueueName, SessionId, TransferId};
+use crate::webhook::WebhookReceiver;
 
 /// What a desk call returns.
 pub type DeskFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DeskError>> + Send + 'a>>;

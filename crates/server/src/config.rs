@@ -82,6 +82,9 @@ pub enum DeskSpec {
     /// Baton's own desk (configured in `[desk]`); only one, always named `own` in routes.
     Own {},
     Webhook(WebhookSpec),
+    /// `kind = "matrix"`: the keys of `baton_connectors::matrix::MatrixConfig`
+    /// (`docs/desks/matrix.md`), checked when the desks are built.
+    Matrix(toml::Table),
 }
 
 /// `kind = "webhook"`: the webhook desk protocol (`docs/desks/webhook.md`).

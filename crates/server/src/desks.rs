@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use baton_connectors::matrix::{MatrixConfig, MatrixDesk};
 use baton_connectors::webhook::{WebhookConfig, WebhookDesk};
 use baton_desk::{QueueName, ServiceDesk};
 
@@ -33,7 +34,7 @@ fn secret(
     key: &str,
     from_env: Option<&str>,
     from_file: Option<&std::path::Path>,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<String, String> {
     let value = match (from_env, from_file) {
         (Some(_), Some(_)) => return Err(format!("{at}: give {key}_env or {key}_file, not both")),
@@ -42,8 +43,9 @@ fn secret(
                 "{at}: {key} is missing: give {key}_env (an environment variable's name) or {key}_file (a file holding it)"
             ));
         }
-        (Some(name), None) => env(name)
-            .ok_or_else(|| format!("{at}.{key}_env: environment variable {name} is not set"))?,
+        (Some(name), None) => {
+            env(name).ok_or_else(|| format!("{at}.{key}_env: environment variable {name} is not set"))?
+        }
         (None, Some(path)) => std::fs::read_to_string(path)
             .map_err(|error| format!("{at}.{key}_file: reading {}: {error}", path.display()))?,
     };
@@ -54,9 +56,15 @@ fn secret(
     Ok(value)
 }
 
-fn webhook(name: &str, spec: &WebhookSpec, env: &dyn Fn(&str) -> Option<String>) -> Result<NamedDesk, String> {
+fn webhook(name: &str, spec: &WebhookSpec, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<NamedDesk, String> {
     let at = format!("desks.{name}");
-    let secret = secret(&at, "secret", spec.secret_env.as_deref(), spec.secret_file.as_deref(), env)?;
+    let secret = secret(
+        &at,
+        "secret",
+        spec.secret_env.as_deref(),
+        spec.secret_file.as_deref(),
+        env,
+    )?;
     let config = WebhookConfig {
         url: spec.url.clone(),
         secret,
@@ -86,8 +94,64 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
-/// Builds the configured desks; every problem found, not only the first.
-pub fn build(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<NamedDesk>, DeskConfigError> {
+/// A checked desk: built, or (Matrix) ready to log in.
+pub enum Checked {
+    Ready(NamedDesk),
+    Matrix { name: String, config: Box<MatrixConfig> },
+}
+
+/// The Matrix desk's settings from its table; a secret written in the file is refused.
+fn matrix(name: &str, table: &toml::Table) -> Result<MatrixConfig, String> {
+    let at = format!("desks.{name}");
+    for key in ["password", "access_token"] {
+        if table.contains_key(key) {
+            return Err(format!(
+                "{at}.{key}: secrets are not read from the configuration file; give {key}_env (an environment variable's name) or {key}_file (a file holding it)"
+            ));
+        }
+    }
+    let mut config: MatrixConfig = table
+        .clone()
+        .try_into()
+        .map_err(|error: toml::de::Error| format!("{at}: {}", error.message()))?;
+    config.resolve_secrets().map_err(|error| format!("{at}: {error}"))?;
+    Ok(config)
+}
+
+/// Builds the configured desks, logging the Matrix ones in. A Matrix desk whose homeserver
+/// cannot be reached now is left out with an error in the log, so its routes go to their next
+/// desk; every other problem stops the server.
+pub async fn build(
+    config: &Config,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<Vec<NamedDesk>, DeskConfigError> {
+    let mut desks = Vec::new();
+    for checked in check(config, env)? {
+        match checked {
+            Checked::Ready(desk) => desks.push(desk),
+            Checked::Matrix { name, config } => {
+                let join_timeout = Some(Duration::from_secs(config.join_timeout_secs.max(1)));
+                match MatrixDesk::connect(*config).await {
+                    Ok(desk) => desks.push(NamedDesk {
+                        name,
+                        service: Arc::new(desk),
+                        // The Matrix desk ends a chat nobody joined itself; the server's
+                        // timer is a second line behind it.
+                        join_timeout: join_timeout.map(|timeout| timeout + Duration::from_secs(5)),
+                    }),
+                    Err(error) => {
+                        tracing::error!(desk = %name, %error, "the Matrix desk could not log in; its routes skip it")
+                    }
+                }
+            }
+        }
+    }
+    Ok(desks)
+}
+
+/// Checks the configured desks and routes without contacting any desk; every problem found,
+/// not only the first.
+pub fn check(config: &Config, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Vec<Checked>, DeskConfigError> {
     let mut problems = Vec::new();
     let mut desks = Vec::new();
     for (name, spec) in &config.desks {
@@ -106,7 +170,14 @@ pub fn build(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Result<Ve
                 "desks.{OWN}: the name \"{OWN}\" is Baton's own desk; give this desk another name"
             )),
             DeskSpec::Webhook(spec) => match webhook(name, spec, env) {
-                Ok(desk) => desks.push(desk),
+                Ok(desk) => desks.push(Checked::Ready(desk)),
+                Err(problem) => problems.push(problem),
+            },
+            DeskSpec::Matrix(table) => match matrix(name, table) {
+                Ok(config) => desks.push(Checked::Matrix {
+                    name: name.clone(),
+                    config: Box::new(config),
+                }),
                 Err(problem) => problems.push(problem),
             },
         }
@@ -192,11 +263,14 @@ join_timeout_secs = 30
 billing = ["helpdesk", "own"]
 "#,
         );
-        let desks = build(&config, &env).unwrap();
+        let desks = check(&config, &env).unwrap();
         assert_eq!(desks.len(), 1);
-        assert_eq!(desks[0].name, "helpdesk");
-        assert_eq!(desks[0].join_timeout, Some(Duration::from_secs(30)));
-        assert!(desks[0].service.webhook().is_some());
+        let Checked::Ready(desk) = &desks[0] else {
+            panic!("a webhook desk is ready without contacting it");
+        };
+        assert_eq!(desk.name, "helpdesk");
+        assert_eq!(desk.join_timeout, Some(Duration::from_secs(30)));
+        assert!(desk.service.webhook().is_some());
         assert_eq!(route_of(&config.routes, "billing"), ["helpdesk", "own"]);
         assert_eq!(route_of(&config.routes, "sales"), ["own"]);
     }
@@ -219,7 +293,7 @@ billing = ["helpdesk", "nowhere", "helpdesk"]
 "Bad Queue" = []
 "#,
         );
-        let error = build(&config, &env).unwrap_err().to_string();
+        let error = check(&config, &env).unwrap_err().to_string();
         for expected in [
             "desks.helpdesk.secret_env: environment variable UNSET_SECRET is not set",
             "desks.plain: secret is missing: give secret_env",
@@ -242,6 +316,37 @@ billing = ["helpdesk", "nowhere", "helpdesk"]
     }
 
     #[test]
+    fn a_matrix_desk_is_checked_without_logging_in_and_its_password_must_not_be_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let password = dir.path().join("password");
+        std::fs::write(&password, "correct horse\n").unwrap();
+        let text = format!(
+            r#"
+[desks.team]
+kind = "matrix"
+homeserver = "http://127.0.0.1:9"
+user = "@baton:example.org"
+password_file = {:?}
+[desks.team.queues.billing]
+agents = ["@ann:example.org"]
+"#,
+            password.display().to_string()
+        );
+        let text = text.as_str();
+        let checked = check(&config(text), &env).unwrap();
+        assert!(matches!(&checked[0], Checked::Matrix { name, .. } if name == "team"));
+        let in_file = text.replace("password_file =", "password =");
+        let error = check(&config(&in_file), &env).unwrap_err().to_string();
+        assert!(
+            error.contains("desks.team.password: secrets are not read from the configuration file"),
+            "{error}"
+        );
+        let typo = text.replace("user =", "usr =");
+        let error = check(&config(&typo), &env).unwrap_err().to_string();
+        assert!(error.contains("desks.team: unknown field `usr`"), "{error}");
+    }
+
+    #[test]
     fn a_secret_file_is_read_without_its_newline() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret");
@@ -250,11 +355,11 @@ billing = ["helpdesk", "nowhere", "helpdesk"]
             "[desks.helpdesk]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\nsecret_file = {:?}\n",
             path.display().to_string()
         );
-        assert_eq!(build(&config(&text), &|_| None).unwrap().len(), 1);
+        assert_eq!(check(&config(&text), &|_| None).unwrap().len(), 1);
         let short = dir.path().join("short");
         std::fs::write(&short, "short\n").unwrap();
         let text = text.replace(&path.display().to_string(), &short.display().to_string());
-        let error = build(&config(&text), &|_| None).unwrap_err().to_string();
+        let error = check(&config(&text), &|_| None).unwrap_err().to_string();
         assert!(error.contains("at least 16 characters"), "{error}");
     }
 }

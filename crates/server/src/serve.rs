@@ -65,11 +65,16 @@ pub async fn run(
         config.desk.own_desk(),
         baton_desk::own::Clock::starting_at(services.clock.now()),
     );
-    let named = crate::desks::build(&config, &|name| std::env::var(name).ok())?;
-    let public_url = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", listener.local_addr().map(|address| address.to_string()).unwrap_or_default()));
+    let named = crate::desks::build(&config, &|name| std::env::var(name).ok()).await?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| {
+        format!(
+            "http://{}",
+            listener
+                .local_addr()
+                .map(|address| address.to_string())
+                .unwrap_or_default()
+        )
+    });
     let metrics = Arc::new(Metrics::default());
     let settings = Settings {
         routes: config.routes.clone(),

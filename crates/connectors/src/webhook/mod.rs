@@ -113,7 +113,9 @@ impl WebhookDesk {
         let url = reqwest::Url::parse(&config.url)
             .map_err(|error| DeskError::Config(format!("desk {name}: url {:?}: {error}", config.url)))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(DeskError::Config(format!("desk {name}: url must be http:// or https://, not {url}")));
+            return Err(DeskError::Config(format!(
+                "desk {name}: url must be http:// or https://, not {url}"
+            )));
         }
         if config.secret.len() < 16 {
             return Err(DeskError::Config(format!(
@@ -231,7 +233,11 @@ impl ServiceDesk for WebhookDesk {
 
     fn availability<'a>(&'a self, queue: Option<&'a QueueName>) -> DeskFuture<'a, Availability> {
         Box::pin(async move {
-            let known = self.inner.availability.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let known = self
+                .inner
+                .availability
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             let update = queue
                 .and_then(|queue| known.get(queue.as_str()))
                 .or_else(|| known.get(""));
@@ -352,7 +358,10 @@ impl WebhookDesk {
         let chat = envelope.chat_id.as_deref().map(ChatId::parse).transpose()?;
         // An unknown chat is checked before the id is remembered, so the desk may retry it.
         let events = match &chat {
-            Some(chat) => Some(self.chat_events(chat).ok_or_else(|| DeskError::UnknownChat(chat.clone()))?),
+            Some(chat) => Some(
+                self.chat_events(chat)
+                    .ok_or_else(|| DeskError::UnknownChat(chat.clone()))?,
+            ),
             None => None,
         };
         let translated = translate(envelope.event.clone(), envelope.created_at)?;
@@ -364,7 +373,8 @@ impl WebhookDesk {
         }
         match (translated, events) {
             (Translated::Availability(update), events) => {
-                if let (Some(events), true) = (events, update.queue_position.is_some() || update.wait_seconds.is_some()) {
+                if let (Some(events), true) = (events, update.queue_position.is_some() || update.wait_seconds.is_some())
+                {
                     let _ = events.send(DeskEvent::Queued {
                         position: update.queue_position,
                         wait: update.wait_seconds.map(std::time::Duration::from_secs),
@@ -373,7 +383,11 @@ impl WebhookDesk {
                 }
                 if chat.is_none() || update.online_agents.is_some() {
                     let key = update.queue.clone().unwrap_or_default();
-                    let mut known = self.inner.availability.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    let mut known = self
+                        .inner
+                        .availability
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
                     known.insert(key, update);
                 }
                 Ok(WebhookOutcome::Accepted { events: 1 })
@@ -417,7 +431,9 @@ fn translate(event: FromDesk, at: DateTime<Utc>) -> Result<Translated, DeskError
             agent,
         } => {
             if text.trim().is_empty() || text.chars().count() > 10_000 {
-                return Err(DeskError::BadEvent("agent.message text must be 1 to 10,000 characters".to_owned()));
+                return Err(DeskError::BadEvent(
+                    "agent.message text must be 1 to 10,000 characters".to_owned(),
+                ));
             }
             DeskEvent::AgentMessage(AgentMessage {
                 id: MessageId::parse(&message_id)?,

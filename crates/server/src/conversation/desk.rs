@@ -131,7 +131,8 @@ impl Desk {
 
     /// How long the desk gives an agent to join before the transfer goes to the next one.
     pub fn join_timeout(&self, desk: Option<&str>) -> Option<Duration> {
-        desk.and_then(|name| self.named.get(name)).and_then(|named| named.join_timeout)
+        desk.and_then(|name| self.named.get(name))
+            .and_then(|named| named.join_timeout)
     }
 
     /// The desks that serve `queue`, in failover order (`None`: the own desk).

@@ -35,13 +35,13 @@ pub mod agents;
 mod desk;
 pub mod events;
 pub mod history;
-mod webhooks;
 mod pump;
 mod sessions;
 mod stored;
 pub mod transcript;
 pub mod transfer;
 pub mod turn;
+mod webhooks;
 
 pub use desk::Notice;
 pub use events::{EventHub, Numbered, SessionEvent};

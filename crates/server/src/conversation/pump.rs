@@ -150,7 +150,8 @@ pub(crate) async fn handle_locked(
             reason: EndReason::JoinTimedOut
         } | DeskEvent::Error(DeskErrorKind::Connecting)
     );
-    if gives_up && loaded.transfer.is_open() && super::transfer::fail_over(conversations, &link.session, &loaded).await {
+    if gives_up && loaded.transfer.is_open() && super::transfer::fail_over(conversations, &link.session, &loaded).await
+    {
         return Ok(());
     }
     let mut transfer = loaded.transfer;

@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use baton_desk::own::AgentConfig;
 use baton_desk::{
     AgentId, Availability, Brief, BriefReason, ChatRequest, ChatResume, Customer, CustomerMessage, DeskError,
-    DeskEvent, EndReason, EndedBy, FallbackReason, MessageId, OfflinePolicy, Online, QueueName, Routing, TranscriptLine, Transfer,
-    TransferCommand, TransferId, TransferState,
+    DeskEvent, EndReason, EndedBy, FallbackReason, MessageId, OfflinePolicy, Online, QueueName, Routing,
+    TranscriptLine, Transfer, TransferCommand, TransferId, TransferState,
 };
 use baton_dialog::{AgentsAvailable, Engine, Event, Session, TransferOutcome, TransferReason, TransferRequest};
 use baton_store::{NewEntry, NewTransfer, SessionId, TransferWrite};
@@ -72,7 +72,9 @@ const AVAILABILITY_TIMEOUT: Duration = Duration::from_secs(2);
 /// there" by mistake and `start_chat` decides.
 pub(crate) async fn availability(conversations: &Conversations, request: &TransferRequest) -> Availability {
     let queue = request.queue.as_deref().and_then(|queue| QueueName::parse(queue).ok());
-    let routed = queue.clone().unwrap_or_else(|| conversations.settings.default_queue.clone());
+    let routed = queue
+        .clone()
+        .unwrap_or_else(|| conversations.settings.default_queue.clone());
     let unknown = Availability {
         online: Online::Unknown,
         position: None,
@@ -231,7 +233,11 @@ fn summary(engine: &Engine, request: &TransferRequest, brief: &Brief) -> String 
         });
     }
     if !request.failed_inputs.is_empty() {
-        let inputs: Vec<String> = request.failed_inputs.iter().map(|input| format!("\"{input}\"")).collect();
+        let inputs: Vec<String> = request
+            .failed_inputs
+            .iter()
+            .map(|input| format!("\"{input}\""))
+            .collect();
         lines.push(format!("What the customer said that failed: {}.", inputs.join(", ")));
     }
     if !brief.message_to_agent.trim().is_empty() {
