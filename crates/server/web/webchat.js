@@ -673,6 +673,7 @@
   Chat.prototype.onInput = function () {
     var self = this;
     if (this.transfer !== "active") return;
+    if (this.capabilities && !this.capabilities.customer_typing) return;
     if (!this.input.value) {
       this.stopTyping();
       return;
@@ -692,6 +693,7 @@
   Chat.prototype.sendRead = function () {
     var id = this.lastAgentMessage;
     if (!id || this.readSent === id || this.panel.hidden) return;
+    if (this.capabilities && !this.capabilities.customer_read) return;
     if (document.visibilityState === "hidden") return;
     if (this.sendFrame({ type: "read", up_to: id })) this.readSent = id;
   };
@@ -786,6 +788,10 @@
     if (event.type === "offline") this.pendingConnect = null;
     else if (this.pendingConnect) this.showPendingConnect();
     switch (event.type) {
+      case "desk":
+        // What the desk holding the chat supports: typing and read frames go only where they arrive.
+        this.capabilities = event.capabilities || null;
+        break;
       case "queued":
         if (this.transfer !== "waiting") this.waitForAgent();
         if (event.position) {

@@ -26,6 +26,12 @@ const CHANNEL_CAPACITY: usize = REPLAY;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SessionEvent {
+    /// A desk opened the chat: what it supports, so a client offers only that (typing and read
+    /// receipts each way, queue position, wait time, agent-to-agent transfer, ending from the
+    /// customer's side).
+    Desk {
+        capabilities: baton_desk::Capabilities,
+    },
     /// Waiting for a human agent: place in the queue (1 is next) and the estimate, if known.
     Queued {
         position: Option<u32>,

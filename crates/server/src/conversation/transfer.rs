@@ -309,6 +309,12 @@ async fn open_on_route(
         request.transcript_url = Some(history::link(conversations, transfer.id().as_str(), session_id));
         match service.start_chat(request).await {
             Ok(chat) => {
+                conversations.events.publish(
+                    session_id,
+                    SessionEvent::Desk {
+                        capabilities: service.capabilities(),
+                    },
+                );
                 transfer.attach_desk(desk.clone());
                 transfer.attach_chat(chat.id.clone());
                 let update = update_of(transfer, Vec::new(), conversations.clock.now());
