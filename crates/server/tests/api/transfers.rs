@@ -345,6 +345,24 @@ async fn repeated_misses_fall_back_to_an_agent_with_the_failed_inputs() {
 }
 
 #[tokio::test]
+async fn a_fallback_in_the_middle_of_an_action_tells_the_agent_which_action_and_question() {
+    let app = app_with_agents(|_| {}).await;
+    let mut ann = AgentClient::online(&base(&app), "ann").await;
+    let (session, _customer) = start(&app).await;
+    app.say(&session, "I lost my card").await;
+    app.say(&session, "I want to talk to a person").await;
+    let offer = ann.next("offer").await;
+    assert_eq!(offer["brief"]["reason"]["action"], "lost_card", "{offer}");
+    assert_eq!(offer["brief"]["reason"]["step"], "card_type", "{offer}");
+    let summary = offer["brief"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.starts_with("Why: the customer asked for a person."), "{summary}");
+    assert!(
+        summary.contains("Where: \"Report a lost or stolen card\", at step card_type."),
+        "{summary}"
+    );
+}
+
+#[tokio::test]
 async fn a_customer_who_asks_for_a_human_gets_one_and_no_second_transfer() {
     let app = app_with_agents(|_| {}).await;
     let mut ann = AgentClient::online(&base(&app), "ann").await;
