@@ -333,6 +333,7 @@ async fn notice_frame(conversations: &Conversations, notice: Notice) -> Option<J
 
 fn brief_json(request: &ChatRequest) -> Json_ {
     json!({
+        "summary": request.brief.summary,
         "reason": request.brief.reason,
         "message_to_agent": request.brief.message_to_agent,
         "variables": request.brief.variables,
