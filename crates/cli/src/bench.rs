@@ -16,6 +16,7 @@ use baton_dialog::Engine;
 use baton_server::{Assistants, Clock, Config, Services};
 use baton_store::Store;
 
+mod desk;
 mod hello;
 mod http;
 mod process;

@@ -43,6 +43,22 @@ pub struct TransferArgs {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The desk transfers go to: Baton's own, or a webhook desk in this process.
+    #[arg(long, value_enum, default_value_t = BenchDesk::Own)]
+    pub desk: BenchDesk,
+    /// With `--desk webhook`: how long the desk takes to answer each call (a slow desk).
+    #[arg(long, default_value_t = 0)]
+    pub desk_delay_ms: u64,
+    /// With `--desk webhook`: sessions having ordinary turns meanwhile, whose latency a slow
+    /// desk must not touch.
+    #[arg(long, default_value_t = 20)]
+    pub others: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchDesk {
+    Own,
+    Webhook,
 }
 
 const ASK_FOR_A_HUMAN: &str = "I want to talk to a person";
@@ -61,7 +77,10 @@ pub fn run(args: TransferArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(bench_transfer(args, engine, cores))
+    match args.desk {
+        BenchDesk::Own => runtime.block_on(bench_transfer(args, engine, cores)),
+        BenchDesk::Webhook => runtime.block_on(super::desk::bench_webhook(args, engine, cores)),
+    }
 }
 
 /// When each transfer's offer reached an agent.

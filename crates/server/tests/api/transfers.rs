@@ -355,7 +355,10 @@ async fn a_fallback_in_the_middle_of_an_action_tells_the_agent_which_action_and_
     assert_eq!(offer["brief"]["reason"]["action"], "lost_card", "{offer}");
     assert_eq!(offer["brief"]["reason"]["step"], "card_type", "{offer}");
     let summary = offer["brief"]["summary"].as_str().unwrap_or_default();
-    assert!(summary.starts_with("Why: the customer asked for a person."), "{summary}");
+    assert!(
+        summary.starts_with("Why: the customer asked for a person."),
+        "{summary}"
+    );
     assert!(
         summary.contains("Where: \"Report a lost or stolen card\", at step card_type."),
         "{summary}"
