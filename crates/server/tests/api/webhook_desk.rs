@@ -48,6 +48,8 @@ struct DeskState {
     recorded: Mutex<Recorded>,
     /// Calls being held by `Answer::Hang`.
     hanging: AtomicUsize,
+    join_first: Mutex<Option<String>>,
+    early_joins: Mutex<Vec<u16>>,
 }
 
 /// A webhook desk on 127.0.0.1:0 that records what Baton sends it.
@@ -62,6 +64,8 @@ impl FakeDesk {
             answer: Mutex::new(answer),
             recorded: Mutex::new(Recorded::default()),
             hanging: AtomicUsize::new(0),
+            join_first: Mutex::new(None),
+            early_joins: Mutex::new(Vec::new()),
         });
         let router = axum::Router::new()
             .route("/baton", axum::routing::post(receive))
@@ -72,8 +76,15 @@ impl FakeDesk {
         FakeDesk { url, state }
     }
 
-    pub fn answer(&self, answer: Answer) {
-        *self.state.answer.lock().unwrap() = answer;
+    /// From now on the desk posts `agent.joined` to `webhook` (Baton's webhook URL for this
+    /// desk) while it handles `chat.requested`, before it answers.
+    pub fn join_before_answering(&self, webhook: String) {
+        *self.state.join_first.lock().unwrap() = Some(webhook);
+    }
+
+    /// The status of each `agent.joined` posted before answering.
+    pub fn early_joins(&self) -> Vec<u16> {
+        self.state.early_joins.lock().unwrap().clone()
     }
 
     pub fn calls(&self) -> Vec<Value> {
@@ -138,6 +149,19 @@ async fn receive(State(state): State<Arc<DeskState>>, headers: HeaderMap, body: 
         headers.get("baton-event-id").and_then(|value| value.to_str().ok()),
         call["id"].as_str()
     );
+    let join_first = state.join_first.lock().unwrap().clone();
+    if let (Some(webhook), "chat.requested") = (join_first, call["type"].as_str().unwrap_or_default()) {
+        let body = serde_json::to_vec(&event(&fresh_id(), call["chat_id"].as_str(), "agent.joined", json!({"agent": agent()}))).unwrap();
+        let signature = signing::sign(SECRET.as_bytes(), chrono::Utc::now().timestamp(), &body);
+        let response = reqwest::Client::new()
+            .post(webhook)
+            .header(signing::HEADER, signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        state.early_joins.lock().unwrap().push(response.status().as_u16());
+    }
     let answer = *state.answer.lock().unwrap();
     match answer {
         Answer::Accept => {
@@ -255,6 +279,32 @@ async fn open_transfer(app: &TestApp, session: &str) -> Option<baton_store::Stor
         .unwrap()
 }
 
+/// Waits until the session's open transfer is in `state`.
+pub async fn wait_for_state(app: &TestApp, session: &str, state: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let open = open_transfer(app, session).await;
+        if open.as_ref().is_some_and(|open| open.state == state) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the transfer is not {state}: {:?}",
+            open.map(|open| open.state)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until the session has no open transfer.
+async fn wait_until_closed(app: &TestApp, session: &str) {
+    let deadline = Instant::now() + WAIT;
+    while open_transfer(app, session).await.is_some() {
+        assert!(Instant::now() < deadline, "the transfer is still open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_transfer_to_a_webhook_desk_runs_from_request_to_hand_back() {
     let desk = FakeDesk::start(Answer::Accept).await;
@@ -319,8 +369,7 @@ async fn a_transfer_to_a_webhook_desk_runs_from_request_to_hand_back() {
     let posted = post_event(&app, "helpdesk", &event(&fresh_id(), Some(&chat), "chat.ended", ended)).await;
     assert_eq!(posted.status, 200, "{}", posted.body);
     assert_eq!(next_of(&mut socket, "ended").await["by"], "agent");
-    next_of(&mut socket, "assistant").await;
-    assert!(open_transfer(&app, &session).await.is_none());
+    wait_until_closed(&app, &session).await;
     let calls_before = desk.calls().len();
     let reply = app.say(&session, "what is my balance").await;
     assert!(!render(&reply).is_empty(), "{reply}");
@@ -343,6 +392,8 @@ async fn webhook_calls_with_bad_signatures_or_bad_events_are_refused_and_change_
     let chat = requested["chat_id"].as_str().unwrap().to_owned();
     let joined = post_event(&app, "helpdesk", &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()}))).await;
     assert_eq!(joined.status, 200, "{}", joined.body);
+    // A 200 means accepted: the chat's pump commits the event right after.
+    wait_for_state(&app, &session, "active").await;
     let before = app.transcript(&session).await;
 
     let message = |text: &str| {
@@ -480,6 +531,20 @@ async fn an_agent_message_before_the_agent_joined_is_shown_and_the_chat_goes_on(
 }
 
 #[tokio::test]
+async fn an_agent_who_joins_before_the_desk_has_answered_chat_requested_is_taken() {
+    let desk = FakeDesk::start(Answer::Accept).await;
+    let (app, _dir) = app_with_desks(&[("helpdesk", &desk.url, None)], &["helpdesk"]).await;
+    desk.join_before_answering(app.url("/v1/desks/helpdesk/webhook"));
+    let (session, _requested) = transferred(&app, &desk).await;
+    // The chat was known before Baton's call went out, so the join was not a 404, and it comes
+    // after the chat was queued: the transfer ends up active, not queued again.
+    assert_eq!(desk.early_joins(), [200]);
+    wait_for_state(&app, &session, "active").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(open_transfer(&app, &session).await.unwrap().state, "active");
+}
+
+#[tokio::test]
 async fn a_desk_that_fails_passes_the_transfer_to_the_next_desk_of_the_route() {
     let broken = FakeDesk::start(Answer::Fail).await;
     let working = FakeDesk::start(Answer::Accept).await;
@@ -528,11 +593,7 @@ async fn a_desk_where_nobody_joins_in_time_ends_its_chat_and_the_next_desk_gets_
     let chat = second["chat_id"].as_str().unwrap();
     let joined = post_event(&app, "next", &event(&fresh_id(), Some(chat), "agent.joined", json!({"agent": agent()}))).await;
     assert_eq!(joined.status, 200, "{}", joined.body);
-    let deadline = Instant::now() + WAIT;
-    while open_transfer(&app, &session).await.unwrap().state != "active" {
-        assert!(Instant::now() < deadline, "the transfer never became active");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_state(&app, &session, "active").await;
 }
 
 #[tokio::test]
