@@ -2,7 +2,7 @@
 //! their signatures) and posts signed desk events to `POST /v1/desks/{name}/webhook`, the
 //! customer on the message API and the session socket in between.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,6 +18,7 @@ use baton_connectors::signing;
 use baton_server::Config;
 use baton_server::config::{DeskSpec, WebhookSpec};
 
+use crate::programs::{self, Missing, Needs};
 use crate::common::{Reply, TestApp, assert_error, render, spawn_app_with};
 use crate::transfers::{customer_socket, next_of};
 
@@ -682,4 +683,69 @@ async fn a_desk_that_hangs_does_not_hold_up_other_sessions() {
     );
     let open = open_transfer(&app, &stuck).await.unwrap();
     assert!(!open.value.get().contains("\"stuck\""), "{}", open.value.get());
+}
+
+static PYTHON: Needs<PathBuf> = Needs::new("reference desk test", "webhook_desk::reference_desk", || {
+    programs::on_path("python3").map_err(|reason| Missing {
+        reason,
+        remedy: "install Python 3".to_owned(),
+    })
+});
+
+/// The reference desk, `examples/webhook-desk/desk.py`, stopped when dropped.
+struct ReferenceDesk(tokio::process::Child);
+
+impl Drop for ReferenceDesk {
+    fn drop(&mut self) {
+        let _ = self.0.start_kill();
+    }
+}
+
+#[tokio::test]
+async fn reference_desk_converses_through_a_transfer() {
+    let Some(python) = PYTHON.get() else {
+        return;
+    };
+    // desk.py and Baton each need the other's address: the desk's port is chosen first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let desk_url = format!("http://127.0.0.1:{port}/");
+    let (app, _dir) = app_with_desks(&[("helpdesk", &desk_url, None)], &["helpdesk"]).await;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/webhook-desk/desk.py");
+    let mut child = tokio::process::Command::new(python)
+        .arg(script)
+        .args(["--port", &port.to_string(), "--baton-url", &app.url(""), "--desk", "helpdesk"])
+        .env("DESK_SECRET", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _desk = ReferenceDesk(child);
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let first = tokio::time::timeout(WAIT, lines.next_line()).await.unwrap().unwrap();
+    assert_eq!(first.as_deref(), Some(format!("desk: listening on {desk_url}").as_str()));
+
+    let session = app.create_session().await;
+    app.say(&session, "").await;
+    let mut socket = customer_socket(&app.url(""), &session).await;
+    app.say(&session, "I want to talk to a person").await;
+    assert_eq!(next_of(&mut socket, "agent_joined").await["agent_name"], "Agent Ada");
+    let greeting = next_of(&mut socket, "agent_message").await;
+    assert_eq!(
+        greeting["text"],
+        "Hello, I'm Ada. I see: Why: the customer asked for a person. How can I help?"
+    );
+    app.say(&session, "my card is blocked").await;
+    let echo = next_of(&mut socket, "agent_message").await;
+    assert_eq!(echo["text"], "Agent Ada: you said my card is blocked");
+    app.say(&session, "hand back").await;
+    next_of(&mut socket, "agent_message").await;
+    assert_eq!(next_of(&mut socket, "ended").await["by"], "agent");
+    wait_until_closed(&app, &session).await;
+    let transcript = app.transcript(&session).await.join("\n");
+    assert!(transcript.contains("Agent Ada: you said my card is blocked"), "{transcript}");
 }
