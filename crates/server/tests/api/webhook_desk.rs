@@ -18,8 +18,8 @@ use baton_connectors::signing;
 use baton_server::Config;
 use baton_server::config::{DeskSpec, WebhookSpec};
 
-use crate::programs::{self, Missing, Needs};
 use crate::common::{Reply, TestApp, assert_error, render, spawn_app_with};
+use crate::programs::{self, Missing, Needs};
 use crate::transfers::{customer_socket, next_of};
 
 pub const SECRET: &str = "whsec_a-test-secret-of-length";
@@ -152,7 +152,13 @@ async fn receive(State(state): State<Arc<DeskState>>, headers: HeaderMap, body: 
     );
     let join_first = state.join_first.lock().unwrap().clone();
     if let (Some(webhook), "chat.requested") = (join_first, call["type"].as_str().unwrap_or_default()) {
-        let body = serde_json::to_vec(&event(&fresh_id(), call["chat_id"].as_str(), "agent.joined", json!({"agent": agent()}))).unwrap();
+        let body = serde_json::to_vec(&event(
+            &fresh_id(),
+            call["chat_id"].as_str(),
+            "agent.joined",
+            json!({"agent": agent()}),
+        ))
+        .unwrap();
         let signature = signing::sign(SECRET.as_bytes(), chrono::Utc::now().timestamp(), &body);
         let response = reqwest::Client::new()
             .post(webhook)
@@ -324,7 +330,10 @@ async fn a_transfer_to_a_webhook_desk_runs_from_request_to_hand_back() {
     assert_eq!(data["session_id"], session.as_str());
     assert_eq!(data["brief"]["reason"], "agent_requested");
     let summary = data["brief"]["summary"].as_str().unwrap();
-    assert!(summary.starts_with("Why: the customer asked for a person."), "{summary}");
+    assert!(
+        summary.starts_with("Why: the customer asked for a person."),
+        "{summary}"
+    );
     let transcript: Vec<&str> = data["transcript"]
         .as_array()
         .unwrap()
@@ -344,12 +353,22 @@ async fn a_transfer_to_a_webhook_desk_runs_from_request_to_hand_back() {
     assert!(!page.contains("<b>x</b>"), "{page}");
 
     // The agent joins and greets; the customer sees both on the socket and in the next reply.
-    let joined = post_event(&app, "helpdesk", &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()}))).await;
+    let joined = post_event(
+        &app,
+        "helpdesk",
+        &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()})),
+    )
+    .await;
     assert_eq!(joined.status, 200, "{}", joined.body);
     assert_eq!(joined.body["accepted"], 1);
     assert_eq!(next_of(&mut socket, "agent_joined").await["agent_name"], "Agent Ada");
     let greeting = json!({"message_id": "m1", "text": "Hello, Ada here. How can I help?", "agent": agent()});
-    let posted = post_event(&app, "helpdesk", &event(&fresh_id(), Some(&chat), "agent.message", greeting)).await;
+    let posted = post_event(
+        &app,
+        "helpdesk",
+        &event(&fresh_id(), Some(&chat), "agent.message", greeting),
+    )
+    .await;
     assert_eq!(posted.status, 200, "{}", posted.body);
     let message = next_of(&mut socket, "agent_message").await;
     assert_eq!(message["text"], "Hello, Ada here. How can I help?");
@@ -378,7 +397,12 @@ async fn a_transfer_to_a_webhook_desk_runs_from_request_to_hand_back() {
     assert_eq!(desk.calls().len(), calls_before, "nothing more goes to the desk");
     // The chat is closed: a late event for it is a 404.
     let late = json!({"message_id": "m2", "text": "still there?", "agent": agent()});
-    let late = post_event(&app, "helpdesk", &event(&fresh_id(), Some(&chat), "agent.message", late)).await;
+    let late = post_event(
+        &app,
+        "helpdesk",
+        &event(&fresh_id(), Some(&chat), "agent.message", late),
+    )
+    .await;
     assert_error(&late, 404, "chat_not_found");
     let transcript = app.transcript(&session).await.join("\n");
     assert!(transcript.contains("Hello, Ada here."), "{transcript}");
@@ -391,7 +415,12 @@ async fn webhook_calls_with_bad_signatures_or_bad_events_are_refused_and_change_
     let (app, _dir) = app_with_desks(&[("helpdesk", &desk.url, None)], &["helpdesk", "own"]).await;
     let (session, requested) = transferred(&app, &desk).await;
     let chat = requested["chat_id"].as_str().unwrap().to_owned();
-    let joined = post_event(&app, "helpdesk", &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()}))).await;
+    let joined = post_event(
+        &app,
+        "helpdesk",
+        &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()})),
+    )
+    .await;
     assert_eq!(joined.status, 200, "{}", joined.body);
     // A 200 means accepted: the chat's pump commits the event right after.
     wait_for_state(&app, &session, "active").await;
@@ -410,15 +439,26 @@ async fn webhook_calls_with_bad_signatures_or_bad_events_are_refused_and_change_
     // No signature, a wrong secret, a signature of another body, a timestamp out of the window.
     let cases = [
         ("no signature", None),
-        ("wrong secret", Some(signing::sign(b"another-secret-entirely", now, &body))),
+        (
+            "wrong secret",
+            Some(signing::sign(b"another-secret-entirely", now, &body)),
+        ),
         ("another body", Some(signing::sign(SECRET.as_bytes(), now, b"{}"))),
         (
             "too old",
-            Some(signing::sign(SECRET.as_bytes(), now - signing::REPLAY_WINDOW - 5, &body)),
+            Some(signing::sign(
+                SECRET.as_bytes(),
+                now - signing::REPLAY_WINDOW - 5,
+                &body,
+            )),
         ),
         (
             "from the future",
-            Some(signing::sign(SECRET.as_bytes(), now + signing::REPLAY_WINDOW + 5, &body)),
+            Some(signing::sign(
+                SECRET.as_bytes(),
+                now + signing::REPLAY_WINDOW + 5,
+                &body,
+            )),
         ),
         ("garbage", Some("t=abc,v1=zz".to_owned())),
     ];
@@ -468,7 +508,11 @@ async fn webhook_calls_with_bad_signatures_or_bad_events_are_refused_and_change_
     assert_eq!(reply.status, 413, "{}", reply.body);
 
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(app.transcript(&session).await, before, "nothing refused reached the transcript");
+    assert_eq!(
+        app.transcript(&session).await,
+        before,
+        "nothing refused reached the transcript"
+    );
 
     // The same event twice: accepted once, the second answered as a duplicate.
     let once = message("only once, please");
@@ -481,7 +525,10 @@ async fn webhook_calls_with_bad_signatures_or_bad_events_are_refused_and_change_
     let deadline = Instant::now() + WAIT;
     loop {
         let transcript = app.transcript(&session).await;
-        let count = transcript.iter().filter(|line| line.contains("only once, please")).count();
+        let count = transcript
+            .iter()
+            .filter(|line| line.contains("only once, please"))
+            .count();
         if count == 1 {
             break;
         }
@@ -491,7 +538,10 @@ async fn webhook_calls_with_bad_signatures_or_bad_events_are_refused_and_change_
     tokio::time::sleep(Duration::from_millis(200)).await;
     let transcript = app.transcript(&session).await;
     assert_eq!(
-        transcript.iter().filter(|line| line.contains("only once, please")).count(),
+        transcript
+            .iter()
+            .filter(|line| line.contains("only once, please"))
+            .count(),
         1,
         "{transcript:#?}"
     );
@@ -511,18 +561,33 @@ async fn an_agent_message_before_the_agent_joined_is_shown_and_the_chat_goes_on(
     // Out of order: the message arrives while the chat still waits for an agent. It is
     // committed and shown (the transfer stays queued); the join that follows makes it active.
     let early = json!({"message_id": "m1", "text": "Early hello", "agent": agent()});
-    let reply = post_event(&app, "helpdesk", &event(&fresh_id(), Some(&chat), "agent.message", early)).await;
+    let reply = post_event(
+        &app,
+        "helpdesk",
+        &event(&fresh_id(), Some(&chat), "agent.message", early),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(next_of(&mut socket, "agent_message").await["text"], "Early hello");
     let open = open_transfer(&app, &session).await.unwrap();
     assert_eq!(open.state, "queued");
 
-    let reply = post_event(&app, "helpdesk", &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()}))).await;
+    let reply = post_event(
+        &app,
+        "helpdesk",
+        &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()})),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     next_of(&mut socket, "agent_joined").await;
     // A hand back before anyone joined is not possible any more; a second join by the same agent
     // (a desk reconnecting) changes nothing.
-    let reply = post_event(&app, "helpdesk", &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()}))).await;
+    let reply = post_event(
+        &app,
+        "helpdesk",
+        &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()})),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     app.say(&session, "are you there").await;
     desk.wait_for("customer.message", Some(&chat), 1).await;
@@ -562,7 +627,10 @@ async fn a_desk_that_fails_passes_the_transfer_to_the_next_desk_of_the_route() {
 
     // A desk nobody listens at is the same.
     let (app, _dir) = app_with_desks(
-        &[("gone", "http://127.0.0.1:9/baton", None), ("helpdesk", &working.url, None)],
+        &[
+            ("gone", "http://127.0.0.1:9/baton", None),
+            ("helpdesk", &working.url, None),
+        ],
         &["gone", "helpdesk"],
     )
     .await;
@@ -588,11 +656,21 @@ async fn a_desk_where_nobody_joins_in_time_ends_its_chat_and_the_next_desk_gets_
     let second = next.wait_for("chat.requested", None, 1).await;
     assert_eq!(second["data"]["session_id"], session.as_str());
     // The first desk's chat is closed on Baton's side: its agent is too late.
-    let late = post_event(&app, "slow", &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()}))).await;
+    let late = post_event(
+        &app,
+        "slow",
+        &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()})),
+    )
+    .await;
     assert_error(&late, 404, "chat_not_found");
     // The second desk's agent takes it.
     let chat = second["chat_id"].as_str().unwrap();
-    let joined = post_event(&app, "next", &event(&fresh_id(), Some(chat), "agent.joined", json!({"agent": agent()}))).await;
+    let joined = post_event(
+        &app,
+        "next",
+        &event(&fresh_id(), Some(chat), "agent.joined", json!({"agent": agent()})),
+    )
+    .await;
     assert_eq!(joined.status, 200, "{}", joined.body);
     wait_for_state(&app, &session, "active").await;
 }
@@ -608,7 +686,11 @@ async fn history_links_that_are_forged_or_expired_are_refused() {
     let (session, expires) = signed.rsplit_once('.').unwrap();
     let later: i64 = expires.parse::<i64>().unwrap() + 3600;
     let other = uuid::Uuid::new_v4();
-    let flipped = format!("{}{}", &digest[..digest.len() - 1], if digest.ends_with('0') { '1' } else { '0' });
+    let flipped = format!(
+        "{}{}",
+        &digest[..digest.len() - 1],
+        if digest.ends_with('0') { '1' } else { '0' }
+    );
     for forged in [
         format!("{signed}.{flipped}"),
         format!("{session}.{later}.{digest}"),
@@ -616,7 +698,9 @@ async fn history_links_that_are_forged_or_expired_are_refused() {
         "nonsense".to_owned(),
         format!("{signed}.zz"),
     ] {
-        let reply = app.send(app.client.get(app.url(&format!("/v1/history/{forged}")))).await;
+        let reply = app
+            .send(app.client.get(app.url(&format!("/v1/history/{forged}"))))
+            .await;
         assert_error(&reply, 404, "history_link_invalid");
     }
     assert_eq!(app.client.get(&link).send().await.unwrap().status(), 200);
@@ -717,7 +801,14 @@ async fn reference_desk_converses_through_a_transfer() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/webhook-desk/desk.py");
     let mut child = tokio::process::Command::new(python)
         .arg(script)
-        .args(["--port", &port.to_string(), "--baton-url", &app.url(""), "--desk", "helpdesk"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--baton-url",
+            &app.url(""),
+            "--desk",
+            "helpdesk",
+        ])
         .env("DESK_SECRET", SECRET)
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -727,7 +818,10 @@ async fn reference_desk_converses_through_a_transfer() {
     let _desk = ReferenceDesk(child);
     let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
     let first = tokio::time::timeout(WAIT, lines.next_line()).await.unwrap().unwrap();
-    assert_eq!(first.as_deref(), Some(format!("desk: listening on {desk_url}").as_str()));
+    assert_eq!(
+        first.as_deref(),
+        Some(format!("desk: listening on {desk_url}").as_str())
+    );
 
     let session = app.create_session().await;
     app.say(&session, "").await;
@@ -747,5 +841,8 @@ async fn reference_desk_converses_through_a_transfer() {
     assert_eq!(next_of(&mut socket, "ended").await["by"], "agent");
     wait_until_closed(&app, &session).await;
     let transcript = app.transcript(&session).await.join("\n");
-    assert!(transcript.contains("Agent Ada: you said my card is blocked"), "{transcript}");
+    assert!(
+        transcript.contains("Agent Ada: you said my card is blocked"),
+        "{transcript}"
+    );
 }
