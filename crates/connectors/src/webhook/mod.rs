@@ -261,7 +261,7 @@ impl ServiceDesk for WebhookDesk {
     fn start_chat(&self, request: ChatRequest) -> DeskFuture<'_, Chat> {
         Box::pin(async move {
             let chat = ChatId::parse(request.transfer.as_str())?;
-            let event = ToDesk::ChatRequested(protocol::chat_requested(&request));
+            let event = ToDesk::ChatRequested(Box::new(protocol::chat_requested(&request)));
             // The chat is registered, and queued, before the desk is asked: a desk may post
             // `agent.joined` before it has answered this call, and that event must find the
             // chat and come after `Queued`.

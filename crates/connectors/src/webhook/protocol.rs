@@ -33,7 +33,7 @@ pub struct Envelope<E> {
 pub enum ToDesk {
     /// A customer is handed over: open a chat and find an agent.
     #[serde(rename = "chat.requested")]
-    ChatRequested(ChatRequested),
+    ChatRequested(Box<ChatRequested>),
     /// The customer wrote to the agent.
     #[serde(rename = "customer.message")]
     CustomerMessage { message_id: String, text: String },
