@@ -100,6 +100,15 @@ pub enum Checked {
     Matrix { name: String, config: Box<MatrixConfig> },
 }
 
+impl std::fmt::Debug for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Checked::Ready(desk) => f.debug_tuple("Ready").field(&desk.name).finish(),
+            Checked::Matrix { name, .. } => f.debug_struct("Matrix").field("name", name).finish_non_exhaustive(),
+        }
+    }
+}
+
 /// The Matrix desk's settings from its table; a secret written in the file is refused.
 fn matrix(name: &str, table: &toml::Table) -> Result<MatrixConfig, String> {
     let at = format!("desks.{name}");

@@ -11,6 +11,7 @@ mod init;
 mod preview;
 mod schema;
 mod serve;
+mod webhook_resume;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

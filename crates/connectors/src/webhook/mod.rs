@@ -261,8 +261,10 @@ impl ServiceDesk for WebhookDesk {
     fn start_chat(&self, request: ChatRequest) -> DeskFuture<'_, Chat> {
         Box::pin(async move {
             let chat = ChatId::parse(request.transfer.as_str())?;
-            let event = ToDesk::ChatRequested(protocol::chat_requested(&request));
-            self.inner.post(Some(&chat), event).await?;
+            let event = ToDesk::ChatRequested(Box::new(protocol::chat_requested(&request)));
+            // The chat is registered, and queued, before the desk is asked: a desk may post
+            // `agent.joined` before it has answered this call, and that event must find the
+            // chat and come after `Queued`.
             let opened = self.open(&chat);
             if let Some(events) = self.chat_events(&chat) {
                 let _ = events.send(DeskEvent::Queued {
@@ -270,6 +272,12 @@ impl ServiceDesk for WebhookDesk {
                     wait: None,
                     note: None,
                 });
+            }
+            if let Err(error) = self.inner.post(Some(&chat), event).await {
+                // Dropping the chat closes its outbox, which is empty.
+                let mut chats = self.inner.chats.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                chats.remove(&chat);
+                return Err(error);
             }
             Ok(opened)
         })

@@ -33,7 +33,7 @@ pub struct Envelope<E> {
 pub enum ToDesk {
     /// A customer is handed over: open a chat and find an agent.
     #[serde(rename = "chat.requested")]
-    ChatRequested(ChatRequested),
+    ChatRequested(Box<ChatRequested>),
     /// The customer wrote to the agent.
     #[serde(rename = "customer.message")]
     CustomerMessage { message_id: String, text: String },
@@ -250,4 +250,25 @@ pub fn chat_requested(request: &baton_desk::ChatRequest) -> ChatRequested {
             .collect(),
         history_url: request.transcript_url.clone(),
     }
+}
+
+/// The JSON Schema (draft 2020-12) of an event Baton sends a desk: `Envelope<ToDesk>`, written
+/// to `docs/desks/webhook-to-desk.schema.json`.
+pub fn to_desk_schema() -> serde_json::Value {
+    schema_of::<Envelope<ToDesk>>("Baton webhook desk protocol v1: an event Baton sends the desk")
+}
+
+/// The JSON Schema (draft 2020-12) of an event a desk sends Baton: `Envelope<FromDesk>`, written
+/// to `docs/desks/webhook-from-desk.schema.json`.
+pub fn from_desk_schema() -> serde_json::Value {
+    schema_of::<Envelope<FromDesk>>("Baton webhook desk protocol v1: an event the desk sends Baton")
+}
+
+fn schema_of<T: JsonSchema>(title: &str) -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let mut schema = generator.into_root_schema_for::<T>().to_value();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert("title".to_owned(), serde_json::Value::String(title.to_owned()));
+    }
+    schema
 }

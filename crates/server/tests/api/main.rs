@@ -14,3 +14,4 @@ mod ops;
 mod programs;
 mod sdk;
 mod transfers;
+mod webhook_desk;
