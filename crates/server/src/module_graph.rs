@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// What the conversation may use from the rest of the crate.
-const CONVERSATION_MAY_USE: [&str; 4] = ["assistants", "clock", "config", "metrics"];
+const CONVERSATION_MAY_USE: [&str; 5] = ["assistants", "clock", "config", "desks", "metrics"];
 
 /// The first segments of every `prefix::…` path in `source`, with `{a, b::c}` groups spread.
 fn named_after(source: &str, prefix: &str) -> BTreeSet<String> {

@@ -6,6 +6,10 @@
 //!
 //! An agent's message is acknowledged to the agent only after the pump committed its entry: the
 //! console's route waits on the desk's acknowledgement slot, which the pump fills.
+//!
+//! The pump also opens chats: on the first desk of the queue's route that takes one
+//! ([`open_on_route`]), and on the next one when a desk gives up before an agent joined
+//! ([`fail_over`]: unreachable, an error, or its join timeout, watched by [`watch_join`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,15 +20,17 @@ use baton_assistant::Value;
 use serde_json::json;
 
 use baton_desk::{
-    ChatId, DeskErrorKind, DeskEvent, DeskEvents, EndReason, EndedBy, Transfer, TransferId, TransferState,
+    ChatId, ChatRequest, DeskErrorKind, DeskEvent, DeskEvents, EndReason, EndedBy, Transfer, TransferCommand,
+    TransferId, TransferState,
 };
 use baton_dialog::{Effect, Event, Message, Session, TransferOutcome};
 use baton_store::{EntryKind, NewEntry, SessionId, StoreError, TurnRecord};
 
 use super::desk::Link;
 use super::events::SessionEvent;
-use super::stored::{self, update_of};
-use super::{ConversationError, Conversations, transcript};
+use super::stored::{self, Loaded, apply, update_of};
+use super::{ConversationError, Conversations, history, transcript};
+use crate::desks::OWN;
 
 /// How often a turn the pump commits is redone after another writer changed the session.
 const COMMIT_ATTEMPTS: usize = 3;
@@ -150,8 +156,7 @@ pub(crate) async fn handle_locked(
             reason: EndReason::JoinTimedOut
         } | DeskEvent::Error(DeskErrorKind::Connecting)
     );
-    if gives_up && loaded.transfer.is_open() && super::transfer::fail_over(conversations, &link.session, &loaded).await
-    {
+    if gives_up && loaded.transfer.is_open() && fail_over(conversations, &link.session, &loaded).await {
         return Ok(());
     }
     let mut transfer = loaded.transfer;
@@ -400,4 +405,170 @@ pub(crate) fn handed_back(
             .map(|(name, value)| (name, Value::from_json(&value)))
             .collect(),
     }
+}
+
+// ---- opening a chat on a queue's route, and failing over ----
+
+/// Asks each desk of `route` in turn for a chat until one opens it: records the desk and chat
+/// with the transfer, starts the chat's pump and, where the desk has one, its join timer.
+pub(crate) async fn open_on_route(
+    conversations: &Arc<Conversations>,
+    session_id: &str,
+    transfer: &mut Transfer,
+    request: &ChatRequest,
+    route: Vec<Option<String>>,
+) -> Result<(), String> {
+    let mut errors = Vec::new();
+    for desk in route {
+        let name = desk.as_deref().unwrap_or(OWN);
+        let Some(service) = conversations.desk.named(desk.as_deref()) else {
+            errors.push(format!("{name}: not configured"));
+            continue;
+        };
+        let mut request = request.clone();
+        request.transcript_url = Some(history::link(conversations, transfer.id().as_str(), session_id));
+        match service.start_chat(request).await {
+            Ok(chat) => {
+                conversations.events.publish(
+                    session_id,
+                    SessionEvent::Desk {
+                        capabilities: service.capabilities(),
+                    },
+                );
+                transfer.attach_desk(desk.clone());
+                transfer.attach_chat(chat.id.clone());
+                let update = update_of(transfer, Vec::new(), conversations.clock.now());
+                if let Err(error) = conversations.store.update_transfer(update).await {
+                    tracing::error!(%error, transfer = %transfer.id(), "recording the desk's chat id failed");
+                }
+                if !errors.is_empty() {
+                    tracing::info!(desk = name, transfer = %transfer.id(), failed = ?errors, "transfer failed over");
+                }
+                watch_join(conversations, session_id, transfer.id().clone(), desk, chat.id.clone());
+                spawn(
+                    conversations,
+                    chat.id,
+                    transfer.id().clone(),
+                    session_id.to_owned(),
+                    chat.events,
+                );
+                return Ok(());
+            }
+            Err(error) => {
+                tracing::warn!(%error, desk = name, transfer = %transfer.id(), "a desk refused the chat");
+                errors.push(format!("{name}: {error}"));
+            }
+        }
+    }
+    Err(errors.join("; "))
+}
+
+/// Moves a transfer that no agent has taken to the desks after its current one in its route:
+/// the current desk's chat ends (`join_timed_out`) and the next desk that opens a chat gets it.
+/// `false`, having changed nothing, when the route has no desk after the current one.
+/// Runs under the session's lock.
+pub(crate) async fn fail_over(conversations: &Arc<Conversations>, session_id: &str, loaded: &Loaded) -> bool {
+    if loaded.transfer.state() == TransferState::Active {
+        return false;
+    }
+    let queue = loaded.queue(&conversations.settings.default_queue);
+    let current = loaded.transfer.desk().map(str::to_owned);
+    let route = conversations.desk.route(&queue);
+    let Some(at) = route.iter().position(|desk| *desk == current) else {
+        return false;
+    };
+    let rest: Vec<Option<String>> = route[at + 1..].to_vec();
+    if rest.is_empty() {
+        return false;
+    }
+    let mut transfer = loaded.transfer.clone();
+    if let Some(chat) = transfer.chat().cloned() {
+        if let Err(error) = conversations
+            .desk
+            .of(current.as_deref())
+            .end_chat(&chat, EndReason::JoinTimedOut)
+            .await
+        {
+            tracing::debug!(%error, "the desk could not end a chat nobody joined");
+        }
+        conversations.desk.remove_link(&chat);
+    }
+    match open_on_route(conversations, session_id, &mut transfer, &loaded.request, rest).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, transfer = %transfer.id(), "no desk left on the route took the chat");
+            fail(conversations, session_id, transfer, error).await;
+            true
+        }
+    }
+}
+
+/// For a desk with a join timeout: when it passes with no agent in the chat, the transfer goes
+/// to the next desk of its route, or ends as timed out.
+pub(crate) fn watch_join(
+    conversations: &Arc<Conversations>,
+    session_id: &str,
+    transfer: TransferId,
+    desk: Option<String>,
+    chat: baton_desk::ChatId,
+) {
+    let Some(timeout) = conversations.desk.join_timeout(desk.as_deref()) else {
+        return;
+    };
+    let conversations = conversations.clone();
+    let session_id = session_id.to_owned();
+    tokio::spawn(async move {
+        let stop = conversations.desk.stop.clone();
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(timeout) => {}
+        }
+        let guard = conversations.locks.lock(&session_id).await;
+        let loaded = match stored::load(&conversations, transfer.as_str()).await {
+            Ok(Some(loaded)) => loaded,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "loading a transfer for its join timeout failed");
+                return;
+            }
+        };
+        let waiting = loaded.transfer.is_open()
+            && loaded.transfer.state() != TransferState::Active
+            && loaded.transfer.desk() == desk.as_deref()
+            && loaded.transfer.chat() == Some(&chat);
+        if !waiting || fail_over(&conversations, &session_id, &loaded).await {
+            return;
+        }
+        // The last desk of the route: the chat there ends, and so does the transfer.
+        if let Err(error) = conversations
+            .desk
+            .of(desk.as_deref())
+            .end_chat(&chat, EndReason::JoinTimedOut)
+            .await
+        {
+            tracing::debug!(%error, "the desk could not end a chat nobody joined");
+        }
+        conversations.desk.remove_link(&chat);
+        let link = Link {
+            transfer,
+            session: session_id.clone(),
+        };
+        let ended = DeskEvent::Ended {
+            by: EndedBy::Desk,
+            reason: EndReason::JoinTimedOut,
+        };
+        handle_locked(&conversations, &link, ended).await.ok();
+        drop(guard);
+    });
+}
+
+/// The desk returned an error: the transfer fails and the assistant takes the customer back.
+pub(crate) async fn fail(conversations: &Conversations, session_id: &str, mut transfer: Transfer, error: String) {
+    let now = conversations.clock.now();
+    let entries = apply(&mut transfer, TransferCommand::Fail { error }, now);
+    let entries = entries.iter().map(transcript::transition).collect();
+    let event = Event::TransferEnded {
+        outcome: TransferOutcome::Failed,
+    };
+    finish(conversations, session_id, &transfer, entries, Some(event), now).await;
 }

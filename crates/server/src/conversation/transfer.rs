@@ -17,15 +17,15 @@ use chrono::{DateTime, Utc};
 use baton_desk::own::AgentConfig;
 use baton_desk::{
     AgentId, Availability, Brief, BriefReason, ChatRequest, ChatResume, Customer, CustomerMessage, DeskError,
-    DeskEvent, EndReason, EndedBy, FallbackReason, MessageId, OfflinePolicy, Online, QueueName, Routing,
-    TranscriptLine, Transfer, TransferCommand, TransferId, TransferState,
+    EndReason, FallbackReason, MessageId, OfflinePolicy, Online, QueueName, Routing, TranscriptLine, Transfer,
+    TransferCommand, TransferId, TransferState,
 };
-use baton_dialog::{AgentsAvailable, Engine, Event, Session, TransferOutcome, TransferReason, TransferRequest};
+use baton_dialog::{AgentsAvailable, Engine, Event, Session, TransferReason, TransferRequest};
 use baton_store::{NewEntry, NewTransfer, SessionId, TransferWrite};
 
 use super::events::SessionEvent;
-use super::stored::{self, Loaded, apply, update_of};
-use super::{ConversationError, Conversations, history, pump, transcript};
+use super::stored::{Loaded, apply, update_of};
+use super::{ConversationError, Conversations, pump, transcript};
 use crate::desks::OWN;
 
 /// What the customer reads after leaving a message for the agents.
@@ -280,177 +280,13 @@ pub(crate) async fn start(conversations: &Arc<Conversations>, session_id: &str, 
         .cloned()
         .unwrap_or_else(|| conversations.settings.default_queue.clone());
     let route = conversations.desk.route(&queue);
-    match open_on_route(conversations, session_id, &mut transfer, &opening.request, route).await {
+    match pump::open_on_route(conversations, session_id, &mut transfer, &opening.request, route).await {
         Ok(()) => {}
         Err(error) => {
             tracing::warn!(%error, transfer = %transfer.id(), "no desk took the chat");
-            fail(conversations, session_id, transfer, error).await;
+            pump::fail(conversations, session_id, transfer, error).await;
         }
     }
-}
-
-/// Asks each desk of `route` in turn for a chat until one opens it: records the desk and chat
-/// with the transfer, starts the chat's pump and, where the desk has one, its join timer.
-async fn open_on_route(
-    conversations: &Arc<Conversations>,
-    session_id: &str,
-    transfer: &mut Transfer,
-    request: &ChatRequest,
-    route: Vec<Option<String>>,
-) -> Result<(), String> {
-    let mut errors = Vec::new();
-    for desk in route {
-        let name = desk.as_deref().unwrap_or(OWN);
-        let Some(service) = conversations.desk.named(desk.as_deref()) else {
-            errors.push(format!("{name}: not configured"));
-            continue;
-        };
-        let mut request = request.clone();
-        request.transcript_url = Some(history::link(conversations, transfer.id().as_str(), session_id));
-        match service.start_chat(request).await {
-            Ok(chat) => {
-                conversations.events.publish(
-                    session_id,
-                    SessionEvent::Desk {
-                        capabilities: service.capabilities(),
-                    },
-                );
-                transfer.attach_desk(desk.clone());
-                transfer.attach_chat(chat.id.clone());
-                let update = update_of(transfer, Vec::new(), conversations.clock.now());
-                if let Err(error) = conversations.store.update_transfer(update).await {
-                    tracing::error!(%error, transfer = %transfer.id(), "recording the desk's chat id failed");
-                }
-                if !errors.is_empty() {
-                    tracing::info!(desk = name, transfer = %transfer.id(), failed = ?errors, "transfer failed over");
-                }
-                watch_join(conversations, session_id, transfer.id().clone(), desk, chat.id.clone());
-                pump::spawn(
-                    conversations,
-                    chat.id,
-                    transfer.id().clone(),
-                    session_id.to_owned(),
-                    chat.events,
-                );
-                return Ok(());
-            }
-            Err(error) => {
-                tracing::warn!(%error, desk = name, transfer = %transfer.id(), "a desk refused the chat");
-                errors.push(format!("{name}: {error}"));
-            }
-        }
-    }
-    Err(errors.join("; "))
-}
-
-/// Moves a transfer that no agent has taken to the desks after its current one in its route:
-/// the current desk's chat ends (`join_timed_out`) and the next desk that opens a chat gets it.
-/// `false`, having changed nothing, when the route has no desk after the current one.
-/// Runs under the session's lock.
-pub(crate) async fn fail_over(conversations: &Arc<Conversations>, session_id: &str, loaded: &Loaded) -> bool {
-    if loaded.transfer.state() == TransferState::Active {
-        return false;
-    }
-    let queue = loaded.queue(&conversations.settings.default_queue);
-    let current = loaded.transfer.desk().map(str::to_owned);
-    let route = conversations.desk.route(&queue);
-    let Some(at) = route.iter().position(|desk| *desk == current) else {
-        return false;
-    };
-    let rest: Vec<Option<String>> = route[at + 1..].to_vec();
-    if rest.is_empty() {
-        return false;
-    }
-    let mut transfer = loaded.transfer.clone();
-    if let Some(chat) = transfer.chat().cloned() {
-        if let Err(error) = conversations
-            .desk
-            .of(current.as_deref())
-            .end_chat(&chat, EndReason::JoinTimedOut)
-            .await
-        {
-            tracing::debug!(%error, "the desk could not end a chat nobody joined");
-        }
-        conversations.desk.remove_link(&chat);
-    }
-    match open_on_route(conversations, session_id, &mut transfer, &loaded.request, rest).await {
-        Ok(()) => true,
-        Err(error) => {
-            tracing::warn!(%error, transfer = %transfer.id(), "no desk left on the route took the chat");
-            fail(conversations, session_id, transfer, error).await;
-            true
-        }
-    }
-}
-
-/// For a desk with a join timeout: when it passes with no agent in the chat, the transfer goes
-/// to the next desk of its route, or ends as timed out.
-fn watch_join(
-    conversations: &Arc<Conversations>,
-    session_id: &str,
-    transfer: TransferId,
-    desk: Option<String>,
-    chat: baton_desk::ChatId,
-) {
-    let Some(timeout) = conversations.desk.join_timeout(desk.as_deref()) else {
-        return;
-    };
-    let conversations = conversations.clone();
-    let session_id = session_id.to_owned();
-    tokio::spawn(async move {
-        let stop = conversations.desk.stop.clone();
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(timeout) => {}
-        }
-        let guard = conversations.locks.lock(&session_id).await;
-        let loaded = match stored::load(&conversations, transfer.as_str()).await {
-            Ok(Some(loaded)) => loaded,
-            Ok(None) => return,
-            Err(error) => {
-                tracing::warn!(%error, "loading a transfer for its join timeout failed");
-                return;
-            }
-        };
-        let waiting = loaded.transfer.is_open()
-            && loaded.transfer.state() != TransferState::Active
-            && loaded.transfer.desk() == desk.as_deref()
-            && loaded.transfer.chat() == Some(&chat);
-        if !waiting || fail_over(&conversations, &session_id, &loaded).await {
-            return;
-        }
-        // The last desk of the route: the chat there ends, and so does the transfer.
-        if let Err(error) = conversations
-            .desk
-            .of(desk.as_deref())
-            .end_chat(&chat, EndReason::JoinTimedOut)
-            .await
-        {
-            tracing::debug!(%error, "the desk could not end a chat nobody joined");
-        }
-        conversations.desk.remove_link(&chat);
-        let link = super::desk::Link {
-            transfer,
-            session: session_id.clone(),
-        };
-        let ended = DeskEvent::Ended {
-            by: EndedBy::Desk,
-            reason: EndReason::JoinTimedOut,
-        };
-        pump::handle_locked(&conversations, &link, ended).await.ok();
-        drop(guard);
-    });
-}
-
-/// The desk returned an error: the transfer fails and the assistant takes the customer back.
-async fn fail(conversations: &Conversations, session_id: &str, mut transfer: Transfer, error: String) {
-    let now = conversations.clock.now();
-    let entries = apply(&mut transfer, TransferCommand::Fail { error }, now);
-    let entries = entries.iter().map(transcript::transition).collect();
-    let event = Event::TransferEnded {
-        outcome: TransferOutcome::Failed,
-    };
-    pump::finish(conversations, session_id, &transfer, entries, Some(event), now).await;
 }
 
 // ---- the customer's side ----
@@ -590,9 +426,9 @@ pub(crate) async fn resume_all(conversations: &Arc<Conversations>) -> Result<usi
             // Opened, but the process stopped before a desk was asked.
             let queue = loaded.queue(&conversations.settings.default_queue);
             let route = conversations.desk.route(&queue);
-            match open_on_route(conversations, &session_id, &mut transfer, &loaded.request, route).await {
+            match pump::open_on_route(conversations, &session_id, &mut transfer, &loaded.request, route).await {
                 Ok(()) => resumed += 1,
-                Err(error) => fail(conversations, &session_id, transfer, error).await,
+                Err(error) => pump::fail(conversations, &session_id, transfer, error).await,
             }
             continue;
         };
@@ -620,14 +456,14 @@ pub(crate) async fn resume_all(conversations: &Arc<Conversations>) -> Result<usi
                         .await?;
                 }
                 if transfer.state() != TransferState::Active {
-                    watch_join(conversations, &session_id, transfer.id().clone(), desk, chat.id.clone());
+                    pump::watch_join(conversations, &session_id, transfer.id().clone(), desk, chat.id.clone());
                 }
                 pump::spawn(conversations, chat.id, transfer.id().clone(), session_id, chat.events);
                 resumed += 1;
             }
             Err(error) => {
                 tracing::warn!(%error, transfer = %transfer.id(), "an open transfer could not be resumed");
-                fail(conversations, &session_id, transfer, error.to_string()).await;
+                pump::fail(conversations, &session_id, transfer, error.to_string()).await;
             }
         }
     }
