@@ -22,7 +22,6 @@ use baton_server::config::{DeskSpec, WebhookSpec};
 use super::transfer::TransferArgs;
 use super::{BenchServer, VERSION, create_session, new_client, percentile_ms};
 
-const ASK_FOR_A_HUMAN: &str = "I want to talk to a person";
 const ORDINARY: &str = "what time do you open";
 
 /// When each session's `chat.requested` reached the desk.
@@ -116,36 +115,8 @@ pub async fn bench_webhook(args: TransferArgs, engine: Engine, cores: usize) -> 
         }));
     }
 
-    let interval = Duration::from_secs_f64(1.0 / args.rate);
-    let start = Instant::now();
-    let mut sends = Vec::with_capacity(customers.len());
-    for (index, session) in customers.iter().enumerate() {
-        tokio::time::sleep_until((start + interval * u32::try_from(index).unwrap_or(u32::MAX)).into()).await;
-        let client = client.clone();
-        let url = format!("{base}/sessions/{session}/message?version={VERSION}");
-        let session = session.clone();
-        sends.push(tokio::spawn(async move {
-            let sent = Instant::now();
-            let body = json!({"input": {"text": ASK_FOR_A_HUMAN}});
-            let ok = match client.post(&url).json(&body).send().await {
-                Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
-                Err(_) => false,
-            };
-            (session, sent, sent.elapsed(), ok)
-        }));
-    }
-    let mut sent_at = HashMap::new();
-    let mut replies = Vec::new();
-    let mut errors = 0usize;
-    for send in sends {
-        let (session, sent, reply, ok) = send.await?;
-        if ok {
-            sent_at.insert(session, sent);
-            replies.push(reply);
-        } else {
-            errors += 1;
-        }
-    }
+    let (sent_at, mut replies, errors) =
+        super::transfer::ask_for_a_human(&client, &base, &customers, args.rate).await?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while arrivals.lock().map(|arrivals| arrivals.len()).unwrap_or(0) < sent_at.len() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -160,36 +160,7 @@ async fn bench_transfer(args: TransferArgs, engine: Engine, cores: usize) -> any
         customers.push(session);
     }
 
-    let interval = Duration::from_secs_f64(1.0 / args.rate);
-    let start = Instant::now();
-    let mut sends = Vec::with_capacity(customers.len());
-    for (index, session) in customers.iter().enumerate() {
-        tokio::time::sleep_until((start + interval * u32::try_from(index).unwrap_or(u32::MAX)).into()).await;
-        let client = client.clone();
-        let url = format!("{base}/sessions/{session}/message?version={VERSION}");
-        let session = session.clone();
-        sends.push(tokio::spawn(async move {
-            let sent = Instant::now();
-            let body = json!({"input": {"text": ASK_FOR_A_HUMAN}});
-            let ok = match client.post(&url).json(&body).send().await {
-                Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
-                Err(_) => false,
-            };
-            (session, sent, sent.elapsed(), ok)
-        }));
-    }
-    let mut sent_at = HashMap::new();
-    let mut replies = Vec::new();
-    let mut errors = 0usize;
-    for send in sends {
-        let (session, sent, reply, ok) = send.await?;
-        if ok {
-            sent_at.insert(session, sent);
-            replies.push(reply);
-        } else {
-            errors += 1;
-        }
-    }
+    let (sent_at, mut replies, errors) = ask_for_a_human(&client, &base, &customers, args.rate).await?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while offers.lock().map(|offers| offers.len()).unwrap_or(0) < sent_at.len() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -268,6 +239,47 @@ async fn bench_transfer(args: TransferArgs, engine: Engine, cores: usize) -> any
         println!("Notes: {notes}.");
     }
     Ok(i32::from(errors > 0 || missing > 0))
+}
+
+/// Each customer sends "I want to talk to a person" once, at a steady `rate` per second: when
+/// each message was sent (by session), how long each reply took, and how many failed.
+pub(super) async fn ask_for_a_human(
+    client: &reqwest::Client,
+    base: &str,
+    customers: &[String],
+    rate: f64,
+) -> anyhow::Result<(HashMap<String, Instant>, Vec<Duration>, usize)> {
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let start = Instant::now();
+    let mut sends = Vec::with_capacity(customers.len());
+    for (index, session) in customers.iter().enumerate() {
+        tokio::time::sleep_until((start + interval * u32::try_from(index).unwrap_or(u32::MAX)).into()).await;
+        let client = client.clone();
+        let url = format!("{base}/sessions/{session}/message?version={VERSION}");
+        let session = session.clone();
+        sends.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let body = json!({"input": {"text": ASK_FOR_A_HUMAN}});
+            let ok = match client.post(&url).json(&body).send().await {
+                Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
+                Err(_) => false,
+            };
+            (session, sent, sent.elapsed(), ok)
+        }));
+    }
+    let mut sent_at = HashMap::new();
+    let mut replies = Vec::new();
+    let mut errors = 0usize;
+    for send in sends {
+        let (session, sent, reply, ok) = send.await?;
+        if ok {
+            sent_at.insert(session, sent);
+            replies.push(reply);
+        } else {
+            errors += 1;
+        }
+    }
+    Ok((sent_at, replies, errors))
 }
 
 async fn login(client: &reqwest::Client, http: &str, username: &str) -> anyhow::Result<String> {
