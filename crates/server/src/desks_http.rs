@@ -30,8 +30,12 @@ async fn webhook(
     State(app): State<Arc<App>>,
     Path(desk): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body = body.map_err(|rejection| match rejection.status() {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(app.config.max_body_bytes),
+        _ => ApiError::InvalidRequest(rejection.body_text()),
+    })?;
     let headers: Vec<(String, String)> = headers
         .iter()
         .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
