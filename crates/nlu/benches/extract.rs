@@ -2,7 +2,7 @@
 //! (repeated separators, number words, half-finished dates and addresses), beside a short answer.
 //!
 //! The tests hold the bound that keeps this small: the extractors read only the first
-//! `extract::MAX_INPUT_BYTES` of an answer (`tests/extract.rs`). Timing is measured here rather
+//! `extract::MAX_INPUT_BYTES` of an answer (`tests/extract/whole_messages.rs`). Timing is measured here rather
 //! than asserted in a test, where a loaded machine would make it fail for nothing.
 //!
 //! Run: `cargo bench -p baton-nlu --bench extract`. It prints one Markdown row per answer: its

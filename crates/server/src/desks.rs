@@ -215,7 +215,7 @@ pub fn check(config: &Config, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> 
         }
     }
     if let Some(url) = &config.public_url
-        && reqwest_like_url(url).is_err()
+        && !is_web_address(url)
     {
         problems.push(format!("public_url: {url:?} is not an http:// or https:// address"));
     }
@@ -226,15 +226,11 @@ pub fn check(config: &Config, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> 
     }
 }
 
-fn reqwest_like_url(url: &str) -> Result<(), ()> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or(())?;
-    if rest.is_empty() || rest.starts_with('/') {
-        return Err(());
-    }
-    Ok(())
+/// An absolute `http://` or `https://` address with a host.
+fn is_web_address(url: &str) -> bool {
+    url.parse::<axum::http::Uri>().is_ok_and(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some_and(|host| !host.is_empty())
+    })
 }
 
 /// The route of `queue`: its own, else `"*"`'s, else Baton's own desk alone.

@@ -200,15 +200,12 @@ async fn deliver(
     events: mpsc::UnboundedSender<DeskEvent>,
 ) {
     while let Some(event) = pending.recv().await {
-        let failed = match &event {
-            ToDesk::CustomerMessage { .. } => Some(DeskErrorKind::MessageFailed),
-            ToDesk::ChatEndedByCustomer { .. } => None,
-            _ => None,
-        };
+        // Only a lost customer message is worth telling the customer's side about.
+        let is_message = matches!(event, ToDesk::CustomerMessage { .. });
         if let Err(error) = inner.post(Some(&chat), event).await {
             tracing::warn!(desk = %inner.name, chat = %chat, %error, "an event for the desk was not delivered");
-            if let Some(kind) = failed {
-                let _ = events.send(DeskEvent::Error(kind));
+            if is_message {
+                let _ = events.send(DeskEvent::Error(DeskErrorKind::MessageFailed));
             }
         }
     }
@@ -381,8 +378,8 @@ impl WebhookDesk {
         }
         match (translated, events) {
             (Translated::Availability(update), events) => {
-                if let (Some(events), true) = (events, update.queue_position.is_some() || update.wait_seconds.is_some())
-                {
+                let says_where = update.queue_position.is_some() || update.wait_seconds.is_some();
+                if let Some(events) = events.filter(|_| says_where) {
                     let _ = events.send(DeskEvent::Queued {
                         position: update.queue_position,
                         wait: update.wait_seconds.map(std::time::Duration::from_secs),

@@ -12,7 +12,7 @@ use baton_store::SessionId;
 use super::{ConversationError, Conversations, transcript};
 
 /// The link to the conversation of `session_id`, valid for the configured time from now.
-pub(crate) fn link(conversations: &Conversations, _transfer: &str, session_id: &str) -> String {
+pub(crate) fn link(conversations: &Conversations, session_id: &str) -> String {
     let expires = (conversations.clock.now() + conversations.settings.history_link_ttl).timestamp();
     let signed = format!("{session_id}.{expires}");
     let digest = signing::digest_hex(&conversations.settings.history_key, signed.as_bytes());

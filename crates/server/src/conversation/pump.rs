@@ -426,7 +426,7 @@ pub(crate) async fn open_on_route(
             continue;
         };
         let mut request = request.clone();
-        request.transcript_url = Some(history::link(conversations, transfer.id().as_str(), session_id));
+        request.transcript_url = Some(history::link(conversations, session_id));
         match service.start_chat(request).await {
             Ok(chat) => {
                 conversations.events.publish(
