@@ -218,6 +218,13 @@ pub fn event(id: &str, chat: Option<&str>, kind: &str, data: Value) -> Value {
 }
 
 /// POSTs `body` to the desk's webhook, signed at `timestamp` with `secret`.
+/// The desk `helpdesk` sends one event for `chat`, which Baton accepts.
+async fn desk_says(app: &TestApp, chat: &str, kind: &str, data: Value) -> Reply {
+    let reply = post_event(app, "helpdesk", &event(&fresh_id(), Some(chat), kind, data)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply
+}
+
 async fn post_raw(app: &TestApp, desk: &str, body: &[u8], signature: Option<String>) -> Reply {
     let mut request = app
         .client
@@ -353,23 +360,11 @@ async fn a_transfer_to_a_webhook_desk_runs_from_request_to_hand_back() {
     assert!(!page.contains("<b>x</b>"), "{page}");
 
     // The agent joins and greets; the customer sees both on the socket and in the next reply.
-    let joined = post_event(
-        &app,
-        "helpdesk",
-        &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()})),
-    )
-    .await;
-    assert_eq!(joined.status, 200, "{}", joined.body);
+    let joined = desk_says(&app, &chat, "agent.joined", json!({"agent": agent()})).await;
     assert_eq!(joined.body["accepted"], 1);
     assert_eq!(next_of(&mut socket, "agent_joined").await["agent_name"], "Agent Ada");
     let greeting = json!({"message_id": "m1", "text": "Hello, Ada here. How can I help?", "agent": agent()});
-    let posted = post_event(
-        &app,
-        "helpdesk",
-        &event(&fresh_id(), Some(&chat), "agent.message", greeting),
-    )
-    .await;
-    assert_eq!(posted.status, 200, "{}", posted.body);
+    desk_says(&app, &chat, "agent.message", greeting).await;
     let message = next_of(&mut socket, "agent_message").await;
     assert_eq!(message["text"], "Hello, Ada here. How can I help?");
     assert_eq!(message["agent_name"], "Agent Ada");
@@ -415,13 +410,7 @@ async fn webhook_calls_with_bad_signatures_or_bad_events_are_refused_and_change_
     let (app, _dir) = app_with_desks(&[("helpdesk", &desk.url, None)], &["helpdesk", "own"]).await;
     let (session, requested) = transferred(&app, &desk).await;
     let chat = requested["chat_id"].as_str().unwrap().to_owned();
-    let joined = post_event(
-        &app,
-        "helpdesk",
-        &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()})),
-    )
-    .await;
-    assert_eq!(joined.status, 200, "{}", joined.body);
+    desk_says(&app, &chat, "agent.joined", json!({"agent": agent()})).await;
     // A 200 means accepted: the chat's pump commits the event right after.
     wait_for_state(&app, &session, "active").await;
     let before = app.transcript(&session).await;
@@ -560,34 +549,16 @@ async fn an_agent_message_before_the_agent_joined_is_shown_and_the_chat_goes_on(
     // Out of order: the message arrives while the chat still waits for an agent. It is
     // committed and shown (the transfer stays queued); the join that follows makes it active.
     let early = json!({"message_id": "m1", "text": "Early hello", "agent": agent()});
-    let reply = post_event(
-        &app,
-        "helpdesk",
-        &event(&fresh_id(), Some(&chat), "agent.message", early),
-    )
-    .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    desk_says(&app, &chat, "agent.message", early).await;
     assert_eq!(next_of(&mut socket, "agent_message").await["text"], "Early hello");
     let open = open_transfer(&app, &session).await.unwrap();
     assert_eq!(open.state, "queued");
 
-    let reply = post_event(
-        &app,
-        "helpdesk",
-        &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()})),
-    )
-    .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    desk_says(&app, &chat, "agent.joined", json!({"agent": agent()})).await;
     next_of(&mut socket, "agent_joined").await;
     // A hand back before anyone joined is not possible any more; a second join by the same agent
     // (a desk reconnecting) changes nothing.
-    let reply = post_event(
-        &app,
-        "helpdesk",
-        &event(&fresh_id(), Some(&chat), "agent.joined", json!({"agent": agent()})),
-    )
-    .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    desk_says(&app, &chat, "agent.joined", json!({"agent": agent()})).await;
     app.say(&session, "are you there").await;
     desk.wait_for("customer.message", Some(&chat), 1).await;
     let transcript = app.transcript(&session).await.join("\n");
