@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use baton_connectors::connecting::Connecting;
 use baton_connectors::matrix::{MatrixConfig, MatrixDesk};
 use baton_connectors::webhook::{WebhookConfig, WebhookDesk};
 use baton_desk::{QueueName, ServiceDesk};
@@ -128,8 +129,8 @@ fn matrix(name: &str, table: &toml::Table) -> Result<MatrixConfig, String> {
 }
 
 /// Builds the configured desks, logging the Matrix ones in. A Matrix desk whose homeserver
-/// cannot be reached now is left out with an error in the log, so its routes go to their next
-/// desk; every other problem stops the server.
+/// cannot be reached now keeps trying in the background ([`Connecting`]): until it connects, its
+/// routes go to their next desk; every other problem stops the server.
 pub async fn build(
     config: &Config,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
@@ -139,19 +140,23 @@ pub async fn build(
         match checked {
             Checked::Ready(desk) => desks.push(desk),
             Checked::Matrix { name, config } => {
-                let join_timeout = Some(Duration::from_secs(config.join_timeout_secs.max(1)));
-                match MatrixDesk::connect(*config).await {
-                    Ok(desk) => desks.push(NamedDesk {
-                        name,
-                        service: Arc::new(desk),
-                        // The Matrix desk ends a chat nobody joined itself; the server's
-                        // timer is a second line behind it.
-                        join_timeout: join_timeout.map(|timeout| timeout + Duration::from_secs(5)),
-                    }),
+                // The Matrix desk ends a chat nobody joined itself; the server's timer is a
+                // second line behind it.
+                let join_timeout = Some(Duration::from_secs(config.join_timeout_secs.max(1)) + Duration::from_secs(5));
+                let service: Arc<dyn ServiceDesk> = match MatrixDesk::connect((*config).clone()).await {
+                    Ok(desk) => Arc::new(desk),
                     Err(error) => {
-                        tracing::error!(desk = %name, %error, "the Matrix desk could not log in; its routes skip it")
+                        tracing::error!(desk = %name, %error, "the Matrix desk could not log in; its routes skip it until it does");
+                        Arc::new(Connecting::spawn(&name, MatrixDesk::CAPABILITIES, move || {
+                            MatrixDesk::connect((*config).clone())
+                        }))
                     }
-                }
+                };
+                desks.push(NamedDesk {
+                    name,
+                    service,
+                    join_timeout,
+                });
             }
         }
     }

@@ -8,9 +8,11 @@ mod check;
 mod conversation_tests;
 mod eval;
 mod init;
+mod matrix_desk;
 mod preview;
 mod schema;
 mod serve;
+mod served;
 mod webhook_resume;
 
 use std::io::Write;

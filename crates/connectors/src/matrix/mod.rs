@@ -345,6 +345,23 @@ impl MatrixDesk {
     }
 
     /// The bot's Matrix user id.
+    /// What a Matrix room can carry: typing and read receipts both ways, agent-to-agent
+    /// transfer (`!transfer`), the customer ending the chat, and resuming after a restart; no
+    /// queue position or wait time, no offers.
+    pub const CAPABILITIES: Capabilities = Capabilities {
+        agent_typing: true,
+        customer_typing: true,
+        agent_read: true,
+        customer_read: true,
+        customer_end: true,
+        queue_position: false,
+        estimated_wait: false,
+        transfer_events: true,
+        files: false,
+        resume: true,
+        offers: false,
+    };
+
     pub fn bot(&self) -> &str {
         &self.inner.bot
     }
@@ -923,19 +940,7 @@ fn room_name(request: &ChatRequest) -> String {
 
 impl ServiceDesk for MatrixDesk {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            agent_typing: true,
-            customer_typing: true,
-            agent_read: true,
-            customer_read: true,
-            customer_end: true,
-            queue_position: false,
-            estimated_wait: false,
-            transfer_events: true,
-            files: false,
-            resume: true,
-            offers: false,
-        }
+        MatrixDesk::CAPABILITIES
     }
 
     fn availability<'a>(&'a self, queue: Option<&'a QueueName>) -> DeskFuture<'a, Availability> {

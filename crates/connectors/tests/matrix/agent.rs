@@ -161,6 +161,22 @@ impl Agent {
         }
     }
 
+    /// The next invitation to any room: its id.
+    pub async fn next_invite(&mut self) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(idx) = self.backlog.iter().position(|seen| matches!(seen, Seen::Invite { .. })) {
+                return self.backlog.remove(idx).room().to_owned();
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "{} was invited nowhere within {WAIT:?}",
+                self.user
+            );
+            self.sync(2_000).await;
+        }
+    }
+
     pub async fn wait_for_invite(&mut self, room: &str) {
         self.wait_for(room, "an invitation", |seen| matches!(seen, Seen::Invite { .. }))
             .await;

@@ -360,7 +360,7 @@ async fn matrix_chat_times_out_when_no_agent_joins() {
         }
     );
     assert_eq!(follow.transfer.state(), TransferState::TimedOut);
-    ann.wait_for_invite(&room).await;
+    assert_eq!(ann.next_invite().await, room, "the only invitation is the chat's");
     ann.wait_for_leave(&room).await;
 }
 

@@ -1,0 +1,129 @@
+//! A `baton serve` process for the restart tests: started on a folder's `baton.toml` and SQLite
+//! file, driven as a customer through the v2 API, and killed with SIGKILL.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::{baton, example};
+
+const VERSION: &str = "2024-08-25";
+
+/// `baton serve examples/bank` with `DIR/baton.toml` and `DIR/baton.db`, and its address.
+pub struct Server {
+    child: Child,
+    pub address: String,
+    client: reqwest::Client,
+}
+
+impl Server {
+    pub fn start(dir: &Path) -> Server {
+        let mut child = baton()
+            .arg("serve")
+            .arg(example("bank"))
+            .arg("--config")
+            .arg(dir.join("baton.toml"))
+            .args(["--listen", "127.0.0.1:0", "--database"])
+            .arg(format!("sqlite://{}", dir.join("baton.db").display()))
+            .env("BATON_DEV", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("baton serve starts");
+        let (found, address) = std::sync::mpsc::channel();
+        let lines = BufReader::new(child.stderr.take().expect("stderr is piped"));
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                if let Some(at) = line.strip_prefix("baton: serving on ") {
+                    let _ = found.send(at.to_owned());
+                }
+            }
+        });
+        let address = address
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the server says where it listens");
+        Server {
+            child,
+            address,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// SIGKILL: nothing is shut down gracefully.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn api(&self, rest: &str) -> String {
+        format!(
+            "{}/v2/assistants/bank/environments/draft{rest}?version={VERSION}",
+            self.address
+        )
+    }
+
+    /// A new session of the bank assistant, its welcome said.
+    pub async fn new_session(&self) -> String {
+        let created: Value = self
+            .client
+            .post(self.api("/sessions"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = created["session_id"].as_str().unwrap().to_owned();
+        self.say(&session, "").await;
+        session
+    }
+
+    /// The customer says `text`; the reply.
+    pub async fn say(&self, session: &str, text: &str) -> Value {
+        let response = self
+            .client
+            .post(self.api(&format!("/sessions/{session}/message")))
+            .json(&json!({"input": {"text": text}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// The customer says `first`, then `again` until a reply carries `wanted` (an agent's message
+    /// reaches the customer in the reply that follows its commit).
+    pub async fn say_until_hearing(&self, session: &str, first: &str, again: &str, wanted: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut said = texts(&self.say(session, first).await);
+        while !said.iter().any(|text| text.contains(wanted)) {
+            assert!(
+                Instant::now() < deadline,
+                "{wanted:?} never reached the customer: {said:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            said = texts(&self.say(session, again).await);
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The texts of a reply's `output.generic`.
+pub fn texts(reply: &Value) -> Vec<String> {
+    reply["output"]["generic"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|generic| generic["text"].as_str().map(str::to_owned))
+        .collect()
+}
