@@ -19,6 +19,7 @@ use baton_store::Store;
 mod desk;
 mod hello;
 mod http;
+mod matrix;
 mod process;
 mod sockets;
 mod transfer;

@@ -25,10 +25,9 @@ use super::{BenchServer, VERSION, create_session, new_client, percentile_ms};
 const ORDINARY: &str = "what time do you open";
 
 /// When each session's `chat.requested` reached the desk.
-type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
+pub(super) type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 
 pub async fn bench_webhook(args: TransferArgs, engine: Engine, cores: usize) -> anyhow::Result<i32> {
-    let assistant_id = engine.assistant().id.clone();
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
     let secret = dir.path().join("desk-secret");
     std::fs::write(&secret, "bench-webhook-desk-secret").context("writing the desk's secret")?;
@@ -73,6 +72,46 @@ pub async fn bench_webhook(args: TransferArgs, engine: Engine, cores: usize) -> 
         }),
     );
     config.routes.insert("*".to_owned(), vec!["bench".to_owned()]);
+    let notes = format!(
+        "server, webhook desk and load generator share one multi-threaded tokio runtime ({cores} worker threads on {cores} cores); \
+         {} customers, one transfer each at {} per second, to a webhook desk on loopback that answers after {} ms; \
+         {} other sessions having ordinary turns meanwhile; SQLite in a temporary folder, development mode, rate limits off",
+        args.customers, args.rate, args.desk_delay_ms, args.others
+    );
+    let measured = Measured {
+        desk: "webhook",
+        arrival: "chat.requested at the desk",
+        notes,
+        extra: json!({"desk_delay_ms": args.desk_delay_ms}),
+    };
+    let code = measure(&args, config, engine, arrivals, measured, cores).await;
+    desk_task.abort();
+    code
+}
+
+/// What a desk's bench reports besides the figures.
+pub(super) struct Measured {
+    pub desk: &'static str,
+    /// What reaching the desk means for this desk ("an invitation in the agent's client").
+    pub arrival: &'static str,
+    pub notes: String,
+    /// More fields for `--json`.
+    pub extra: Value,
+}
+
+/// Starts the server with `config`, sends the transfers while `--others` sessions have ordinary
+/// turns, waits for every transfer to reach the desk (`arrivals`, keyed by session id, filled by
+/// the desk's side), and prints the figures. The exit code: 1 when anything failed or went
+/// missing.
+pub(super) async fn measure(
+    args: &TransferArgs,
+    config: Config,
+    engine: Engine,
+    arrivals: Arrivals,
+    measured: Measured,
+    cores: usize,
+) -> anyhow::Result<i32> {
+    let assistant_id = engine.assistant().id.clone();
     let store = baton_store::open(&config.database_url)
         .await
         .context("opening the database")?;
@@ -117,7 +156,7 @@ pub async fn bench_webhook(args: TransferArgs, engine: Engine, cores: usize) -> 
 
     let (sent_at, mut replies, errors) =
         super::transfer::ask_for_a_human(&client, &base, &customers, args.rate).await?;
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while arrivals.lock().map(|arrivals| arrivals.len()).unwrap_or(0) < sent_at.len() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -143,14 +182,13 @@ pub async fn bench_webhook(args: TransferArgs, engine: Engine, cores: usize) -> 
     replies.sort_unstable();
     other_latencies.sort_unstable();
     server.stop().await?;
-    desk_task.abort();
 
-    let notes = format!(
-        "server, webhook desk and load generator share one multi-threaded tokio runtime ({cores} worker threads on {cores} cores); \
-         {} customers, one transfer each at {} per second, to a webhook desk on loopback that answers after {} ms; \
-         {} other sessions having ordinary turns meanwhile; SQLite in a temporary folder, development mode, rate limits off",
-        args.customers, args.rate, args.desk_delay_ms, args.others
-    );
+    let Measured {
+        desk,
+        arrival,
+        notes,
+        extra,
+    } = measured;
     let row = |name: &str, values: &[Duration]| {
         format!(
             "| {name} | {:.2} | {:.2} | {:.2} | {} |",
@@ -161,9 +199,8 @@ pub async fn bench_webhook(args: TransferArgs, engine: Engine, cores: usize) -> 
         )
     };
     if args.json {
-        let json = json!({
-            "desk": "webhook",
-            "desk_delay_ms": args.desk_delay_ms,
+        let mut json = json!({
+            "desk": desk,
             "customers": args.customers,
             "rate_per_second": args.rate,
             "cores": cores,
@@ -181,11 +218,14 @@ pub async fn bench_webhook(args: TransferArgs, engine: Engine, cores: usize) -> 
             "others_p99_ms": percentile_ms(&other_latencies, 0.99),
             "notes": notes,
         });
+        if let (Some(json), Value::Object(extra)) = (json.as_object_mut(), extra) {
+            json.extend(extra);
+        }
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         println!("| | p50 ms | p99 ms | max ms | count |");
         println!("|---|---|---|---|---|");
-        println!("{}", row("message → chat.requested at the desk", &latencies));
+        println!("{}", row(&format!("message → {arrival}"), &latencies));
         println!("{}", row("message → reply to the customer", &replies));
         println!("{}", row("other sessions' turns meanwhile", &other_latencies));
         println!();

@@ -43,22 +43,26 @@ pub struct TransferArgs {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
-    /// The desk transfers go to: Baton's own, or a webhook desk in this process.
+    /// The desk transfers go to: Baton's own, a webhook desk in this process, or Matrix.
     #[arg(long, value_enum, default_value_t = BenchDesk::Own)]
     pub desk: BenchDesk,
     /// With `--desk webhook`: how long the desk takes to answer each call (a slow desk).
     #[arg(long, default_value_t = 0)]
     pub desk_delay_ms: u64,
-    /// With `--desk webhook`: sessions having ordinary turns meanwhile, whose latency a slow
+    /// With `--desk webhook` or `matrix`: sessions having ordinary turns meanwhile, whose latency a slow
     /// desk must not touch.
     #[arg(long, default_value_t = 20)]
     pub others: usize,
+    #[command(flatten)]
+    pub matrix: super::matrix::MatrixBenchArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BenchDesk {
     Own,
     Webhook,
+    /// The Matrix desk on a homeserver you run (`--homeserver`, `--registration-secret-file`).
+    Matrix,
 }
 
 const ASK_FOR_A_HUMAN: &str = "I want to talk to a person";
@@ -80,6 +84,7 @@ pub fn run(args: TransferArgs) -> anyhow::Result<i32> {
     match args.desk {
         BenchDesk::Own => runtime.block_on(bench_transfer(args, engine, cores)),
         BenchDesk::Webhook => runtime.block_on(super::desk::bench_webhook(args, engine, cores)),
+        BenchDesk::Matrix => runtime.block_on(super::matrix::bench_matrix(args, engine, cores)),
     }
 }
 

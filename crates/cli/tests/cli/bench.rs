@@ -127,3 +127,44 @@ fn bench_sockets_measures_what_an_open_session_socket_keeps() {
         stderr(&refused)
     );
 }
+
+/// `bench transfer` with `ARGS` on the bank example, `--json`: the report.
+pub fn bench_transfer(args: &[&str]) -> serde_json::Value {
+    let bank = example("bank");
+    let mut all = vec![
+        "bench",
+        "transfer",
+        "--json",
+        "--assistant",
+        bank.to_str().expect("a UTF-8 path"),
+    ];
+    all.extend_from_slice(args);
+    let output = run(&all, "");
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}\n{}", stderr(&output));
+    serde_json::from_str(&out).expect("one JSON object")
+}
+
+#[test]
+fn bench_transfer_to_a_slow_webhook_desk_reaches_the_desk_for_every_customer() {
+    let report = bench_transfer(&[
+        "--desk",
+        "webhook",
+        "--customers",
+        "6",
+        "--rate",
+        "20",
+        "--others",
+        "2",
+        "--desk-delay-ms",
+        "300",
+    ]);
+    assert_eq!(report["desk"], "webhook");
+    assert_eq!(report["requests_at_desk"], 6);
+    assert_eq!(report["missing"], 0);
+    assert_eq!(report["desk_delay_ms"], 300);
+    assert!(report["others_turns"].as_u64().unwrap() > 0, "{report}");
+    // The desk answers after 300 ms; the other sessions' turns do not wait for it.
+    let others_p99 = report["others_p99_ms"].as_f64().unwrap();
+    assert!(others_p99 < 300.0, "{report}");
+}

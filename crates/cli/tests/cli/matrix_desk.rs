@@ -138,3 +138,31 @@ async fn matrix_server_started_while_the_homeserver_is_down_resumes_the_chat_whe
     agent_hears(&mut ann, &room, &bot, "is anyone there?").await;
     agent_hears(&mut ann, &room, &bot, "hello again").await;
 }
+
+#[test]
+fn matrix_bench_transfer_measures_every_invitation() {
+    let Some(synapse) = synapse::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("registration-secret");
+    std::fs::write(&secret, synapse::SHARED_SECRET).unwrap();
+    let report = crate::bench::bench_transfer(&[
+        "--desk",
+        "matrix",
+        "--homeserver",
+        &synapse.url,
+        "--registration-secret-file",
+        secret.to_str().unwrap(),
+        "--customers",
+        "4",
+        "--rate",
+        "10",
+        "--others",
+        "2",
+    ]);
+    assert_eq!(report["desk"], "matrix");
+    assert_eq!(report["requests_at_desk"], 4, "{report}");
+    assert_eq!(report["missing"], 0);
+    assert!(report["desk_p50_ms"].as_f64().unwrap() > 0.0, "{report}");
+}

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 /// The version the notes measured (/work/shared/notes/measured.md).
 const SYNAPSE_VERSION: &str = "1.163.2";
 const REQUIRE: &str = "BATON_REQUIRE_PROGRAMS";
-const SHARED_SECRET: &str = "baton-test-registration-secret";
+pub const SHARED_SECRET: &str = "baton-test-registration-secret";
 
 /// The Synapse every test of the binary shares (each test makes its own users and rooms).
 static SHARED: LazyLock<Result<Synapse, String>> = LazyLock::new(|| venv().map(|python| Synapse::start(&python)));
