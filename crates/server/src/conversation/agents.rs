@@ -331,6 +331,16 @@ impl Conversations {
         missing: ConversationError,
     ) -> Result<ChatId, ConversationError> {
         let loaded = self.visible(agent, id).await?;
+        if let Some(chat) = loaded.transfer.chat() {
+            return Ok(chat.clone());
+        }
+        if !loaded.transfer.is_open() {
+            return Err(missing);
+        }
+        // The desk is being asked for the chat (an offer can reach an agent before the chat's
+        // id is stored): the task asking holds the session's lock until it is.
+        drop(self.locks.lock(loaded.stored.session_id.as_str()).await);
+        let loaded = self.visible(agent, id).await?;
         loaded.transfer.chat().cloned().ok_or(missing)
     }
 

@@ -15,12 +15,14 @@ use baton_dialog::Session;
 /// or waits for them.
 #[derive(Default)]
 pub(crate) struct SessionLocks {
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
-/// A held session lock; dropping it lets the next waiter in and forgets an unused entry.
-pub(crate) struct SessionGuard<'a> {
-    locks: &'a SessionLocks,
+/// A held session lock; dropping it lets the next waiter in and forgets an unused entry. It owns
+/// what it needs, so a turn can hand it to a task that finishes the turn's work after the reply
+/// (opening a chat) with no other turn of the session in between.
+pub(crate) struct SessionGuard {
+    locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     session_id: String,
     lock: Arc<tokio::sync::Mutex<()>>,
     guard: Option<OwnedMutexGuard<()>>,
@@ -28,14 +30,14 @@ pub(crate) struct SessionGuard<'a> {
 
 impl SessionLocks {
     /// Waits for the session's lock.
-    pub async fn lock(&self, session_id: &str) -> SessionGuard<'_> {
+    pub async fn lock(&self, session_id: &str) -> SessionGuard {
         let lock = {
             let mut locks = self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             locks.entry(session_id.to_owned()).or_default().clone()
         };
         let guard = lock.clone().lock_owned().await;
         SessionGuard {
-            locks: self,
+            locks: self.locks.clone(),
             session_id: session_id.to_owned(),
             lock,
             guard: Some(guard),
@@ -43,10 +45,10 @@ impl SessionLocks {
     }
 }
 
-impl Drop for SessionGuard<'_> {
+impl Drop for SessionGuard {
     fn drop(&mut self) {
         drop(self.guard.take());
-        let mut locks = self.locks.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut locks = self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // Two references: the map's and ours. More means another task holds or waits for it.
         if Arc::strong_count(&self.lock) == 2 {
             locks.remove(&self.session_id);

@@ -211,7 +211,7 @@ impl Conversations {
     ) -> Result<Box<RawValue>, ConversationError> {
         let started = std::time::Instant::now();
         let session_id = message.session_id.as_str();
-        let _guard = self.locks.lock(session_id).await;
+        let guard = self.locks.lock(session_id).await;
         for attempt in 0..COMMIT_ATTEMPTS {
             let now = self.clock.now();
             let stored = match self.open_session(&message.assistant_id, session_id).await {
@@ -305,7 +305,15 @@ impl Conversations {
                 }
                 After::Start(opening) => {
                     self.metrics.transfer_opened();
-                    Box::pin(transfer::start(self, session_id, *opening)).await;
+                    // The desk is asked after the reply, so a slow desk does not hold up the
+                    // customer's answer. The session's lock goes with the task: the customer's
+                    // next message, and every desk event, wait until the chat is open.
+                    let conversations = self.clone();
+                    let session_id = session_id.to_owned();
+                    tokio::spawn(async move {
+                        transfer::start(&conversations, &session_id, *opening).await;
+                        drop(guard);
+                    });
                 }
             }
             self.metrics.message(started.elapsed());
