@@ -1019,11 +1019,6 @@ impl ServiceDesk for MatrixDesk {
                 note: None,
             });
             inner.lock().insert(room_id.clone(), open);
-            for text in brief_notices(&request, &customer) {
-                if let Err(error) = inner.notice(&room_id, &text).await {
-                    tracing::warn!(room = %room_id, %error, "cannot post the brief");
-                }
-            }
             let n_invited = inner.invite_queue(&room_id).await;
             if n_invited == 0 {
                 inner.lock().remove(&room_id);
@@ -1034,6 +1029,14 @@ impl ServiceDesk for MatrixDesk {
                     queue,
                     policy: baton_desk::OfflinePolicy::WaitInQueue,
                 });
+            }
+            // The brief follows the invitations, so agents hear of the chat one round trip after
+            // the room exists; an invitation shows only the room's name and topic, and the room's
+            // history is shared, so an agent who joins at once still reads the brief first.
+            for text in brief_notices(&request, &customer) {
+                if let Err(error) = inner.notice(&room_id, &text).await {
+                    tracing::warn!(room = %room_id, %error, "cannot post the brief");
+                }
             }
             tracing::info!(room = %room_id, transfer = %request.transfer, n_invited, "matrix chat opened");
             Ok(Chat { id: chat, events })
