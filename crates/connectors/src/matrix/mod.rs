@@ -235,7 +235,22 @@ struct Inner {
     join_timeout: Duration,
     rooms: Mutex<HashMap<String, Room>>,
     sync: Mutex<Option<AbortHandle>>,
+    /// Customer messages taken while the homeserver could not be reached, to send in order
+    /// once it answers again.
+    held: Mutex<Held>,
 }
+
+/// Customer messages waiting for the homeserver: (room, content), oldest first.
+#[derive(Default)]
+struct Held {
+    messages: std::collections::VecDeque<(String, Value)>,
+    /// A task is sending them (while there are any); new messages queue behind them.
+    flushing: bool,
+}
+
+/// At most this many customer messages wait for an unreachable homeserver; beyond, sending
+/// fails as it would without holding.
+const MAX_HELD: usize = 10_000;
 
 /// A queue's agents, with its room resolved to a room id.
 #[derive(Debug, Clone)]
@@ -337,6 +352,7 @@ impl MatrixDesk {
             join_timeout: Duration::from_secs(config.join_timeout_secs),
             rooms: Mutex::new(HashMap::new()),
             sync: Mutex::new(None),
+            held: Mutex::default(),
         });
         let task = tokio::spawn(run_sync(Arc::downgrade(&inner), client, since));
         *inner.sync.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(task.abort_handle());
@@ -441,6 +457,71 @@ impl Inner {
             .call(Method::PUT, &path, &[], Some(content), Policy::SAFE)
             .await?;
         Ok(room::str_at(&answer, &["event_id"]).unwrap_or_default().to_owned())
+    }
+
+    /// Sends a customer message, or, when the homeserver cannot be reached or messages are
+    /// already waiting for it, keeps it to send in order once it answers ([`Inner::flush_held`]).
+    async fn send_or_hold(self: &Arc<Self>, room: &str, content: Value) -> Result<(), CallError> {
+        {
+            let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if held.flushing {
+                held.messages.push_back((room.to_owned(), content));
+                return Ok(());
+            }
+        }
+        match self.send(room, &content).await {
+            Ok(_) => Ok(()),
+            Err(CallError::Transport(error)) => {
+                let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if held.messages.len() >= MAX_HELD {
+                    return Err(CallError::Transport(error));
+                }
+                tracing::warn!(%room, %error, "the homeserver cannot be reached; the customer's message waits for it");
+                held.messages.push_back((room.to_owned(), content));
+                if !held.flushing {
+                    held.flushing = true;
+                    tokio::spawn(self.clone().flush_held());
+                }
+                Ok(())
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Sends the held messages, oldest first, trying again with a growing pause (up to 5 s)
+    /// while the homeserver cannot be reached; new messages queue behind them until none is left.
+    async fn flush_held(self: Arc<Self>) {
+        let mut pause = Duration::from_millis(250);
+        loop {
+            tokio::time::sleep(pause).await;
+            loop {
+                let next = {
+                    let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    let next = held.messages.pop_front();
+                    if next.is_none() {
+                        held.flushing = false;
+                    }
+                    next
+                };
+                let Some((room, content)) = next else {
+                    return;
+                };
+                match self.send(&room, &content).await {
+                    Ok(_) => pause = Duration::from_millis(250),
+                    Err(CallError::Transport(error)) => {
+                        tracing::debug!(%error, "the homeserver cannot be reached yet; held messages wait");
+                        self.held
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .messages
+                            .push_front((room, content));
+                        pause = (pause * 2).min(Duration::from_secs(5));
+                        break;
+                    }
+                    Err(error) => tracing::warn!(%room, %error, "a held customer message was refused; dropped"),
+                }
+            }
+        }
     }
 
     async fn notice(&self, room: &str, text: &str) -> Result<String, CallError> {
@@ -1058,9 +1139,8 @@ impl ServiceDesk for MatrixDesk {
                 MESSAGE_ID_KEY: message.id.as_str(),
             });
             self.inner
-                .send(&room_id, &content)
+                .send_or_hold(&room_id, content)
                 .await
-                .map(drop)
                 .map_err(|error| desk_error("sending the customer's message", error))
         })
     }

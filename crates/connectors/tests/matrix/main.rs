@@ -388,15 +388,31 @@ async fn matrix_chat_survives_a_homeserver_restart() {
             event == &DeskEvent::Error(DeskErrorKind::Disconnected)
         })
         .await;
-    let refused = desk.send_to_agent(&id, customer_message("c-1", "hello?")).await;
-    assert!(refused.is_err(), "{refused:?}");
+    // What the customer writes while the homeserver is down waits for it, in order.
+    desk.send_to_agent(&id, customer_message("c-1", "hello?"))
+        .await
+        .expect("held while the homeserver is down");
+    desk.send_to_agent(&id, customer_message("c-2", "anyone?"))
+        .await
+        .expect("held behind the first");
     synapse.run();
 
-    desk.send_to_agent(&id, customer_message("c-2", "are you there?"))
+    desk.send_to_agent(&id, customer_message("c-3", "are you there?"))
         .await
         .expect("send after the restart");
-    let (body, _) = ann.next_text_from(&room, desk.bot(), "m.text").await;
-    assert_eq!(body, "Robin (customer): are you there?");
+    let mut bodies = Vec::new();
+    for _ in 0..3 {
+        let (body, _) = ann.next_text_from(&room, desk.bot(), "m.text").await;
+        bodies.push(body);
+    }
+    assert_eq!(
+        bodies,
+        [
+            "Robin (customer): hello?",
+            "Robin (customer): anyone?",
+            "Robin (customer): are you there?"
+        ]
+    );
     ann.say(&room, "Still here.").await;
     let DeskEvent::AgentMessage(message) = follow
         .until("message", |event| matches!(event, DeskEvent::AgentMessage(_)))
