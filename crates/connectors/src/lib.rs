@@ -3,6 +3,7 @@
 //!
 //! - [`webhook`]: the webhook desk protocol (a team's own desk software), signed both ways.
 //! - [`matrix`]: agents in any Matrix client, over the Client-Server API.
+//! - [`chatwoot`]: agents in Chatwoot, on an API-channel inbox Baton feeds.
 //! - [`connecting`]: a desk that could not connect at startup, retried in the background.
 //! - [`guard`]: timeouts, retries with backoff and a circuit breaker for every outgoing call.
 //! - [`signing`]: the HMAC-SHA256 signatures of webhook calls and Baton's own tokens.
@@ -10,6 +11,7 @@
 //! Invariant: a desk's wire format (its paths, payloads, signatures) is seen only here; the server
 //! hands a connector the raw body and headers of a webhook and gets typed results back.
 
+pub mod chatwoot;
 pub mod connecting;
 pub mod guard;
 pub mod matrix;
