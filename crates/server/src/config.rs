@@ -85,6 +85,44 @@ pub enum DeskSpec {
     /// `kind = "matrix"`: the keys of `baton_connectors::matrix::MatrixConfig`
     /// (`docs/desks/matrix.md`), checked when the desks are built.
     Matrix(toml::Table),
+    Chatwoot(ChatwootSpec),
+}
+
+/// `kind = "chatwoot"`: an API-channel inbox of a Chatwoot account (`docs/desks/chatwoot.md`).
+/// Its tokens and webhook secret come from `*_env` or `*_file`, never from this file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatwootSpec {
+    /// The installation's address, `https://chatwoot.example.com`.
+    pub url: String,
+    pub account_id: u64,
+    /// The API inbox's numeric id, and its identifier (Settings → Inboxes → the inbox).
+    pub inbox_id: u64,
+    pub inbox_identifier: String,
+    /// An Agent Bot's access token; the bot is connected to the inbox.
+    #[serde(default)]
+    pub api_access_token_env: Option<String>,
+    #[serde(default)]
+    pub api_access_token_file: Option<std::path::PathBuf>,
+    /// The inbox's webhook secret (Chatwoot signs its webhook deliveries with it).
+    #[serde(default)]
+    pub webhook_secret_env: Option<String>,
+    #[serde(default)]
+    pub webhook_secret_file: Option<std::path::PathBuf>,
+    /// An administrator's access token, to read whether the inbox's agents are online (optional).
+    #[serde(default)]
+    pub agents_token_env: Option<String>,
+    #[serde(default)]
+    pub agents_token_file: Option<std::path::PathBuf>,
+    /// The team each queue is assigned to: `teams.billing = 4`.
+    #[serde(default)]
+    pub teams: std::collections::BTreeMap<String, u64>,
+    /// Seconds to wait for an agent to take the conversation before the transfer goes to the next
+    /// desk.
+    #[serde(default)]
+    pub join_timeout_secs: Option<u64>,
+    #[serde(default)]
+    pub retry: baton_connectors::guard::Policy,
 }
 
 /// `kind = "webhook"`: the webhook desk protocol (`docs/desks/webhook.md`).

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use baton_connectors::chatwoot::{ChatwootConfig, ChatwootDesk};
 use baton_connectors::connecting::Connecting;
 use baton_connectors::matrix::{MatrixConfig, MatrixDesk};
 use baton_connectors::webhook::{WebhookConfig, WebhookDesk};
 use baton_desk::{QueueName, ServiceDesk};
 
-use crate::config::{Config, DeskSpec, WebhookSpec};
+use crate::config::{ChatwootSpec, Config, DeskSpec, WebhookSpec};
 
 /// Baton's own desk's name in routes.
 pub const OWN: &str = "own";
@@ -72,6 +73,60 @@ fn webhook(name: &str, spec: &WebhookSpec, env: &(dyn Fn(&str) -> Option<String>
         retry: spec.retry.clone(),
     };
     let desk = WebhookDesk::new(name, config).map_err(|error| format!("{at}: {error}"))?;
+    Ok(NamedDesk {
+        name: name.to_owned(),
+        service: Arc::new(desk),
+        join_timeout: join_timeout(&at, spec.join_timeout_secs)?,
+    })
+}
+
+fn chatwoot(
+    name: &str,
+    spec: &ChatwootSpec,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<NamedDesk, String> {
+    let at = format!("desks.{name}");
+    let token = secret(
+        &at,
+        "api_access_token",
+        spec.api_access_token_env.as_deref(),
+        spec.api_access_token_file.as_deref(),
+        env,
+    )?;
+    let webhook_secret = secret(
+        &at,
+        "webhook_secret",
+        spec.webhook_secret_env.as_deref(),
+        spec.webhook_secret_file.as_deref(),
+        env,
+    )?;
+    let agents_token = match (&spec.agents_token_env, &spec.agents_token_file) {
+        (None, None) => None,
+        (from_env, from_file) => Some(secret(
+            &at,
+            "agents_token",
+            from_env.as_deref(),
+            from_file.as_deref(),
+            env,
+        )?),
+    };
+    for queue in spec.teams.keys() {
+        if QueueName::parse(queue).is_err() {
+            return Err(format!("{at}.teams.{queue}: not a queue name"));
+        }
+    }
+    let config = ChatwootConfig {
+        url: spec.url.clone(),
+        account_id: spec.account_id,
+        inbox_id: spec.inbox_id,
+        inbox_identifier: spec.inbox_identifier.clone(),
+        api_access_token: token,
+        webhook_secret,
+        agents_token,
+        teams: spec.teams.clone(),
+        retry: spec.retry.clone(),
+    };
+    let desk = ChatwootDesk::new(name, config).map_err(|error| format!("{at}: {error}"))?;
     Ok(NamedDesk {
         name: name.to_owned(),
         service: Arc::new(desk),
@@ -184,6 +239,10 @@ pub fn check(config: &Config, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> 
                 "desks.{OWN}: the name \"{OWN}\" is Baton's own desk; give this desk another name"
             )),
             DeskSpec::Webhook(spec) => match webhook(name, spec, env) {
+                Ok(desk) => desks.push(Checked::Ready(desk)),
+                Err(problem) => problems.push(problem),
+            },
+            DeskSpec::Chatwoot(spec) => match chatwoot(name, spec, env) {
                 Ok(desk) => desks.push(Checked::Ready(desk)),
                 Err(problem) => problems.push(problem),
             },
@@ -322,6 +381,60 @@ billing = ["helpdesk", "nowhere", "helpdesk"]
         )
         .unwrap_err();
         assert!(error.to_string().contains("unknown field `secret`"), "{error}");
+    }
+
+    #[test]
+    fn a_chatwoot_desk_takes_its_tokens_from_the_environment_and_checks_its_teams() {
+        let env = |name: &str| match name {
+            "CW_TOKEN" => Some("bot-token".to_owned()),
+            "CW_SECRET" => Some("webhook-secret".to_owned()),
+            _ => None,
+        };
+        let ready = config(
+            r#"
+[desks.support]
+kind = "chatwoot"
+url = "https://chatwoot.example.com"
+account_id = 1
+inbox_id = 3
+inbox_identifier = "abc"
+api_access_token_env = "CW_TOKEN"
+webhook_secret_env = "CW_SECRET"
+teams.billing = 4
+
+[routes]
+"*" = ["support", "own"]
+"#,
+        );
+        let desks = check(&ready, &env).unwrap();
+        let Checked::Ready(desk) = &desks[0] else {
+            panic!("a chatwoot desk is ready without contacting it");
+        };
+        assert!(desk.service.webhook().is_some(), "its webhooks are received");
+        assert!(desk.service.capabilities().customer_end);
+
+        let broken = config(
+            r#"
+[desks.support]
+kind = "chatwoot"
+url = "https://chatwoot.example.com"
+account_id = 1
+inbox_id = 3
+inbox_identifier = "abc"
+api_access_token_env = "CW_TOKEN"
+teams."Bad Queue" = 4
+"#,
+        );
+        let error = check(&broken, &env).unwrap_err().to_string();
+        assert!(error.contains("desks.support: webhook_secret is missing"), "{error}");
+        let error = toml::from_str::<Config>(
+            "[desks.s]\nkind = \"chatwoot\"\nurl = \"http://x\"\naccount_id = 1\ninbox_id = 1\ninbox_identifier = \"a\"\napi_access_token = \"in the file\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `api_access_token`"),
+            "{error}"
+        );
     }
 
     #[test]

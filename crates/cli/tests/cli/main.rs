@@ -4,6 +4,7 @@
 
 mod agents;
 mod bench;
+mod chatwoot_desk;
 mod check;
 mod conversation_tests;
 mod eval;

@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,6 +33,9 @@ pub const INBOX_IDENTIFIER: &str = "inbox-ident-3";
 pub const BOT_TOKEN: &str = "bot-token-sim";
 pub const ADMIN_TOKEN: &str = "admin-token-sim";
 pub const WEBHOOK_SECRET: &str = "chatwoot-webhook-secret-sim";
+
+/// Delivery ids, unique in the process.
+static DELIVERIES: AtomicU64 = AtomicU64::new(1);
 
 /// Where webhook deliveries go: headers and body in, HTTP status out.
 pub type Sink = Arc<dyn Fn(Vec<(String, String)>, Vec<u8>) -> Pin<Box<dyn Future<Output = u16> + Send>> + Send + Sync>;
@@ -133,6 +137,11 @@ impl Sim {
                 .get(&id)
                 .expect("a conversation"),
         )
+    }
+
+    /// The conversations made so far, oldest first.
+    pub fn conversation_ids(&self) -> Vec<u64> {
+        self.world.lock().unwrap().conversations.keys().copied().collect()
     }
 
     pub fn calls(&self) -> Vec<String> {
@@ -275,7 +284,10 @@ impl Sim {
         let headers = vec![
             ("x-chatwoot-signature".to_owned(), format!("sha256={digest}")),
             ("x-chatwoot-timestamp".to_owned(), timestamp.to_string()),
-            ("x-chatwoot-delivery".to_owned(), uuid::Uuid::new_v4().to_string()),
+            (
+                "x-chatwoot-delivery".to_owned(),
+                format!("delivery-{}", DELIVERIES.fetch_add(1, Ordering::SeqCst)),
+            ),
             ("content-type".to_owned(), "application/json".to_owned()),
         ];
         let Some(sink) = self.sink.lock().unwrap().clone() else {
@@ -386,7 +398,7 @@ async fn create_contact(
         return (StatusCode::NOT_FOUND, Json(json!({"error": "inbox not found"}))).into_response();
     }
     let id = world.next();
-    let source_id = uuid::Uuid::new_v4().to_string();
+    let source_id = format!("source-{id}-{}", std::process::id());
     let name = body["name"].as_str().unwrap_or_default().to_owned();
     world.contacts.insert(source_id.clone(), (id, name.clone()));
     Json(json!({"id": id, "source_id": source_id, "pubsub_token": "pubsub", "name": name})).into_response()
