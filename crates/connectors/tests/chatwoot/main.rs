@@ -248,6 +248,11 @@ async fn a_transfer_leaves_the_history_the_brief_and_the_team_in_the_conversatio
     let request = sample_request("t-history", QueueName::parse("billing").unwrap());
     let chat = harness.desk.start_chat(request.clone()).await.expect("start_chat");
     let conversation = conversation_of(&chat.id);
+    assert_eq!(
+        harness.sim.conversation_ids(),
+        [conversation],
+        "one conversation per transfer"
+    );
     harness.sim.conversation(conversation, |found| {
         assert_eq!(found.status, "open", "opened after the history was posted");
         assert_eq!(found.team, Some(5), "the billing queue's team");
