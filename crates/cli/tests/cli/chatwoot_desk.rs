@@ -5,11 +5,20 @@
 
 #[path = "../../../connectors/tests/chatwoot/sim.rs"]
 #[allow(dead_code)]
-mod sim;
-
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use baton_connectors::chatwoot::sim;
 
 use crate::served::Server;
+
+/// Waits up to 20 s for `check` to hold.
+async fn eventually(what: &str, check: impl Fn() -> bool) {
+    assert!(
+        sim::within(std::time::Duration::from_secs(20), check).await,
+        "never: {what}"
+    );
+}
 
 const ANN: (u64, &str) = (11, "Ann Agent");
 
@@ -32,7 +41,7 @@ fn sink_to(address: &Arc<Mutex<String>>) -> sim::Sink {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chatwoot_chat_through_the_server_goes_on_after_kill_9() {
-    let sim = sim::Sim::start().await;
+    let sim = sim::Sim::start().await.expect("the simulation starts");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("token"), sim::BOT_TOKEN).unwrap();
     std::fs::write(dir.path().join("webhook-secret"), sim::WEBHOOK_SECRET).unwrap();
@@ -56,10 +65,10 @@ async fn a_chatwoot_chat_through_the_server_goes_on_after_kill_9() {
 
     let session = server.new_session().await;
     server.say(&session, "I want to talk to a person").await;
-    sim::eventually("a conversation is opened for the agents", || {
+    eventually("a conversation is opened for the agents", || {
         sim.conversation_ids()
             .first()
-            .is_some_and(|id| sim.conversation(*id, |found| found.status == "open"))
+            .is_some_and(|id| sim.conversation(*id, |found| found.status == "open").unwrap_or(false))
     })
     .await;
     let conversation = sim.conversation_ids()[0];
@@ -72,6 +81,7 @@ async fn a_chatwoot_chat_through_the_server_goes_on_after_kill_9() {
                     .iter()
                     .any(|message| message.message_type == "incoming" && message.content == text)
             })
+            .unwrap_or(false)
         }
     };
     sim.assign(conversation, ANN).await;
@@ -79,7 +89,7 @@ async fn a_chatwoot_chat_through_the_server_goes_on_after_kill_9() {
     server
         .say_until_hearing(&session, "hello Ann", "still there?", "Hello before the crash")
         .await;
-    sim::eventually("the customer's message reaches Chatwoot", customer_said("hello Ann")).await;
+    eventually("the customer's message reaches Chatwoot", customer_said("hello Ann")).await;
 
     server.kill();
     let server = Server::start(dir.path());
@@ -88,7 +98,7 @@ async fn a_chatwoot_chat_through_the_server_goes_on_after_kill_9() {
     server
         .say_until_hearing(&session, "are you still there", "hello?", "Hello after the restart")
         .await;
-    sim::eventually(
+    eventually(
         "the customer's message reaches Chatwoot after the restart",
         customer_said("are you still there"),
     )
@@ -104,4 +114,7 @@ async fn a_chatwoot_chat_through_the_server_goes_on_after_kill_9() {
             "Our branches are open",
         )
         .await;
+    // Deliveries while the server was killed could not connect (599); none was refused.
+    let refused: Vec<_> = sim.refused().into_iter().filter(|(status, _)| *status != 599).collect();
+    assert_eq!(refused, [], "the server refused webhooks");
 }

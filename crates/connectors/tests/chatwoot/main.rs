@@ -3,17 +3,23 @@
 //! what a real installation does to a client (echoes, duplicates, reordering, 429, forged or
 //! stale webhooks, an installation that is down).
 
-mod sim;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use baton_connectors::chatwoot::sim::{self, Sim, Sink};
 use baton_connectors::chatwoot::{ChatwootConfig, ChatwootDesk};
 use baton_desk::contract::{self, Harness, sample_request};
 use baton_desk::*;
 use chrono::Utc;
 use serde_json::json;
-use sim::{Sim, Sink};
+
+/// Waits up to 20 s for `check` to hold.
+async fn eventually(what: &str, check: impl Fn() -> bool) {
+    assert!(
+        sim::within(std::time::Duration::from_secs(20), check).await,
+        "never: {what}"
+    );
+}
 
 const ANN: (u64, &str) = (11, "Ann Agent");
 const BOB: (u64, &str) = (12, "Bob Agent");
@@ -64,7 +70,7 @@ struct ChatwootHarness {
 
 impl ChatwootHarness {
     async fn new() -> ChatwootHarness {
-        let sim = Sim::start().await;
+        let sim = Sim::start().await.expect("the simulation starts");
         let slot: Slot = Arc::default();
         sim.set_sink(sink_to(&slot));
         let desk = Arc::new(ChatwootDesk::new("support", config(&sim)).unwrap());
@@ -112,8 +118,9 @@ impl Harness for ChatwootHarness {
     async fn accept(&mut self, chat: &ChatId) -> AgentProfile {
         let conversation = conversation_of(chat);
         let sim = self.sim.clone();
-        sim::eventually("the conversation is open", || {
+        eventually("the conversation is open", || {
             sim.conversation(conversation, |found| found.status == "open")
+                .unwrap_or(false)
         })
         .await;
         self.sim.assign(conversation, ANN).await;
@@ -133,6 +140,7 @@ impl Harness for ChatwootHarness {
                     .map(|message| message.content.clone())
                     .collect::<Vec<_>>()
             })
+            .unwrap_or_default()
         };
         // The transcript's customer lines come first; count them as read on first use.
         let seen = if self.read.contains_key(&conversation) {
@@ -141,7 +149,7 @@ impl Harness for ChatwootHarness {
             from_customer().len()
         };
         let check = from_customer.clone();
-        sim::eventually("a customer message", move || check().len() > seen).await;
+        eventually("a customer message", move || check().len() > seen).await;
         self.read.insert(conversation, seen + 1);
         from_customer()[seen].clone()
     }
@@ -157,8 +165,9 @@ impl Harness for ChatwootHarness {
     async fn next_customer_typing(&mut self, chat: &ChatId) -> bool {
         let conversation = conversation_of(chat);
         let sim = self.sim.clone();
-        sim::eventually("the customer typing", || {
+        eventually("the customer typing", || {
             sim.conversation(conversation, |found| found.contact_typing.last() == Some(&true))
+                .unwrap_or(false)
         })
         .await;
         true
@@ -193,6 +202,7 @@ impl Harness for ChatwootHarness {
 async fn chatwoot_desk_passes_the_desk_contract() {
     let mut harness = ChatwootHarness::new().await;
     contract::run_all(&mut harness).await;
+    assert_eq!(harness.sim.refused(), [], "every webhook was taken");
 }
 
 /// Follows a chat through the transfer state machine, as the server does.
@@ -253,42 +263,45 @@ async fn a_transfer_leaves_the_history_the_brief_and_the_team_in_the_conversatio
         [conversation],
         "one conversation per transfer"
     );
-    harness.sim.conversation(conversation, |found| {
-        assert_eq!(found.status, "open", "opened after the history was posted");
-        assert_eq!(found.team, Some(5), "the billing queue's team");
-        assert_eq!(found.custom_attributes["baton_transfer"], "t-history");
-        assert_eq!(
-            found.custom_attributes["baton_history_url"],
-            "https://baton.example/transcripts/t-history"
-        );
-        let public: Vec<(&str, &str)> = found
-            .messages
-            .iter()
-            .filter(|message| !message.private)
-            .map(|message| (message.message_type.as_str(), message.content.as_str()))
-            .collect();
-        let transcript: Vec<(&str, &str)> = request
-            .transcript
-            .iter()
-            .map(|line| {
-                let kind = if line.speaker == Speaker::Customer {
-                    "incoming"
-                } else {
-                    "outgoing"
-                };
-                (kind, line.text.as_str())
-            })
-            .collect();
-        assert_eq!(public, transcript);
-        let notes: Vec<&str> = found
-            .messages
-            .iter()
-            .filter(|message| message.private)
-            .map(|message| message.content.as_str())
-            .collect();
-        assert_eq!(notes.len(), 1);
-        assert!(notes[0].contains(request.brief.summary.trim()), "{}", notes[0]);
-    });
+    harness
+        .sim
+        .conversation(conversation, |found| {
+            assert_eq!(found.status, "open", "opened after the history was posted");
+            assert_eq!(found.team, Some(5), "the billing queue's team");
+            assert_eq!(found.custom_attributes["baton_transfer"], "t-history");
+            assert_eq!(
+                found.custom_attributes["baton_history_url"],
+                "https://baton.example/transcripts/t-history"
+            );
+            let public: Vec<(&str, &str)> = found
+                .messages
+                .iter()
+                .filter(|message| !message.private)
+                .map(|message| (message.message_type.as_str(), message.content.as_str()))
+                .collect();
+            let transcript: Vec<(&str, &str)> = request
+                .transcript
+                .iter()
+                .map(|line| {
+                    let kind = if line.speaker == Speaker::Customer {
+                        "incoming"
+                    } else {
+                        "outgoing"
+                    };
+                    (kind, line.text.as_str())
+                })
+                .collect();
+            assert_eq!(public, transcript);
+            let notes: Vec<&str> = found
+                .messages
+                .iter()
+                .filter(|message| message.private)
+                .map(|message| message.content.as_str())
+                .collect();
+            assert_eq!(notes.len(), 1);
+            assert!(notes[0].contains(request.brief.summary.trim()), "{}", notes[0]);
+        })
+        .expect("the conversation");
     // The order of calls: the conversation is opened last, after the history and the team.
     let calls = harness.sim.calls();
     let opened = calls.iter().position(|call| call == "app_toggle_status").unwrap();

@@ -39,6 +39,8 @@ use baton_desk::{
 use crate::guard::{Guard, Policy};
 use crate::signing;
 
+pub mod sim;
+
 /// The signature headers of Chatwoot's webhooks.
 pub const SIGNATURE_HEADER: &str = "x-chatwoot-signature";
 pub const TIMESTAMP_HEADER: &str = "x-chatwoot-timestamp";
