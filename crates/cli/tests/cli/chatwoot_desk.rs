@@ -1,12 +1,9 @@
-//! `baton serve` with a Chatwoot desk, against the simulated Chatwoot of the connectors' tests,
+//! `baton serve` with a Chatwoot desk, against the simulated Chatwoot (`chatwoot::sim`),
 //! whose webhooks reach the server's webhook router over HTTP: a customer on the HTTP API and an
 //! agent in (simulated) Chatwoot through a whole transfer that goes on after `kill -9` of the
 //! server, and ends with the agent resolving the conversation.
 
-#[path = "../../../connectors/tests/chatwoot/sim.rs"]
-#[allow(dead_code)]
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use baton_connectors::chatwoot::sim;
 
