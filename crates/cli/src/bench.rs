@@ -16,6 +16,7 @@ use baton_dialog::Engine;
 use baton_server::{Assistants, Clock, Config, Services};
 use baton_store::Store;
 
+mod chatwoot;
 mod desk;
 mod hello;
 mod http;

@@ -84,10 +84,33 @@ pub async fn bench_webhook(args: TransferArgs, engine: Engine, cores: usize) -> 
         notes,
         extra: json!({"desk_delay_ms": args.desk_delay_ms}),
     };
-    let code = measure(&args, config, engine, arrivals, measured, cores).await;
+    let code = measure(&args, config, engine, arrivals, measured, &TransfersOnly, cores).await;
     desk_task.abort();
     code
 }
+
+/// What a desk's bench adds to the shared loop.
+pub(super) trait DeskSide {
+    /// The server is listening at `addr` (a desk that calls Baton's webhook router needs it).
+    fn started(&self, _addr: std::net::SocketAddr) {}
+
+    /// After every transfer reached the desk: more figures, measured on those chats.
+    async fn after(&self, _client: &reqwest::Client, _base: &str, _customers: &[String]) -> anyhow::Result<Vec<Row>> {
+        Ok(Vec::new())
+    }
+}
+
+/// One more line of figures: its key in `--json`, its label in the table, the latencies.
+pub(super) struct Row {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub values: Vec<Duration>,
+}
+
+/// A desk whose bench measures the transfers only.
+pub(super) struct TransfersOnly;
+
+impl DeskSide for TransfersOnly {}
 
 /// What a desk's bench reports besides the figures.
 pub(super) struct Measured {
@@ -109,6 +132,7 @@ pub(super) async fn measure(
     engine: Engine,
     arrivals: Arrivals,
     measured: Measured,
+    side: &impl DeskSide,
     cores: usize,
 ) -> anyhow::Result<i32> {
     let assistant_id = engine.assistant().id.clone();
@@ -116,6 +140,7 @@ pub(super) async fn measure(
         .await
         .context("opening the database")?;
     let server = BenchServer::start(config, store, engine).await?;
+    side.started(server.addr);
     let http = format!("http://{}", server.addr);
     let client = new_client()?;
     let base = format!("{http}/v2/assistants/{assistant_id}/environments/draft");
@@ -159,6 +184,10 @@ pub(super) async fn measure(
     let deadline = Instant::now() + Duration::from_secs(60);
     while arrivals.lock().map(|arrivals| arrivals.len()).unwrap_or(0) < sent_at.len() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut extra_rows = side.after(&client, &base, &customers).await?;
+    for row in &mut extra_rows {
+        row.values.sort_unstable();
     }
     stop.store(true, Ordering::Relaxed);
     let mut other_latencies = Vec::new();
@@ -221,6 +250,15 @@ pub(super) async fn measure(
         if let (Some(json), Value::Object(extra)) = (json.as_object_mut(), extra) {
             json.extend(extra);
         }
+        if let Some(json) = json.as_object_mut() {
+            for extra in &extra_rows {
+                let values = &extra.values;
+                json.insert(
+                    extra.key.to_owned(),
+                    json!({"p50_ms": percentile_ms(values, 0.50), "p99_ms": percentile_ms(values, 0.99), "count": values.len()}),
+                );
+            }
+        }
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         println!("| | p50 ms | p99 ms | max ms | count |");
@@ -228,6 +266,9 @@ pub(super) async fn measure(
         println!("{}", row(&format!("message → {arrival}"), &latencies));
         println!("{}", row("message → reply to the customer", &replies));
         println!("{}", row("other sessions' turns meanwhile", &other_latencies));
+        for extra in &extra_rows {
+            println!("{}", row(extra.label, &extra.values));
+        }
         println!();
         println!(
             "Missing at the desk: {missing}; failed messages: {errors}; failed turns of other sessions: {other_errors}."

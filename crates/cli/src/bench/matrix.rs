@@ -18,7 +18,7 @@ use baton_dialog::Engine;
 use baton_server::Config;
 use baton_server::config::DeskSpec;
 
-use super::desk::{Arrivals, Measured, measure};
+use super::desk::{Arrivals, Measured, TransfersOnly, measure};
 use super::transfer::TransferArgs;
 
 /// Where the Matrix desk's bench finds its homeserver.
@@ -102,7 +102,7 @@ pub async fn bench_matrix(args: TransferArgs, engine: Engine, cores: usize) -> a
         notes,
         extra: json!({"homeserver": homeserver}),
     };
-    let code = measure(&args, config, engine, arrivals, measured, cores).await;
+    let code = measure(&args, config, engine, arrivals, measured, &TransfersOnly, cores).await;
     watcher.abort();
     code
 }

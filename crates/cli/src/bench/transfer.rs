@@ -63,6 +63,8 @@ pub enum BenchDesk {
     Webhook,
     /// The Matrix desk on a homeserver you run (`--homeserver`, `--registration-secret-file`).
     Matrix,
+    /// The Chatwoot desk, against the simulated Chatwoot in this process.
+    Chatwoot,
 }
 
 const ASK_FOR_A_HUMAN: &str = "I want to talk to a person";
@@ -85,6 +87,7 @@ pub fn run(args: TransferArgs) -> anyhow::Result<i32> {
         BenchDesk::Own => runtime.block_on(bench_transfer(args, engine, cores)),
         BenchDesk::Webhook => runtime.block_on(super::desk::bench_webhook(args, engine, cores)),
         BenchDesk::Matrix => runtime.block_on(super::matrix::bench_matrix(args, engine, cores)),
+        BenchDesk::Chatwoot => runtime.block_on(super::chatwoot::bench_chatwoot(args, engine, cores)),
     }
 }
 

@@ -168,3 +168,23 @@ fn bench_transfer_to_a_slow_webhook_desk_reaches_the_desk_for_every_customer() {
     let others_p99 = report["others_p99_ms"].as_f64().unwrap();
     assert!(others_p99 < 300.0, "{report}");
 }
+
+#[test]
+fn bench_transfer_to_the_simulated_chatwoot_measures_transfers_and_forwarded_messages() {
+    let report = bench_transfer(&[
+        "--desk",
+        "chatwoot",
+        "--customers",
+        "5",
+        "--rate",
+        "20",
+        "--others",
+        "2",
+    ]);
+    assert_eq!(report["desk"], "chatwoot");
+    assert_eq!(report["requests_at_desk"], 5, "{report}");
+    assert_eq!(report["missing"], 0);
+    assert_eq!(report["forward_to_desk"]["count"], 5, "{report}");
+    assert_eq!(report["forward_from_desk"]["count"], 5, "{report}");
+    assert!(report["forward_to_desk"]["p50_ms"].as_f64().unwrap() > 0.0, "{report}");
+}

@@ -82,6 +82,24 @@ struct World {
     down: bool,
     calls: Vec<String>,
     refused: Vec<(u16, String)>,
+    observers: Vec<tokio::sync::mpsc::UnboundedSender<Observed>>,
+}
+
+/// What the simulation saw happen, as it happened (for a benchmark's clock).
+#[derive(Debug, Clone)]
+pub enum Observed {
+    /// A conversation was opened for the agents; its `baton_session` attribute.
+    Opened {
+        conversation: u64,
+        session: Option<String>,
+        at: std::time::Instant,
+    },
+    /// The contact's message arrived.
+    CustomerMessage {
+        conversation: u64,
+        content: String,
+        at: std::time::Instant,
+    },
 }
 
 pub struct Sim {
@@ -149,6 +167,17 @@ impl Sim {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .refused
             .clone()
+    }
+
+    /// What happens from now on, as it happens.
+    pub fn observe(&self) -> tokio::sync::mpsc::UnboundedReceiver<Observed> {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        self.world
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .observers
+            .push(sender);
+        receiver
     }
 
     /// The conversations made so far, oldest first.
@@ -385,6 +414,11 @@ impl Drop for Sim {
 }
 
 impl World {
+    fn observe(&mut self, observed: Observed) {
+        self.observers
+            .retain(|observer| observer.send(observed.clone()).is_ok());
+    }
+
     fn next(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
@@ -585,6 +619,16 @@ async fn app_action(
                 conversation.status = body["status"].as_str().unwrap_or("open").to_owned();
                 let mut payload = conversation_json(conversation);
                 payload["event"] = json!("conversation_status_changed");
+                if conversation.status == "open" {
+                    let observed = Observed::Opened {
+                        conversation: id,
+                        session: conversation.custom_attributes["baton_session"]
+                            .as_str()
+                            .map(str::to_owned),
+                        at: std::time::Instant::now(),
+                    };
+                    world.observe(observed);
+                }
                 Some(payload)
             }
             "assignments" => {
@@ -630,14 +674,20 @@ async fn public_action(
                     private: false,
                     sender_type: "contact".into(),
                 });
-                Some(message_json(
+                let payload = message_json(
                     conversation,
                     message_id,
                     &content,
                     "incoming",
                     false,
                     json!({"id": 2, "type": "contact"}),
-                ))
+                );
+                world.observe(Observed::CustomerMessage {
+                    conversation: id,
+                    content,
+                    at: std::time::Instant::now(),
+                });
+                Some(payload)
             }
             "toggle_typing" => {
                 conversation.contact_typing.push(body["typing_status"] == "on");
