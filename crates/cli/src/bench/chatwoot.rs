@@ -4,7 +4,7 @@
 //! their conversation being opened for the agents, and then, on those chats, the overhead Baton
 //! adds per forwarded message each way: from a customer's message being sent to it arriving in
 //! Chatwoot, and from Chatwoot delivering an agent's message to Baton answering the webhook
-//! (having committed it).
+//! (verified, deduplicated and handed to the chat, whose task commits it right after).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -135,7 +135,8 @@ impl DeskSide for ChatwootSide {
         let mut from_desk = Vec::with_capacity(chats.len());
         for (index, (session, conversation)) in chats.iter().enumerate() {
             self.sim.assign(*conversation, AGENT).await;
-            // Agent → customer: Chatwoot delivers the message; Baton answers once it is stored.
+            // Agent → customer: Chatwoot delivers the message; Baton answers once it is verified
+            // and handed to the chat.
             let started = Instant::now();
             self.sim
                 .agent_says(*conversation, AGENT, "Hello, how can I help?")
