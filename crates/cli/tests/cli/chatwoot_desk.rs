@@ -56,7 +56,9 @@ async fn a_chatwoot_chat_through_the_server_goes_on_after_kill_9() {
         ),
     )
     .unwrap();
-    let server = Server::start(dir.path());
+    // Debug logging, the most the server says: its tokens and secret must not be in it.
+    let debug = [("RUST_LOG", "debug")];
+    let server = Server::start_with(dir.path(), &debug);
     let address = Arc::new(Mutex::new(server.address.clone()));
     sim.set_sink(sink_to(&address));
 
@@ -88,8 +90,9 @@ async fn a_chatwoot_chat_through_the_server_goes_on_after_kill_9() {
         .await;
     eventually("the customer's message reaches Chatwoot", customer_said("hello Ann")).await;
 
+    let before = server.log();
     server.kill();
-    let server = Server::start(dir.path());
+    let server = Server::start_with(dir.path(), &debug);
     *address.lock().unwrap() = server.address.clone();
     sim.agent_says(conversation, ANN, "Hello after the restart").await;
     server
@@ -111,6 +114,14 @@ async fn a_chatwoot_chat_through_the_server_goes_on_after_kill_9() {
             "Our branches are open",
         )
         .await;
+    let log = before + &server.log();
+    assert!(
+        log.contains("chatwoot conversation opened"),
+        "the log is the server's:\n{log}"
+    );
+    for secret in [sim::BOT_TOKEN, sim::WEBHOOK_SECRET] {
+        assert!(!log.contains(secret), "{secret:?} is in the log");
+    }
     // Deliveries while the server was killed could not connect (599); none was refused.
     let refused: Vec<_> = sim.refused().into_iter().filter(|(status, _)| *status != 599).collect();
     assert_eq!(refused, [], "the server refused webhooks");

@@ -17,10 +17,16 @@ pub struct Server {
     child: Child,
     pub address: String,
     client: reqwest::Client,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
     pub fn start(dir: &Path) -> Server {
+        Server::start_with(dir, &[])
+    }
+
+    /// [`Server::start`] with more environment variables (`RUST_LOG`, say).
+    pub fn start_with(dir: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = baton()
             .arg("serve")
             .arg(example("bank"))
@@ -29,17 +35,23 @@ impl Server {
             .args(["--listen", "127.0.0.1:0", "--database"])
             .arg(format!("sqlite://{}", dir.join("baton.db").display()))
             .env("BATON_DEV", "true")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("baton serve starts");
         let (found, address) = std::sync::mpsc::channel();
         let lines = BufReader::new(child.stderr.take().expect("stderr is piped"));
+        let log = std::sync::Arc::<std::sync::Mutex<String>>::default();
+        let kept = log.clone();
         std::thread::spawn(move || {
             for line in lines.lines().map_while(Result::ok) {
                 if let Some(at) = line.strip_prefix("baton: serving on ") {
                     let _ = found.send(at.to_owned());
                 }
+                let mut kept = kept.lock().unwrap();
+                kept.push_str(&line);
+                kept.push('\n');
             }
         });
         let address = address
@@ -49,7 +61,13 @@ impl Server {
             child,
             address,
             client: reqwest::Client::new(),
+            log,
         }
+    }
+
+    /// Everything the server wrote to stderr so far (its log).
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     /// SIGKILL: nothing is shut down gracefully.
