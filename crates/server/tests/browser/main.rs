@@ -15,6 +15,7 @@
 mod access;
 mod accessibility;
 mod axe;
+mod chatwoot;
 mod console;
 mod preview;
 #[path = "../shared/programs.rs"]
