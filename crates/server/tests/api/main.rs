@@ -5,6 +5,7 @@ mod common;
 
 mod access;
 mod auth;
+mod chatwoot_desk;
 mod conversation;
 mod durability;
 mod errors;
