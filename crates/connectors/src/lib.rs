@@ -5,6 +5,7 @@
 //! - [`matrix`]: agents in any Matrix client, over the Client-Server API.
 //! - [`chatwoot`]: agents in Chatwoot, on an API-channel inbox Baton feeds.
 //! - [`connecting`]: a desk that could not connect at startup, retried in the background.
+//! - [`dedup`]: the event ids a desk delivered, to drop its duplicates; hand-back fields.
 //! - [`guard`]: timeouts, retries with backoff and a circuit breaker for every outgoing call.
 //! - [`signing`]: the HMAC-SHA256 signatures of webhook calls and Baton's own tokens.
 //!
@@ -13,6 +14,7 @@
 
 pub mod chatwoot;
 pub mod connecting;
+pub mod dedup;
 pub mod guard;
 pub mod matrix;
 pub mod signing;

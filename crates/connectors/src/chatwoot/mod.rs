@@ -22,7 +22,7 @@
 //! - Availability is the inbox members' `availability_status`, when an administrator's token is
 //!   given for it; otherwise it is unknown and a transfer is tried.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -36,6 +36,7 @@ use baton_desk::{
     ServiceDesk, Speaker, WebhookOutcome, WebhookReceiver, WebhookRequest,
 };
 
+use crate::dedup::{self, SeenIds};
 use crate::guard::{Guard, Policy};
 use crate::signing;
 
@@ -48,11 +49,6 @@ pub const DELIVERY_HEADER: &str = "x-chatwoot-delivery";
 
 /// How many delivery ids are remembered to drop duplicates.
 const SEEN_DELIVERIES: usize = 20_000;
-
-/// The custom attribute an agent sets to name the action the assistant resumes on hand-back.
-pub const RESUME_ATTRIBUTE: &str = "baton_resume";
-/// Custom attributes named `baton_var_NAME` become the variable `NAME` on hand-back.
-pub const VARIABLE_PREFIX: &str = "baton_var_";
 
 /// A Chatwoot desk's settings, secrets resolved (the server reads them from `*_env` or `*_file`).
 #[derive(Clone)]
@@ -103,7 +99,7 @@ struct Inner {
     guard: Guard,
     /// Open chats by conversation id.
     chats: Mutex<HashMap<u64, OpenChat>>,
-    seen: Mutex<Seen>,
+    seen: Mutex<SeenIds>,
 }
 
 struct OpenChat {
@@ -122,27 +118,6 @@ enum Outgoing {
     Typing(bool),
     Read,
     Resolve,
-}
-
-#[derive(Default)]
-struct Seen {
-    order: VecDeque<String>,
-    ids: HashSet<String>,
-}
-
-impl Seen {
-    fn insert(&mut self, id: &str) -> bool {
-        if !self.ids.insert(id.to_owned()) {
-            return false;
-        }
-        self.order.push_back(id.to_owned());
-        if self.order.len() > SEEN_DELIVERIES
-            && let Some(oldest) = self.order.pop_front()
-        {
-            self.ids.remove(&oldest);
-        }
-        true
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -180,7 +155,7 @@ impl ChatwootDesk {
                 guard: Guard::new(name, config.retry.clone())?,
                 config,
                 chats: Mutex::new(HashMap::new()),
-                seen: Mutex::new(Seen::default()),
+                seen: Mutex::new(SeenIds::new(SEEN_DELIVERIES)),
             }),
         })
     }
@@ -323,7 +298,9 @@ fn brief_note(request: &ChatRequest) -> String {
         note.push_str(&format!("Transcript: {url}\n"));
     }
     note.push_str(&format!(
-        "To hand the customer back to the assistant, set the conversation to pending (optionally with the custom attribute {RESUME_ATTRIBUTE} = an action id, and {VARIABLE_PREFIX}NAME = a value)."
+        "To hand the customer back to the assistant, set the conversation to pending (optionally with the custom attribute {} = an action id, and {}NAME = a value).",
+        dedup::RESUME_KEY,
+        dedup::VARIABLE_PREFIX
     ));
     note
 }
@@ -723,20 +700,7 @@ fn joined(open: &mut OpenChat, agent: AgentProfile, out: &mut Vec<DeskEvent>) {
 
 /// The hand-back the agent set up in the conversation's custom attributes.
 fn hand_back(conversation: &Value) -> EndReason {
-    let attributes = conversation.get("custom_attributes").and_then(Value::as_object);
-    let resume = attributes
-        .and_then(|attributes| attributes.get(RESUME_ATTRIBUTE))
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|action| !action.is_empty())
-        .map(str::to_owned);
-    let variables = attributes
-        .into_iter()
-        .flatten()
-        .filter_map(|(key, value)| Some((key.strip_prefix(VARIABLE_PREFIX)?.to_owned(), value.clone())))
-        .filter(|(name, _)| !name.is_empty())
-        .collect();
-    EndReason::HandBack { resume, variables }
+    dedup::hand_back(conversation.get("custom_attributes").and_then(Value::as_object))
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@
 
 pub mod protocol;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -30,6 +30,7 @@ use baton_desk::{
     WebhookOutcome, WebhookReceiver, WebhookRequest,
 };
 
+use crate::dedup::SeenIds;
 use crate::guard::{Guard, Policy};
 use crate::signing;
 use protocol::{CustomerEndReason, Envelope, FromDesk, ToDesk};
@@ -75,7 +76,7 @@ struct Inner {
     secret: Vec<u8>,
     guard: Guard,
     chats: Mutex<HashMap<ChatId, OpenChat>>,
-    seen: Mutex<Seen>,
+    seen: Mutex<SeenIds>,
     /// What the desk last said, per queue ("" for the whole desk).
     availability: Mutex<HashMap<String, protocol::AvailabilityUpdate>>,
 }
@@ -83,29 +84,6 @@ struct Inner {
 struct OpenChat {
     events: mpsc::UnboundedSender<DeskEvent>,
     outbox: mpsc::UnboundedSender<ToDesk>,
-}
-
-#[derive(Default)]
-struct Seen {
-    order: VecDeque<String>,
-    ids: HashSet<String>,
-}
-
-impl Seen {
-    /// Remembers `id`; `false` when it was already there.
-    fn insert(&mut self, id: &str) -> bool {
-        if self.ids.contains(id) {
-            return false;
-        }
-        if self.order.len() >= SEEN_IDS
-            && let Some(oldest) = self.order.pop_front()
-        {
-            self.ids.remove(&oldest);
-        }
-        self.order.push_back(id.to_owned());
-        self.ids.insert(id.to_owned());
-        true
-    }
 }
 
 impl WebhookDesk {
@@ -130,7 +108,7 @@ impl WebhookDesk {
                 secret: config.secret.into_bytes(),
                 guard: Guard::new(name, config.retry)?,
                 chats: Mutex::new(HashMap::new()),
-                seen: Mutex::new(Seen::default()),
+                seen: Mutex::new(SeenIds::new(SEEN_IDS)),
                 availability: Mutex::new(HashMap::new()),
             }),
         })
