@@ -6,6 +6,7 @@
 //! - [`chatwoot`]: agents in Chatwoot, on an API-channel inbox Baton feeds.
 //! - [`connecting`]: a desk that could not connect at startup, retried in the background.
 //! - [`dedup`]: the event ids a desk delivered, to drop its duplicates; hand-back fields.
+//! - [`zendesk`]: agents in Zendesk's Agent Workspace, through Sunshine Conversations.
 //! - [`guard`]: timeouts, retries with backoff and a circuit breaker for every outgoing call.
 //! - [`signing`]: the HMAC-SHA256 signatures of webhook calls and Baton's own tokens.
 //!
@@ -19,3 +20,4 @@ pub mod guard;
 pub mod matrix;
 pub mod signing;
 pub mod webhook;
+pub mod zendesk;
