@@ -152,13 +152,13 @@ impl Sim {
 
     pub async fn agent_says(&self, conversation: &str, agent: &str, text: &str) {
         let id = new_id();
-        lock(&self.world).conversations.get_mut(conversation).map(|found| {
+        if let Some(found) = lock(&self.world).conversations.get_mut(conversation) {
             found.messages.push(Stored {
                 id: id.clone(),
                 author: "business".into(),
                 text: text.to_owned(),
-            })
-        });
+            });
+        }
         let message = json!({
             "id": id, "received": chrono::Utc::now().to_rfc3339(),
             "author": {"type": "business", "displayName": agent, "avatarUrl": "https://example.com/a.png"},
