@@ -86,6 +86,45 @@ pub enum DeskSpec {
     /// (`docs/desks/matrix.md`), checked when the desks are built.
     Matrix(toml::Table),
     Chatwoot(ChatwootSpec),
+    Zendesk(ZendeskSpec),
+}
+
+/// `kind = "zendesk"`: Zendesk messaging through Sunshine Conversations (`docs/desks/zendesk.md`).
+/// Its key secret, webhook secret and Support token come from `*_env` or `*_file`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZendeskSpec {
+    /// `https://{subdomain}.zendesk.com` (Sunshine Conversations is under `/sc`).
+    pub url: String,
+    pub app_id: String,
+    /// An app-scoped API key (Admin Center → Apps and integrations → Conversations API).
+    pub key_id: String,
+    #[serde(default)]
+    pub key_secret_env: Option<String>,
+    #[serde(default)]
+    pub key_secret_file: Option<std::path::PathBuf>,
+    /// The conversations integration's shared secret (sent back as `X-API-Key`).
+    #[serde(default)]
+    pub webhook_secret_env: Option<String>,
+    #[serde(default)]
+    pub webhook_secret_file: Option<std::path::PathBuf>,
+    /// The switchboard integration agents work in; default `zd-agentWorkspace`.
+    #[serde(default)]
+    pub switchboard_integration: Option<String>,
+    /// A ticket field's id that receives the brief's summary.
+    #[serde(default)]
+    pub summary_field: Option<u64>,
+    /// For availability (the Agent Availability API): an agent's email and an API token.
+    #[serde(default)]
+    pub support_email: Option<String>,
+    #[serde(default)]
+    pub support_token_env: Option<String>,
+    #[serde(default)]
+    pub support_token_file: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub join_timeout_secs: Option<u64>,
+    #[serde(default)]
+    pub retry: baton_connectors::guard::Policy,
 }
 
 /// `kind = "chatwoot"`: an API-channel inbox of a Chatwoot account (`docs/desks/chatwoot.md`).

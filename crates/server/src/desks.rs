@@ -9,9 +9,10 @@ use baton_connectors::chatwoot::{ChatwootConfig, ChatwootDesk};
 use baton_connectors::connecting::Connecting;
 use baton_connectors::matrix::{MatrixConfig, MatrixDesk};
 use baton_connectors::webhook::{WebhookConfig, WebhookDesk};
+use baton_connectors::zendesk::{SupportApi, ZendeskConfig, ZendeskDesk};
 use baton_desk::{QueueName, ServiceDesk};
 
-use crate::config::{ChatwootSpec, Config, DeskSpec, WebhookSpec};
+use crate::config::{ChatwootSpec, Config, DeskSpec, WebhookSpec, ZendeskSpec};
 
 /// Baton's own desk's name in routes.
 pub const OWN: &str = "own";
@@ -134,6 +135,53 @@ fn chatwoot(
     })
 }
 
+fn zendesk(name: &str, spec: &ZendeskSpec, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<NamedDesk, String> {
+    let at = format!("desks.{name}");
+    let key_secret = secret(
+        &at,
+        "key_secret",
+        spec.key_secret_env.as_deref(),
+        spec.key_secret_file.as_deref(),
+        env,
+    )?;
+    let webhook_secret = secret(
+        &at,
+        "webhook_secret",
+        spec.webhook_secret_env.as_deref(),
+        spec.webhook_secret_file.as_deref(),
+        env,
+    )?;
+    let support = match (&spec.support_email, &spec.support_token_env, &spec.support_token_file) {
+        (None, None, None) => None,
+        (None, _, _) => return Err(format!("{at}.support_email: give it with the support token")),
+        (Some(email), from_env, from_file) => Some(SupportApi {
+            url: spec.url.clone(),
+            email: email.clone(),
+            token: secret(&at, "support_token", from_env.as_deref(), from_file.as_deref(), env)?,
+        }),
+    };
+    let config = ZendeskConfig {
+        url: format!("{}/sc", spec.url.trim_end_matches('/')),
+        app_id: spec.app_id.clone(),
+        key_id: spec.key_id.clone(),
+        key_secret,
+        webhook_secret,
+        switchboard_integration: spec
+            .switchboard_integration
+            .clone()
+            .unwrap_or_else(|| baton_connectors::zendesk::AGENT_WORKSPACE.to_owned()),
+        summary_field: spec.summary_field,
+        support,
+        retry: spec.retry.clone(),
+    };
+    let desk = ZendeskDesk::new(name, config).map_err(|error| format!("{at}: {error}"))?;
+    Ok(NamedDesk {
+        name: name.to_owned(),
+        service: Arc::new(desk),
+        join_timeout: join_timeout(&at, spec.join_timeout_secs)?,
+    })
+}
+
 fn join_timeout(at: &str, secs: Option<u64>) -> Result<Option<Duration>, String> {
     match secs {
         Some(0) => Err(format!("{at}.join_timeout_secs: must be at least 1")),
@@ -239,6 +287,10 @@ pub fn check(config: &Config, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> 
                 "desks.{OWN}: the name \"{OWN}\" is Baton's own desk; give this desk another name"
             )),
             DeskSpec::Webhook(spec) => match webhook(name, spec, env) {
+                Ok(desk) => desks.push(Checked::Ready(desk)),
+                Err(problem) => problems.push(problem),
+            },
+            DeskSpec::Zendesk(spec) => match zendesk(name, spec, env) {
                 Ok(desk) => desks.push(Checked::Ready(desk)),
                 Err(problem) => problems.push(problem),
             },
@@ -435,6 +487,47 @@ teams."Bad Queue" = 4
             error.to_string().contains("unknown field `api_access_token`"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_zendesk_desk_reads_its_secrets_and_needs_an_email_with_a_support_token() {
+        let env = |name: &str| (name.starts_with("ZD_")).then(|| format!("{name}-value"));
+        let ready = config(
+            r#"
+[desks.zendesk]
+kind = "zendesk"
+url = "https://acme.zendesk.com"
+app_id = "5e4af71a81966cfff3ef6550"
+key_id = "app_5e4af7"
+key_secret_env = "ZD_KEY"
+webhook_secret_env = "ZD_WEBHOOK"
+summary_field = 360001
+"#,
+        );
+        let desks = check(&ready, &env).unwrap();
+        let Checked::Ready(desk) = &desks[0] else {
+            panic!("a zendesk desk is ready without contacting it");
+        };
+        assert!(desk.service.webhook().is_some());
+        assert!(
+            !desk.service.capabilities().customer_typing,
+            "Zendesk takes no typing from a user"
+        );
+
+        let broken = config(
+            r#"
+[desks.zendesk]
+kind = "zendesk"
+url = "https://acme.zendesk.com"
+app_id = "5e4af71a81966cfff3ef6550"
+key_id = "app_5e4af7"
+key_secret_env = "ZD_KEY"
+webhook_secret_env = "ZD_WEBHOOK"
+support_token_env = "ZD_SUPPORT"
+"#,
+        );
+        let error = check(&broken, &env).unwrap_err().to_string();
+        assert!(error.contains("desks.zendesk.support_email"), "{error}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod schema;
 mod serve;
 mod served;
 mod webhook_resume;
+mod zendesk_desk;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
