@@ -16,12 +16,12 @@ use baton_dialog::Engine;
 use baton_server::{Assistants, Clock, Config, Services};
 use baton_store::Store;
 
-mod chatwoot;
 mod desk;
 mod hello;
 mod http;
 mod matrix;
 mod process;
+mod simulated;
 mod sockets;
 mod transfer;
 

@@ -8,6 +8,7 @@
 //! - [`dedup`]: the event ids a desk delivered, to drop its duplicates; hand-back fields.
 //! - [`zendesk`]: agents in Zendesk's Agent Workspace, through Sunshine Conversations.
 //! - [`guard`]: timeouts, retries with backoff and a circuit breaker for every outgoing call.
+//! - [`simulation`]: what the simulated SaaS desks share (their webhook sinks, observations).
 //! - [`signing`]: the HMAC-SHA256 signatures of webhook calls and Baton's own tokens.
 //!
 //! Invariant: a desk's wire format (its paths, payloads, signatures) is seen only here; the server
@@ -19,5 +20,6 @@ pub mod dedup;
 pub mod guard;
 pub mod matrix;
 pub mod signing;
+pub mod simulation;
 pub mod webhook;
 pub mod zendesk;

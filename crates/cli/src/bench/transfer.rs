@@ -65,6 +65,8 @@ pub enum BenchDesk {
     Matrix,
     /// The Chatwoot desk, against the simulated Chatwoot in this process.
     Chatwoot,
+    /// The Zendesk desk, against the simulated Zendesk messaging in this process.
+    Zendesk,
 }
 
 const ASK_FOR_A_HUMAN: &str = "I want to talk to a person";
@@ -87,7 +89,8 @@ pub fn run(args: TransferArgs) -> anyhow::Result<i32> {
         BenchDesk::Own => runtime.block_on(bench_transfer(args, engine, cores)),
         BenchDesk::Webhook => runtime.block_on(super::desk::bench_webhook(args, engine, cores)),
         BenchDesk::Matrix => runtime.block_on(super::matrix::bench_matrix(args, engine, cores)),
-        BenchDesk::Chatwoot => runtime.block_on(super::chatwoot::bench_chatwoot(args, engine, cores)),
+        BenchDesk::Chatwoot => runtime.block_on(super::simulated::bench_chatwoot(args, engine, cores)),
+        BenchDesk::Zendesk => runtime.block_on(super::simulated::bench_zendesk(args, engine, cores)),
     }
 }
 

@@ -22,18 +22,7 @@ const ANN: (u64, &str) = (11, "Ann Agent");
 /// Sends the simulated Chatwoot's webhooks to the server at `address` (replaced on a restart).
 fn sink_to(address: &Arc<Mutex<String>>) -> sim::Sink {
     let address = address.clone();
-    let client = reqwest::Client::new();
-    Arc::new(move |headers, body| {
-        let url = format!("{}/v1/desks/support/webhook", address.lock().unwrap());
-        let client = client.clone();
-        Box::pin(async move {
-            let mut request = client.post(url).body(body);
-            for (name, value) in headers {
-                request = request.header(name, value);
-            }
-            request.send().await.map_or(599, |response| response.status().as_u16())
-        })
-    })
+    baton_connectors::simulation::http_sink(move || format!("{}/v1/desks/support/webhook", address.lock().unwrap()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,26 +13,14 @@ const ANN: &str = "Ann Agent";
 
 fn sink_to(address: &Arc<Mutex<String>>) -> sim::Sink {
     let address = address.clone();
-    let client = reqwest::Client::new();
-    Arc::new(move |headers, body| {
-        let url = format!("{}/v1/desks/zendesk/webhook", address.lock().unwrap());
-        let client = client.clone();
-        Box::pin(async move {
-            let mut request = client.post(url).body(body);
-            for (name, value) in headers {
-                request = request.header(name, value);
-            }
-            request.send().await.map_or(599, |response| response.status().as_u16())
-        })
-    })
+    baton_connectors::simulation::http_sink(move || format!("{}/v1/desks/zendesk/webhook", address.lock().unwrap()))
 }
 
 async fn eventually(what: &str, check: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !check() {
-        assert!(std::time::Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    assert!(
+        sim::within(std::time::Duration::from_secs(20), check).await,
+        "never: {what}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,11 +16,8 @@
 //! listens on loopback only and keeps everything in memory.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -39,8 +36,7 @@ pub const WEBHOOK_SECRET: &str = "chatwoot-webhook-secret-sim";
 /// Delivery ids, unique in the process.
 static DELIVERIES: AtomicU64 = AtomicU64::new(1);
 
-/// Where webhook deliveries go: headers and body in, HTTP status out.
-pub type Sink = Arc<dyn Fn(Vec<(String, String)>, Vec<u8>) -> Pin<Box<dyn Future<Output = u16> + Send>> + Send + Sync>;
+pub use crate::simulation::{Observed, Sink, within};
 
 /// A message as the simulated Chatwoot stored it.
 #[derive(Debug, Clone)]
@@ -83,23 +79,6 @@ struct World {
     calls: Vec<String>,
     refused: Vec<(u16, String)>,
     observers: Vec<tokio::sync::mpsc::UnboundedSender<Observed>>,
-}
-
-/// What the simulation saw happen, as it happened (for a benchmark's clock).
-#[derive(Debug, Clone)]
-pub enum Observed {
-    /// A conversation was opened for the agents; its `baton_session` attribute.
-    Opened {
-        conversation: u64,
-        session: Option<String>,
-        at: std::time::Instant,
-    },
-    /// The contact's message arrived.
-    CustomerMessage {
-        conversation: u64,
-        content: String,
-        at: std::time::Instant,
-    },
 }
 
 pub struct Sim {
@@ -621,7 +600,7 @@ async fn app_action(
                 payload["event"] = json!("conversation_status_changed");
                 if conversation.status == "open" {
                     let observed = Observed::Opened {
-                        conversation: id,
+                        conversation: id.to_string(),
                         session: conversation.custom_attributes["baton_session"]
                             .as_str()
                             .map(str::to_owned),
@@ -683,7 +662,7 @@ async fn public_action(
                     json!({"id": 2, "type": "contact"}),
                 );
                 world.observe(Observed::CustomerMessage {
-                    conversation: id,
+                    conversation: id.to_string(),
                     content,
                     at: std::time::Instant::now(),
                 });
@@ -731,16 +710,4 @@ async fn inbox_members(
         .map(|(id, name, online)| json!({"id": id, "name": name, "availability_status": if *online { "online" } else { "offline" }}))
         .collect();
     Json(json!({"payload": payload})).into_response()
-}
-
-/// Whether `check` holds within `limit`, looking every 20 ms.
-pub async fn within(limit: Duration, check: impl Fn() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
-    while !check() {
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    true
 }

@@ -9,8 +9,6 @@
 //! `429` with `Retry-After`. Loopback only, in memory.
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -40,8 +38,7 @@ fn new_id() -> String {
     )
 }
 
-/// Where webhook deliveries go: headers and body in, HTTP status out.
-pub type Sink = Arc<dyn Fn(Vec<(String, String)>, Vec<u8>) -> Pin<Box<dyn Future<Output = u16> + Send>> + Send + Sync>;
+pub use crate::simulation::{Observed, Sink, within};
 
 #[derive(Debug, Clone)]
 pub struct Stored {
@@ -54,6 +51,7 @@ pub struct Stored {
 #[derive(Debug, Default)]
 pub struct Conversation {
     pub user: String,
+    pub metadata: serde_json::Map<String, Value>,
     pub active: String,
     pub pass_metadata: serde_json::Map<String, Value>,
     pub messages: Vec<Stored>,
@@ -69,6 +67,14 @@ struct World {
     throttle: u32,
     duplicate: bool,
     refused: Vec<(u16, String)>,
+    observers: Vec<tokio::sync::mpsc::UnboundedSender<Observed>>,
+}
+
+impl World {
+    fn observe(&mut self, observed: Observed) {
+        self.observers
+            .retain(|observer| observer.send(observed.clone()).is_ok());
+    }
 }
 
 pub struct Sim {
@@ -124,6 +130,13 @@ impl Sim {
 
     pub fn conversation<T>(&self, id: &str, read: impl FnOnce(&Conversation) -> T) -> Option<T> {
         lock(&self.world).conversations.get(id).map(read)
+    }
+
+    /// What happens from now on, as it happens.
+    pub fn observe(&self) -> tokio::sync::mpsc::UnboundedReceiver<Observed> {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        lock(&self.world).observers.push(sender);
+        receiver
     }
 
     pub fn conversation_ids(&self) -> Vec<String> {
@@ -376,6 +389,7 @@ async fn create_conversation(
         Conversation {
             user,
             active: BOT.into(),
+            metadata: body["metadata"].as_object().cloned().unwrap_or_default(),
             ..Conversation::default()
         },
     );
@@ -431,6 +445,14 @@ async fn conversation_action(
                                      "source": {"type": "api"}, "received": chrono::Utc::now().to_rfc3339()});
                 // Every message of the conversation goes to the webhook, the API's own too.
                 let echo = event("conversation:message", &id, json!({"message": message.clone()}));
+                if author == "user" {
+                    let observed = Observed::CustomerMessage {
+                        conversation: id.clone(),
+                        content: text,
+                        at: std::time::Instant::now(),
+                    };
+                    world.observe(observed);
+                }
                 (
                     (StatusCode::CREATED, Json(json!({"messages": [message]}))).into_response(),
                     Some(echo),
@@ -443,6 +465,16 @@ async fn conversation_action(
             "passControl" => {
                 found.active = body["switchboardIntegration"].as_str().unwrap_or_default().to_owned();
                 found.pass_metadata = body["metadata"].as_object().cloned().unwrap_or_default();
+                let session = found
+                    .metadata
+                    .get("baton_session")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                world.observe(Observed::Opened {
+                    conversation: id.clone(),
+                    session,
+                    at: std::time::Instant::now(),
+                });
                 (Json(json!({})).into_response(), None)
             }
             "releaseControl" => {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use baton_connectors::chatwoot::sim::{self, Sim, Sink};
 use baton_connectors::chatwoot::{ChatwootConfig, ChatwootDesk};
@@ -15,10 +16,7 @@ use serde_json::json;
 
 /// Waits up to 20 s for `check` to hold.
 async fn eventually(what: &str, check: impl Fn() -> bool) {
-    assert!(
-        sim::within(std::time::Duration::from_secs(20), check).await,
-        "never: {what}"
-    );
+    assert!(sim::within(Duration::from_secs(20), check).await, "never: {what}");
 }
 
 const ANN: (u64, &str) = (11, "Ann Agent");
@@ -43,21 +41,7 @@ type Slot = Arc<Mutex<Option<Arc<ChatwootDesk>>>>;
 
 fn sink_to(slot: &Slot) -> Sink {
     let slot = slot.clone();
-    Arc::new(move |headers, body| {
-        let desk = slot.lock().unwrap().clone();
-        Box::pin(async move {
-            let Some(desk) = desk else { return 503 };
-            let request = WebhookRequest {
-                headers: &headers,
-                body: &body,
-            };
-            match desk.receive_now(request, Utc::now()) {
-                Ok(_) => 200,
-                Err(DeskError::Unauthenticated(_)) => 401,
-                Err(_) => 400,
-            }
-        })
-    })
+    baton_connectors::simulation::receiver_sink(move || slot.lock().unwrap().clone())
 }
 
 struct ChatwootHarness {

@@ -38,30 +38,12 @@ type Slot = Arc<Mutex<Option<Arc<ZendeskDesk>>>>;
 
 fn sink_to(slot: &Slot) -> Sink {
     let slot = slot.clone();
-    Arc::new(move |headers, body| {
-        let desk = slot.lock().unwrap().clone();
-        Box::pin(async move {
-            let Some(desk) = desk else { return 503 };
-            let request = WebhookRequest {
-                headers: &headers,
-                body: &body,
-            };
-            match desk.receive_now(request, Utc::now()) {
-                Ok(_) => 200,
-                Err(DeskError::Unauthenticated(_)) => 401,
-                Err(_) => 400,
-            }
-        })
-    })
+    baton_connectors::simulation::receiver_sink(move || slot.lock().unwrap().clone())
 }
 
 /// Waits up to 20 s for `check` to hold.
 async fn eventually(what: &str, check: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !check() {
-        assert!(std::time::Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(sim::within(Duration::from_secs(20), check).await, "never: {what}");
 }
 
 struct ZendeskHarness {

@@ -3,7 +3,6 @@
 //! server over HTTP: the customer asks for a person, an agent takes the conversation, types,
 //! writes, reads the customer's answer, and resolves it; the customer is back with the assistant.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use baton_connectors::chatwoot::sim::{self, Sim};
@@ -47,14 +46,7 @@ fn a_customer_chats_with_a_chatwoot_agent_in_the_widget() {
         })
         .await;
         let webhook = server.url("/v1/desks/support/webhook");
-        let client = reqwest::Client::new();
-        sim.set_sink(Arc::new(move |headers, body| {
-            let mut request = client.post(&webhook).body(body);
-            for (name, value) in headers {
-                request = request.header(name, value);
-            }
-            Box::pin(async move { request.send().await.map_or(599, |response| response.status().as_u16()) })
-        }));
+        sim.set_sink(baton_connectors::simulation::http_sink(move || webhook.clone()));
 
         let browser = Browser::start().await;
         browser.goto(&server.url("/")).await;

@@ -1,0 +1,77 @@
+//! What the simulated desks (`chatwoot::sim`, `zendesk::sim`) share: where their webhooks go,
+//! what they report seeing, and waiting for them. They exist for the desks' tests and for
+//! `baton bench transfer`, since the SaaS desks cannot be reached from where Baton is built.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use baton_desk::{DeskError, WebhookReceiver, WebhookRequest};
+
+/// Where a simulation's webhook deliveries go: headers and body in, the HTTP status out.
+pub type Sink = Arc<dyn Fn(Vec<(String, String)>, Vec<u8>) -> Pin<Box<dyn Future<Output = u16> + Send>> + Send + Sync>;
+
+/// Deliveries POSTed to the URL `url()` gives at each delivery (a server's webhook router,
+/// whose address may change when it restarts); `599` when it cannot be reached.
+pub fn http_sink(url: impl Fn() -> String + Send + Sync + 'static) -> Sink {
+    let client = reqwest::Client::new();
+    Arc::new(move |headers, body| {
+        let mut request = client.post(url()).body(body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        Box::pin(async move { request.send().await.map_or(599, |response| response.status().as_u16()) })
+    })
+}
+
+/// Deliveries handed to the receiver `desk()` gives (none: `503`), as the webhook router would,
+/// answering `401` for an unauthenticated delivery and `400` for a bad one.
+pub fn receiver_sink<R: WebhookReceiver + ?Sized + 'static>(
+    desk: impl Fn() -> Option<Arc<R>> + Send + Sync + 'static,
+) -> Sink {
+    Arc::new(move |headers, body| {
+        let desk = desk();
+        Box::pin(async move {
+            let Some(desk) = desk else { return 503 };
+            let request = WebhookRequest {
+                headers: &headers,
+                body: &body,
+            };
+            match desk.receive(request).await {
+                Ok(_) => 200,
+                Err(DeskError::Unauthenticated(_)) => 401,
+                Err(_) => 400,
+            }
+        })
+    })
+}
+
+/// What a simulation saw happen, as it happened (for a benchmark's clock).
+#[derive(Debug, Clone)]
+pub enum Observed {
+    /// A conversation was handed to the agents; its Baton session, when it carries one.
+    Opened {
+        conversation: String,
+        session: Option<String>,
+        at: Instant,
+    },
+    /// The customer's message arrived.
+    CustomerMessage {
+        conversation: String,
+        content: String,
+        at: Instant,
+    },
+}
+
+/// Whether `check` holds within `limit`, looking every 20 ms.
+pub async fn within(limit: Duration, check: impl Fn() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check() {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
+}
