@@ -6,6 +6,7 @@
 //! - [`chatwoot`]: agents in Chatwoot, on an API-channel inbox Baton feeds.
 //! - [`connecting`]: a desk that could not connect at startup, retried in the background.
 //! - [`dedup`]: the event ids a desk delivered, to drop its duplicates; hand-back fields.
+//! - [`twilio`]: agents in Twilio Flex, through Conversations and the Interactions API.
 //! - [`zendesk`]: agents in Zendesk's Agent Workspace, through Sunshine Conversations.
 //! - [`guard`]: timeouts, retries with backoff and a circuit breaker for every outgoing call.
 //! - [`simulation`]: what the simulated SaaS desks share (their webhook sinks, observations).
@@ -21,5 +22,6 @@ pub mod guard;
 pub mod matrix;
 pub mod signing;
 pub mod simulation;
+pub mod twilio;
 pub mod webhook;
 pub mod zendesk;
