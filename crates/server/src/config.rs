@@ -87,6 +87,40 @@ pub enum DeskSpec {
     Matrix(toml::Table),
     Chatwoot(ChatwootSpec),
     Zendesk(ZendeskSpec),
+    TwilioFlex(TwilioFlexSpec),
+}
+
+/// `kind = "twilio_flex"`: Twilio Flex through Conversations and the Interactions API
+/// (`docs/desks/twilio-flex.md`). The auth token comes from `auth_token_env` or `auth_token_file`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwilioFlexSpec {
+    pub account_sid: String,
+    #[serde(default)]
+    pub auth_token_env: Option<String>,
+    #[serde(default)]
+    pub auth_token_file: Option<std::path::PathBuf>,
+    /// The Flex Conversations service (`IS…`).
+    pub conversations_service_sid: String,
+    pub workspace_sid: String,
+    pub workflow_sid: String,
+    /// Default `chat`.
+    #[serde(default)]
+    pub task_channel: Option<String>,
+    /// The URL configured as the service's post-event webhook; default
+    /// `{public_url}/v1/desks/NAME/webhook`.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// Each queue's TaskRouter task queue (`WQ…`), for availability.
+    #[serde(default)]
+    pub task_queues: std::collections::BTreeMap<String, String>,
+    /// The API hosts; only a test or a benchmark changes them.
+    #[serde(default)]
+    pub api_url: Option<String>,
+    #[serde(default)]
+    pub join_timeout_secs: Option<u64>,
+    #[serde(default)]
+    pub retry: baton_connectors::guard::Policy,
 }
 
 /// `kind = "zendesk"`: Zendesk messaging through Sunshine Conversations (`docs/desks/zendesk.md`).

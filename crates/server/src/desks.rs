@@ -8,11 +8,12 @@ use std::time::Duration;
 use baton_connectors::chatwoot::{ChatwootConfig, ChatwootDesk};
 use baton_connectors::connecting::Connecting;
 use baton_connectors::matrix::{MatrixConfig, MatrixDesk};
+use baton_connectors::twilio::{TwilioConfig, TwilioDesk};
 use baton_connectors::webhook::{WebhookConfig, WebhookDesk};
 use baton_connectors::zendesk::{SupportApi, ZendeskConfig, ZendeskDesk};
 use baton_desk::{QueueName, ServiceDesk};
 
-use crate::config::{ChatwootSpec, Config, DeskSpec, WebhookSpec, ZendeskSpec};
+use crate::config::{ChatwootSpec, Config, DeskSpec, TwilioFlexSpec, WebhookSpec, ZendeskSpec};
 
 /// Baton's own desk's name in routes.
 pub const OWN: &str = "own";
@@ -182,6 +183,58 @@ fn zendesk(name: &str, spec: &ZendeskSpec, env: &(dyn Fn(&str) -> Option<String>
     })
 }
 
+fn twilio_flex(
+    name: &str,
+    spec: &TwilioFlexSpec,
+    public_url: Option<&str>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<NamedDesk, String> {
+    use baton_connectors::twilio;
+    let at = format!("desks.{name}");
+    let auth_token = secret(
+        &at,
+        "auth_token",
+        spec.auth_token_env.as_deref(),
+        spec.auth_token_file.as_deref(),
+        env,
+    )?;
+    for queue in spec.task_queues.keys() {
+        if QueueName::parse(queue).is_err() {
+            return Err(format!("{at}.task_queues.{queue}: not a queue name"));
+        }
+    }
+    let host = |default: &str| spec.api_url.clone().unwrap_or_else(|| default.to_owned());
+    let config = TwilioConfig {
+        account_sid: spec.account_sid.clone(),
+        auth_token,
+        conversations_service_sid: spec.conversations_service_sid.clone(),
+        workspace_sid: spec.workspace_sid.clone(),
+        workflow_sid: spec.workflow_sid.clone(),
+        task_channel: spec.task_channel.clone().unwrap_or_else(|| "chat".to_owned()),
+        // Twilio signs the URL it calls, so the desk must know it exactly.
+        webhook_url: match (&spec.webhook_url, public_url) {
+            (Some(url), _) => url.clone(),
+            (None, Some(public)) => format!("{}/v1/desks/{name}/webhook", public.trim_end_matches('/')),
+            (None, None) => {
+                return Err(format!(
+                    "{at}.webhook_url: give the URL configured on the Conversations service's webhook, or set public_url"
+                ));
+            }
+        },
+        task_queues: spec.task_queues.clone(),
+        conversations_url: host(twilio::CONVERSATIONS_URL),
+        flex_url: host(twilio::FLEX_URL),
+        taskrouter_url: host(twilio::TASKROUTER_URL),
+        retry: spec.retry.clone(),
+    };
+    let desk = TwilioDesk::new(name, config).map_err(|error| format!("{at}: {error}"))?;
+    Ok(NamedDesk {
+        name: name.to_owned(),
+        service: Arc::new(desk),
+        join_timeout: join_timeout(&at, spec.join_timeout_secs)?,
+    })
+}
+
 fn join_timeout(at: &str, secs: Option<u64>) -> Result<Option<Duration>, String> {
     match secs {
         Some(0) => Err(format!("{at}.join_timeout_secs: must be at least 1")),
@@ -287,6 +340,10 @@ pub fn check(config: &Config, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> 
                 "desks.{OWN}: the name \"{OWN}\" is Baton's own desk; give this desk another name"
             )),
             DeskSpec::Webhook(spec) => match webhook(name, spec, env) {
+                Ok(desk) => desks.push(Checked::Ready(desk)),
+                Err(problem) => problems.push(problem),
+            },
+            DeskSpec::TwilioFlex(spec) => match twilio_flex(name, spec, config.public_url.as_deref(), env) {
                 Ok(desk) => desks.push(Checked::Ready(desk)),
                 Err(problem) => problems.push(problem),
             },
@@ -528,6 +585,31 @@ support_token_env = "ZD_SUPPORT"
         );
         let error = check(&broken, &env).unwrap_err().to_string();
         assert!(error.contains("desks.zendesk.support_email"), "{error}");
+    }
+
+    #[test]
+    fn a_twilio_flex_desk_signs_over_the_public_url_unless_told_its_webhook_url() {
+        let env = |name: &str| (name == "TWILIO_TOKEN").then(|| "token".to_owned());
+        let text = r#"
+public_url = "https://baton.example.com"
+
+[desks.flex]
+kind = "twilio_flex"
+account_sid = "AC00000000000000000000000000000001"
+auth_token_env = "TWILIO_TOKEN"
+conversations_service_sid = "IS00000000000000000000000000000001"
+workspace_sid = "WS00000000000000000000000000000001"
+workflow_sid = "WW00000000000000000000000000000001"
+task_queues.billing = "WQ00000000000000000000000000000001"
+"#;
+        let desks = check(&config(text), &env).unwrap();
+        assert!(matches!(&desks[0], Checked::Ready(desk) if desk.service.webhook().is_some()));
+        let without_public = text.replace("public_url = \"https://baton.example.com\"", "");
+        let error = check(&config(&without_public), &env).unwrap_err().to_string();
+        assert!(error.contains("desks.flex.webhook_url"), "{error}");
+        let bad_sid = text.replace("AC00000000000000000000000000000001", "not/a/sid");
+        let error = check(&config(&bad_sid), &env).unwrap_err().to_string();
+        assert!(error.contains("account_sid"), "{error}");
     }
 
     #[test]

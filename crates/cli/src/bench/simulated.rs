@@ -1,5 +1,5 @@
-//! `baton bench transfer --desk chatwoot` and `--desk zendesk`: the same transfers to a SaaS desk,
-//! against its simulation (`baton_connectors::{chatwoot,zendesk}::sim`) in this process, whose
+//! `baton bench transfer --desk chatwoot`, `zendesk` and `twilio-flex`: the same transfers to a
+//! SaaS desk, against its simulation (`baton_connectors::{chatwoot,zendesk,twilio}::sim`) in this process, whose
 //! webhooks reach the server's webhook router signed, over loopback HTTP. Measured: from each
 //! customer's message to their conversation being handed to the agents, and then, on those
 //! chats, the overhead Baton adds per forwarded message each way: from a customer's message being
@@ -13,10 +13,10 @@ use anyhow::Context as _;
 use serde_json::json;
 
 use baton_connectors::simulation::{self, Observed, Sink};
-use baton_connectors::{chatwoot, zendesk};
+use baton_connectors::{chatwoot, twilio, zendesk};
 use baton_dialog::Engine;
 use baton_server::Config;
-use baton_server::config::{ChatwootSpec, DeskSpec, ZendeskSpec};
+use baton_server::config::{ChatwootSpec, DeskSpec, TwilioFlexSpec, ZendeskSpec};
 
 use super::VERSION;
 use super::desk::{Arrivals, DeskSide, Measured, Row, measure};
@@ -65,6 +65,55 @@ impl SimulatedAgent for zendesk::sim::Sim {
     async fn say(&self, conversation: &str, text: &str) {
         self.agent_says(conversation, AGENT_NAME, text).await;
     }
+}
+
+/// The URL the simulated Twilio signs its webhooks over (the sink posts them to the server).
+const TWILIO_SIGNED_URL: &str = "https://baton.bench.invalid/v1/desks/bench/webhook";
+
+impl SimulatedAgent for twilio::sim::Sim {
+    fn set_sink(&self, sink: Sink) {
+        twilio::sim::Sim::set_sink(self, sink, TWILIO_SIGNED_URL);
+    }
+    fn observe(&self) -> tokio::sync::mpsc::UnboundedReceiver<Observed> {
+        twilio::sim::Sim::observe(self)
+    }
+    async fn take(&self, conversation: &str) {
+        self.agent_joins(conversation, "ann@acme.example").await;
+    }
+    async fn say(&self, conversation: &str, text: &str) {
+        self.agent_says(conversation, "ann@acme.example", text).await;
+    }
+}
+
+pub async fn bench_twilio_flex(args: TransferArgs, engine: Engine, cores: usize) -> anyhow::Result<i32> {
+    use twilio::sim;
+    let desk = sim::Sim::start().await.context("starting the simulated Twilio")?;
+    let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    let token = write(&dir, "auth-token", sim::AUTH_TOKEN)?;
+    let spec = DeskSpec::TwilioFlex(TwilioFlexSpec {
+        account_sid: sim::ACCOUNT_SID.to_owned(),
+        auth_token_env: None,
+        auth_token_file: Some(token),
+        conversations_service_sid: sim::SERVICE_SID.to_owned(),
+        workspace_sid: sim::WORKSPACE_SID.to_owned(),
+        workflow_sid: sim::WORKFLOW_SID.to_owned(),
+        task_channel: None,
+        webhook_url: Some(TWILIO_SIGNED_URL.to_owned()),
+        task_queues: Default::default(),
+        api_url: Some(desk.url.clone()),
+        join_timeout_secs: None,
+        retry: Default::default(),
+    });
+    run(
+        args,
+        engine,
+        cores,
+        &dir,
+        spec,
+        desk,
+        ("twilio_flex", "interaction created in Flex"),
+    )
+    .await
 }
 
 pub async fn bench_chatwoot(args: TransferArgs, engine: Engine, cores: usize) -> anyhow::Result<i32> {

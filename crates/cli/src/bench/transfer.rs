@@ -67,6 +67,8 @@ pub enum BenchDesk {
     Chatwoot,
     /// The Zendesk desk, against the simulated Zendesk messaging in this process.
     Zendesk,
+    /// The Twilio Flex desk, against the simulated Twilio in this process.
+    TwilioFlex,
 }
 
 const ASK_FOR_A_HUMAN: &str = "I want to talk to a person";
@@ -91,6 +93,7 @@ pub fn run(args: TransferArgs) -> anyhow::Result<i32> {
         BenchDesk::Matrix => runtime.block_on(super::matrix::bench_matrix(args, engine, cores)),
         BenchDesk::Chatwoot => runtime.block_on(super::simulated::bench_chatwoot(args, engine, cores)),
         BenchDesk::Zendesk => runtime.block_on(super::simulated::bench_zendesk(args, engine, cores)),
+        BenchDesk::TwilioFlex => runtime.block_on(super::simulated::bench_twilio_flex(args, engine, cores)),
     }
 }
 

@@ -171,14 +171,14 @@ fn bench_transfer_to_a_slow_webhook_desk_reaches_the_desk_for_every_customer() {
 
 #[test]
 fn bench_transfer_to_the_simulated_desks_measures_transfers_and_forwarded_messages() {
-    for desk in ["chatwoot", "zendesk"] {
+    for desk in ["chatwoot", "zendesk", "twilio-flex"] {
         bench_simulated(desk);
     }
 }
 
 fn bench_simulated(desk: &str) {
     let report = bench_transfer(&["--desk", desk, "--customers", "5", "--rate", "20", "--others", "2"]);
-    assert_eq!(report["desk"], desk);
+    assert_eq!(report["desk"], desk.replace('-', "_"));
     assert_eq!(report["requests_at_desk"], 5, "{report}");
     assert_eq!(report["missing"], 0);
     assert_eq!(report["forward_to_desk"]["count"], 5, "{report}");

@@ -14,6 +14,7 @@ mod preview;
 mod schema;
 mod serve;
 mod served;
+mod twilio_desk;
 mod webhook_resume;
 mod zendesk_desk;
 
