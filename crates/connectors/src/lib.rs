@@ -15,6 +15,7 @@
 //! Invariant: a desk's wire format (its paths, payloads, signatures) is seen only here; the server
 //! hands a connector the raw body and headers of a webhook and gets typed results back.
 
+mod chats;
 pub mod chatwoot;
 pub mod connecting;
 pub mod dedup;

@@ -22,20 +22,20 @@
 //! - Availability is the inbox members' `availability_status`, when an administrator's token is
 //!   given for it; otherwise it is unknown and a transfer is tried.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 use baton_desk::{
     AgentId, AgentMessage, AgentProfile, Availability, Capabilities, Chat, ChatId, ChatRequest, ChatResume,
-    CustomerMessage, DeskError, DeskErrorKind, DeskEvent, DeskFuture, EndReason, EndedBy, MessageId, Online, QueueName,
-    ServiceDesk, Speaker, WebhookOutcome, WebhookReceiver, WebhookRequest,
+    CustomerMessage, DeskError, DeskEvent, DeskFuture, EndReason, EndedBy, MessageId, QueueName, ServiceDesk, Speaker,
+    WebhookOutcome, WebhookReceiver, WebhookRequest,
 };
 
+use crate::chats::{Chats, Outcome, online_if, unknown};
 use crate::dedup::{self, SeenIds};
 use crate::guard::{Guard, Policy};
 use crate::signing;
@@ -98,18 +98,8 @@ struct Inner {
     config: ChatwootConfig,
     guard: Guard,
     /// Open chats by conversation id.
-    chats: Mutex<HashMap<u64, OpenChat>>,
+    chats: Chats<Outgoing>,
     seen: Mutex<SeenIds>,
-}
-
-struct OpenChat {
-    chat: ChatId,
-    events: mpsc::UnboundedSender<DeskEvent>,
-    outbox: mpsc::UnboundedSender<Outgoing>,
-    /// The agent assigned now, as last told.
-    agent: Option<AgentProfile>,
-    /// Whether Baton opened the conversation (a later `pending` is a hand-back).
-    opened: bool,
 }
 
 /// A customer call for the desk, in order.
@@ -154,48 +144,30 @@ impl ChatwootDesk {
                 base,
                 guard: Guard::new(name, config.retry.clone())?,
                 config,
-                chats: Mutex::new(HashMap::new()),
+                chats: Chats::default(),
                 seen: Mutex::new(SeenIds::new(SEEN_DELIVERIES)),
             }),
         })
     }
 
     /// Registers a chat and starts its outbox.
-    fn open(&self, conversation: u64, source_id: &str, agent: Option<AgentProfile>, opened: bool) -> Chat {
+    fn open(&self, conversation: u64, source_id: &str, agent: Option<AgentProfile>, queued: bool) -> Chat {
         let chat = ChatId::parse(&format!("{conversation}:{source_id}")).unwrap_or_else(|_| unreachable!("a valid id"));
-        let (events, receiver) = mpsc::unbounded_channel();
-        let (outbox, pending) = mpsc::unbounded_channel();
-        tokio::spawn(deliver(
-            self.inner.clone(),
-            conversation,
-            source_id.to_owned(),
-            pending,
-            events.clone(),
-        ));
-        lock(&self.inner.chats).insert(
-            conversation,
-            OpenChat {
-                chat: chat.clone(),
-                events,
-                outbox,
-                agent,
-                opened,
-            },
-        );
-        Chat {
-            id: chat,
-            events: receiver,
-        }
+        let inner = self.inner.clone();
+        let source_id = source_id.to_owned();
+        let events = self
+            .inner
+            .chats
+            .open(&conversation.to_string(), chat.clone(), agent, queued, move |call| {
+                let (inner, source_id) = (inner.clone(), source_id.clone());
+                async move { deliver(&inner, conversation, &source_id, call).await }
+            });
+        Chat { id: chat, events }
     }
 
     fn enqueue(&self, chat: &ChatId, call: Outgoing) -> Result<(), DeskError> {
         let (conversation, _) = parse_chat(chat)?;
-        let chats = lock(&self.inner.chats);
-        let open = chats
-            .get(&conversation)
-            .filter(|open| &open.chat == chat)
-            .ok_or_else(|| DeskError::UnknownChat(chat.clone()))?;
-        open.outbox.send(call).map_err(|_| DeskError::UnknownChat(chat.clone()))
+        self.inner.chats.enqueue(&conversation.to_string(), chat, call)
     }
 }
 
@@ -252,39 +224,28 @@ impl Inner {
     }
 }
 
-/// One chat's outbox: the customer's calls in order through the public API; a lost message is
-/// reported on the chat.
-async fn deliver(
-    inner: Arc<Inner>,
-    conversation: u64,
-    source_id: String,
-    mut pending: mpsc::UnboundedReceiver<Outgoing>,
-    events: mpsc::UnboundedSender<DeskEvent>,
-) {
+/// One customer call through the public API, as the chat's outbox sends it.
+async fn deliver(inner: &Inner, conversation: u64, source_id: &str, call: Outgoing) -> Outcome {
     let base = format!("contacts/{source_id}/conversations/{conversation}");
-    while let Some(call) = pending.recv().await {
-        let (rest, body, is_message) = match call {
-            // "Create a message" (public API); `echo_id` lets a client match its own message.
-            Outgoing::Message(message) => (
-                format!("{base}/messages"),
-                json!({"content": message.text, "echo_id": message.id.as_str()}),
-                true,
-            ),
-            Outgoing::Typing(typing) => (
-                format!("{base}/toggle_typing"),
-                json!({"typing_status": if typing { "on" } else { "off" }}),
-                false,
-            ),
-            Outgoing::Read => (format!("{base}/update_last_seen"), json!({}), false),
-            Outgoing::Resolve => (format!("{base}/toggle_status"), json!({}), false),
-        };
-        if let Err(error) = inner.public(Method::POST, &rest, Some(&body)).await {
-            tracing::warn!(desk = %inner.name, conversation, %error, "a customer call did not reach Chatwoot");
-            if is_message {
-                let _ = events.send(DeskEvent::Error(DeskErrorKind::MessageFailed));
-            }
-        }
-    }
+    let (rest, body, is_message) = match call {
+        // "Create a message" (public API); `echo_id` lets a client match its own message.
+        Outgoing::Message(message) => (
+            format!("{base}/messages"),
+            json!({"content": message.text, "echo_id": message.id.as_str()}),
+            true,
+        ),
+        Outgoing::Typing(typing) => (
+            format!("{base}/toggle_typing"),
+            json!({"typing_status": if typing { "on" } else { "off" }}),
+            false,
+        ),
+        Outgoing::Read => (format!("{base}/update_last_seen"), json!({}), false),
+        Outgoing::Resolve => (format!("{base}/toggle_status"), json!({}), false),
+    };
+    Outcome::of(
+        inner.public(Method::POST, &rest, Some(&body)).await.map(drop),
+        is_message,
+    )
 }
 
 /// The first line of the brief, then its parts: what the agent reads in the private note.
@@ -336,20 +297,11 @@ impl ServiceDesk for ChatwootDesk {
 
     fn availability<'a>(&'a self, _queue: Option<&'a QueueName>) -> DeskFuture<'a, Availability> {
         Box::pin(async move {
-            let unknown = Availability {
-                online: Online::Unknown,
-                position: None,
-                estimated_wait: None,
-                offline_policy: None,
-            };
             let Some(token) = &self.inner.config.agents_token else {
-                return Ok(unknown);
+                return Ok(unknown());
             };
             if self.inner.guard.is_open() {
-                return Ok(Availability {
-                    online: Online::No,
-                    ..unknown
-                });
+                return Ok(online_if(false));
             }
             // "List agents in inbox": each member with `availability_status`.
             let path = format!(
@@ -361,13 +313,9 @@ impl ServiceDesk for ChatwootDesk {
                 .get("payload")
                 .and_then(Value::as_array)
                 .ok_or_else(|| DeskError::Desk("chatwoot: inbox_members answered without payload".into()))?;
-            let online = list
-                .iter()
-                .any(|agent| agent.get("availability_status").and_then(Value::as_str) == Some("online"));
-            Ok(Availability {
-                online: if online { Online::Yes } else { Online::No },
-                ..unknown
-            })
+            Ok(online_if(list.iter().any(|agent| {
+                agent.get("availability_status").and_then(Value::as_str) == Some("online")
+            })))
         })
     }
 
@@ -430,13 +378,6 @@ impl ServiceDesk for ChatwootDesk {
             inner.app(Method::POST, &messages, Some(&note)).await?;
             // Registered before the conversation opens: an agent may take it at once.
             let chat = self.open(conversation, &source_id, None, true);
-            if let Some(open) = lock(&inner.chats).get(&conversation) {
-                let _ = open.events.send(DeskEvent::Queued {
-                    position: None,
-                    wait: None,
-                    note: None,
-                });
-            }
             let team = request
                 .routing
                 .queue
@@ -452,7 +393,7 @@ impl ServiceDesk for ChatwootDesk {
             }
             .await;
             if let Err(error) = opened {
-                lock(&inner.chats).remove(&conversation);
+                inner.chats.remove(&conversation.to_string());
                 return Err(error);
             }
             tracing::info!(desk = %inner.name, conversation, transfer = %request.transfer, "chatwoot conversation opened");
@@ -477,7 +418,7 @@ impl ServiceDesk for ChatwootDesk {
             self.enqueue(chat, Outgoing::Resolve)?;
             let (conversation, _) = parse_chat(chat)?;
             // Dropping the chat closes its outbox after this last call.
-            lock(&self.inner.chats).remove(&conversation);
+            self.inner.chats.remove(&conversation.to_string());
             Ok(())
         })
     }
@@ -497,28 +438,19 @@ impl ServiceDesk for ChatwootDesk {
             let assignee = assignee_of(&now);
             let known = resume.agent.clone();
             let agent = assignee.clone().filter(|_| known.is_some());
-            let chat = self.open(conversation, &source_id, agent, true);
-            let status = now.get("status").and_then(Value::as_str).unwrap_or_default();
-            let events = lock(&self.inner.chats)
-                .get(&conversation)
-                .map(|open| open.events.clone());
-            if let Some(events) = events {
-                match (status, assignee) {
-                    ("resolved", _) => {
-                        let _ = events.send(DeskEvent::Ended {
-                            by: EndedBy::Agent,
-                            reason: EndReason::Resolved,
-                        });
-                    }
-                    (_, Some(agent)) if known.as_ref() != Some(&agent.id) => {
-                        let _ = events.send(DeskEvent::AgentJoined(agent.clone()));
-                        if let Some(open) = lock(&self.inner.chats).get_mut(&conversation) {
-                            open.agent = Some(agent);
-                        }
-                    }
+            let chat = self.open(conversation, &source_id, agent, false);
+            let status = now.get("status").and_then(Value::as_str).unwrap_or_default().to_owned();
+            self.inner.chats.apply(&conversation.to_string(), |open, out| {
+                match (status.as_str(), assignee) {
+                    ("resolved", _) => out.push(DeskEvent::Ended {
+                        by: EndedBy::Agent,
+                        reason: EndReason::Resolved,
+                    }),
+                    (_, Some(agent)) if known.as_ref() != Some(&agent.id) => open.taken_by(agent, out),
                     _ => {}
                 }
-            }
+                Ok(())
+            })?;
             Ok(chat)
         })
     }
@@ -604,98 +536,75 @@ impl ChatwootDesk {
             _ => return Ok(0),
         }
         .ok_or_else(|| DeskError::BadEvent(format!("{event} without a conversation id")))?;
-        let mut chats = lock(&self.inner.chats);
-        let Some(open) = chats.get_mut(&conversation_id) else {
-            return Ok(0);
-        };
-        let mut out = Vec::new();
-        match event {
-            "message_created" => {
-                let outgoing = payload.get("message_type").and_then(Value::as_str) == Some("outgoing")
-                    || payload.get("message_type").and_then(Value::as_u64) == Some(1);
-                let private = payload.get("private").and_then(Value::as_bool).unwrap_or(false);
-                let sender = payload.get("sender");
-                let by_user = sender.and_then(|sender| sender.get("type")).and_then(Value::as_str) == Some("user");
-                if outgoing && !private && by_user {
-                    let agent = sender
-                        .and_then(agent_of)
-                        .ok_or_else(|| DeskError::BadEvent("message_created: sender without an id".to_owned()))?;
-                    let id = payload
-                        .get("id")
-                        .and_then(Value::as_u64)
-                        .ok_or_else(|| DeskError::BadEvent("message_created without a message id".to_owned()))?;
-                    let text = payload
-                        .get("content")
-                        .and_then(Value::as_str)
-                        .map(str::trim)
-                        .filter(|text| !text.is_empty())
-                        .unwrap_or("(the agent sent an attachment, which this chat cannot show)");
-                    // Webhooks are not ordered: a message before its assignment is the agent
-                    // joining.
-                    if open.agent.as_ref().map(|known| &known.id) != Some(&agent.id) {
-                        joined(open, agent.clone(), &mut out);
+        self.inner.chats.apply(&conversation_id.to_string(), |open, out| {
+            match event {
+                "message_created" => {
+                    let outgoing = payload.get("message_type").and_then(Value::as_str) == Some("outgoing")
+                        || payload.get("message_type").and_then(Value::as_u64) == Some(1);
+                    let private = payload.get("private").and_then(Value::as_bool).unwrap_or(false);
+                    let sender = payload.get("sender");
+                    let by_user = sender.and_then(|sender| sender.get("type")).and_then(Value::as_str) == Some("user");
+                    if outgoing && !private && by_user {
+                        let agent = sender
+                            .and_then(agent_of)
+                            .ok_or_else(|| DeskError::BadEvent("message_created: sender without an id".to_owned()))?;
+                        let id = payload
+                            .get("id")
+                            .and_then(Value::as_u64)
+                            .ok_or_else(|| DeskError::BadEvent("message_created without a message id".to_owned()))?;
+                        let text = payload
+                            .get("content")
+                            .and_then(Value::as_str)
+                            .map(str::trim)
+                            .filter(|text| !text.is_empty())
+                            .unwrap_or("(the agent sent an attachment, which this chat cannot show)");
+                        // Webhooks are not ordered: a message before its assignment is the agent
+                        // joining.
+                        open.taken_by(agent.clone(), out);
+                        out.push(DeskEvent::AgentMessage(AgentMessage {
+                            id: MessageId::parse(&format!("chatwoot-{id}"))?,
+                            at: now,
+                            agent,
+                            text: text.chars().take(10_000).collect(),
+                        }));
                     }
-                    out.push(DeskEvent::AgentMessage(AgentMessage {
-                        id: MessageId::parse(&format!("chatwoot-{id}"))?,
-                        at: now,
-                        agent,
-                        text: text.chars().take(10_000).collect(),
-                    }));
                 }
-            }
-            "conversation_typing_on" | "conversation_typing_off" => {
-                let private = payload.get("is_private").and_then(Value::as_bool).unwrap_or(false);
-                let by_agent = payload.get("user").and_then(agent_of).is_some()
-                    && payload
-                        .get("user")
-                        .and_then(|user| user.get("type"))
-                        .and_then(Value::as_str)
-                        .is_none_or(|kind| kind == "user");
-                if by_agent && !private {
-                    out.push(DeskEvent::AgentTyping(event == "conversation_typing_on"));
+                "conversation_typing_on" | "conversation_typing_off" => {
+                    let private = payload.get("is_private").and_then(Value::as_bool).unwrap_or(false);
+                    let by_agent = payload.get("user").and_then(agent_of).is_some()
+                        && payload
+                            .get("user")
+                            .and_then(|user| user.get("type"))
+                            .and_then(Value::as_str)
+                            .is_none_or(|kind| kind == "user");
+                    if by_agent && !private {
+                        out.push(DeskEvent::AgentTyping(event == "conversation_typing_on"));
+                    }
                 }
-            }
-            "conversation_updated" => {
-                let status = payload.get("status").and_then(Value::as_str).unwrap_or("open");
-                if status == "open"
-                    && let Some(agent) = assignee_of(payload)
-                    && open.agent.as_ref().map(|known| &known.id) != Some(&agent.id)
-                {
-                    joined(open, agent, &mut out);
+                "conversation_updated" => {
+                    let status = payload.get("status").and_then(Value::as_str).unwrap_or("open");
+                    if status == "open"
+                        && let Some(agent) = assignee_of(payload)
+                    {
+                        open.taken_by(agent, out);
+                    }
                 }
-            }
-            "conversation_status_changed" => match payload.get("status").and_then(Value::as_str) {
-                Some("resolved") => out.push(DeskEvent::Ended {
-                    by: EndedBy::Agent,
-                    reason: EndReason::Resolved,
-                }),
-                Some("pending") if open.opened => out.push(DeskEvent::Ended {
-                    by: EndedBy::Agent,
-                    reason: hand_back(payload),
-                }),
+                "conversation_status_changed" => match payload.get("status").and_then(Value::as_str) {
+                    Some("resolved") => out.push(DeskEvent::Ended {
+                        by: EndedBy::Agent,
+                        reason: EndReason::Resolved,
+                    }),
+                    Some("pending") => out.push(DeskEvent::Ended {
+                        by: EndedBy::Agent,
+                        reason: hand_back(payload),
+                    }),
+                    _ => {}
+                },
                 _ => {}
-            },
-            _ => {}
-        }
-        let n_events = out.len();
-        let ends = out.iter().any(|event| matches!(event, DeskEvent::Ended { .. }));
-        for event in out {
-            let _ = open.events.send(event);
-        }
-        if ends {
-            chats.remove(&conversation_id);
-        }
-        Ok(n_events)
+            }
+            Ok(())
+        })
     }
-}
-
-/// The agent takes the chat: joined, or, after another agent, a transfer to them.
-fn joined(open: &mut OpenChat, agent: AgentProfile, out: &mut Vec<DeskEvent>) {
-    if open.agent.is_some() {
-        out.push(DeskEvent::TransferStarted(agent.clone()));
-    }
-    out.push(DeskEvent::AgentJoined(agent.clone()));
-    open.agent = Some(agent);
 }
 
 /// The hand-back the agent set up in the conversation's custom attributes.

@@ -22,20 +22,19 @@
 //!   tells of no assignment: the first sign of an agent in the conversation (reading it, typing,
 //!   writing) is the agent joining.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 use baton_desk::{
     AgentId, AgentMessage, AgentProfile, Availability, Capabilities, Chat, ChatId, ChatRequest, ChatResume,
-    CustomerMessage, DeskError, DeskErrorKind, DeskEvent, DeskFuture, EndReason, EndedBy, MessageId, Online, QueueName,
-    ServiceDesk, Speaker, WebhookOutcome, WebhookReceiver, WebhookRequest,
+    CustomerMessage, DeskError, DeskEvent, DeskFuture, EndReason, EndedBy, MessageId, QueueName, ServiceDesk, Speaker,
+    WebhookOutcome, WebhookReceiver, WebhookRequest,
 };
 
+use crate::chats::{Chats, Outcome, online_if, unknown};
 use crate::dedup::{self, SeenIds};
 use crate::guard::{Guard, Policy};
 
@@ -105,17 +104,9 @@ struct Inner {
     config: ZendeskConfig,
     guard: Guard,
     /// Open chats by conversation id.
-    chats: Mutex<HashMap<String, OpenChat>>,
+    /// With the customer's last message, which an agent's read covers.
+    chats: Chats<Outgoing, Option<MessageId>>,
     seen: Mutex<SeenIds>,
-}
-
-struct OpenChat {
-    chat: ChatId,
-    events: mpsc::UnboundedSender<DeskEvent>,
-    outbox: mpsc::UnboundedSender<Outgoing>,
-    agent: Option<AgentProfile>,
-    /// The customer's last message, which an agent's read covers.
-    last_customer_message: Option<MessageId>,
 }
 
 enum Outgoing {
@@ -170,50 +161,39 @@ impl ZendeskDesk {
                 base,
                 guard: Guard::new(name, config.retry.clone())?,
                 config,
-                chats: Mutex::new(HashMap::new()),
+                chats: Chats::default(),
                 seen: Mutex::new(SeenIds::new(SEEN_EVENTS)),
             }),
         })
     }
 
-    fn open(&self, conversation: &str, user: &str, agent: Option<AgentProfile>) -> Result<Chat, DeskError> {
+    fn open(
+        &self,
+        conversation: &str,
+        user: &str,
+        agent: Option<AgentProfile>,
+        queued: bool,
+    ) -> Result<Chat, DeskError> {
         let chat = ChatId::parse(&format!("{conversation}:{user}"))?;
-        let (events, receiver) = mpsc::unbounded_channel();
-        let (outbox, pending) = mpsc::unbounded_channel();
-        tokio::spawn(deliver(
-            self.inner.clone(),
-            conversation.to_owned(),
-            user.to_owned(),
-            pending,
-            events.clone(),
-        ));
-        lock(&self.inner.chats).insert(
-            conversation.to_owned(),
-            OpenChat {
-                chat: chat.clone(),
-                events,
-                outbox,
-                agent,
-                last_customer_message: None,
-            },
-        );
-        Ok(Chat {
-            id: chat,
-            events: receiver,
-        })
+        let inner = self.inner.clone();
+        let (key, user) = (conversation.to_owned(), user.to_owned());
+        let events = self
+            .inner
+            .chats
+            .open(conversation, chat.clone(), agent, queued, move |call| {
+                let (inner, key, user) = (inner.clone(), key.clone(), user.clone());
+                async move { deliver(&inner, &key, &user, call).await }
+            });
+        Ok(Chat { id: chat, events })
     }
 
     fn enqueue(&self, chat: &ChatId, call: Outgoing) -> Result<(), DeskError> {
         let (conversation, _) = parse_chat(chat)?;
-        let mut chats = lock(&self.inner.chats);
-        let open = chats
-            .get_mut(&conversation)
-            .filter(|open| &open.chat == chat)
-            .ok_or_else(|| DeskError::UnknownChat(chat.clone()))?;
         if let Outgoing::Message(message) = &call {
-            open.last_customer_message = Some(message.id.clone());
+            let id = message.id.clone();
+            self.inner.chats.with(&conversation, |open| open.extra = Some(id));
         }
-        open.outbox.send(call).map_err(|_| DeskError::UnknownChat(chat.clone()))
+        self.inner.chats.enqueue(&conversation, chat, call)
     }
 }
 
@@ -268,57 +248,41 @@ impl Inner {
     }
 }
 
-/// One chat's outbox: the customer's calls in order; a lost message is reported on the chat.
-async fn deliver(
-    inner: Arc<Inner>,
-    conversation: String,
-    user: String,
-    mut pending: mpsc::UnboundedReceiver<Outgoing>,
-    events: mpsc::UnboundedSender<DeskEvent>,
-) {
+/// One customer call, as the chat's outbox sends it.
+async fn deliver(inner: &Inner, conversation: &str, user: &str, call: Outgoing) -> Outcome {
     let author = json!({"type": "user", "userId": user});
-    while let Some(call) = pending.recv().await {
-        let (result, is_message) = match call {
-            Outgoing::Message(message) => (
-                inner
-                    .post_message(&conversation, author.clone(), &message.text)
-                    .await
-                    .map(drop),
-                true,
-            ),
-            // "Post activity": a user may only post `conversation:read`.
-            Outgoing::Read => (
-                inner
-                    .call(
-                        Method::POST,
-                        &format!("conversations/{conversation}/activity"),
-                        Some(&json!({"author": author, "type": "conversation:read"})),
-                    )
-                    .await
-                    .map(drop),
-                false,
-            ),
-            // "Release control": the conversation goes back to the default integration, which
-            // is what a customer leaving means on the Switchboard.
-            Outgoing::Leave => (
-                inner
-                    .call(
-                        Method::POST,
-                        &format!("conversations/{conversation}/releaseControl"),
-                        Some(&json!({"reason": "ticketClosed", "metadata": {"baton_reason": "customer_left"}})),
-                    )
-                    .await
-                    .map(drop),
-                false,
-            ),
-        };
-        if let Err(error) = result {
-            tracing::warn!(desk = %inner.name, %conversation, %error, "a customer call did not reach Zendesk");
-            if is_message {
-                let _ = events.send(DeskEvent::Error(DeskErrorKind::MessageFailed));
-            }
-        }
-    }
+    let (result, is_message) = match call {
+        Outgoing::Message(message) => (
+            inner.post_message(conversation, author, &message.text).await.map(drop),
+            true,
+        ),
+        // "Post activity": a user may only post `conversation:read`.
+        Outgoing::Read => (
+            inner
+                .call(
+                    Method::POST,
+                    &format!("conversations/{conversation}/activity"),
+                    Some(&json!({"author": author, "type": "conversation:read"})),
+                )
+                .await
+                .map(drop),
+            false,
+        ),
+        // "Release control": the conversation goes back to the default integration, which is
+        // what a customer leaving means on the Switchboard.
+        Outgoing::Leave => (
+            inner
+                .call(
+                    Method::POST,
+                    &format!("conversations/{conversation}/releaseControl"),
+                    Some(&json!({"reason": "ticketClosed", "metadata": {"baton_reason": "customer_left"}})),
+                )
+                .await
+                .map(drop),
+            false,
+        ),
+    };
+    Outcome::of(result, is_message)
 }
 
 fn customer_given_name(request: &ChatRequest) -> String {
@@ -350,20 +314,11 @@ impl ServiceDesk for ZendeskDesk {
 
     fn availability<'a>(&'a self, _queue: Option<&'a QueueName>) -> DeskFuture<'a, Availability> {
         Box::pin(async move {
-            let unknown = Availability {
-                online: Online::Unknown,
-                position: None,
-                estimated_wait: None,
-                offline_policy: None,
-            };
             let Some(support) = &self.inner.config.support else {
-                return Ok(unknown);
+                return Ok(unknown());
             };
             if self.inner.guard.is_open() {
-                return Ok(Availability {
-                    online: Online::No,
-                    ..unknown
-                });
+                return Ok(online_if(false));
             }
             // Agent Availability API: agents whose messaging channel is online.
             let url = format!(
@@ -384,10 +339,7 @@ impl ServiceDesk for ZendeskDesk {
                 .get("data")
                 .and_then(Value::as_array)
                 .ok_or_else(|| DeskError::Desk("zendesk: agent availabilities answered without data".into()))?;
-            Ok(Availability {
-                online: if data.is_empty() { Online::No } else { Online::Yes },
-                ..unknown
-            })
+            Ok(online_if(!data.is_empty()))
         })
     }
 
@@ -449,14 +401,7 @@ impl ServiceDesk for ZendeskDesk {
                 metadata.insert("baton_queue".into(), json!(queue.as_str()));
             }
             // Registered before control passes: an agent may answer at once.
-            let chat = self.open(&conversation, &user, None)?;
-            if let Some(open) = lock(&inner.chats).get(&conversation) {
-                let _ = open.events.send(DeskEvent::Queued {
-                    position: None,
-                    wait: None,
-                    note: None,
-                });
-            }
+            let chat = self.open(&conversation, &user, None, true)?;
             let body = json!({"switchboardIntegration": inner.config.switchboard_integration, "metadata": metadata});
             if let Err(error) = inner
                 .call(
@@ -466,7 +411,7 @@ impl ServiceDesk for ZendeskDesk {
                 )
                 .await
             {
-                lock(&inner.chats).remove(&conversation);
+                inner.chats.remove(&conversation);
                 return Err(error);
             }
             tracing::info!(desk = %inner.name, %conversation, transfer = %request.transfer, "zendesk conversation passed to the agent workspace");
@@ -491,7 +436,7 @@ impl ServiceDesk for ZendeskDesk {
         Box::pin(async move {
             self.enqueue(chat, Outgoing::Leave)?;
             let (conversation, _) = parse_chat(chat)?;
-            lock(&self.inner.chats).remove(&conversation);
+            self.inner.chats.remove(&conversation);
             Ok(())
         })
     }
@@ -512,16 +457,17 @@ impl ServiceDesk for ZendeskDesk {
                 id: id.clone(),
                 name: id.as_str().trim_start_matches("zendesk-").to_owned(),
             });
-            let chat = self.open(&conversation, &user, agent)?;
+            let chat = self.open(&conversation, &user, agent, false)?;
             let active = str_at(&now, &["conversation", "activeSwitchboardIntegration", "name"]);
             if active.is_some_and(|active| active != self.inner.config.switchboard_integration) {
                 // Control went back while Baton was down: the chat is over.
-                if let Some(open) = lock(&self.inner.chats).remove(&conversation) {
-                    let _ = open.events.send(DeskEvent::Ended {
+                self.inner.chats.apply(&conversation, |_, out| {
+                    out.push(DeskEvent::Ended {
                         by: EndedBy::Agent,
                         reason: EndReason::Resolved,
                     });
-                }
+                    Ok(())
+                })?;
             }
             Ok(chat)
         })
@@ -587,80 +533,63 @@ impl ZendeskDesk {
         let Some(conversation) = str_at(payload, &["conversation", "id"]) else {
             return Ok(0);
         };
-        let mut chats = lock(&self.inner.chats);
-        let Some(open) = chats.get_mut(conversation) else {
-            return Ok(0);
-        };
-        let mut out = Vec::new();
         let business = |author: Option<&Value>| {
             author.and_then(|author| author.get("type")).and_then(Value::as_str) == Some("business")
         };
-        match kind {
-            "conversation:message" => {
-                let message = payload.get("message").unwrap_or(&Value::Null);
-                let from_api = str_at(message, &["source", "type"])
-                    .is_some_and(|source| source == "api" || source.starts_with("api:"));
-                if business(message.get("author")) && !from_api {
-                    let agent = agent_of(message.get("author"))?;
-                    let id = str_at(message, &["id"])
-                        .ok_or_else(|| DeskError::BadEvent("a message without an id".to_owned()))?;
-                    let text = str_at(message, &["content", "text"])
-                        .map(str::trim)
-                        .filter(|text| !text.is_empty())
-                        .unwrap_or("(the agent sent something this chat cannot show)");
-                    if open.agent.as_ref().map(|known| &known.id) != Some(&agent.id) {
-                        out.push(DeskEvent::AgentJoined(agent.clone()));
-                        open.agent = Some(agent.clone());
-                    }
-                    out.push(DeskEvent::AgentMessage(AgentMessage {
-                        id: MessageId::parse(&format!("zendesk-{id}"))?,
-                        at: now,
-                        agent,
-                        text: text.chars().take(10_000).collect(),
-                    }));
-                }
-            }
-            "conversation:typing" | "conversation:read" => {
-                let author = payload.get("activity").and_then(|activity| activity.get("author"));
-                if business(author) {
-                    let agent = agent_of(author)?;
-                    if open.agent.as_ref().map(|known| &known.id) != Some(&agent.id) {
-                        out.push(DeskEvent::AgentJoined(agent.clone()));
-                        open.agent = Some(agent);
-                    }
-                    if kind == "conversation:typing" {
-                        out.push(DeskEvent::AgentTyping(
-                            str_at(payload, &["activity", "type"]) == Some("typing:start"),
-                        ));
-                    } else if let Some(up_to) = open.last_customer_message.clone() {
-                        out.push(DeskEvent::AgentRead { up_to });
+        self.inner.chats.apply(conversation, |open, out| {
+            match kind {
+                "conversation:message" => {
+                    let message = payload.get("message").unwrap_or(&Value::Null);
+                    let from_api = str_at(message, &["source", "type"])
+                        .is_some_and(|source| source == "api" || source.starts_with("api:"));
+                    if business(message.get("author")) && !from_api {
+                        let agent = agent_of(message.get("author"))?;
+                        let id = str_at(message, &["id"])
+                            .ok_or_else(|| DeskError::BadEvent("a message without an id".to_owned()))?;
+                        let text = str_at(message, &["content", "text"])
+                            .map(str::trim)
+                            .filter(|text| !text.is_empty())
+                            .unwrap_or("(the agent sent something this chat cannot show)");
+                        open.taken_by(agent.clone(), out);
+                        out.push(DeskEvent::AgentMessage(AgentMessage {
+                            id: MessageId::parse(&format!("zendesk-{id}"))?,
+                            at: now,
+                            agent,
+                            text: text.chars().take(10_000).collect(),
+                        }));
                     }
                 }
-            }
-            "switchboard:releaseControl" => out.push(DeskEvent::Ended {
-                by: EndedBy::Agent,
-                reason: EndReason::Resolved,
-            }),
-            "switchboard:passControl" => {
-                let to = str_at(payload, &["switchboardIntegration", "name"]);
-                if to.is_some_and(|to| to != self.inner.config.switchboard_integration) {
-                    out.push(DeskEvent::Ended {
-                        by: EndedBy::Agent,
-                        reason: dedup::hand_back(payload.get("metadata").and_then(Value::as_object)),
-                    });
+                "conversation:typing" | "conversation:read" => {
+                    let author = payload.get("activity").and_then(|activity| activity.get("author"));
+                    if business(author) {
+                        let agent = agent_of(author)?;
+                        open.taken_by(agent, out);
+                        if kind == "conversation:typing" {
+                            out.push(DeskEvent::AgentTyping(
+                                str_at(payload, &["activity", "type"]) == Some("typing:start"),
+                            ));
+                        } else if let Some(up_to) = open.extra.clone() {
+                            out.push(DeskEvent::AgentRead { up_to });
+                        }
+                    }
                 }
+                "switchboard:releaseControl" => out.push(DeskEvent::Ended {
+                    by: EndedBy::Agent,
+                    reason: EndReason::Resolved,
+                }),
+                "switchboard:passControl" => {
+                    let to = str_at(payload, &["switchboardIntegration", "name"]);
+                    if to.is_some_and(|to| to != self.inner.config.switchboard_integration) {
+                        out.push(DeskEvent::Ended {
+                            by: EndedBy::Agent,
+                            reason: dedup::hand_back(payload.get("metadata").and_then(Value::as_object)),
+                        });
+                    }
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        let n_events = out.len();
-        let ends = out.iter().any(|event| matches!(event, DeskEvent::Ended { .. }));
-        for event in out {
-            let _ = open.events.send(event);
-        }
-        if ends {
-            chats.remove(conversation);
-        }
-        Ok(n_events)
+            Ok(())
+        })
     }
 }
 

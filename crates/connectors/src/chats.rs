@@ -1,0 +1,184 @@
+//! The open chats of a connector to a SaaS desk (Chatwoot, Zendesk, Twilio Flex), keyed by the
+//! desk's conversation id, and what each of those connectors does with them the same way: an
+//! ordered outbox per chat for the customer's calls, the chat's events, and the agent who has it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+use baton_desk::{AgentProfile, Availability, ChatId, DeskError, DeskErrorKind, DeskEvent, Online};
+use tokio::sync::mpsc;
+
+/// One open chat; `C` is the connector's customer call, `E` what else it keeps per chat.
+pub(crate) struct OpenChat<C, E = ()> {
+    pub chat: ChatId,
+    pub events: mpsc::UnboundedSender<DeskEvent>,
+    pub outbox: mpsc::UnboundedSender<C>,
+    /// The agent who has the chat now, as last told.
+    pub agent: Option<AgentProfile>,
+    pub extra: E,
+}
+
+impl<C, E> OpenChat<C, E> {
+    /// `agent` takes the chat: joined, or, after another agent, a transfer to them; nothing when
+    /// they have it already (webhooks arrive out of order and twice).
+    pub fn taken_by(&mut self, agent: AgentProfile, out: &mut Vec<DeskEvent>) {
+        if self.agent.as_ref().map(|known| &known.id) == Some(&agent.id) {
+            return;
+        }
+        if self.agent.is_some() {
+            out.push(DeskEvent::TransferStarted(agent.clone()));
+        }
+        out.push(DeskEvent::AgentJoined(agent.clone()));
+        self.agent = Some(agent);
+    }
+}
+
+pub(crate) struct Chats<C, E = ()> {
+    open: Mutex<HashMap<String, OpenChat<C, E>>>,
+}
+
+impl<C, E> Default for Chats<C, E> {
+    fn default() -> Self {
+        Chats {
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<C: Send + 'static, E: Default> Chats<C, E> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, OpenChat<C, E>>> {
+        self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers a chat under `key` with its outbox, which `send` works through in order (a
+    /// failed message is reported on the chat); `Queued` is its first event. The receiver of the
+    /// chat's events.
+    pub fn open<F, Fut>(
+        &self,
+        key: &str,
+        chat: ChatId,
+        agent: Option<AgentProfile>,
+        queued: bool,
+        send: F,
+    ) -> mpsc::UnboundedReceiver<DeskEvent>
+    where
+        F: Fn(C) -> Fut + Send + 'static,
+        Fut: Future<Output = Outcome> + Send,
+    {
+        let (events, receiver) = mpsc::unbounded_channel();
+        let (outbox, mut pending) = mpsc::unbounded_channel::<C>();
+        if queued {
+            let _ = events.send(DeskEvent::Queued {
+                position: None,
+                wait: None,
+                note: None,
+            });
+        }
+        let reports = events.clone();
+        let what = key.to_owned();
+        tokio::spawn(async move {
+            while let Some(call) = pending.recv().await {
+                if let Outcome::MessageLost(error) = send(call).await {
+                    tracing::warn!(conversation = %what, %error, "a customer message did not reach the desk");
+                    let _ = reports.send(DeskEvent::Error(DeskErrorKind::MessageFailed));
+                }
+            }
+        });
+        self.lock().insert(
+            key.to_owned(),
+            OpenChat {
+                chat,
+                events,
+                outbox,
+                agent,
+                extra: E::default(),
+            },
+        );
+        receiver
+    }
+
+    /// Queues a customer call for `chat`, registered under `key`.
+    pub fn enqueue(&self, key: &str, chat: &ChatId, call: C) -> Result<(), DeskError> {
+        let open = self.lock();
+        let found = open
+            .get(key)
+            .filter(|open| &open.chat == chat)
+            .ok_or_else(|| DeskError::UnknownChat(chat.clone()))?;
+        found
+            .outbox
+            .send(call)
+            .map_err(|_| DeskError::UnknownChat(chat.clone()))
+    }
+
+    pub fn remove(&self, key: &str) -> Option<OpenChat<C, E>> {
+        self.lock().remove(key)
+    }
+
+    pub fn with<T>(&self, key: &str, change: impl FnOnce(&mut OpenChat<C, E>) -> T) -> Option<T> {
+        self.lock().get_mut(key).map(change)
+    }
+
+    /// Works out what a desk event means for the chat under `key` and sends it, in one step; an
+    /// `Ended` closes the chat. How many events were sent (0 for a chat that is not open here).
+    pub fn apply(
+        &self,
+        key: &str,
+        translate: impl FnOnce(&mut OpenChat<C, E>, &mut Vec<DeskEvent>) -> Result<(), DeskError>,
+    ) -> Result<usize, DeskError> {
+        let mut open = self.lock();
+        let Some(found) = open.get_mut(key) else {
+            return Ok(0);
+        };
+        let mut out = Vec::new();
+        translate(found, &mut out)?;
+        let ends = out.iter().any(|event| matches!(event, DeskEvent::Ended { .. }));
+        let n_events = out.len();
+        for event in out {
+            let _ = found.events.send(event);
+        }
+        if ends {
+            open.remove(key);
+        }
+        Ok(n_events)
+    }
+}
+
+/// How a customer call went, for the outbox.
+pub(crate) enum Outcome {
+    Done,
+    /// A customer message the desk did not take: the customer's side is told.
+    MessageLost(DeskError),
+}
+
+impl Outcome {
+    /// The outcome of a call: a failed message is lost, any other failure is logged.
+    pub fn of(result: Result<(), DeskError>, is_message: bool) -> Outcome {
+        match result {
+            Ok(()) => Outcome::Done,
+            Err(error) if is_message => Outcome::MessageLost(error),
+            Err(error) => {
+                tracing::warn!(%error, "a customer call did not reach the desk");
+                Outcome::Done
+            }
+        }
+    }
+}
+
+/// Availability when the desk cannot tell.
+pub(crate) fn unknown() -> Availability {
+    Availability {
+        online: Online::Unknown,
+        position: None,
+        estimated_wait: None,
+        offline_policy: None,
+    }
+}
+
+/// Availability from whether any agent is online.
+pub(crate) fn online_if(any: bool) -> Availability {
+    Availability {
+        online: if any { Online::Yes } else { Online::No },
+        ..unknown()
+    }
+}
