@@ -46,19 +46,18 @@ impl<C, E> Default for Chats<C, E> {
     }
 }
 
-impl<C: Send + 'static, E: Default> Chats<C, E> {
+impl<C: Send + 'static, E> Chats<C, E> {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, OpenChat<C, E>>> {
         self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Registers a chat under `key` with its outbox, which `send` works through in order (a
-    /// failed message is reported on the chat); `Queued` is its first event. The receiver of the
-    /// chat's events.
+    /// failed message is reported on the chat); with `queued`, `Queued` is its first event. The
+    /// receiver of the chat's events.
     pub fn open<F, Fut>(
         &self,
         key: &str,
-        chat: ChatId,
-        agent: Option<AgentProfile>,
+        (chat, agent, extra): (ChatId, Option<AgentProfile>, E),
         queued: bool,
         send: F,
     ) -> mpsc::UnboundedReceiver<DeskEvent>
@@ -92,7 +91,7 @@ impl<C: Send + 'static, E: Default> Chats<C, E> {
                 events,
                 outbox,
                 agent,
-                extra: E::default(),
+                extra,
             },
         );
         receiver

@@ -155,13 +155,15 @@ impl ChatwootDesk {
         let chat = ChatId::parse(&format!("{conversation}:{source_id}")).unwrap_or_else(|_| unreachable!("a valid id"));
         let inner = self.inner.clone();
         let source_id = source_id.to_owned();
-        let events = self
-            .inner
-            .chats
-            .open(&conversation.to_string(), chat.clone(), agent, queued, move |call| {
+        let events = self.inner.chats.open(
+            &conversation.to_string(),
+            (chat.clone(), agent, ()),
+            queued,
+            move |call| {
                 let (inner, source_id) = (inner.clone(), source_id.clone());
                 async move { deliver(&inner, conversation, &source_id, call).await }
-            });
+            },
+        );
         Chat { id: chat, events }
     }
 

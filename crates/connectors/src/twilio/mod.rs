@@ -21,20 +21,20 @@
 //!   counts as joining), and the conversation closed: resolved, or a hand-back when its attributes
 //!   carry `baton_resume` / `baton_var_*`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 use baton_desk::{
     AgentId, AgentMessage, AgentProfile, Availability, Capabilities, Chat, ChatId, ChatRequest, ChatResume,
-    CustomerMessage, DeskError, DeskErrorKind, DeskEvent, DeskFuture, EndReason, EndedBy, MessageId, Online, QueueName,
-    ServiceDesk, Speaker, WebhookOutcome, WebhookReceiver, WebhookRequest,
+    CustomerMessage, DeskError, DeskEvent, DeskFuture, EndReason, EndedBy, MessageId, QueueName, ServiceDesk, Speaker,
+    WebhookOutcome, WebhookReceiver, WebhookRequest,
 };
 
+use crate::chats::{Chats, Outcome, online_if, unknown};
 use crate::dedup::{self, SeenIds};
 use crate::guard::{Guard, Policy};
 use crate::signing;
@@ -98,16 +98,9 @@ struct Inner {
     config: TwilioConfig,
     guard: Guard,
     /// Open chats by conversation SID.
-    chats: Mutex<HashMap<String, OpenChat>>,
+    /// With the customer's participant identity.
+    chats: Chats<Outgoing, String>,
     seen: Mutex<SeenIds>,
-}
-
-struct OpenChat {
-    chat: ChatId,
-    customer: String,
-    events: mpsc::UnboundedSender<DeskEvent>,
-    outbox: mpsc::UnboundedSender<Outgoing>,
-    agent: Option<AgentProfile>,
 }
 
 enum Outgoing {
@@ -187,7 +180,7 @@ impl TwilioDesk {
                 name: name.to_owned(),
                 guard: Guard::new(name, config.retry.clone())?,
                 config,
-                chats: Mutex::new(HashMap::new()),
+                chats: Chats::default(),
                 seen: Mutex::new(SeenIds::new(SEEN_DELIVERIES)),
             }),
         })
@@ -203,46 +196,23 @@ impl TwilioDesk {
         agent: Option<AgentProfile>,
         queued: bool,
     ) -> Chat {
-        let (events, receiver) = mpsc::unbounded_channel();
-        let (outbox, pending) = mpsc::unbounded_channel();
-        if queued {
-            let _ = events.send(DeskEvent::Queued {
-                position: None,
-                wait: None,
-                note: None,
-            });
-        }
-        tokio::spawn(deliver(
-            self.inner.clone(),
-            conversation.to_owned(),
-            customer.to_owned(),
-            pending,
-            events.clone(),
-        ));
-        lock(&self.inner.chats).insert(
-            conversation.to_owned(),
-            OpenChat {
-                chat: chat.clone(),
-                customer: customer.to_owned(),
-                events,
-                outbox,
-                agent,
+        let inner = self.inner.clone();
+        let (key, who) = (conversation.to_owned(), customer.to_owned());
+        let events = self.inner.chats.open(
+            conversation,
+            (chat.clone(), agent, customer.to_owned()),
+            queued,
+            move |call| {
+                let (inner, key, who) = (inner.clone(), key.clone(), who.clone());
+                async move { deliver(&inner, &key, &who, call).await }
             },
         );
-        Chat {
-            id: chat,
-            events: receiver,
-        }
+        Chat { id: chat, events }
     }
 
     fn enqueue(&self, chat: &ChatId, call: Outgoing) -> Result<(), DeskError> {
         let parts = parse_chat(chat)?;
-        let chats = lock(&self.inner.chats);
-        let open = chats
-            .get(&parts.conversation)
-            .filter(|open| &open.chat == chat)
-            .ok_or_else(|| DeskError::UnknownChat(chat.clone()))?;
-        open.outbox.send(call).map_err(|_| DeskError::UnknownChat(chat.clone()))
+        self.inner.chats.enqueue(&parts.conversation, chat, call)
     }
 }
 
@@ -290,34 +260,18 @@ impl Inner {
     }
 }
 
-async fn deliver(
-    inner: Arc<Inner>,
-    conversation: String,
-    customer: String,
-    mut pending: mpsc::UnboundedReceiver<Outgoing>,
-    events: mpsc::UnboundedSender<DeskEvent>,
-) {
-    while let Some(call) = pending.recv().await {
-        let (result, is_message) = match call {
-            Outgoing::Message(message) => (inner.post_message(&conversation, &customer, &message.text).await, true),
-            // "Update an Interaction Channel": closing it ends the agent's task.
-            Outgoing::Leave { interaction, channel } => {
-                let path = format!("/v1/Interactions/{interaction}/Channels/{channel}");
-                let form = [("Status", "closed".to_owned())];
-                (
-                    inner
-                        .call(Method::POST, &inner.config.flex_url, &path, &form)
-                        .await
-                        .map(drop),
-                    false,
-                )
-            }
-        };
-        if let Err(error) = result {
-            tracing::warn!(desk = %inner.name, %conversation, %error, "a customer call did not reach Twilio");
-            if is_message {
-                let _ = events.send(DeskEvent::Error(DeskErrorKind::MessageFailed));
-            }
+/// One customer call, as the chat's outbox sends it.
+async fn deliver(inner: &Inner, conversation: &str, customer: &str, call: Outgoing) -> Outcome {
+    match call {
+        Outgoing::Message(message) => {
+            Outcome::of(inner.post_message(conversation, customer, &message.text).await, true)
+        }
+        // "Update an Interaction Channel": closing it ends the agent's task.
+        Outgoing::Leave { interaction, channel } => {
+            let path = format!("/v1/Interactions/{interaction}/Channels/{channel}");
+            let form = [("Status", "closed".to_owned())];
+            let result = inner.call(Method::POST, &inner.config.flex_url, &path, &form).await;
+            Outcome::of(result.map(drop), false)
         }
     }
 }
@@ -350,21 +304,12 @@ impl ServiceDesk for TwilioDesk {
 
     fn availability<'a>(&'a self, queue: Option<&'a QueueName>) -> DeskFuture<'a, Availability> {
         Box::pin(async move {
-            let unknown = Availability {
-                online: Online::Unknown,
-                position: None,
-                estimated_wait: None,
-                offline_policy: None,
-            };
             let config = &self.inner.config;
             let Some(task_queue) = queue.and_then(|queue| config.task_queues.get(queue.as_str())) else {
-                return Ok(unknown);
+                return Ok(unknown());
             };
             if self.inner.guard.is_open() {
-                return Ok(Availability {
-                    online: Online::No,
-                    ..unknown
-                });
+                return Ok(online_if(false));
             }
             // TaskRouter "TaskQueue RealTime Statistics".
             let path = format!(
@@ -376,10 +321,7 @@ impl ServiceDesk for TwilioDesk {
                 .get("total_available_workers")
                 .and_then(Value::as_u64)
                 .ok_or_else(|| DeskError::Desk("twilio: statistics without total_available_workers".into()))?;
-            Ok(Availability {
-                online: if available > 0 { Online::Yes } else { Online::No },
-                ..unknown
-            })
+            Ok(online_if(available > 0))
         })
     }
 
@@ -463,14 +405,13 @@ impl ServiceDesk for TwilioDesk {
             let (interaction, channel) = match ids {
                 Ok(ids) => ids,
                 Err(error) => {
-                    lock(&inner.chats).remove(&conversation);
+                    inner.chats.remove(&conversation);
                     return Err(error);
                 }
             };
             let chat = ChatId::parse(&format!("{conversation}:{interaction}:{channel}"))?;
-            if let Some(open) = lock(&inner.chats).get_mut(&conversation) {
-                open.chat = chat.clone();
-            }
+            let known = chat.clone();
+            inner.chats.with(&conversation, |open| open.chat = known);
             tracing::info!(desk = %inner.name, %conversation, transfer = %request.transfer, "twilio flex interaction created");
             Ok(Chat {
                 id: chat,
@@ -503,7 +444,7 @@ impl ServiceDesk for TwilioDesk {
                     channel: parts.channel.clone(),
                 },
             )?;
-            lock(&self.inner.chats).remove(&parts.conversation);
+            self.inner.chats.remove(&parts.conversation);
             Ok(())
         })
     }
@@ -531,13 +472,14 @@ impl ServiceDesk for TwilioDesk {
                 agent,
                 false,
             );
-            if now.get("state").and_then(Value::as_str) == Some("closed")
-                && let Some(open) = lock(&self.inner.chats).remove(&parts.conversation)
-            {
-                let _ = open.events.send(DeskEvent::Ended {
-                    by: EndedBy::Agent,
-                    reason: EndReason::Resolved,
-                });
+            if now.get("state").and_then(Value::as_str) == Some("closed") {
+                self.inner.chats.apply(&parts.conversation, |_, out| {
+                    out.push(DeskEvent::Ended {
+                        by: EndedBy::Agent,
+                        reason: EndReason::Resolved,
+                    });
+                    Ok(())
+                })?;
             }
             Ok(chat)
         })
@@ -580,11 +522,6 @@ impl TwilioDesk {
         }
         let conversation =
             param("ConversationSid").ok_or_else(|| DeskError::BadEvent(format!("{event} without ConversationSid")))?;
-        let mut chats = lock(&self.inner.chats);
-        let Some(open) = chats.get_mut(conversation) else {
-            return Ok(WebhookOutcome::Accepted { events: 0 });
-        };
-        let mut out = Vec::new();
         let agent_named = |identity: &str| -> Result<AgentProfile, DeskError> {
             let name: String = identity.trim().chars().take(200).collect();
             Ok(AgentProfile {
@@ -592,87 +529,69 @@ impl TwilioDesk {
                 name,
             })
         };
-        match event {
-            "onParticipantAdded" => {
-                let identity = param("Identity").unwrap_or_default();
-                if !identity.is_empty() && identity != open.customer {
-                    let agent = agent_named(identity)?;
-                    // Already there: their message came before the webhook that adds them.
-                    if open.agent.as_ref().map(|known| &known.id) != Some(&agent.id) {
-                        joined(open, agent, &mut out);
+        let n_events = self.inner.chats.apply(conversation, |open, out| {
+            match event {
+                "onParticipantAdded" => {
+                    let identity = param("Identity").unwrap_or_default();
+                    // An agent already there: their message came before the webhook adding them.
+                    if !identity.is_empty() && identity != open.extra {
+                        open.taken_by(agent_named(identity)?, out);
                     }
                 }
-            }
-            "onParticipantRemoved" => {
-                let identity = param("Identity").unwrap_or_default();
-                let current = open.agent.as_ref().is_some_and(|agent| agent.name == identity);
-                if current {
-                    open.agent = None;
-                    out.push(DeskEvent::AgentLeft);
-                }
-            }
-            "onMessageAdded" => {
-                let author = param("Author").unwrap_or_default();
-                if !author.is_empty() && author != open.customer && author != "Assistant" {
-                    let agent = agent_named(author)?;
-                    if open.agent.as_ref().map(|known| &known.id) != Some(&agent.id) {
-                        joined(open, agent.clone(), &mut out);
+                "onParticipantRemoved" => {
+                    let identity = param("Identity").unwrap_or_default();
+                    let current = open.agent.as_ref().is_some_and(|agent| agent.name == identity);
+                    if current {
+                        open.agent = None;
+                        out.push(DeskEvent::AgentLeft);
                     }
-                    let sid = param("MessageSid")
-                        .ok_or_else(|| DeskError::BadEvent("onMessageAdded without MessageSid".to_owned()))?;
-                    let text = param("Body")
-                        .map(str::trim)
-                        .filter(|text| !text.is_empty())
-                        .unwrap_or("(the agent sent something this chat cannot show)");
-                    out.push(DeskEvent::AgentMessage(AgentMessage {
-                        id: MessageId::parse(&format!("twilio-{sid}"))?,
-                        at: now,
-                        agent,
-                        text: text.chars().take(10_000).collect(),
-                    }));
                 }
-            }
-            "onConversationUpdated" | "onConversationStateUpdated" => {
-                let state = param("State").or_else(|| param("StateTo"));
-                if state == Some("closed") {
-                    let attributes: Option<serde_json::Map<String, Value>> =
-                        param("Attributes").and_then(|attributes| serde_json::from_str(attributes).ok());
-                    let hands_back = attributes.as_ref().is_some_and(|attributes| {
-                        attributes
-                            .keys()
-                            .any(|key| key == dedup::RESUME_KEY || key.starts_with(dedup::VARIABLE_PREFIX))
-                    });
-                    let reason = if hands_back {
-                        dedup::hand_back(attributes.as_ref())
-                    } else {
-                        EndReason::Resolved
-                    };
-                    out.push(DeskEvent::Ended {
-                        by: EndedBy::Agent,
-                        reason,
-                    });
+                "onMessageAdded" => {
+                    let author = param("Author").unwrap_or_default();
+                    if !author.is_empty() && author != open.extra && author != "Assistant" {
+                        let agent = agent_named(author)?;
+                        open.taken_by(agent.clone(), out);
+                        let sid = param("MessageSid")
+                            .ok_or_else(|| DeskError::BadEvent("onMessageAdded without MessageSid".to_owned()))?;
+                        let text = param("Body")
+                            .map(str::trim)
+                            .filter(|text| !text.is_empty())
+                            .unwrap_or("(the agent sent something this chat cannot show)");
+                        out.push(DeskEvent::AgentMessage(AgentMessage {
+                            id: MessageId::parse(&format!("twilio-{sid}"))?,
+                            at: now,
+                            agent,
+                            text: text.chars().take(10_000).collect(),
+                        }));
+                    }
                 }
+                "onConversationUpdated" | "onConversationStateUpdated" => {
+                    let state = param("State").or_else(|| param("StateTo"));
+                    if state == Some("closed") {
+                        let attributes: Option<serde_json::Map<String, Value>> =
+                            param("Attributes").and_then(|attributes| serde_json::from_str(attributes).ok());
+                        let hands_back = attributes.as_ref().is_some_and(|attributes| {
+                            attributes
+                                .keys()
+                                .any(|key| key == dedup::RESUME_KEY || key.starts_with(dedup::VARIABLE_PREFIX))
+                        });
+                        let reason = if hands_back {
+                            dedup::hand_back(attributes.as_ref())
+                        } else {
+                            EndReason::Resolved
+                        };
+                        out.push(DeskEvent::Ended {
+                            by: EndedBy::Agent,
+                            reason,
+                        });
+                    }
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        let n_events = out.len();
-        let ends = out.iter().any(|event| matches!(event, DeskEvent::Ended { .. }));
-        for event in out {
-            let _ = open.events.send(event);
-        }
-        if ends {
-            chats.remove(conversation);
-        }
+            Ok(())
+        })?;
         Ok(WebhookOutcome::Accepted { events: n_events })
     }
-}
-
-fn joined(open: &mut OpenChat, agent: AgentProfile, out: &mut Vec<DeskEvent>) {
-    if open.agent.is_some() {
-        out.push(DeskEvent::TransferStarted(agent.clone()));
-    }
-    out.push(DeskEvent::AgentJoined(agent.clone()));
-    open.agent = Some(agent);
 }
 
 #[cfg(test)]

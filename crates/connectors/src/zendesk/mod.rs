@@ -180,7 +180,7 @@ impl ZendeskDesk {
         let events = self
             .inner
             .chats
-            .open(conversation, chat.clone(), agent, queued, move |call| {
+            .open(conversation, (chat.clone(), agent, None), queued, move |call| {
                 let (inner, key, user) = (inner.clone(), key.clone(), user.clone());
                 async move { deliver(&inner, &key, &user, call).await }
             });
