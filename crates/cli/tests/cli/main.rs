@@ -4,19 +4,17 @@
 
 mod agents;
 mod bench;
-mod chatwoot_desk;
 mod check;
 mod conversation_tests;
 mod eval;
 mod init;
 mod matrix_desk;
 mod preview;
+mod saas_desks;
 mod schema;
 mod serve;
 mod served;
-mod twilio_desk;
 mod webhook_resume;
-mod zendesk_desk;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
