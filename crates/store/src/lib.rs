@@ -433,6 +433,12 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::NotFound`] if the session never existed.
     fn transcript_after<'a>(&'a self, id: &'a SessionId, after_seq: u64) -> StoreFuture<'a, Vec<TranscriptEntry>>;
 
+    /// The session's transcript entries after its last entry of `kind` (all of them when there
+    /// is none), in order; read back only that far, so the cost does not grow with the
+    /// conversation. [`StoreError::NotFound`] if the session never existed.
+    fn transcript_since_last<'a>(&'a self, id: &'a SessionId, kind: EntryKind)
+    -> StoreFuture<'a, Vec<TranscriptEntry>>;
+
     /// Creates an agent, or replaces everything but the creation time of the agent with this
     /// username. A changed password hash revokes the agent's tokens.
     fn upsert_agent(&self, agent: AgentRecord) -> StoreFuture<'_, ()>;

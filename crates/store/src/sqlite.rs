@@ -287,6 +287,15 @@ impl Store for SqliteStore {
         Box::pin(self.read(move |conn| transcript::read_after(conn, &id, Some(after_seq))))
     }
 
+    fn transcript_since_last<'a>(
+        &'a self,
+        id: &'a SessionId,
+        kind: crate::EntryKind,
+    ) -> StoreFuture<'a, Vec<TranscriptEntry>> {
+        let id = id.clone();
+        Box::pin(self.read(move |conn| transcript::read_since_last(conn, &id, kind)))
+    }
+
     fn upsert_agent(&self, agent: AgentRecord) -> StoreFuture<'_, ()> {
         Box::pin(self.write(|ack| Op::UpsertAgent(agent, ack)))
     }

@@ -391,7 +391,10 @@ impl Conversations {
     /// The agent messages stored since the customer's previous message; this turn's entries
     /// are not stored yet, so every stored one is earlier.
     async fn agent_lines(&self, stored: &StoredSession) -> Result<Vec<AgentLine>, ConversationError> {
-        let entries = self.store.transcript(&stored.id).await?;
+        let entries = self
+            .store
+            .transcript_since_last(&stored.id, baton_store::EntryKind::Customer)
+            .await?;
         Ok(transcript::agent_lines_since_customer(&entries))
     }
 

@@ -92,6 +92,40 @@ pub(super) fn read_after(
     id: &SessionId,
     after_seq: Option<u64>,
 ) -> Result<Vec<TranscriptEntry>, StoreError> {
+    // -1 is before the first entry.
+    let after = after_seq.map_or(-1, u64_to_sql);
+    read_back(conn, id, |seq, _| seq <= after)?
+        .into_iter()
+        .filter(|entry| u64_to_sql(entry.seq) > after)
+        .map(Ok)
+        .collect()
+}
+
+/// The entries after the last one of `kind` (all of them when there is none): what a turn needs
+/// of a long transcript (the agent's messages since the customer's last one), read back only as
+/// far as that entry, so its cost does not grow with the conversation.
+pub(super) fn read_since_last(
+    conn: &Connection,
+    id: &SessionId,
+    kind: EntryKind,
+) -> Result<Vec<TranscriptEntry>, StoreError> {
+    let wanted = kind.as_str();
+    let entries = read_back(conn, id, |_, kinds| kinds.iter().any(|found| *found == wanted))?;
+    let start = entries
+        .iter()
+        .rposition(|entry| entry.kind == kind)
+        .map_or(0, |idx| idx + 1);
+    Ok(entries.into_iter().skip(start).collect())
+}
+
+/// Reads the session's rows from the last one back along the chain, each by its rowid, until
+/// `enough(first seq of the row, the kinds in the row)` holds for a row (which is kept); their
+/// entries in order.
+fn read_back(
+    conn: &Connection,
+    id: &SessionId,
+    enough: impl Fn(i64, &[&str]) -> bool,
+) -> Result<Vec<TranscriptEntry>, StoreError> {
     let last_entry: Option<Option<i64>> = conn
         .prepare_cached("SELECT last_entry FROM sessions WHERE id = ?1")?
         .query_row(params![id.as_str()], |row| row.get(0))
@@ -99,10 +133,6 @@ pub(super) fn read_after(
     let Some(mut next) = last_entry else {
         return Err(StoreError::NotFound(id.clone()));
     };
-    // -1 is before the first entry.
-    let after = after_seq.map_or(-1, u64_to_sql);
-    // From the last row back along the chain, each by its rowid, to the one holding the first
-    // entry after `after`.
     let mut statement = conn.prepare_cached("SELECT prev, seq, entries FROM transcript WHERE id = ?1")?;
     let mut rows: Vec<(i64, i64, String)> = Vec::new();
     while let Some(rowid) = next {
@@ -118,8 +148,12 @@ pub(super) fn read_after(
         if rows.last().is_some_and(|(_, later, _)| *later <= seq) {
             return Err(corrupt_transcript(id, rowid));
         }
+        let row: Vec<(i64, &str, &RawValue)> =
+            serde_json::from_str(&text).map_err(|error| StoreError::Database(Box::new(error)))?;
+        let kinds: Vec<&str> = row.iter().map(|(_, kind, _)| *kind).collect();
+        let done = enough(seq, &kinds);
         rows.push((rowid, seq, text));
-        if seq <= after {
+        if done {
             break;
         }
         next = prev;
@@ -134,9 +168,6 @@ pub(super) fn read_after(
             serde_json::from_str(&text).map_err(|error| StoreError::Database(Box::new(error)))?;
         expected = Some(first + i64::try_from(row.len()).unwrap_or(i64::MAX));
         for (seq, (at, kind, payload)) in (first..).zip(row) {
-            if seq <= after {
-                continue;
-            }
             let Some(kind) = EntryKind::parse(&kind) else {
                 return Err(corrupt(format!("unknown transcript entry kind {kind:?}")));
             };

@@ -229,6 +229,35 @@ pub async fn a_transfer_update_appends_its_entries_without_gaps(harness: &impl H
         Err(StoreError::NotFound(_))
     ));
 
+    // Since the customer's last message ("bye", seq 6): what came after it, the same entries a
+    // whole read would give from there.
+    let since = store
+        .transcript_since_last(&session, EntryKind::Customer)
+        .await
+        .unwrap();
+    let last_customer = transcript
+        .iter()
+        .rposition(|entry| entry.kind == EntryKind::Customer)
+        .unwrap();
+    assert_eq!(seqs(&since), seqs(&transcript[last_customer + 1..]));
+    assert_eq!(since.last().unwrap().payload.get(), r#"{"text":"ended"}"#);
+    // Whatever the kind, the same entries as a whole read from after its last one (all of them
+    // when there is none).
+    for kind in [EntryKind::Assistant, EntryKind::Agent, EntryKind::Event] {
+        let since = store.transcript_since_last(&session, kind).await.unwrap();
+        let start = transcript
+            .iter()
+            .rposition(|entry| entry.kind == kind)
+            .map_or(0, |idx| idx + 1);
+        assert_eq!(seqs(&since), seqs(&transcript[start..]), "{kind:?}");
+    }
+    assert!(matches!(
+        store
+            .transcript_since_last(&SessionId::new("nobody"), EntryKind::Customer)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
     let unknown = store
         .update_transfer(update("t9", "active", true, at(6), &["lost"]))
         .await;
