@@ -135,8 +135,18 @@ async fn matrix_server_started_while_the_homeserver_is_down_resumes_the_chat_whe
         .say_until_hearing(&session, "hello again", "hello?", "Back after the outage")
         .await;
     // What the customer wrote while the desk was away arrives first, then the rest, in order.
-    agent_hears(&mut ann, &room, &bot, "is anyone there?").await;
-    agent_hears(&mut ann, &room, &bot, "hello again").await;
+    for wanted in ["is anyone there?", "hello again"] {
+        let heard = tokio::time::timeout(
+            std::time::Duration::from_secs(25),
+            agent_hears(&mut ann, &room, &bot, wanted),
+        )
+        .await;
+        assert!(
+            heard.is_ok(),
+            "the agent never saw {wanted:?}; the server's log:\n{}",
+            server.log()
+        );
+    }
 }
 
 #[test]

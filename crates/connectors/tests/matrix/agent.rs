@@ -96,9 +96,12 @@ impl Agent {
 
     /// One `/sync` (with `set_presence=offline`, so presence stays what the test set).
     async fn sync(&mut self, timeout_ms: u64) {
+        // A room's timeline in a sync holds its last 10 events unless told otherwise, and is
+        // then marked `limited`; a test that lets more pile up between syncs would miss some.
         let mut query = vec![
             ("timeout", timeout_ms.to_string()),
             ("set_presence", "offline".to_owned()),
+            ("filter", r#"{"room":{"timeline":{"limit":1000}}}"#.to_owned()),
         ];
         if let Some(since) = &self.since {
             query.push(("since", since.clone()));

@@ -110,7 +110,7 @@ pub(super) fn read_since_last(
     kind: EntryKind,
 ) -> Result<Vec<TranscriptEntry>, StoreError> {
     let wanted = kind.as_str();
-    let entries = read_back(conn, id, |_, kinds| kinds.iter().any(|found| *found == wanted))?;
+    let entries = read_back(conn, id, |_, kinds| kinds.contains(&wanted))?;
     let start = entries
         .iter()
         .rposition(|entry| entry.kind == kind)
