@@ -56,6 +56,8 @@ struct World {
     available_workers: u64,
     throttle: u32,
     duplicate: bool,
+    /// Every call answers 503 while down.
+    down: bool,
     refused: Vec<(u16, String)>,
     observers: Vec<tokio::sync::mpsc::UnboundedSender<Observed>>,
 }
@@ -135,6 +137,11 @@ impl Sim {
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
         lock(&self.world).observers.push(sender);
         receiver
+    }
+
+    /// Every API call answers `503` while down.
+    pub fn set_down(&self, down: bool) {
+        lock(&self.world).down = down;
     }
 
     pub fn refused(&self) -> Vec<(u16, String)> {
@@ -282,6 +289,9 @@ fn error(status: StatusCode, code: u32, message: &str) -> Response {
 
 /// Every API call: the account's credentials, and the throttle.
 fn gate(world: &mut World, headers: &HeaderMap) -> Option<Response> {
+    if world.down {
+        return Some((StatusCode::SERVICE_UNAVAILABLE, "down").into_response());
+    }
     use base64::Engine as _;
     if world.throttle > 0 {
         world.throttle -= 1;

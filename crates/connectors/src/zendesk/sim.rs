@@ -66,6 +66,8 @@ struct World {
     online_agents: usize,
     throttle: u32,
     duplicate: bool,
+    /// Every call answers 503 while down.
+    down: bool,
     refused: Vec<(u16, String)>,
     observers: Vec<tokio::sync::mpsc::UnboundedSender<Observed>>,
 }
@@ -141,6 +143,11 @@ impl Sim {
 
     pub fn conversation_ids(&self) -> Vec<String> {
         lock(&self.world).conversations.keys().cloned().collect()
+    }
+
+    /// Every API call answers `503` while down.
+    pub fn set_down(&self, down: bool) {
+        lock(&self.world).down = down;
     }
 
     pub fn refused(&self) -> Vec<(u16, String)> {
@@ -280,6 +287,9 @@ fn authorized(headers: &HeaderMap, user: &str, secret: &str) -> bool {
 
 /// Gates every API call: the app's key, and the throttle.
 fn gate(world: &mut World, headers: &HeaderMap, app: &str) -> Option<Response> {
+    if world.down {
+        return Some((StatusCode::SERVICE_UNAVAILABLE, "down").into_response());
+    }
     if world.throttle > 0 {
         world.throttle -= 1;
         return Some(

@@ -317,3 +317,21 @@ async fn a_throttled_twilio_is_retried() {
         .await
         .expect("429s are retried");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_twilio_that_is_down_refuses_the_chat_so_the_route_goes_on() {
+    let harness = FlexHarness::new().await;
+    harness.sim.set_down(true);
+    let refused = harness
+        .desk
+        .start_chat(sample_request("t-down", QueueName::parse("billing").unwrap()))
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(harness.sim.conversation_ids().is_empty(), "nothing was made");
+    harness.sim.set_down(false);
+    harness
+        .desk
+        .start_chat(sample_request("t-up", QueueName::parse("billing").unwrap()))
+        .await
+        .expect("back up, the desk takes chats again");
+}
