@@ -240,7 +240,8 @@ pub(crate) struct ChatState {
     pub join_deadline: DateTime<Utc>,
     /// Agents who declined or let the offer expire; not offered again.
     pub passed: BTreeSet<AgentId>,
-    /// Customer messages sent before an agent joined.
+    /// Customer messages sent before an agent joined, the last [`MAX_WAITING_MESSAGES`] of them
+    /// (the agent has the whole transcript anyway; the offer carries what is new).
     pub waiting_messages: Vec<CustomerMessage>,
     /// The position and wait last told to the customer.
     pub last_pushed: Option<(u32, Option<Duration>)>,
@@ -844,7 +845,7 @@ impl DeskState {
                 },
             )]),
             Phase::Offered { agent, .. } => {
-                chat.waiting_messages.push(message.clone());
+                remember_waiting(&mut chat.waiting_messages, message.clone());
                 Ok(vec![Output::Agent(
                     agent.clone(),
                     AgentEvent::CustomerMessage {
@@ -854,7 +855,7 @@ impl DeskState {
                 )])
             }
             Phase::Waiting => {
-                chat.waiting_messages.push(message);
+                remember_waiting(&mut chat.waiting_messages, message);
                 Ok(Vec::new())
             }
         }
@@ -1050,6 +1051,17 @@ impl DeskState {
             }
         }
     }
+}
+
+/// How many messages sent while waiting an offer carries: a customer who keeps writing while
+/// nobody is there must not grow the desk's memory, or every offer, without bound.
+pub const MAX_WAITING_MESSAGES: usize = 200;
+
+fn remember_waiting(waiting: &mut Vec<CustomerMessage>, message: CustomerMessage) {
+    if waiting.len() >= MAX_WAITING_MESSAGES {
+        waiting.remove(0);
+    }
+    waiting.push(message);
 }
 
 /// `Duration` as whole seconds.

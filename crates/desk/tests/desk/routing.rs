@@ -385,6 +385,38 @@ fn messages_sent_while_waiting_travel_with_the_offer() {
     );
 }
 
+#[test]
+fn an_offer_carries_only_the_last_of_many_messages_sent_while_waiting() {
+    let mut state = desk(vec![agent("ada", &[], 1)], vec![]);
+    start(&mut state, "c1", "billing", t0());
+    let n_sent = baton_desk::own::state::MAX_WAITING_MESSAGES + 50;
+    for n in 0..n_sent {
+        let message = CustomerMessage {
+            id: MessageId::parse(&format!("m{n}")).unwrap(),
+            at: t0(),
+            text: format!("hello {n}?"),
+        };
+        state.customer_message(&chat("c1"), message).unwrap();
+    }
+    let outputs = state
+        .set_presence(&id("ada"), Presence::Online, t0() + secs(1))
+        .unwrap();
+    let mut outputs = outputs;
+    outputs.extend(state.settle(t0() + secs(1)));
+    let offered = outputs.iter().find_map(|output| match output {
+        Output::Agent(_, AgentEvent::Offer { waiting_messages, .. }) => Some(waiting_messages.clone()),
+        _ => None,
+    });
+    let offered = offered.expect("an offer");
+    assert_eq!(offered.len(), baton_desk::own::state::MAX_WAITING_MESSAGES);
+    assert_eq!(
+        offered.last().unwrap().text,
+        format!("hello {}?", n_sent - 1),
+        "the newest are kept"
+    );
+    assert_eq!(offered[0].text, "hello 50?");
+}
+
 fn office_hours(policy: OfflinePolicy) -> QueueConfig {
     QueueConfig {
         name: queue("billing"),
