@@ -439,6 +439,10 @@ pub trait Store: Send + Sync + 'static {
     fn transcript_since_last<'a>(&'a self, id: &'a SessionId, kind: EntryKind)
     -> StoreFuture<'a, Vec<TranscriptEntry>>;
 
+    /// The session's last `n` transcript entries (all of them when it has fewer), in order; read
+    /// back only that far. [`StoreError::NotFound`] if the session never existed.
+    fn transcript_tail<'a>(&'a self, id: &'a SessionId, n: usize) -> StoreFuture<'a, Vec<TranscriptEntry>>;
+
     /// Creates an agent, or replaces everything but the creation time of the agent with this
     /// username. A changed password hash revokes the agent's tokens.
     fn upsert_agent(&self, agent: AgentRecord) -> StoreFuture<'_, ()>;

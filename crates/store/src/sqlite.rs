@@ -296,6 +296,11 @@ impl Store for SqliteStore {
         Box::pin(self.read(move |conn| transcript::read_since_last(conn, &id, kind)))
     }
 
+    fn transcript_tail<'a>(&'a self, id: &'a SessionId, n: usize) -> StoreFuture<'a, Vec<TranscriptEntry>> {
+        let id = id.clone();
+        Box::pin(self.read(move |conn| transcript::read_last(conn, &id, n)))
+    }
+
     fn upsert_agent(&self, agent: AgentRecord) -> StoreFuture<'_, ()> {
         Box::pin(self.write(|ack| Op::UpsertAgent(agent, ack)))
     }

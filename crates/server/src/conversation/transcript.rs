@@ -90,6 +90,11 @@ pub fn transition(transition: &TransferEntry) -> NewEntry {
 }
 
 /// The conversation so far as the agent reads it: the stored transcript and this turn's entries.
+/// At most this many lines of the conversation go to the desk with a transfer (its history link
+/// has all of them); they come from at most [`BRIEF_ENTRIES`] stored entries.
+pub const BRIEF_LINES: usize = 200;
+pub const BRIEF_ENTRIES: usize = 2 * BRIEF_LINES;
+
 pub fn lines(stored: &[TranscriptEntry], turn: &[NewEntry]) -> Vec<TranscriptLine> {
     let stored = stored.iter().map(|entry| (entry.kind, entry.at, entry.payload.get()));
     let turn = turn.iter().map(|entry| (entry.kind, entry.at, entry.payload.get()));

@@ -430,8 +430,14 @@ impl Conversations {
         let availability = transfer::availability(self, &request).await;
         baton_dialog::answer_transfer(&mut turn, transfer::agents_available(&availability));
         transcript::of_effects(&turn.effects, now, &mut entries);
-        let history = self.store.transcript(&stored.id).await?;
-        let lines = transcript::lines(&history, &entries);
+        // The desk gets the conversation's last lines (a long one is read back only that far and
+        // carried with every later turn of the transfer); the history link has all of it.
+        let history = self
+            .store
+            .transcript_tail(&stored.id, transcript::BRIEF_ENTRIES)
+            .await?;
+        let mut lines = transcript::lines(&history, &entries);
+        lines.drain(..lines.len().saturating_sub(transcript::BRIEF_LINES));
         let opening = transfer::open(
             engine,
             &turn.session,

@@ -830,3 +830,28 @@ async fn reference_desk_converses_through_a_transfer() {
         "{transcript}"
     );
 }
+
+#[tokio::test]
+async fn a_long_conversation_sends_the_desk_its_last_lines_and_the_history_link_for_the_rest() {
+    let desk = FakeDesk::start(Answer::Accept).await;
+    let (app, _dir) = app_with_desks(&[("helpdesk", &desk.url, None)], &["helpdesk", "own"]).await;
+    let session = app.create_session().await;
+    app.say(&session, "").await;
+    for n in 0..150 {
+        app.say(&session, &format!("what time do you open {n}")).await;
+    }
+    app.say(&session, "I want to talk to a person").await;
+    let requested = desk.wait_for("chat.requested", None, 1).await;
+    let transcript = requested["data"]["transcript"].as_array().unwrap();
+    assert_eq!(transcript.len(), 200, "at most 200 lines go with the transfer");
+    let texts: Vec<&str> = transcript.iter().filter_map(|line| line["text"].as_str()).collect();
+    assert!(
+        texts.contains(&"I want to talk to a person"),
+        "the newest lines are kept"
+    );
+    assert!(
+        !texts.contains(&"what time do you open 0"),
+        "the oldest are left to the history link"
+    );
+    assert!(requested["data"]["history_url"].is_string());
+}

@@ -118,6 +118,17 @@ pub(super) fn read_since_last(
     Ok(entries.into_iter().skip(start).collect())
 }
 
+/// The session's last `n` entries (fewer when it has fewer), read back only that far.
+pub(super) fn read_last(conn: &Connection, id: &SessionId, n: usize) -> Result<Vec<TranscriptEntry>, StoreError> {
+    let seen = std::cell::Cell::new(0usize);
+    let entries = read_back(conn, id, |_, kinds| {
+        seen.set(seen.get() + kinds.len());
+        seen.get() >= n
+    })?;
+    let skip = entries.len().saturating_sub(n);
+    Ok(entries.into_iter().skip(skip).collect())
+}
+
 /// Reads the session's rows from the last one back along the chain, each by its rowid, until
 /// `enough(first seq of the row, the kinds in the row)` holds for a row (which is kept); their
 /// entries in order.

@@ -241,6 +241,12 @@ pub async fn a_transfer_update_appends_its_entries_without_gaps(harness: &impl H
         .unwrap();
     assert_eq!(seqs(&since), seqs(&transcript[last_customer + 1..]));
     assert_eq!(since.last().unwrap().payload.get(), r#"{"text":"ended"}"#);
+    // The last n entries are the whole read's last n, wherever n falls in a turn's row.
+    for n in [0, 1, 2, 3, 5, 9, 50] {
+        let tail = store.transcript_tail(&session, n).await.unwrap();
+        let start = transcript.len().saturating_sub(n);
+        assert_eq!(seqs(&tail), seqs(&transcript[start..]), "last {n}");
+    }
     // Whatever the kind, the same entries as a whole read from after its last one (all of them
     // when there is none).
     for kind in [EntryKind::Assistant, EntryKind::Agent, EntryKind::Event] {
