@@ -74,12 +74,7 @@ fn webhook(name: &str, spec: &WebhookSpec, env: &(dyn Fn(&str) -> Option<String>
         secret,
         retry: spec.retry.clone(),
     };
-    let desk = WebhookDesk::new(name, config).map_err(|error| format!("{at}: {error}"))?;
-    Ok(NamedDesk {
-        name: name.to_owned(),
-        service: Arc::new(desk),
-        join_timeout: join_timeout(&at, spec.join_timeout_secs)?,
-    })
+    named(name, WebhookDesk::new(name, config), spec.join_timeout_secs)
 }
 
 fn chatwoot(
@@ -128,12 +123,7 @@ fn chatwoot(
         teams: spec.teams.clone(),
         retry: spec.retry.clone(),
     };
-    let desk = ChatwootDesk::new(name, config).map_err(|error| format!("{at}: {error}"))?;
-    Ok(NamedDesk {
-        name: name.to_owned(),
-        service: Arc::new(desk),
-        join_timeout: join_timeout(&at, spec.join_timeout_secs)?,
-    })
+    named(name, ChatwootDesk::new(name, config), spec.join_timeout_secs)
 }
 
 fn zendesk(name: &str, spec: &ZendeskSpec, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<NamedDesk, String> {
@@ -175,12 +165,7 @@ fn zendesk(name: &str, spec: &ZendeskSpec, env: &(dyn Fn(&str) -> Option<String>
         support,
         retry: spec.retry.clone(),
     };
-    let desk = ZendeskDesk::new(name, config).map_err(|error| format!("{at}: {error}"))?;
-    Ok(NamedDesk {
-        name: name.to_owned(),
-        service: Arc::new(desk),
-        join_timeout: join_timeout(&at, spec.join_timeout_secs)?,
-    })
+    named(name, ZendeskDesk::new(name, config), spec.join_timeout_secs)
 }
 
 fn twilio_flex(
@@ -227,11 +212,21 @@ fn twilio_flex(
         taskrouter_url: host(twilio::TASKROUTER_URL),
         retry: spec.retry.clone(),
     };
-    let desk = TwilioDesk::new(name, config).map_err(|error| format!("{at}: {error}"))?;
+    named(name, TwilioDesk::new(name, config), spec.join_timeout_secs)
+}
+
+/// A built desk under its name, with its join timeout; a desk's refusal is located at its key.
+fn named<D: ServiceDesk + 'static>(
+    name: &str,
+    desk: Result<D, baton_desk::DeskError>,
+    join_timeout_secs: Option<u64>,
+) -> Result<NamedDesk, String> {
+    let at = format!("desks.{name}");
+    let desk = desk.map_err(|error| format!("{at}: {error}"))?;
     Ok(NamedDesk {
         name: name.to_owned(),
         service: Arc::new(desk),
-        join_timeout: join_timeout(&at, spec.join_timeout_secs)?,
+        join_timeout: join_timeout(&at, join_timeout_secs)?,
     })
 }
 
