@@ -308,9 +308,10 @@ impl Conversations {
                     // The desk is asked after the reply, so a slow desk does not hold up the
                     // customer's answer. The session's lock goes with the task: the customer's
                     // next message, and every desk event, wait until the chat is open.
+                    // Tracked like a turn, so a graceful shutdown waits for it too.
                     let conversations = self.clone();
                     let session_id = session_id.to_owned();
-                    tokio::spawn(async move {
+                    self.tracker.spawn(async move {
                         transfer::start(&conversations, &session_id, *opening).await;
                         drop(guard);
                     });
