@@ -92,7 +92,7 @@ pub struct Guard {
 enum Attempt {
     Done(reqwest::Response),
     Retry { after: Option<Duration>, error: String },
-    Fail(String),
+    Fail { status: u16, error: String },
 }
 
 impl Guard {
@@ -143,10 +143,13 @@ impl Guard {
                     self.record(true);
                     return Ok(response);
                 }
-                Attempt::Fail(error) => {
+                Attempt::Fail { status, error } => {
                     // The desk answered and refused: it is up, the call is wrong.
                     self.record_reachable();
-                    return Err(DeskError::Desk(format!("desk {}: {error}", self.desk)));
+                    return Err(DeskError::Refused {
+                        status,
+                        detail: format!("desk {}: {error}", self.desk),
+                    });
                 }
                 Attempt::Retry { after, error } => {
                     last_error = error;
@@ -196,7 +199,10 @@ impl Guard {
                 error,
             }
         } else {
-            Attempt::Fail(error)
+            Attempt::Fail {
+                status: status.as_u16(),
+                error,
+            }
         }
     }
 

@@ -55,6 +55,10 @@ pub enum DeskError {
     Unsupported(&'static str),
     #[error("the desk failed: {0}")]
     Desk(String),
+    /// The desk answered and refused the call (a `4xx` other than `408` and `429`), with that
+    /// status: a connector tells "no such conversation" (`404`) or "already there" (`409`) by it.
+    #[error("the desk failed: {detail}")]
+    Refused { status: u16, detail: String },
     /// A webhook call whose signature is missing, wrong or outside the replay window.
     #[error("the request is not signed by the desk: {0}")]
     Unauthenticated(String),

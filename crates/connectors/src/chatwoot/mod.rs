@@ -434,7 +434,7 @@ impl ServiceDesk for ChatwootDesk {
                 .app(Method::GET, &format!("conversations/{conversation}"), None)
                 .await
                 .map_err(|error| match error {
-                    DeskError::Desk(message) if message.contains("404") => DeskError::UnknownChat(resume.chat.clone()),
+                    DeskError::Refused { status: 404, .. } => DeskError::UnknownChat(resume.chat.clone()),
                     other => other,
                 })?;
             let assignee = assignee_of(&now);

@@ -458,7 +458,7 @@ impl ServiceDesk for TwilioDesk {
                 .call(Method::GET, &self.inner.config.conversations_url, &path, &[])
                 .await
                 .map_err(|error| match error {
-                    DeskError::Desk(message) if message.contains("404") => DeskError::UnknownChat(resume.chat.clone()),
+                    DeskError::Refused { status: 404, .. } => DeskError::UnknownChat(resume.chat.clone()),
                     other => other,
                 })?;
             let agent = resume.agent.as_ref().map(|id| AgentProfile {

@@ -351,7 +351,7 @@ impl ServiceDesk for ZendeskDesk {
             let body = json!({"externalId": external, "profile": {"givenName": customer_given_name(&request)}});
             let user = match inner.call(Method::POST, "users", Some(&body)).await {
                 Ok(created) => created,
-                Err(DeskError::Desk(message)) if message.contains("409") => {
+                Err(DeskError::Refused { status: 409, .. }) => {
                     inner.call(Method::GET, &format!("users/{external}"), None).await?
                 }
                 Err(error) => return Err(error),
@@ -450,7 +450,7 @@ impl ServiceDesk for ZendeskDesk {
                 .call(Method::GET, &format!("conversations/{conversation}"), None)
                 .await
                 .map_err(|error| match error {
-                    DeskError::Desk(message) if message.contains("404") => DeskError::UnknownChat(resume.chat.clone()),
+                    DeskError::Refused { status: 404, .. } => DeskError::UnknownChat(resume.chat.clone()),
                     other => other,
                 })?;
             let agent = resume.agent.as_ref().map(|id| AgentProfile {
