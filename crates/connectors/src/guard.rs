@@ -170,6 +170,25 @@ impl Guard {
         )))
     }
 
+    /// [`Guard::send`], and the answer's JSON: `Null` for an empty body; `what` names the call
+    /// in errors.
+    pub async fn send_json(
+        &self,
+        what: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<serde_json::Value, DeskError> {
+        let text = self
+            .send(build)
+            .await?
+            .text()
+            .await
+            .map_err(|error| DeskError::Desk(format!("{what}: reading the answer: {error}")))?;
+        if text.trim().is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_str(&text).map_err(|_| DeskError::Desk(format!("{what} answered something other than JSON")))
+    }
+
     async fn attempt(&self, request: reqwest::RequestBuilder) -> Attempt {
         let response = match request.send().await {
             Ok(response) => response,

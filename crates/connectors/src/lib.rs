@@ -26,3 +26,9 @@ pub mod simulation;
 pub mod twilio;
 pub mod webhook;
 pub mod zendesk;
+
+/// A mutex's guard, also after a panic elsewhere poisoned it (what it guards stays usable: every
+/// change under these locks is a single step).
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

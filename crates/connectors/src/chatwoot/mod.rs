@@ -38,6 +38,7 @@ use baton_desk::{
 use crate::chats::{Chats, Outcome, online_if, unknown};
 use crate::dedup::{self, SeenIds};
 use crate::guard::{Guard, Policy};
+use crate::lock;
 use crate::signing;
 
 pub mod sim;
@@ -108,10 +109,6 @@ enum Outgoing {
     Typing(bool),
     Read,
     Resolve,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// `{conversation}:{source_id}` → both parts.
@@ -190,9 +187,8 @@ impl Inner {
         body: Option<&Value>,
     ) -> Result<Value, DeskError> {
         let url = self.url(path)?;
-        let response = self
-            .guard
-            .send(|client| {
+        self.guard
+            .send_json(&format!("chatwoot: {path}"), |client| {
                 let mut request = client.request(method.clone(), url.clone());
                 if let Some(token) = token {
                     request = request.header("api_access_token", token);
@@ -202,16 +198,7 @@ impl Inner {
                 }
                 request
             })
-            .await?;
-        let text = response
-            .text()
             .await
-            .map_err(|error| DeskError::Desk(format!("chatwoot: {path}: reading the answer: {error}")))?;
-        if text.trim().is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_str(&text)
-            .map_err(|_| DeskError::Desk(format!("chatwoot: {path} answered something other than JSON")))
     }
 
     async fn app(&self, method: Method, rest: &str, body: Option<&Value>) -> Result<Value, DeskError> {

@@ -37,6 +37,7 @@ use baton_desk::{
 use crate::chats::{Chats, Outcome, online_if, unknown};
 use crate::dedup::{self, SeenIds};
 use crate::guard::{Guard, Policy};
+use crate::lock;
 use crate::signing;
 
 pub mod sim;
@@ -110,10 +111,6 @@ enum Outgoing {
         interaction: String,
         channel: String,
     },
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A Twilio SID: two letters and 32 hex digits (checked loosely: letters and digits).
@@ -223,9 +220,8 @@ impl Inner {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form.iter().map(|(name, value)| (*name, value.as_str())))
             .finish();
-        let response = self
-            .guard
-            .send(|client| {
+        self.guard
+            .send_json(&format!("twilio: {path}"), |client| {
                 let request = client
                     .request(method.clone(), &url)
                     .basic_auth(&self.config.account_sid, Some(&self.config.auth_token));
@@ -237,11 +233,7 @@ impl Inner {
                         .body(body.clone())
                 }
             })
-            .await?;
-        response
-            .json()
             .await
-            .map_err(|error| DeskError::Desk(format!("twilio: {path}: {error}")))
     }
 
     fn conversation_path(&self, conversation: &str) -> String {

@@ -18,6 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+use crate::lock;
+
 pub use crate::simulation::{Observed, Sink, within};
 
 pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
@@ -74,10 +76,6 @@ pub struct Sim {
     world: Arc<Mutex<World>>,
     sink: Mutex<Option<(Sink, String)>>,
     task: tokio::task::JoinHandle<()>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 type Shared = Arc<Mutex<World>>;

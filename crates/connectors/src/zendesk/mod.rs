@@ -37,6 +37,7 @@ use baton_desk::{
 use crate::chats::{Chats, Outcome, online_if, unknown};
 use crate::dedup::{self, SeenIds};
 use crate::guard::{Guard, Policy};
+use crate::lock;
 
 pub mod sim;
 
@@ -113,10 +114,6 @@ enum Outgoing {
     Message(CustomerMessage),
     Read,
     Leave,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Sunshine Conversations' ids are hex; anything else in a path is refused.
@@ -205,9 +202,8 @@ impl Inner {
             .base
             .join(&format!("v2/apps/{}/{rest}", self.config.app_id))
             .map_err(|error| DeskError::Desk(format!("zendesk: {rest}: {error}")))?;
-        let response = self
-            .guard
-            .send(|client| {
+        self.guard
+            .send_json(&format!("zendesk: {rest}"), |client| {
                 let mut request = client
                     .request(method.clone(), url.clone())
                     .basic_auth(&self.config.key_id, Some(&self.config.key_secret));
@@ -216,16 +212,7 @@ impl Inner {
                 }
                 request
             })
-            .await?;
-        let text = response
-            .text()
             .await
-            .map_err(|error| DeskError::Desk(format!("zendesk: {rest}: reading the answer: {error}")))?;
-        if text.trim().is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_str(&text)
-            .map_err(|_| DeskError::Desk(format!("zendesk: {rest} answered something other than JSON")))
     }
 
     /// "Post message": the id of the message made.

@@ -19,6 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+use crate::lock;
+
 pub const APP: &str = "5e4af71a81966cfff3ef6550";
 pub const KEY_ID: &str = "app_5e4af7";
 pub const KEY_SECRET: &str = "key-secret-sim";
@@ -84,10 +86,6 @@ pub struct Sim {
     world: Arc<Mutex<World>>,
     sink: Mutex<Option<Sink>>,
     task: tokio::task::JoinHandle<()>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 type AppState = (Arc<Mutex<World>>, std::sync::Weak<Sim>);
