@@ -139,17 +139,20 @@ pub fn verify_twilio(
     signature: Option<&str>,
 ) -> Result<(), DeskError> {
     let given = signature.ok_or_else(|| DeskError::Unauthenticated("no X-Twilio-Signature header".to_owned()))?;
-    let expected = twilio_signature(auth_token, url, params);
-    let (given, expected) = (given.trim().as_bytes(), expected.as_bytes());
-    let same =
-        given.len() == expected.len() && given.iter().zip(expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0;
-    if same {
+    if same_secret(given.trim(), &twilio_signature(auth_token, url, params)) {
         Ok(())
     } else {
         Err(DeskError::Unauthenticated(
             "X-Twilio-Signature does not match the request".to_owned(),
         ))
     }
+}
+
+/// Whether two secrets (or signatures) are the same, compared in time that does not depend on
+/// where they differ.
+pub fn same_secret(given: &str, expected: &str) -> bool {
+    let (given, expected) = (given.as_bytes(), expected.as_bytes());
+    given.len() == expected.len() && given.iter().zip(expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
 }
 
 /// HMAC-SHA256 of `message` as hex, for tokens Baton signs for itself (history links).
@@ -262,5 +265,13 @@ mod tests {
         assert!(verify_twilio("12345", url, &params, Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ=")).is_ok());
         assert!(verify_twilio("12345", url, &params, Some("0/KCTR6DLpKmkAf8muzZqo1nDgX")).is_err());
         assert!(verify_twilio("12345", url, &params, None).is_err());
+    }
+
+    #[test]
+    fn secrets_are_compared_whole() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abd", "abc"));
+        assert!(!same_secret("ab", "abc"));
+        assert!(!same_secret("", "abc"));
     }
 }
