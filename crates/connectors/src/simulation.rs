@@ -4,8 +4,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
 
 use baton_desk::{DeskError, WebhookReceiver, WebhookRequest};
 
@@ -62,6 +65,58 @@ pub enum Observed {
         content: String,
         at: Instant,
     },
+}
+
+/// Where a simulation's webhooks leave from, and what it tells of what it sees: the sink, the
+/// deliveries it refused, duplicating every delivery on demand, and the observers.
+#[derive(Default)]
+pub struct Outlet {
+    sink: Mutex<Option<Sink>>,
+    duplicate: AtomicBool,
+    refused: Mutex<Vec<(u16, String)>>,
+    observers: Mutex<Vec<mpsc::UnboundedSender<Observed>>>,
+}
+
+impl Outlet {
+    pub fn set_sink(&self, sink: Sink) {
+        *crate::lock(&self.sink) = Some(sink);
+    }
+
+    /// Every delivery is sent twice (with the same delivery id) while on.
+    pub fn duplicate(&self, on: bool) {
+        self.duplicate.store(on, Ordering::SeqCst);
+    }
+
+    /// Deliveries the sink refused (its status and the event), oldest first.
+    pub fn refused(&self) -> Vec<(u16, String)> {
+        crate::lock(&self.refused).clone()
+    }
+
+    /// What happens from now on, as it happens.
+    pub fn observe(&self) -> mpsc::UnboundedReceiver<Observed> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        crate::lock(&self.observers).push(sender);
+        receiver
+    }
+
+    pub fn notify(&self, observed: Observed) {
+        crate::lock(&self.observers).retain(|observer| observer.send(observed.clone()).is_ok());
+    }
+
+    /// Sends one delivery (twice when duplicating); a refusal is kept with `event`. Nothing
+    /// without a sink.
+    pub async fn deliver(&self, headers: Vec<(String, String)>, body: Vec<u8>, event: &str) {
+        let Some(sink) = crate::lock(&self.sink).clone() else {
+            return;
+        };
+        let status = sink(headers.clone(), body.clone()).await;
+        if status >= 300 {
+            crate::lock(&self.refused).push((status, event.to_owned()));
+        }
+        if self.duplicate.load(Ordering::SeqCst) {
+            sink(headers, body).await;
+        }
+    }
 }
 
 /// Whether `check` holds within `limit`, looking every 20 ms.

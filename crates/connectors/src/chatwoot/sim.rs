@@ -36,7 +36,8 @@ pub const WEBHOOK_SECRET: &str = "chatwoot-webhook-secret-sim";
 /// Delivery ids, unique in the process.
 static DELIVERIES: AtomicU64 = AtomicU64::new(1);
 
-pub use crate::simulation::{Observed, Sink, within};
+use crate::lock;
+pub use crate::simulation::{Observed, Outlet, Sink, within};
 
 /// A message as the simulated Chatwoot stored it.
 #[derive(Debug, Clone)]
@@ -71,20 +72,18 @@ struct World {
     members: Vec<(u64, String, bool)>,
     /// The next this-many calls answer 429.
     throttle: u32,
-    duplicate_webhooks: bool,
     /// An assignment's webhook waits for the next webhook, and goes after it.
     late_assignment: bool,
     held_back: Option<Value>,
     down: bool,
     calls: Vec<String>,
-    refused: Vec<(u16, String)>,
-    observers: Vec<tokio::sync::mpsc::UnboundedSender<Observed>>,
+    outlet: Arc<Outlet>,
 }
 
 pub struct Sim {
     pub url: String,
     world: Arc<Mutex<World>>,
-    sink: Mutex<Option<Sink>>,
+    outlet: Arc<Outlet>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -93,8 +92,12 @@ type Shared = Arc<Mutex<World>>;
 impl Sim {
     /// Starts the simulation on a free loopback port, with one agent, Ann (id 11), online.
     pub async fn start() -> std::io::Result<Arc<Sim>> {
-        let world: Shared = Arc::default();
-        world.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).members = vec![(11, "Ann Agent".into(), true)];
+        let outlet = Arc::new(Outlet::default());
+        let world: Shared = Arc::new(Mutex::new(World {
+            members: vec![(11, "Ann Agent".into(), true)],
+            outlet: outlet.clone(),
+            ..World::default()
+        }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         Ok(Arc::new_cyclic(|weak: &std::sync::Weak<Sim>| {
@@ -119,103 +122,64 @@ impl Sim {
             Sim {
                 url,
                 world,
-                sink: Mutex::new(None),
+                outlet,
                 task,
             }
         }))
     }
 
     pub fn set_sink(&self, sink: Sink) {
-        *self.sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(sink);
+        self.outlet.set_sink(sink);
     }
 
     /// Reads conversation `id`; `None` when there is no such conversation.
     pub fn conversation<T>(&self, id: u64, read: impl FnOnce(&Conversation) -> T) -> Option<T> {
-        self.world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .conversations
-            .get(&id)
-            .map(read)
+        lock(&self.world).conversations.get(&id).map(read)
     }
 
     /// Webhook deliveries the sink refused (its status and the event), oldest first.
     pub fn refused(&self) -> Vec<(u16, String)> {
-        self.world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .refused
-            .clone()
+        self.outlet.refused()
     }
 
     /// What happens from now on, as it happens.
     pub fn observe(&self) -> tokio::sync::mpsc::UnboundedReceiver<Observed> {
-        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-        self.world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .observers
-            .push(sender);
-        receiver
+        self.outlet.observe()
     }
 
     /// The conversations made so far, oldest first.
     pub fn conversation_ids(&self) -> Vec<u64> {
-        self.world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .conversations
-            .keys()
-            .copied()
-            .collect()
+        lock(&self.world).conversations.keys().copied().collect()
     }
 
     pub fn calls(&self) -> Vec<String> {
-        self.world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .calls
-            .clone()
+        lock(&self.world).calls.clone()
     }
 
     pub fn set_online(&self, online: bool) {
-        for member in &mut self
-            .world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .members
-        {
+        for member in &mut lock(&self.world).members {
             member.2 = online;
         }
     }
 
     /// The next `n` calls answer `429 Too Many Requests` with `Retry-After: 1`.
     pub fn throttle(&self, n: u32) {
-        self.world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .throttle = n;
+        lock(&self.world).throttle = n;
     }
 
     /// Every webhook is delivered twice, with the same delivery id.
     pub fn duplicate_webhooks(&self, on: bool) {
-        self.world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .duplicate_webhooks = on;
+        self.outlet.duplicate(on);
     }
 
     /// The next assignment's webhook is delivered after the webhook that follows it.
     pub fn late_assignment(&self) {
-        self.world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .late_assignment = true;
+        lock(&self.world).late_assignment = true;
     }
 
     /// Every call fails with `503` while down.
     pub fn set_down(&self, down: bool) {
-        self.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).down = down;
+        lock(&self.world).down = down;
     }
 
     // ---- the agent's side ----
@@ -223,7 +187,7 @@ impl Sim {
     /// An agent takes the conversation (`conversation_updated` with the assignee).
     pub async fn assign(&self, conversation: u64, agent: (u64, &str)) {
         let payload = {
-            let mut world = self.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut world = lock(&self.world);
             let Some(found) = world.conversations.get_mut(&conversation) else {
                 return;
             };
@@ -235,18 +199,9 @@ impl Sim {
                 json!([{"assignee_id": {"previous_value": previous, "current_value": agent.0}}]);
             payload
         };
-        let late = std::mem::take(
-            &mut self
-                .world
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .late_assignment,
-        );
+        let late = std::mem::take(&mut lock(&self.world).late_assignment);
         if late {
-            self.world
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .held_back = Some(payload);
+            lock(&self.world).held_back = Some(payload);
         } else {
             self.deliver(payload).await;
         }
@@ -254,7 +209,7 @@ impl Sim {
 
     pub async fn agent_says(&self, conversation: u64, agent: (u64, &str), text: &str) {
         let payload = {
-            let mut world = self.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut world = lock(&self.world);
             let id = world.next();
             let Some(found) = world.conversations.get_mut(&conversation) else {
                 return;
@@ -280,7 +235,7 @@ impl Sim {
     /// A private note: agents only, never the customer.
     pub async fn agent_notes(&self, conversation: u64, agent: (u64, &str), text: &str) {
         let payload = {
-            let mut world = self.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut world = lock(&self.world);
             let id = world.next();
             let Some(found) = world.conversations.get_mut(&conversation) else {
                 return;
@@ -299,7 +254,7 @@ impl Sim {
 
     pub async fn agent_typing(&self, conversation: u64, agent: (u64, &str), typing: bool) {
         let payload = {
-            let world = self.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let world = lock(&self.world);
             let Some(found) = world.conversations.get(&conversation) else {
                 return;
             };
@@ -316,7 +271,7 @@ impl Sim {
     /// The agent resolves the conversation, or moves it back to pending with custom attributes.
     pub async fn set_status(&self, conversation: u64, status: &str, attributes: Value) {
         let payload = {
-            let mut world = self.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut world = lock(&self.world);
             let Some(found) = world.conversations.get_mut(&conversation) else {
                 return;
             };
@@ -334,12 +289,7 @@ impl Sim {
     /// Signs and sends one webhook (twice when duplicating); a held-back assignment goes after it.
     pub async fn deliver(&self, payload: Value) {
         self.send_signed(&payload).await;
-        let held = self
-            .world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .held_back
-            .take();
+        let held = lock(&self.world).held_back.take();
         if let Some(held) = held {
             self.send_signed(&held).await;
         }
@@ -358,31 +308,8 @@ impl Sim {
             ),
             ("content-type".to_owned(), "application/json".to_owned()),
         ];
-        let Some(sink) = self
-            .sink
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-        else {
-            return;
-        };
-        let status = sink(headers.clone(), body.clone()).await;
-        if status >= 300 {
-            let event = payload["event"].as_str().unwrap_or_default().to_owned();
-            self.world
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .refused
-                .push((status, event));
-        }
-        if self
-            .world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .duplicate_webhooks
-        {
-            sink(headers, body).await;
-        }
+        let event = payload["event"].as_str().unwrap_or_default();
+        self.outlet.deliver(headers, body, event).await;
     }
 }
 
@@ -393,11 +320,6 @@ impl Drop for Sim {
 }
 
 impl World {
-    fn observe(&mut self, observed: Observed) {
-        self.observers
-            .retain(|observer| observer.send(observed.clone()).is_ok());
-    }
-
     fn next(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
@@ -480,7 +402,7 @@ async fn create_contact(
     Path(inbox): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    let mut world = world.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut world = lock(&world);
     if let Some(response) = world.gate("create_contact".into()) {
         return response;
     }
@@ -500,7 +422,7 @@ async fn create_conversation(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let mut world = world.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut world = lock(&world);
     if let Some(response) = world.gate("create_conversation".into()) {
         return response;
     }
@@ -533,7 +455,7 @@ async fn show_conversation(
     Path((_, id)): Path<(u64, u64)>,
     headers: HeaderMap,
 ) -> Response {
-    let mut world = world.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut world = lock(&world);
     if let Some(response) = world.gate("show_conversation".into()) {
         return response;
     }
@@ -557,7 +479,7 @@ async fn app_action(
     Json(body): Json<Value>,
 ) -> Response {
     let echo = {
-        let mut world = world.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut world = lock(&world);
         if let Some(response) = world.gate(format!("app_{action}")) {
             return response;
         }
@@ -606,7 +528,7 @@ async fn app_action(
                             .map(str::to_owned),
                         at: std::time::Instant::now(),
                     };
-                    world.observe(observed);
+                    world.outlet.notify(observed);
                 }
                 Some(payload)
             }
@@ -629,7 +551,7 @@ async fn public_action(
     Json(body): Json<Value>,
 ) -> Response {
     let echo = {
-        let mut world = world.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut world = lock(&world);
         if let Some(response) = world.gate(format!("public_{action}")) {
             return response;
         }
@@ -661,7 +583,7 @@ async fn public_action(
                     false,
                     json!({"id": 2, "type": "contact"}),
                 );
-                world.observe(Observed::CustomerMessage {
+                world.outlet.notify(Observed::CustomerMessage {
                     conversation: id.to_string(),
                     content,
                     at: std::time::Instant::now(),
@@ -694,7 +616,7 @@ async fn inbox_members(
     Path((_, inbox)): Path<(u64, u64)>,
     headers: HeaderMap,
 ) -> Response {
-    let mut world = world.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut world = lock(&world);
     if let Some(response) = world.gate("inbox_members".into()) {
         return response;
     }

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::lock;
 
-pub use crate::simulation::{Observed, Sink, within};
+pub use crate::simulation::{Observed, Outlet, Sink, within};
 
 pub const ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
 pub const AUTH_TOKEN: &str = "twilio-auth-token-sim";
@@ -57,24 +57,17 @@ struct World {
     conversations: BTreeMap<String, Conversation>,
     available_workers: u64,
     throttle: u32,
-    duplicate: bool,
     /// Every call answers 503 while down.
     down: bool,
-    refused: Vec<(u16, String)>,
-    observers: Vec<tokio::sync::mpsc::UnboundedSender<Observed>>,
-}
-
-impl World {
-    fn observe(&mut self, observed: Observed) {
-        self.observers
-            .retain(|observer| observer.send(observed.clone()).is_ok());
-    }
+    outlet: Arc<Outlet>,
 }
 
 pub struct Sim {
     pub url: String,
     world: Arc<Mutex<World>>,
-    sink: Mutex<Option<(Sink, String)>>,
+    outlet: Arc<Outlet>,
+    /// The URL the webhooks are signed over.
+    signed_url: Mutex<String>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -84,8 +77,10 @@ impl Sim {
     /// Starts on a free loopback port, with one worker available. Every API host of the desk's
     /// configuration is this `url`.
     pub async fn start() -> std::io::Result<Arc<Sim>> {
+        let outlet = Arc::new(Outlet::default());
         let world: Shared = Arc::new(Mutex::new(World {
             available_workers: 1,
+            outlet: outlet.clone(),
             ..World::default()
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -113,14 +108,16 @@ impl Sim {
         Ok(Arc::new(Sim {
             url,
             world,
-            sink: Mutex::new(None),
+            outlet,
+            signed_url: Mutex::default(),
             task,
         }))
     }
 
     /// Webhooks go to `sink`, signed over `url` (the URL configured on the service).
     pub fn set_sink(&self, sink: Sink, url: &str) {
-        *lock(&self.sink) = Some((sink, url.to_owned()));
+        *lock(&self.signed_url) = url.to_owned();
+        self.outlet.set_sink(sink);
     }
 
     pub fn conversation<T>(&self, id: &str, read: impl FnOnce(&Conversation) -> T) -> Option<T> {
@@ -132,9 +129,7 @@ impl Sim {
     }
 
     pub fn observe(&self) -> tokio::sync::mpsc::UnboundedReceiver<Observed> {
-        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-        lock(&self.world).observers.push(sender);
-        receiver
+        self.outlet.observe()
     }
 
     /// Every API call answers `503` while down.
@@ -143,7 +138,7 @@ impl Sim {
     }
 
     pub fn refused(&self) -> Vec<(u16, String)> {
-        lock(&self.world).refused.clone()
+        self.outlet.refused()
     }
 
     pub fn set_available_workers(&self, n: u64) {
@@ -156,7 +151,7 @@ impl Sim {
     }
 
     pub fn duplicate_webhooks(&self, on: bool) {
-        lock(&self.world).duplicate = on;
+        self.outlet.duplicate(on);
     }
 
     // ---- the agent's side (Flex) ----
@@ -240,9 +235,7 @@ impl Sim {
             .collect();
         params.push(("AccountSid".into(), ACCOUNT_SID.into()));
         params.push(("ChatServiceSid".into(), SERVICE_SID.into()));
-        let Some((sink, url)) = lock(&self.sink).clone() else {
-            return;
-        };
+        let url = lock(&self.signed_url).clone();
         let signature = crate::signing::twilio_signature(AUTH_TOKEN, &url, &params);
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params.iter())
@@ -256,18 +249,12 @@ impl Sim {
                 "application/x-www-form-urlencoded".to_owned(),
             ),
         ];
-        let status = sink(headers.clone(), body.clone()).await;
-        if status >= 300 {
-            let event = params
-                .iter()
-                .find(|(name, _)| name == "EventType")
-                .map(|(_, value)| value.clone())
-                .unwrap_or_default();
-            lock(&self.world).refused.push((status, event));
-        }
-        if lock(&self.world).duplicate {
-            sink(headers, body).await;
-        }
+        let event = params
+            .iter()
+            .find(|(name, _)| name == "EventType")
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default();
+        self.outlet.deliver(headers, body, &event).await;
     }
 }
 
@@ -401,7 +388,7 @@ async fn conversation_child(
             });
             let index = found.messages.len() - 1;
             if author.starts_with("baton-") {
-                world.observe(Observed::CustomerMessage {
+                world.outlet.notify(Observed::CustomerMessage {
                     conversation: id.clone(),
                     content: text.clone(),
                     at: std::time::Instant::now(),
@@ -446,7 +433,7 @@ async fn create_interaction(State(world): State<Shared>, headers: HeaderMap, bod
     found.task = properties["attributes"].clone();
     found.interaction_channel = Some((interaction.clone(), channel_sid.clone(), "setup".into()));
     let session = found.attributes["baton_session"].as_str().map(str::to_owned);
-    world.observe(Observed::Opened {
+    world.outlet.notify(Observed::Opened {
         conversation,
         session,
         at: std::time::Instant::now(),

@@ -40,7 +40,7 @@ fn new_id() -> String {
     )
 }
 
-pub use crate::simulation::{Observed, Sink, within};
+pub use crate::simulation::{Observed, Outlet, Sink, within};
 
 #[derive(Debug, Clone)]
 pub struct Stored {
@@ -67,24 +67,15 @@ struct World {
     conversations: BTreeMap<String, Conversation>,
     online_agents: usize,
     throttle: u32,
-    duplicate: bool,
     /// Every call answers 503 while down.
     down: bool,
-    refused: Vec<(u16, String)>,
-    observers: Vec<tokio::sync::mpsc::UnboundedSender<Observed>>,
-}
-
-impl World {
-    fn observe(&mut self, observed: Observed) {
-        self.observers
-            .retain(|observer| observer.send(observed.clone()).is_ok());
-    }
+    outlet: Arc<Outlet>,
 }
 
 pub struct Sim {
     pub url: String,
     world: Arc<Mutex<World>>,
-    sink: Mutex<Option<Sink>>,
+    outlet: Arc<Outlet>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -94,8 +85,10 @@ impl Sim {
     /// Starts on a free loopback port, one agent online. The desk's `url` is `{url}/sc`, the
     /// Support API's is `{url}`.
     pub async fn start() -> std::io::Result<Arc<Sim>> {
+        let outlet = Arc::new(Outlet::default());
         let world = Arc::new(Mutex::new(World {
             online_agents: 1,
+            outlet: outlet.clone(),
             ..World::default()
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -118,14 +111,14 @@ impl Sim {
             Sim {
                 url,
                 world,
-                sink: Mutex::new(None),
+                outlet,
                 task,
             }
         }))
     }
 
     pub fn set_sink(&self, sink: Sink) {
-        *lock(&self.sink) = Some(sink);
+        self.outlet.set_sink(sink);
     }
 
     pub fn conversation<T>(&self, id: &str, read: impl FnOnce(&Conversation) -> T) -> Option<T> {
@@ -134,9 +127,7 @@ impl Sim {
 
     /// What happens from now on, as it happens.
     pub fn observe(&self) -> tokio::sync::mpsc::UnboundedReceiver<Observed> {
-        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-        lock(&self.world).observers.push(sender);
-        receiver
+        self.outlet.observe()
     }
 
     pub fn conversation_ids(&self) -> Vec<String> {
@@ -149,7 +140,7 @@ impl Sim {
     }
 
     pub fn refused(&self) -> Vec<(u16, String)> {
-        lock(&self.world).refused.clone()
+        self.outlet.refused()
     }
 
     pub fn set_online_agents(&self, n: usize) {
@@ -163,7 +154,7 @@ impl Sim {
 
     /// Every webhook delivery is sent twice.
     pub fn duplicate_webhooks(&self, on: bool) {
-        lock(&self.world).duplicate = on;
+        self.outlet.duplicate(on);
     }
 
     // ---- the agent's side (Agent Workspace) ----
@@ -246,21 +237,11 @@ impl Sim {
             ("x-api-key".to_owned(), WEBHOOK_SECRET.to_owned()),
             ("content-type".to_owned(), "application/json".to_owned()),
         ];
-        let Some(sink) = lock(&self.sink).clone() else {
-            return;
-        };
-        let status = sink(headers.clone(), body.clone()).await;
-        if status >= 300 {
-            let kind = events
-                .first()
-                .and_then(|event| event["type"].as_str())
-                .unwrap_or_default()
-                .to_owned();
-            lock(&self.world).refused.push((status, kind));
-        }
-        if lock(&self.world).duplicate {
-            sink(headers, body).await;
-        }
+        let kind = events
+            .first()
+            .and_then(|event| event["type"].as_str())
+            .unwrap_or_default();
+        self.outlet.deliver(headers, body, kind).await;
     }
 }
 
@@ -459,7 +440,7 @@ async fn conversation_action(
                         content: text,
                         at: std::time::Instant::now(),
                     };
-                    world.observe(observed);
+                    world.outlet.notify(observed);
                 }
                 (
                     (StatusCode::CREATED, Json(json!({"messages": [message]}))).into_response(),
@@ -478,7 +459,7 @@ async fn conversation_action(
                     .get("baton_session")
                     .and_then(Value::as_str)
                     .map(str::to_owned);
-                world.observe(Observed::Opened {
+                world.outlet.notify(Observed::Opened {
                     conversation: id.clone(),
                     session,
                     at: std::time::Instant::now(),
