@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use hmac::{Hmac, Mac as _};
 use serde_json::{Value, json};
 
 use baton_dialog::Engine;
@@ -132,36 +131,10 @@ impl Client {
     }
 }
 
-/// Registers `name` with the shared secret: HMAC-SHA1 over nonce, user, password and admin flag.
 async fn register(http: &reqwest::Client, homeserver: &str, secret: &str, name: &str) -> anyhow::Result<String> {
-    let url = format!("{homeserver}/_synapse/admin/v1/register");
-    let nonce: Value = http
-        .get(&url)
-        .send()
+    baton_connectors::matrix::admin::register(http, homeserver, secret, (name, PASSWORD, None))
         .await
-        .context("asking the homeserver for a registration nonce")?
-        .json()
-        .await
-        .context("reading the registration nonce")?;
-    let nonce = nonce["nonce"]
-        .as_str()
-        .context("the homeserver gave no registration nonce (is it Synapse?)")?;
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).context("the registration secret")?;
-    mac.update(format!("{nonce}\0{name}\0{PASSWORD}\0notadmin").as_bytes());
-    let mac: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    let body = json!({"nonce": nonce, "username": name, "password": PASSWORD, "admin": false, "mac": mac});
-    let response = http.post(&url).json(&body).send().await.context("registering a user")?;
-    let status = response.status();
-    let answer: Value = response.json().await.unwrap_or(Value::Null);
-    match answer["user_id"].as_str() {
-        Some(user) if status.is_success() => Ok(user.to_owned()),
-        _ => bail!("registering {name} answered {status}: {answer} (is the registration secret right?)"),
-    }
+        .map_err(anyhow::Error::msg)
 }
 
 async fn login(http: &reqwest::Client, homeserver: &str, user: &str) -> anyhow::Result<String> {

@@ -35,6 +35,7 @@
 //! - Capabilities: typing and read receipts both ways, transfer events, resume; no queue
 //!   position, no wait estimate, no offers (every agent of the queue is invited at once).
 
+pub mod admin;
 mod client;
 mod room;
 

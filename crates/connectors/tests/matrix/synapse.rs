@@ -16,9 +16,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{LazyLock, Once};
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, Mac};
-use serde_json::{Value, json};
-
 /// The version the notes measured (/work/shared/notes/measured.md).
 const SYNAPSE_VERSION: &str = "1.163.2";
 const REQUIRE: &str = "BATON_REQUIRE_PROGRAMS";
@@ -247,28 +244,13 @@ impl Synapse {
         answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200")
     }
 
-    /// Registers a user with the shared secret (Synapse admin API, "Shared-Secret Registration":
-    /// HMAC-SHA1 over nonce, user, password and admin flag) and returns their Matrix id.
+    /// Registers a user with the shared secret (Synapse admin API, "Shared-Secret Registration")
+    /// and returns their Matrix id.
     pub async fn register(&self, name: &str, password: &str, display_name: &str) -> String {
         let http = reqwest::Client::new();
-        let url = format!("{}/_synapse/admin/v1/register", self.url);
-        let nonce: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
-        let nonce = nonce["nonce"].as_str().unwrap().to_owned();
-        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(SHARED_SECRET.as_bytes()).unwrap();
-        mac.update(format!("{nonce}\0{name}\0{password}\0notadmin").as_bytes());
-        let mac: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
-        let body = json!({"nonce": nonce, "username": name, "password": password, "displayname": display_name,
-                          "admin": false, "mac": mac});
-        let response = http.post(&url).json(&body).send().await.unwrap();
-        let status = response.status();
-        let answer: Value = response.json().await.unwrap();
-        assert!(status.is_success(), "register {name}: {answer}");
-        answer["user_id"].as_str().unwrap().to_owned()
+        baton_connectors::matrix::admin::register(&http, &self.url, SHARED_SECRET, (name, password, Some(display_name)))
+            .await
+            .unwrap_or_else(|error| panic!("register {name}: {error}"))
     }
 }
 
