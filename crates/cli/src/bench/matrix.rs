@@ -66,7 +66,7 @@ pub async fn bench_matrix(args: TransferArgs, engine: Engine, cores: usize) -> a
     client
         .call(
             reqwest::Method::PUT,
-            &format!("/presence/{}/status", encode(&agent)),
+            &format!("/presence/{}/status", baton_connectors::matrix::segment(&agent)),
             json!({"presence": "online"}),
         )
         .await?;
@@ -193,14 +193,4 @@ async fn watch_invites(client: Client, arrivals: Arrivals) {
             }
         }
     }
-}
-
-/// Percent-encodes a path segment.
-fn encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
 }

@@ -220,7 +220,7 @@ impl Client {
 
 /// One path segment, percent-encoded: room ids (`!…`), aliases (`#…:server`), user ids (`@…`)
 /// and event ids (`$…`) all carry characters that must not reach a URL raw.
-pub(crate) fn segment(raw: &str) -> String {
+pub fn segment(raw: &str) -> String {
     let mut encoded = String::with_capacity(raw.len());
     for byte in raw.bytes() {
         match byte {

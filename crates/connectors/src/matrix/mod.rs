@@ -54,7 +54,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use client::{CallError, Client, Policy, segment};
+pub use client::segment;
+use client::{CallError, Client, Policy};
 use room::{Action, Incoming, MESSAGE_ID_KEY, Phase, Room};
 
 /// The room account data type where the desk keeps the last event it handled in a room.

@@ -208,14 +208,18 @@ impl Agent {
     }
 
     pub async fn join(&mut self, room: &str) {
-        self.call(reqwest::Method::POST, &format!("/join/{}", encode(room)), json!({}))
-            .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/join/{}", baton_connectors::matrix::segment(room)),
+            json!({}),
+        )
+        .await;
     }
 
     pub async fn leave(&mut self, room: &str) {
         self.call(
             reqwest::Method::POST,
-            &format!("/rooms/{}/leave", encode(room)),
+            &format!("/rooms/{}/leave", baton_connectors::matrix::segment(room)),
             json!({}),
         )
         .await;
@@ -223,7 +227,11 @@ impl Agent {
 
     pub async fn send(&mut self, room: &str, content: Value) -> String {
         self.txn += 1;
-        let path = format!("/rooms/{}/send/m.room.message/agent{}", encode(room), self.txn);
+        let path = format!(
+            "/rooms/{}/send/m.room.message/agent{}",
+            baton_connectors::matrix::segment(room),
+            self.txn
+        );
         let answer = self.call(reqwest::Method::PUT, &path, content).await;
         answer["event_id"].as_str().unwrap().to_owned()
     }
@@ -235,7 +243,12 @@ impl Agent {
     /// Sends any event; whether the homeserver took it (it refuses some malformed messages).
     pub async fn send_event(&mut self, room: &str, kind: &str, content: Value) -> bool {
         self.txn += 1;
-        let path = format!("/rooms/{}/send/{}/agent{}", encode(room), encode(kind), self.txn);
+        let path = format!(
+            "/rooms/{}/send/{}/agent{}",
+            baton_connectors::matrix::segment(room),
+            baton_connectors::matrix::segment(kind),
+            self.txn
+        );
         let response = self
             .http
             .put(format!("{}/_matrix/client/v3{path}", self.base))
@@ -248,7 +261,11 @@ impl Agent {
     }
 
     pub async fn typing(&mut self, room: &str, typing: bool) {
-        let path = format!("/rooms/{}/typing/{}", encode(room), encode(&self.user));
+        let path = format!(
+            "/rooms/{}/typing/{}",
+            baton_connectors::matrix::segment(room),
+            baton_connectors::matrix::segment(&self.user)
+        );
         self.call(
             reqwest::Method::PUT,
             &path,
@@ -258,12 +275,16 @@ impl Agent {
     }
 
     pub async fn read(&mut self, room: &str, event: &str) {
-        let path = format!("/rooms/{}/receipt/m.read/{}", encode(room), encode(event));
+        let path = format!(
+            "/rooms/{}/receipt/m.read/{}",
+            baton_connectors::matrix::segment(room),
+            baton_connectors::matrix::segment(event)
+        );
         self.call(reqwest::Method::POST, &path, json!({})).await;
     }
 
     pub async fn set_presence(&mut self, presence: &str) {
-        let path = format!("/presence/{}/status", encode(&self.user));
+        let path = format!("/presence/{}/status", baton_connectors::matrix::segment(&self.user));
         self.call(reqwest::Method::PUT, &path, json!({"presence": presence}))
             .await;
     }
@@ -279,13 +300,4 @@ impl Agent {
             .await;
         answer["room_id"].as_str().unwrap().to_owned()
     }
-}
-
-pub fn encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
 }
