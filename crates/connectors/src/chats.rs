@@ -118,6 +118,18 @@ impl<C: Send + 'static, E> Chats<C, E> {
         self.lock().get_mut(key).map(change)
     }
 
+    /// The chat under `key` ended at the desk while Baton was away (found on resume): the agent
+    /// resolved it.
+    pub fn resolved_meanwhile(&self, key: &str) -> Result<usize, DeskError> {
+        self.apply(key, |_, out| {
+            out.push(DeskEvent::Ended {
+                by: baton_desk::EndedBy::Agent,
+                reason: baton_desk::EndReason::Resolved,
+            });
+            Ok(())
+        })
+    }
+
     /// Works out what a desk event means for the chat under `key` and sends it, in one step; an
     /// `Ended` closes the chat. How many events were sent (0 for a chat that is not open here).
     pub fn apply(

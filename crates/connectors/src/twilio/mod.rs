@@ -465,13 +465,7 @@ impl ServiceDesk for TwilioDesk {
                 false,
             );
             if now.get("state").and_then(Value::as_str) == Some("closed") {
-                self.inner.chats.apply(&parts.conversation, |_, out| {
-                    out.push(DeskEvent::Ended {
-                        by: EndedBy::Agent,
-                        reason: EndReason::Resolved,
-                    });
-                    Ok(())
-                })?;
+                self.inner.chats.resolved_meanwhile(&parts.conversation)?;
             }
             Ok(chat)
         })

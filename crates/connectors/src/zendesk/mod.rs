@@ -449,13 +449,7 @@ impl ServiceDesk for ZendeskDesk {
             let active = str_at(&now, &["conversation", "activeSwitchboardIntegration", "name"]);
             if active.is_some_and(|active| active != self.inner.config.switchboard_integration) {
                 // Control went back while Baton was down: the chat is over.
-                self.inner.chats.apply(&conversation, |_, out| {
-                    out.push(DeskEvent::Ended {
-                        by: EndedBy::Agent,
-                        reason: EndReason::Resolved,
-                    });
-                    Ok(())
-                })?;
+                self.inner.chats.resolved_meanwhile(&conversation)?;
             }
             Ok(chat)
         })
