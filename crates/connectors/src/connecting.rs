@@ -361,6 +361,7 @@ mod tests {
                 request,
                 queued_at: chrono::Utc::now(),
                 agent: None,
+                state: None,
             })
             .await
             .expect("a resume is accepted before the desk connects");

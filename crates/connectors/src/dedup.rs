@@ -53,6 +53,33 @@ pub fn hand_back(fields: Option<&serde_json::Map<String, serde_json::Value>>) ->
     baton_desk::EndReason::HandBack { resume, variables }
 }
 
+/// The hand-back an agent typed as a command's words, `[action] [name=value …]` (Matrix's
+/// `!handback`, Salesforce's): a value is JSON where it parses as JSON, else text. The word not
+/// understood, as an error.
+pub fn hand_back_words<'a>(words: impl Iterator<Item = &'a str>) -> Result<baton_desk::EndReason, String> {
+    let (resume, variables) = hand_back_parts(words)?;
+    Ok(baton_desk::EndReason::HandBack { resume, variables })
+}
+
+/// [`hand_back_words`]'s action and variables.
+pub(crate) fn hand_back_parts<'a>(
+    words: impl Iterator<Item = &'a str>,
+) -> Result<(Option<String>, std::collections::BTreeMap<String, serde_json::Value>), String> {
+    let mut resume = None;
+    let mut variables = std::collections::BTreeMap::new();
+    for (idx, word) in words.enumerate() {
+        match word.split_once('=') {
+            Some((name, value)) if !name.is_empty() => {
+                let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+                variables.insert(name.to_owned(), value);
+            }
+            _ if idx == 0 => resume = Some(word.to_owned()),
+            _ => return Err(word.to_owned()),
+        }
+    }
+    Ok((resume, variables))
+}
+
 /// The field an agent sets to name the action the assistant resumes on hand-back.
 pub const RESUME_KEY: &str = "baton_resume";
 /// Fields named `baton_var_NAME` become the variable `NAME` on hand-back.
@@ -71,5 +98,17 @@ mod tests {
         assert!(seen.insert("c"));
         assert!(seen.insert("a"), "the oldest was forgotten");
         assert!(!seen.insert("c"));
+    }
+
+    #[test]
+    fn hand_back_words_read_the_action_and_typed_variables() {
+        let reason = hand_back_words("pay_bill amount=42 note=late".split_whitespace()).unwrap();
+        let baton_desk::EndReason::HandBack { resume, variables } = reason else {
+            unreachable!()
+        };
+        assert_eq!(resume.as_deref(), Some("pay_bill"));
+        assert_eq!(variables["amount"], serde_json::json!(42));
+        assert_eq!(variables["note"], serde_json::json!("late"));
+        assert_eq!(hand_back_words("a b".split_whitespace()), Err("b".to_owned()));
     }
 }

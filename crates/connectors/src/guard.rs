@@ -68,7 +68,7 @@ impl Policy {
         Ok(())
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let seconds = self.backoff_secs * 2f64.powi(attempt.saturating_sub(1) as i32);
         Duration::from_secs_f64(seconds.min(self.max_backoff_secs))
     }

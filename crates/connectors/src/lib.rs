@@ -4,9 +4,11 @@
 //! - [`webhook`]: the webhook desk protocol (a team's own desk software), signed both ways.
 //! - [`matrix`]: agents in any Matrix client, over the Client-Server API.
 //! - [`chatwoot`]: agents in Chatwoot, on an API-channel inbox Baton feeds.
+//! - [`genesys`]: agents in Genesys Cloud, through Open Messaging and the Notifications API.
 //! - [`connecting`]: a desk that could not connect at startup, retried in the background.
 //! - [`dedup`]: the event ids a desk delivered, to drop its duplicates; hand-back fields.
 //! - [`twilio`]: agents in Twilio Flex, through Conversations and the Interactions API.
+//! - [`salesforce`]: agents in Salesforce, through Enhanced Chat's guest API and event stream.
 //! - [`zendesk`]: agents in Zendesk's Agent Workspace, through Sunshine Conversations.
 //! - [`guard`]: timeouts, retries with backoff and a circuit breaker for every outgoing call.
 //! - [`simulation`]: what the simulated SaaS desks share (their webhook sinks, observations).
@@ -19,8 +21,10 @@ mod chats;
 pub mod chatwoot;
 pub mod connecting;
 pub mod dedup;
+pub mod genesys;
 pub mod guard;
 pub mod matrix;
+pub mod salesforce;
 pub mod signing;
 pub mod simulation;
 pub mod twilio;

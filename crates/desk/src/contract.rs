@@ -312,6 +312,7 @@ pub async fn resume_after_restart_continues_the_chat<H: Harness>(harness: &mut H
             request: chat.request.clone(),
             queued_at: chat.transfer.opened_at(),
             agent: Some(agent.id.clone()),
+            state: chat.transfer.desk_state().cloned(),
         })
         .await
         .expect("resume");

@@ -279,6 +279,22 @@ pub enum DeskEvent {
         reason: EndReason,
     },
     Error(DeskErrorKind),
+    /// What the desk needs to find this chat again after a restart (a guest token, the last
+    /// event seen), which Baton stores with the transfer and hands back in [`ChatResume::state`].
+    /// Sent again whenever it changes; the customer sees nothing of it.
+    Resumable(ChatState),
+}
+
+/// A desk's opaque state for one chat, kept by Baton between restarts. It may hold a secret (an
+/// access token), so its `Debug` shows only its length.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ChatState(pub String);
+
+impl std::fmt::Debug for ChatState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChatState([{} bytes redacted])", self.0.len())
+    }
 }
 
 /// Who ended a chat.
@@ -333,6 +349,9 @@ pub struct ChatResume {
     pub queued_at: DateTime<Utc>,
     /// The agent in the chat, if one had joined.
     pub agent: Option<AgentId>,
+    /// The desk's last [`DeskEvent::Resumable`] state for the chat, if it sent one.
+    #[serde(default)]
+    pub state: Option<ChatState>,
 }
 
 /// `Option<Duration>` as whole seconds.

@@ -26,7 +26,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ChatId, QueueName, SessionId, TransferId};
-use crate::service_desk::{AgentProfile, DeskErrorKind, DeskEvent, EndReason, EndedBy, OfflinePolicy, secs_opt};
+use crate::service_desk::{
+    AgentProfile, ChatState, DeskErrorKind, DeskEvent, EndReason, EndedBy, OfflinePolicy, secs_opt,
+};
 
 /// Where a transfer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -222,6 +224,9 @@ pub struct Transfer {
     /// a restart needs to find the chat again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     desk: Option<String>,
+    /// The desk's state for finding the chat again after a restart (`DeskEvent::Resumable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    desk_state: Option<ChatState>,
     /// The agent offered or in the chat.
     agent: Option<AgentProfile>,
     position: Option<u32>,
@@ -253,6 +258,7 @@ impl Transfer {
             state: TransferState::Requested,
             chat: None,
             desk: None,
+            desk_state: None,
             agent: None,
             position: None,
             estimated_wait: None,
@@ -297,9 +303,18 @@ impl Transfer {
         self.updated_at
     }
 
-    /// Records the desk's id for the chat (after `start_chat`); not a transition.
+    /// Records the desk's id for the chat (after `start_chat`); not a transition. A state the
+    /// desk kept for another chat is dropped.
     pub fn attach_chat(&mut self, chat: ChatId) {
+        if self.chat.as_ref() != Some(&chat) {
+            self.desk_state = None;
+        }
         self.chat = Some(chat);
+    }
+
+    /// The desk's last state for the chat (`DeskEvent::Resumable`), for `ChatResume`.
+    pub fn desk_state(&self) -> Option<&ChatState> {
+        self.desk_state.as_ref()
     }
 
     /// The configured desk that holds the chat; `None` for the default desk.
@@ -380,6 +395,10 @@ impl Transfer {
                     return Err(self.unexpected("transfer_started"));
                 }
                 (Offered, TransferCause::TransferStarted { agent })
+            }
+            DeskEvent::Resumable(state) => {
+                self.desk_state = Some(state);
+                return Ok(Vec::new());
             }
             DeskEvent::AgentTyping(_)
             | DeskEvent::AgentMessage(_)

@@ -88,6 +88,67 @@ pub enum DeskSpec {
     Chatwoot(ChatwootSpec),
     Zendesk(ZendeskSpec),
     TwilioFlex(TwilioFlexSpec),
+    Salesforce(SalesforceSpec),
+    Genesys(GenesysSpec),
+}
+
+/// `kind = "genesys"`: Genesys Cloud through an Open Messaging integration
+/// (`docs/desks/genesys.md`). The client secret and the webhook secret come from `*_env` or
+/// `*_file`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesysSpec {
+    /// The org's region domain, `mypurecloud.com`, `mypurecloud.de`, `euw2.pure.cloud`, …: the
+    /// API is `https://api.{region}`, the login `https://login.{region}`.
+    pub region: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    #[serde(default)]
+    pub client_secret_file: Option<std::path::PathBuf>,
+    pub integration_id: String,
+    /// The integration's outbound notification webhook signature secret.
+    #[serde(default)]
+    pub webhook_secret_env: Option<String>,
+    #[serde(default)]
+    pub webhook_secret_file: Option<std::path::PathBuf>,
+    /// The Genesys queue id of each Baton queue (`"*"` for the default): agents joining and
+    /// leaving are read from these queues' notifications, availability from their observations.
+    #[serde(default)]
+    pub queues: std::collections::BTreeMap<String, String>,
+    /// The API and login bases; only a test or a benchmark sets them.
+    #[serde(default)]
+    pub api_url: Option<String>,
+    #[serde(default)]
+    pub login_url: Option<String>,
+    #[serde(default)]
+    pub join_timeout_secs: Option<u64>,
+    #[serde(default)]
+    pub retry: baton_connectors::guard::Policy,
+}
+
+/// `kind = "salesforce"`: Salesforce Enhanced Chat, through its guest API and event stream
+/// (`docs/desks/salesforce.md`). It needs no secret: each chat gets its own guest token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SalesforceSpec {
+    /// The deployment's Salesforce Messaging URL, `https://{domain}.my.salesforce-scrt.com`.
+    pub url: String,
+    /// The org's id (`00D…`).
+    pub org_id: String,
+    /// The Embedded Service deployment's API name.
+    pub deployment: String,
+    /// The hidden pre-chat fields the brief goes into (`summary`, `transcript_url`, `session`,
+    /// `queue`); defaults `Baton_Summary`, `Baton_Transcript_URL`, `Baton_Session`, `Baton_Queue`.
+    #[serde(default)]
+    pub fields: baton_connectors::salesforce::PreChatFields,
+    /// Post the assistant's transcript as the conversation's first message (default true).
+    #[serde(default)]
+    pub post_transcript: Option<bool>,
+    #[serde(default)]
+    pub join_timeout_secs: Option<u64>,
+    #[serde(default)]
+    pub retry: baton_connectors::guard::Policy,
 }
 
 /// `kind = "twilio_flex"`: Twilio Flex through Conversations and the Interactions API

@@ -7,13 +7,17 @@ use std::time::Duration;
 
 use baton_connectors::chatwoot::{ChatwootConfig, ChatwootDesk};
 use baton_connectors::connecting::Connecting;
+use baton_connectors::genesys::{GenesysConfig, GenesysDesk};
 use baton_connectors::matrix::{MatrixConfig, MatrixDesk};
+use baton_connectors::salesforce::{SalesforceConfig, SalesforceDesk};
 use baton_connectors::twilio::{TwilioConfig, TwilioDesk};
 use baton_connectors::webhook::{WebhookConfig, WebhookDesk};
 use baton_connectors::zendesk::{SupportApi, ZendeskConfig, ZendeskDesk};
 use baton_desk::{QueueName, ServiceDesk};
 
-use crate::config::{ChatwootSpec, Config, DeskSpec, TwilioFlexSpec, WebhookSpec, ZendeskSpec};
+use crate::config::{
+    ChatwootSpec, Config, DeskSpec, GenesysSpec, SalesforceSpec, TwilioFlexSpec, WebhookSpec, ZendeskSpec,
+};
 
 /// Baton's own desk's name in routes.
 pub const OWN: &str = "own";
@@ -166,6 +170,65 @@ fn zendesk(name: &str, spec: &ZendeskSpec, env: &(dyn Fn(&str) -> Option<String>
         retry: spec.retry.clone(),
     };
     named(name, ZendeskDesk::new(name, config), spec.join_timeout_secs)
+}
+
+fn genesys(name: &str, spec: &GenesysSpec, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<NamedDesk, String> {
+    let at = format!("desks.{name}");
+    let client_secret = secret(
+        &at,
+        "client_secret",
+        spec.client_secret_env.as_deref(),
+        spec.client_secret_file.as_deref(),
+        env,
+    )?;
+    let webhook_secret = secret(
+        &at,
+        "webhook_secret",
+        spec.webhook_secret_env.as_deref(),
+        spec.webhook_secret_file.as_deref(),
+        env,
+    )?;
+    let region = spec.region.trim().trim_matches('/');
+    if region.is_empty()
+        || !region
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        return Err(format!(
+            "{at}.region: a domain such as \"mypurecloud.com\", not {region:?}"
+        ));
+    }
+    for queue in spec.queues.keys() {
+        if queue != "*" && QueueName::parse(queue).is_err() {
+            return Err(format!("{at}.queues.{queue}: not a queue name"));
+        }
+    }
+    let config = GenesysConfig {
+        api_url: spec.api_url.clone().unwrap_or_else(|| format!("https://api.{region}")),
+        login_url: spec
+            .login_url
+            .clone()
+            .unwrap_or_else(|| format!("https://login.{region}")),
+        client_id: spec.client_id.clone(),
+        client_secret,
+        integration_id: spec.integration_id.clone(),
+        webhook_secret,
+        queues: spec.queues.clone(),
+        retry: spec.retry.clone(),
+    };
+    named(name, GenesysDesk::new(name, config), spec.join_timeout_secs)
+}
+
+fn salesforce(name: &str, spec: &SalesforceSpec) -> Result<NamedDesk, String> {
+    let config = SalesforceConfig {
+        url: spec.url.clone(),
+        org_id: spec.org_id.clone(),
+        deployment: spec.deployment.clone(),
+        fields: spec.fields.clone(),
+        post_transcript: spec.post_transcript.unwrap_or(true),
+        retry: spec.retry.clone(),
+    };
+    named(name, SalesforceDesk::new(name, config), spec.join_timeout_secs)
 }
 
 fn twilio_flex(
@@ -339,6 +402,14 @@ pub fn check(config: &Config, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> 
                 Err(problem) => problems.push(problem),
             },
             DeskSpec::TwilioFlex(spec) => match twilio_flex(name, spec, config.public_url.as_deref(), env) {
+                Ok(desk) => desks.push(Checked::Ready(desk)),
+                Err(problem) => problems.push(problem),
+            },
+            DeskSpec::Genesys(spec) => match genesys(name, spec, env) {
+                Ok(desk) => desks.push(Checked::Ready(desk)),
+                Err(problem) => problems.push(problem),
+            },
+            DeskSpec::Salesforce(spec) => match salesforce(name, spec) {
                 Ok(desk) => desks.push(Checked::Ready(desk)),
                 Err(problem) => problems.push(problem),
             },

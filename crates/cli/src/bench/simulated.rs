@@ -1,6 +1,8 @@
-//! `baton bench transfer --desk chatwoot`, `zendesk` and `twilio-flex`: the same transfers to a
-//! SaaS desk, against its simulation (`baton_connectors::{chatwoot,zendesk,twilio}::sim`) in this process, whose
-//! webhooks reach the server's webhook router signed, over loopback HTTP. Measured: from each
+//! `baton bench transfer --desk chatwoot`, `zendesk`, `twilio-flex` and `salesforce`: the same
+//! transfers to a SaaS desk, against its simulation
+//! (`baton_connectors::{chatwoot,zendesk,twilio,salesforce}::sim`) in this process, whose webhooks
+//! reach the server's webhook router signed, over loopback HTTP (Salesforce's events come on a
+//! server-sent event stream Baton reads instead, so it has no webhook to time). Measured: from each
 //! customer's message to their conversation being handed to the agents, and then, on those
 //! chats, the overhead Baton adds per forwarded message each way: from a customer's message being
 //! sent to it arriving at the desk, and from the desk delivering an agent's message to Baton
@@ -13,10 +15,10 @@ use anyhow::Context as _;
 use serde_json::json;
 
 use baton_connectors::simulation::{self, Observed, Sink};
-use baton_connectors::{chatwoot, twilio, zendesk};
+use baton_connectors::{chatwoot, salesforce, twilio, zendesk};
 use baton_dialog::Engine;
 use baton_server::Config;
-use baton_server::config::{ChatwootSpec, DeskSpec, TwilioFlexSpec, ZendeskSpec};
+use baton_server::config::{ChatwootSpec, DeskSpec, SalesforceSpec, TwilioFlexSpec, ZendeskSpec};
 
 use super::VERSION;
 use super::desk::{Arrivals, DeskSide, Measured, Row, measure};
@@ -29,6 +31,26 @@ trait SimulatedAgent: Send + Sync + 'static {
     /// The agent takes the conversation.
     async fn take(&self, conversation: &str);
     async fn say(&self, conversation: &str, text: &str);
+    /// Whether the agent's messages reach Baton as webhooks, whose answer can be timed.
+    fn webhooks(&self) -> bool {
+        true
+    }
+}
+
+impl SimulatedAgent for salesforce::sim::Sim {
+    fn set_sink(&self, _sink: Sink) {}
+    fn observe(&self) -> tokio::sync::mpsc::UnboundedReceiver<Observed> {
+        salesforce::sim::Sim::observe(self)
+    }
+    async fn take(&self, conversation: &str) {
+        self.agent_joins(conversation, AGENT_NAME);
+    }
+    async fn say(&self, conversation: &str, text: &str) {
+        self.agent_says(conversation, AGENT_NAME, text);
+    }
+    fn webhooks(&self) -> bool {
+        false
+    }
 }
 
 const AGENT_NAME: &str = "Ann Agent";
@@ -183,6 +205,31 @@ pub async fn bench_zendesk(args: TransferArgs, engine: Engine, cores: usize) -> 
     .await
 }
 
+pub async fn bench_salesforce(args: TransferArgs, engine: Engine, cores: usize) -> anyhow::Result<i32> {
+    use salesforce::sim;
+    let desk = sim::Sim::start().await.context("starting the simulated Salesforce")?;
+    let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    let spec = DeskSpec::Salesforce(SalesforceSpec {
+        url: desk.url.clone(),
+        org_id: sim::ORG_ID.to_owned(),
+        deployment: sim::DEPLOYMENT.to_owned(),
+        fields: Default::default(),
+        post_transcript: None,
+        join_timeout_secs: None,
+        retry: Default::default(),
+    });
+    run(
+        args,
+        engine,
+        cores,
+        &dir,
+        spec,
+        desk,
+        ("salesforce", "conversation routed in Salesforce"),
+    )
+    .await
+}
+
 fn write(dir: &tempfile::TempDir, name: &str, secret: &str) -> anyhow::Result<std::path::PathBuf> {
     let path = dir.path().join(name);
     std::fs::write(&path, secret).with_context(|| format!("writing {}", path.display()))?;
@@ -306,17 +353,18 @@ impl<A: SimulatedAgent> DeskSide for SimulatedSide<A> {
                 to_desk.push(at.saturating_duration_since(sent));
             }
         }
-        Ok(vec![
-            Row {
-                key: "forward_to_desk",
-                label: "customer message → arrives at the desk",
-                values: to_desk,
-            },
-            Row {
+        let mut rows = vec![Row {
+            key: "forward_to_desk",
+            label: "customer message → arrives at the desk",
+            values: to_desk,
+        }];
+        if self.agent.webhooks() {
+            rows.push(Row {
                 key: "forward_from_desk",
                 label: "agent message webhook → answered by Baton",
                 values: from_desk,
-            },
-        ])
+            });
+        }
+        Ok(rows)
     }
 }

@@ -69,6 +69,8 @@ pub enum BenchDesk {
     Zendesk,
     /// The Twilio Flex desk, against the simulated Twilio in this process.
     TwilioFlex,
+    /// The Salesforce desk, against the simulated Enhanced Chat in this process.
+    Salesforce,
 }
 
 const ASK_FOR_A_HUMAN: &str = "I want to talk to a person";
@@ -94,6 +96,7 @@ pub fn run(args: TransferArgs) -> anyhow::Result<i32> {
         BenchDesk::Chatwoot => runtime.block_on(super::simulated::bench_chatwoot(args, engine, cores)),
         BenchDesk::Zendesk => runtime.block_on(super::simulated::bench_zendesk(args, engine, cores)),
         BenchDesk::TwilioFlex => runtime.block_on(super::simulated::bench_twilio_flex(args, engine, cores)),
+        BenchDesk::Salesforce => runtime.block_on(super::simulated::bench_salesforce(args, engine, cores)),
     }
 }
 

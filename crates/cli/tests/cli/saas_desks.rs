@@ -1,6 +1,7 @@
-//! `baton serve` with each SaaS desk (Chatwoot, Zendesk, Twilio Flex), against its simulation
-//! (`baton_connectors::{chatwoot,zendesk,twilio}::sim`), whose signed webhooks reach the server's
-//! webhook router over HTTP: a customer on the HTTP API and an agent in the (simulated) desk
+//! `baton serve` with each SaaS desk (Chatwoot, Zendesk, Twilio Flex, Salesforce), against its
+//! simulation (`baton_connectors::{chatwoot,zendesk,twilio,salesforce}::sim`), whose signed
+//! webhooks reach the server's webhook router over HTTP (Salesforce's events come on a stream the
+//! server reads): a customer on the HTTP API and an agent in the (simulated) desk
 //! through a whole transfer that goes on after `kill -9` of the server and ends from the desk.
 //! The server logs at debug level, the most it says: the desk's secrets must not be in it.
 
@@ -9,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use baton_connectors::simulation::{self, Sink};
-use baton_connectors::{chatwoot, twilio, zendesk};
+use baton_connectors::{chatwoot, salesforce, twilio, zendesk};
 
 use crate::served::Server;
 
@@ -46,7 +47,7 @@ async fn chat_survives_kill_9(
     connect: impl FnOnce(Sink),
     desk: &str,
     (log_line, secrets): (&str, &[&str]),
-) {
+) -> String {
     let debug = [("RUST_LOG", "debug")];
     let server = Server::start_with(dir, &debug);
     let address = Arc::new(Mutex::new(server.address.clone()));
@@ -101,6 +102,7 @@ async fn chat_survives_kill_9(
         .filter(|(status, _)| *status != 599)
         .collect();
     assert_eq!(refused, [], "the server refused webhooks");
+    log
 }
 
 fn write(dir: &Path, name: &str, secret: &str) -> String {
@@ -281,4 +283,79 @@ async fn a_twilio_flex_chat_through_the_server_goes_on_after_kill_9() {
         ("twilio flex interaction created", &[sim::AUTH_TOKEN]),
     )
     .await;
+}
+
+impl AgentSide for salesforce::sim::Sim {
+    fn handed_over(&self) -> Option<String> {
+        self.conversation_ids().into_iter().next()
+    }
+    async fn take(&self, conversation: &str) {
+        self.agent_joins(conversation, "Ann Agent");
+    }
+    async fn say(&self, conversation: &str, text: &str) {
+        self.agent_says(conversation, "Ann Agent", text);
+    }
+    fn customer_said(&self, conversation: &str, text: &str) -> bool {
+        self.conversation(conversation, |found| {
+            found
+                .messages
+                .iter()
+                .any(|message| message.role == "EndUser" && message.text == text)
+        })
+        .unwrap_or(false)
+    }
+    async fn end(&self, conversation: &str) {
+        self.close(conversation);
+    }
+    fn refused(&self) -> Vec<(u16, String)> {
+        Vec::new()
+    }
+}
+
+/// Salesforce keeps no secret in the configuration; the chat's guest token is kept in the
+/// database to resume after `kill -9`, and never logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_salesforce_chat_through_the_server_goes_on_after_kill_9() {
+    use salesforce::sim;
+    let sim = sim::Sim::start().await.expect("the simulation starts");
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[desks.salesforce]\nkind = \"salesforce\"\nurl = \"{}\"\norg_id = \"{}\"\ndeployment = \"{}\"\n\n\
+         [routes]\n\"*\" = [\"salesforce\", \"own\"]\n",
+        sim.url,
+        sim::ORG_ID,
+        sim::DEPLOYMENT,
+    );
+    std::fs::write(dir.path().join("baton.toml"), config).unwrap();
+    let log = chat_survives_kill_9(
+        dir.path(),
+        &*sim,
+        |_| {},
+        "salesforce",
+        ("salesforce conversation started", &[]),
+    )
+    .await;
+    let tokens = sim.issued_tokens();
+    assert!(!tokens.is_empty());
+    for token in tokens {
+        assert!(!log.contains(&token), "a guest token is in the log");
+    }
+    // The transcript went first, then the customer's messages, each once.
+    let conversation = sim.conversation_ids().remove(0);
+    let customer: Vec<String> = sim
+        .conversation(&conversation, |found| {
+            found
+                .messages
+                .iter()
+                .filter(|message| message.role == "EndUser")
+                .map(|message| message.text.clone())
+                .collect()
+        })
+        .unwrap();
+    assert!(customer[0].contains("I want to talk to a person"), "{customer:?}");
+    assert_eq!(
+        customer.iter().filter(|text| *text == "are you still there").count(),
+        1,
+        "{customer:?}"
+    );
 }

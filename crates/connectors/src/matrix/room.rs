@@ -20,7 +20,7 @@
 //! waiting      ─ join timeout (the desk's timer) ─→ ended                Ended{Desk, JoinTimedOut}
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use baton_desk::{AgentId, AgentMessage, AgentProfile, DeskEvent, EndReason, EndedBy, MessageId, QueueName};
 use chrono::{DateTime, Utc};
@@ -440,23 +440,15 @@ impl Room {
         match name {
             "end" => self.end_by_agent(EndReason::Resolved, "Chat ended as resolved.", actions),
             "handback" => {
-                let mut resume = None;
-                let mut variables = BTreeMap::new();
-                for (idx, word) in words.enumerate() {
-                    match word.split_once('=') {
-                        Some((name, value)) if !name.is_empty() => {
-                            let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
-                            variables.insert(name.to_owned(), value);
-                        }
-                        _ if idx == 0 => resume = Some(word.to_owned()),
-                        _ => {
-                            actions.push(Action::Notice(format!(
-                                "Not understood: {word:?}. Usage: !handback [action] [name=value …]"
-                            )));
-                            return;
-                        }
+                let (resume, variables) = match crate::dedup::hand_back_parts(words) {
+                    Ok(parts) => parts,
+                    Err(word) => {
+                        actions.push(Action::Notice(format!(
+                            "Not understood: {word:?}. Usage: !handback [action] [name=value …]"
+                        )));
+                        return;
                     }
-                }
+                };
                 let notice = match &resume {
                     Some(action) => format!("Handed back to the assistant, which resumes with {action}."),
                     None => "Handed back to the assistant.".to_owned(),
@@ -580,6 +572,7 @@ pub(crate) fn localpart(user: &str) -> &str {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::collections::BTreeMap;
     use tokio::sync::mpsc;
 
     const BOT: &str = "@baton:hs";

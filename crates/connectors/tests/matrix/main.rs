@@ -464,6 +464,7 @@ async fn matrix_messages_sent_while_baton_was_down_arrive_once_after_resume() {
             request: request.clone(),
             queued_at: follow.transfer.opened_at(),
             agent: Some(AgentId::parse(&ann.user).unwrap()),
+            state: None,
         })
         .await
         .expect("resume");

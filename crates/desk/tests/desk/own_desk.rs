@@ -229,6 +229,7 @@ async fn a_queued_chat_resumes_at_its_place_in_line() {
             request: first,
             queued_at: earlier,
             agent: None,
+            state: None,
         })
         .await
         .unwrap();

@@ -211,6 +211,7 @@ fn offers_go_to_the_longest_idle_available_agent() {
                 request: sample_request(busy_chat, queue("billing")),
                 queued_at: t0(),
                 agent: Some(id(busy_agent)),
+                state: None,
             };
             state.resume(resume, t0() + secs(5)).unwrap();
         }
@@ -252,6 +253,7 @@ fn resuming_a_chat_twice_changes_nothing() {
         request: sample_request("c1", queue("billing")),
         queued_at: t0(),
         agent: Some(id("ada")),
+        state: None,
     };
     state.resume(resume.clone(), t0()).unwrap();
     assert!(state.resume(resume, t0()).unwrap().is_empty());

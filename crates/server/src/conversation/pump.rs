@@ -104,7 +104,8 @@ async fn keep_alive(conversations: &Conversations, session_id: &str) {
 /// One desk event: apply, persist, publish; at the end, the dialog takes the customer back.
 #[tracing::instrument(skip_all, fields(session_id = %link.session, transfer = %link.transfer))]
 async fn handle(conversations: &Arc<Conversations>, link: &Link, event: DeskEvent) {
-    // Typing and read receipts change nothing stored.
+    // Typing and read receipts change nothing stored; a desk's state for resuming changes only
+    // the transfer.
     match &event {
         DeskEvent::AgentTyping(typing) => {
             conversations

@@ -444,6 +444,7 @@ pub(crate) async fn resume_all(conversations: &Arc<Conversations>) -> Result<usi
             request: loaded.request.clone(),
             queued_at: transfer.opened_at(),
             agent,
+            state: transfer.desk_state().cloned(),
         };
         let desk = transfer.desk().map(str::to_owned);
         match conversations.desk.of(desk.as_deref()).resume(resume).await {
