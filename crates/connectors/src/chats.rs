@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 
-use baton_desk::{AgentProfile, Availability, ChatId, DeskError, DeskErrorKind, DeskEvent, Online};
+use baton_desk::{
+    AgentProfile, Availability, ChatId, ChatRequest, DeskError, DeskErrorKind, DeskEvent, Online, Speaker,
+};
 use tokio::sync::mpsc;
 
 /// One open chat; `C` is the connector's customer call, `E` what else it keeps per chat.
@@ -191,5 +193,51 @@ pub(crate) fn online_if(any: bool) -> Availability {
     Availability {
         online: if any { Online::Yes } else { Online::No },
         ..unknown()
+    }
+}
+
+/// The conversation so far as one message for a desk that shows only messages (Salesforce,
+/// Genesys): a heading, `Who: text` lines, the link to the whole transcript; the newest lines kept
+/// to stay within `max_chars`.
+pub(crate) fn transcript_message(request: &ChatRequest, max_chars: usize) -> String {
+    let heading = "[The conversation with the assistant before the transfer]";
+    let mut lines: Vec<String> = request
+        .transcript
+        .iter()
+        .map(|line| {
+            let who = match &line.speaker {
+                Speaker::Customer => "Customer",
+                Speaker::Assistant => "Assistant",
+                Speaker::Agent(name) => name.as_str(),
+                Speaker::System => "System",
+            };
+            format!("{who}: {}", line.text.trim())
+        })
+        .collect();
+    let tail = request
+        .transcript_url
+        .as_ref()
+        .map(|url| format!("\nWhole transcript: {url}"))
+        .unwrap_or_default();
+    let mut length = lines.iter().map(|line| line.chars().count() + 1).sum::<usize>();
+    let room = max_chars.saturating_sub(heading.len() + tail.chars().count());
+    while lines.len() > 1 && length > room {
+        length -= lines.remove(0).chars().count() + 1;
+    }
+    if lines.is_empty() {
+        lines.push("The customer asks for an agent.".to_owned());
+    }
+    let body: String = lines.join("\n").chars().take(room).collect();
+    format!("{heading}\n{body}{tail}")
+}
+
+/// The brief's message to the agent and summary as one text, each once.
+pub(crate) fn brief_text(request: &ChatRequest) -> String {
+    let summary = request.brief.summary.trim();
+    let to_agent = request.brief.message_to_agent.trim();
+    if to_agent.is_empty() || summary.contains(to_agent) {
+        summary.to_owned()
+    } else {
+        format!("{to_agent}\n{summary}").trim().to_owned()
     }
 }

@@ -1,6 +1,6 @@
-//! `baton bench transfer --desk chatwoot`, `zendesk`, `twilio-flex` and `salesforce`: the same
-//! transfers to a SaaS desk, against its simulation
-//! (`baton_connectors::{chatwoot,zendesk,twilio,salesforce}::sim`) in this process, whose webhooks
+//! `baton bench transfer --desk chatwoot`, `zendesk`, `twilio-flex`, `salesforce` and `genesys`:
+//! the same transfers to a SaaS desk, against its simulation
+//! (`baton_connectors::{chatwoot,zendesk,twilio,salesforce,genesys}::sim`) in this process, whose webhooks
 //! reach the server's webhook router signed, over loopback HTTP (Salesforce's events come on a
 //! server-sent event stream Baton reads instead, so it has no webhook to time). Measured: from each
 //! customer's message to their conversation being handed to the agents, and then, on those
@@ -15,10 +15,10 @@ use anyhow::Context as _;
 use serde_json::json;
 
 use baton_connectors::simulation::{self, Observed, Sink};
-use baton_connectors::{chatwoot, salesforce, twilio, zendesk};
+use baton_connectors::{chatwoot, genesys, salesforce, twilio, zendesk};
 use baton_dialog::Engine;
 use baton_server::Config;
-use baton_server::config::{ChatwootSpec, DeskSpec, SalesforceSpec, TwilioFlexSpec, ZendeskSpec};
+use baton_server::config::{ChatwootSpec, DeskSpec, GenesysSpec, SalesforceSpec, TwilioFlexSpec, ZendeskSpec};
 
 use super::VERSION;
 use super::desk::{Arrivals, DeskSide, Measured, Row, measure};
@@ -34,6 +34,21 @@ trait SimulatedAgent: Send + Sync + 'static {
     /// Whether the agent's messages reach Baton as webhooks, whose answer can be timed.
     fn webhooks(&self) -> bool {
         true
+    }
+}
+
+impl SimulatedAgent for genesys::sim::Sim {
+    fn set_sink(&self, sink: Sink) {
+        genesys::sim::Sim::set_sink(self, sink);
+    }
+    fn observe(&self) -> tokio::sync::mpsc::UnboundedReceiver<Observed> {
+        genesys::sim::Sim::observe(self)
+    }
+    async fn take(&self, conversation: &str) {
+        self.agent_joins(conversation, AGENT_NAME);
+    }
+    async fn say(&self, conversation: &str, text: &str) {
+        self.agent_says(conversation, AGENT_NAME, text).await;
     }
 }
 
@@ -201,6 +216,40 @@ pub async fn bench_zendesk(args: TransferArgs, engine: Engine, cores: usize) -> 
         spec,
         desk,
         ("zendesk", "control passed to the Agent Workspace"),
+    )
+    .await
+}
+
+pub async fn bench_genesys(args: TransferArgs, engine: Engine, cores: usize) -> anyhow::Result<i32> {
+    use genesys::sim;
+    let desk = sim::Sim::start()
+        .await
+        .context("starting the simulated Genesys Cloud")?;
+    let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    let client = write(&dir, "client-secret", sim::CLIENT_SECRET)?;
+    let secret = write(&dir, "webhook-secret", sim::WEBHOOK_SECRET)?;
+    let spec = DeskSpec::Genesys(GenesysSpec {
+        region: "mypurecloud.com".to_owned(),
+        client_id: sim::CLIENT_ID.to_owned(),
+        client_secret_env: None,
+        client_secret_file: Some(client),
+        integration_id: sim::INTEGRATION.to_owned(),
+        webhook_secret_env: None,
+        webhook_secret_file: Some(secret),
+        queues: [("*".to_owned(), sim::QUEUE.to_owned())].into(),
+        api_url: Some(desk.url.clone()),
+        login_url: Some(desk.url.clone()),
+        join_timeout_secs: None,
+        retry: Default::default(),
+    });
+    run(
+        args,
+        engine,
+        cores,
+        &dir,
+        spec,
+        desk,
+        ("genesys", "conversation started in Genesys Cloud"),
     )
     .await
 }

@@ -71,6 +71,8 @@ pub enum BenchDesk {
     TwilioFlex,
     /// The Salesforce desk, against the simulated Enhanced Chat in this process.
     Salesforce,
+    /// The Genesys Cloud desk, against the simulated Genesys Cloud in this process.
+    Genesys,
 }
 
 const ASK_FOR_A_HUMAN: &str = "I want to talk to a person";
@@ -97,6 +99,7 @@ pub fn run(args: TransferArgs) -> anyhow::Result<i32> {
         BenchDesk::Zendesk => runtime.block_on(super::simulated::bench_zendesk(args, engine, cores)),
         BenchDesk::TwilioFlex => runtime.block_on(super::simulated::bench_twilio_flex(args, engine, cores)),
         BenchDesk::Salesforce => runtime.block_on(super::simulated::bench_salesforce(args, engine, cores)),
+        BenchDesk::Genesys => runtime.block_on(super::simulated::bench_genesys(args, engine, cores)),
     }
 }
 

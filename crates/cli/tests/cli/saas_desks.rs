@@ -1,5 +1,5 @@
-//! `baton serve` with each SaaS desk (Chatwoot, Zendesk, Twilio Flex, Salesforce), against its
-//! simulation (`baton_connectors::{chatwoot,zendesk,twilio,salesforce}::sim`), whose signed
+//! `baton serve` with each SaaS desk (Chatwoot, Zendesk, Twilio Flex, Salesforce, Genesys), against its
+//! simulation (`baton_connectors::{chatwoot,zendesk,twilio,salesforce,genesys}::sim`), whose signed
 //! webhooks reach the server's webhook router over HTTP (Salesforce's events come on a stream the
 //! server reads): a customer on the HTTP API and an agent in the (simulated) desk
 //! through a whole transfer that goes on after `kill -9` of the server and ends from the desk.
@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use baton_connectors::simulation::{self, Sink};
-use baton_connectors::{chatwoot, salesforce, twilio, zendesk};
+use baton_connectors::{chatwoot, genesys, salesforce, twilio, zendesk};
 
 use crate::served::Server;
 
@@ -358,4 +358,61 @@ async fn a_salesforce_chat_through_the_server_goes_on_after_kill_9() {
         1,
         "{customer:?}"
     );
+}
+
+impl AgentSide for genesys::sim::Sim {
+    fn handed_over(&self) -> Option<String> {
+        self.conversation_ids().into_iter().next()
+    }
+    async fn take(&self, conversation: &str) {
+        self.agent_joins(conversation, "Ann Agent");
+    }
+    async fn say(&self, conversation: &str, text: &str) {
+        self.agent_says(conversation, "Ann Agent", text).await;
+    }
+    fn customer_said(&self, conversation: &str, text: &str) -> bool {
+        self.conversation(conversation, |found| {
+            found
+                .messages
+                .iter()
+                .any(|message| message.direction == "Inbound" && message.text == text)
+        })
+        .unwrap_or(false)
+    }
+    async fn end(&self, conversation: &str) {
+        self.agent_leaves(conversation, "Ann Agent");
+    }
+    fn refused(&self) -> Vec<(u16, String)> {
+        genesys::sim::Sim::refused(self)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_genesys_chat_through_the_server_goes_on_after_kill_9() {
+    use genesys::sim;
+    let sim = sim::Sim::start().await.expect("the simulation starts");
+    let dir = tempfile::tempdir().unwrap();
+    let (client, webhook) = (
+        write(dir.path(), "client", sim::CLIENT_SECRET),
+        write(dir.path(), "webhook", sim::WEBHOOK_SECRET),
+    );
+    let config = format!(
+        "[desks.genesys]\nkind = \"genesys\"\nregion = \"mypurecloud.com\"\napi_url = \"{url}\"\nlogin_url = \"{url}\"\n\
+         client_id = \"{}\"\nclient_secret_file = {client:?}\nintegration_id = \"{}\"\nwebhook_secret_file = {webhook:?}\n\
+         queues = {{ \"*\" = \"{}\" }}\n\n[routes]\n\"*\" = [\"genesys\", \"own\"]\n",
+        sim::CLIENT_ID,
+        sim::INTEGRATION,
+        sim::QUEUE,
+        url = sim.url,
+    );
+    std::fs::write(dir.path().join("baton.toml"), config).unwrap();
+    let secrets = [sim::CLIENT_SECRET, sim::WEBHOOK_SECRET];
+    chat_survives_kill_9(
+        dir.path(),
+        &*sim,
+        |sink| sim.set_sink(sink),
+        "genesys",
+        ("genesys conversation started", &secrets),
+    )
+    .await;
 }

@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 
 use baton_desk::{
     AgentId, AgentMessage, AgentProfile, Availability, Capabilities, Chat, ChatId, ChatRequest, ChatResume,
-    CustomerMessage, DeskError, DeskEvent, DeskFuture, EndReason, EndedBy, MessageId, QueueName, ServiceDesk, Speaker,
+    CustomerMessage, DeskError, DeskEvent, DeskFuture, EndReason, EndedBy, MessageId, QueueName, ServiceDesk,
     WebhookOutcome, WebhookReceiver, WebhookRequest,
 };
 
@@ -391,38 +391,6 @@ async fn deliver(inner: &Inner, customer: &str, conversation: &str, call: Outgoi
     Outcome::of(result, is_message)
 }
 
-/// The transcript as the first inbound message, the newest lines kept when it is long.
-fn transcript_text(request: &ChatRequest) -> String {
-    let heading = "[The conversation with the assistant before the transfer]";
-    let mut lines: Vec<String> = request
-        .transcript
-        .iter()
-        .map(|line| {
-            let who = match &line.speaker {
-                Speaker::Customer => "Customer",
-                Speaker::Assistant => "Assistant",
-                Speaker::Agent(name) => name.as_str(),
-                Speaker::System => "System",
-            };
-            format!("{who}: {}", line.text.trim())
-        })
-        .collect();
-    let tail = request
-        .transcript_url
-        .as_ref()
-        .map(|url| format!("\nWhole transcript: {url}"))
-        .unwrap_or_default();
-    while lines.len() > 1
-        && lines.iter().map(|line| line.len() + 1).sum::<usize>() + heading.len() + tail.len() > MESSAGE_CHARS
-    {
-        lines.remove(0);
-    }
-    if lines.is_empty() {
-        lines.push("The customer asks for an agent.".to_owned());
-    }
-    format!("{heading}\n{}{tail}", lines.join("\n"))
-}
-
 /// Custom attributes are strings; longer ones are cut.
 fn attribute(value: &str) -> Value {
     json!(value.chars().take(2_000).collect::<String>())
@@ -496,12 +464,7 @@ impl ServiceDesk for GenesysDesk {
                 let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
                 attributes.insert(name.clone(), attribute(&text));
             }
-            let mut summary = request.brief.summary.trim().to_owned();
-            let to_agent = request.brief.message_to_agent.trim();
-            if !to_agent.is_empty() && !summary.contains(to_agent) {
-                summary = format!("{to_agent}\n{summary}");
-            }
-            attributes.insert("baton_summary".into(), attribute(summary.trim()));
+            attributes.insert("baton_summary".into(), attribute(&crate::chats::brief_text(&request)));
             attributes.insert("baton_session".into(), attribute(request.session.as_str()));
             if let Some(url) = &request.transcript_url {
                 attributes.insert("baton_transcript_url".into(), attribute(url));
@@ -517,7 +480,7 @@ impl ServiceDesk for GenesysDesk {
                 .send_text(
                     &customer,
                     &first,
-                    &transcript_text(&request),
+                    &crate::chats::transcript_message(&request, MESSAGE_CHARS),
                     Some(Value::Object(attributes)),
                 )
                 .await?;

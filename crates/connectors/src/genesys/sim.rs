@@ -339,22 +339,24 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-fn gate(world: &mut World, headers: &HeaderMap) -> Result<(), Response> {
+fn gate(world: &mut World, headers: &HeaderMap) -> Result<(), Box<Response>> {
     if world.down {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::SERVICE_UNAVAILABLE,
             "service.unavailable",
             "Service unavailable",
-        ));
+        )));
     }
     if world.throttle > 0 {
         world.throttle -= 1;
-        return Err((
-            StatusCode::TOO_MANY_REQUESTS,
-            [("retry-after", "1")],
-            Json(json!({"status": 429, "code": "too.many.requests", "message": "Rate limit exceeded"})),
-        )
-            .into_response());
+        return Err(Box::new(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "1")],
+                Json(json!({"status": 429, "code": "too.many.requests", "message": "Rate limit exceeded"})),
+            )
+                .into_response(),
+        ));
     }
     let token = headers
         .get("authorization")
@@ -363,11 +365,11 @@ fn gate(world: &mut World, headers: &HeaderMap) -> Result<(), Response> {
         .unwrap_or_default();
     match world.tokens.get(token) {
         Some(expires) if *expires > Instant::now() => Ok(()),
-        _ => Err(error(
+        _ => Err(Box::new(error(
             StatusCode::UNAUTHORIZED,
             "bad.credentials",
             "Invalid login credentials.",
-        )),
+        ))),
     }
 }
 
@@ -414,7 +416,7 @@ async fn inbound(
 ) -> Response {
     let mut world = lock(&world);
     if let Err(response) = gate(&mut world, &headers) {
-        return response;
+        return *response;
     }
     if integration != INTEGRATION {
         return error(StatusCode::NOT_FOUND, "not.found", "Integration not found");
@@ -523,7 +525,7 @@ async fn inbound(
 async fn conversation(State((world, _, _)): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let mut world = lock(&world);
     if let Err(response) = gate(&mut world, &headers) {
-        return response;
+        return *response;
     }
     match world.conversations.get(&id) {
         Some(found) => Json(view(&id, found)).into_response(),
@@ -534,7 +536,7 @@ async fn conversation(State((world, _, _)): State<AppState>, Path(id): Path<Stri
 async fn disconnect(State((world, _, _)): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let mut world = lock(&world);
     if let Err(response) = gate(&mut world, &headers) {
-        return response;
+        return *response;
     }
     let Some(found) = world.conversations.get_mut(&id) else {
         return error(StatusCode::NOT_FOUND, "not.found", "Conversation not found");
@@ -547,7 +549,7 @@ async fn disconnect(State((world, _, _)): State<AppState>, Path(id): Path<String
 async fn create_channel(State((world, _, ws)): State<AppState>, headers: HeaderMap) -> Response {
     let mut world = lock(&world);
     if let Err(response) = gate(&mut world, &headers) {
-        return response;
+        return *response;
     }
     let id = new_id();
     world.channels.insert(
@@ -569,7 +571,7 @@ async fn subscribe(
 ) -> Response {
     let mut world = lock(&world);
     if let Err(response) = gate(&mut world, &headers) {
-        return response;
+        return *response;
     }
     let Some(socket) = world.channels.get_mut(&id) else {
         return error(StatusCode::NOT_FOUND, "not.found", "Channel not found");
@@ -614,7 +616,7 @@ async fn socket(State((world, _, _)): State<AppState>, Path(id): Path<String>, u
 async fn observations(State((world, _, _)): State<AppState>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let mut world = lock(&world);
     if let Err(response) = gate(&mut world, &headers) {
-        return response;
+        return *response;
     }
     let queue = body
         .pointer("/filter/predicates/0/value")

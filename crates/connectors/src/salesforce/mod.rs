@@ -38,7 +38,7 @@ use tokio::sync::oneshot;
 use baton_desk::{
     AgentId, AgentMessage, AgentProfile, Availability, Capabilities, Chat, ChatId, ChatRequest, ChatResume, ChatState,
     CustomerMessage, DeskError, DeskErrorKind, DeskEvent, DeskFuture, EndReason, EndedBy, MessageId, QueueName,
-    ServiceDesk, Speaker,
+    ServiceDesk,
 };
 
 use crate::chats::{Chats, Outcome, unknown};
@@ -419,35 +419,6 @@ fn remember(list: &mut VecDeque<(String, MessageId)>, theirs: String, ours: Mess
     }
 }
 
-/// The transcript as one message for the agent, the newest lines kept when it is long.
-fn transcript_text(request: &ChatRequest) -> Option<String> {
-    let mut lines: Vec<String> = request
-        .transcript
-        .iter()
-        .map(|line| {
-            let who = match &line.speaker {
-                Speaker::Customer => "Customer",
-                Speaker::Assistant => "Assistant",
-                Speaker::Agent(name) => name.as_str(),
-                Speaker::System => "System",
-            };
-            format!("{who}: {}", line.text.trim())
-        })
-        .collect();
-    if lines.is_empty() {
-        return None;
-    }
-    let heading = "[The conversation with the assistant before the transfer]";
-    while lines.len() > 1 && lines.iter().map(|line| line.len() + 1).sum::<usize>() + heading.len() > TRANSCRIPT_CHARS {
-        lines.remove(0);
-    }
-    let mut text = format!("{heading}\n{}", lines.join("\n"));
-    if let Some(url) = &request.transcript_url {
-        text.push_str(&format!("\nWhole transcript: {url}"));
-    }
-    Some(text.chars().take(TRANSCRIPT_CHARS + 300).collect())
-}
-
 /// The chat's event stream, for as long as the chat is open: opened again after a drop (with
 /// `Last-Event-ID`), its token renewed before it expires.
 async fn follow(
@@ -815,12 +786,7 @@ impl ServiceDesk for SalesforceDesk {
                 for (name, value) in &request.custom_fields {
                     attributes.insert(name.clone(), value.clone());
                 }
-                let mut summary = request.brief.summary.trim().to_owned();
-                let to_agent = request.brief.message_to_agent.trim();
-                if !to_agent.is_empty() && !summary.contains(to_agent) {
-                    summary = format!("{to_agent}\n{summary}");
-                }
-                attributes.insert(fields.summary.clone(), json!(summary.trim()));
+                attributes.insert(fields.summary.clone(), json!(crate::chats::brief_text(&request)));
                 attributes.insert(fields.session.clone(), json!(request.session.as_str()));
                 if let Some(url) = &request.transcript_url {
                     attributes.insert(fields.transcript_url.clone(), json!(url));
@@ -837,9 +803,8 @@ impl ServiceDesk for SalesforceDesk {
                 inner
                     .call(&auth, Method::POST, "iamessage/api/v2/conversation", Some(&body))
                     .await?;
-                if inner.config.post_transcript
-                    && let Some(text) = transcript_text(&request)
-                {
+                if inner.config.post_transcript && !request.transcript.is_empty() {
+                    let text = crate::chats::transcript_message(&request, TRANSCRIPT_CHARS);
                     send_text(inner, &auth, &conversation, &uuid::Uuid::new_v4().to_string(), &text).await?;
                 }
                 Ok::<_, DeskError>(())

@@ -416,18 +416,20 @@ fn error(status: StatusCode, message: &str) -> Response {
 
 /// Gates every API call: down, the throttle, and (where `authorized`) the bearer token; the
 /// token's guest.
-fn gate(world: &mut World, headers: &HeaderMap, authorized: bool) -> Result<Option<String>, Response> {
+fn gate(world: &mut World, headers: &HeaderMap, authorized: bool) -> Result<Option<String>, Box<Response>> {
     if world.down {
-        return Err(error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"));
+        return Err(Box::new(error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")));
     }
     if world.throttle > 0 {
         world.throttle -= 1;
-        return Err((
-            StatusCode::TOO_MANY_REQUESTS,
-            [("retry-after", "1")],
-            Json(json!({"code": 429, "message": "Too many requests"})),
-        )
-            .into_response());
+        return Err(Box::new(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "1")],
+                Json(json!({"code": 429, "message": "Too many requests"})),
+            )
+                .into_response(),
+        ));
     }
     if !authorized {
         return Ok(None);
@@ -439,7 +441,10 @@ fn gate(world: &mut World, headers: &HeaderMap, authorized: bool) -> Result<Opti
         .unwrap_or_default();
     match world.tokens.get(token) {
         Some(found) if found.expires > Instant::now() => Ok(Some(found.subject.clone())),
-        _ => Err(error(StatusCode::UNAUTHORIZED, "Invalid or expired access token")),
+        _ => Err(Box::new(error(
+            StatusCode::UNAUTHORIZED,
+            "Invalid or expired access token",
+        ))),
     }
 }
 
@@ -475,7 +480,7 @@ fn last_event_id(world: &World, subject: &str) -> String {
 async fn access_token(State((world, _)): State<AppState>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let mut world = lock(&world);
     if let Err(response) = gate(&mut world, &headers, false) {
-        return response;
+        return *response;
     }
     if body["orgId"] != ORG_ID || body["esDeveloperName"] != DEPLOYMENT || body["platform"] != "Web" {
         return error(StatusCode::BAD_REQUEST, "Invalid orgId, esDeveloperName or platform");
@@ -490,7 +495,7 @@ async fn continuation_token(State((world, _)): State<AppState>, headers: HeaderM
     let mut world = lock(&world);
     let subject = match gate(&mut world, &headers, true) {
         Ok(subject) => subject.unwrap_or_default(),
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     world.renewals += 1;
     let token = issue(&mut world, &subject);
@@ -506,7 +511,7 @@ async fn create_conversation(
     let mut world = lock(&world);
     let subject = match gate(&mut world, &headers, true) {
         Ok(subject) => subject.unwrap_or_default(),
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let Some(id) = body["conversationId"]
         .as_str()
@@ -569,7 +574,7 @@ async fn conversation_call(
     let mut world = lock(&world);
     let subject = match gate(&mut world, &headers, true) {
         Ok(subject) => subject.unwrap_or_default(),
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let Some(found) = world
         .conversations
@@ -648,7 +653,7 @@ async fn close_conversation(
     let mut world = lock(&world);
     let subject = match gate(&mut world, &headers, true) {
         Ok(subject) => subject.unwrap_or_default(),
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if query.get("esDeveloperName").map(String::as_str) != Some(DEPLOYMENT) {
         return error(StatusCode::BAD_REQUEST, "esDeveloperName is required");
@@ -679,7 +684,7 @@ async fn events(State((world, _)): State<AppState>, headers: HeaderMap) -> Respo
     let mut world = lock(&world);
     let subject = match gate(&mut world, &headers, true) {
         Ok(subject) => subject.unwrap_or_default(),
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if headers.get("x-org-id").and_then(|value| value.to_str().ok()) != Some(ORG_ID) {
         return error(StatusCode::BAD_REQUEST, "X-Org-Id is required");
