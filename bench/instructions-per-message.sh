@@ -38,4 +38,5 @@ sleep 1
 kill $VP; wait $VP 2>/dev/null || true
 total=$(grep -h '^summary:\|^totals:' $W/cg.$VP.1 | head -1 | awk '{print $2}')
 echo "instructions per message: $(( total / MSGS )) (total $total over $MSGS messages; 8 session creations included)"
+[ -n "${KEEP:-}" ] && cp $W/cg.$VP.1 "$KEEP"
 rm -rf $W
