@@ -1,4 +1,4 @@
-//! The open chats of a connector to a SaaS desk (Chatwoot, Zendesk, Twilio Flex), keyed by the
+//! The open chats of a connector to a SaaS desk (Chatwoot, Zendesk, Twilio Flex, Salesforce, Genesys), keyed by the
 //! desk's conversation id, and what each of those connectors does with them the same way: an
 //! ordered outbox per chat for the customer's calls, the chat's events, and the agent who has it.
 
@@ -7,7 +7,8 @@ use std::future::Future;
 use std::sync::Mutex;
 
 use baton_desk::{
-    AgentProfile, Availability, ChatId, ChatRequest, DeskError, DeskErrorKind, DeskEvent, Online, Speaker,
+    AgentId, AgentProfile, Availability, ChatId, ChatRequest, ChatResume, DeskError, DeskErrorKind, DeskEvent, Online,
+    Speaker,
 };
 use tokio::sync::mpsc;
 
@@ -240,4 +241,34 @@ pub(crate) fn brief_text(request: &ChatRequest) -> String {
     } else {
         format!("{to_agent}\n{summary}").trim().to_owned()
     }
+}
+
+/// An agent as desk `desk` tells of them: id `{desk}-{id}` (the name where the desk gives no id),
+/// the name cut to 200 characters, "Agent" where there is none.
+pub(crate) fn agent_profile(desk: &str, id: Option<&str>, name: Option<&str>) -> Result<AgentProfile, DeskError> {
+    let name: String = name
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .unwrap_or("Agent")
+        .chars()
+        .take(200)
+        .collect();
+    let id: String = id
+        .filter(|id| !id.is_empty())
+        .unwrap_or(&name)
+        .chars()
+        .take(200)
+        .collect();
+    Ok(AgentProfile {
+        id: AgentId::parse(&format!("{desk}-{id}"))?,
+        name,
+    })
+}
+
+/// The agent of a chat resumed after a restart, known by id only until the desk names them.
+pub(crate) fn resumed_agent(desk: &str, resume: &ChatResume) -> Option<AgentProfile> {
+    resume.agent.as_ref().map(|id| AgentProfile {
+        id: id.clone(),
+        name: id.as_str().trim_start_matches(&format!("{desk}-")).to_owned(),
+    })
 }

@@ -35,9 +35,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use baton_desk::{
-    AgentId, AgentMessage, AgentProfile, Availability, Capabilities, Chat, ChatId, ChatRequest, ChatResume,
-    CustomerMessage, DeskError, DeskEvent, DeskFuture, EndReason, EndedBy, MessageId, QueueName, ServiceDesk,
-    WebhookOutcome, WebhookReceiver, WebhookRequest,
+    AgentMessage, AgentProfile, Availability, Capabilities, Chat, ChatId, ChatRequest, ChatResume, CustomerMessage,
+    DeskError, DeskEvent, DeskFuture, EndReason, EndedBy, MessageId, QueueName, ServiceDesk, WebhookOutcome,
+    WebhookReceiver, WebhookRequest,
 };
 
 use crate::chats::{Chats, Outcome, online_if, unknown};
@@ -531,10 +531,7 @@ impl ServiceDesk for GenesysDesk {
                     DeskError::Refused { status: 404, .. } => DeskError::UnknownChat(resume.chat.clone()),
                     other => other,
                 })?;
-            let agent = resume.agent.as_ref().map(|id| AgentProfile {
-                id: id.clone(),
-                name: id.as_str().trim_start_matches("genesys-").to_owned(),
-            });
+            let agent = crate::chats::resumed_agent("genesys", &resume);
             let chat = self.open(&customer, &conversation, agent, false)?;
             if let Some(found) = Participants::of(&now) {
                 self.inner.apply_participants(&customer, &found)?;
@@ -625,7 +622,7 @@ impl GenesysDesk {
                     if !human {
                         return Ok(());
                     }
-                    let agent = agent_profile(None, str_at(&body, &["channel", "from", "nickname"]))?;
+                    let agent = crate::chats::agent_profile("genesys", None, str_at(&body, &["channel", "from", "nickname"]))?;
                     let agent = open.agent.clone().unwrap_or(agent);
                     open.taken_by(agent.clone(), out);
                     if let Some(words) = text.strip_prefix("!handback") {
@@ -716,7 +713,7 @@ impl Inner {
             let users: Vec<String> = found.agents.iter().map(|(user, _)| user.clone()).collect();
             // After a restart Baton knows the agent by id only: their name comes from here.
             for (user, name) in &found.agents {
-                let profile = agent_profile(Some(user), Some(name))?;
+                let profile = crate::chats::agent_profile("genesys", Some(user), Some(name))?;
                 if let Some(known) = open.agent.as_mut().filter(|known| known.id == profile.id) {
                     known.name = profile.name;
                 }
@@ -728,7 +725,7 @@ impl Inner {
                 .find(|(user, _)| !open.extra.agent_users.contains(user));
             match newcomer {
                 Some((user, name)) if open.agent.is_none() || !open.extra.agent_users.is_empty() => {
-                    open.taken_by(agent_profile(Some(user), Some(name))?, out);
+                    open.taken_by(crate::chats::agent_profile("genesys", Some(user), Some(name))?, out);
                 }
                 _ => {}
             }
@@ -755,26 +752,6 @@ impl Inner {
             lock(&self.conversations).retain(|_, known| known != customer);
         }
     }
-}
-
-fn agent_profile(user: Option<&str>, name: Option<&str>) -> Result<AgentProfile, DeskError> {
-    let name: String = name
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .unwrap_or("Agent")
-        .chars()
-        .take(200)
-        .collect();
-    let user: String = user
-        .filter(|user| !user.is_empty())
-        .unwrap_or(&name)
-        .chars()
-        .take(200)
-        .collect();
-    Ok(AgentProfile {
-        id: AgentId::parse(&format!("genesys-{user}"))?,
-        name,
-    })
 }
 
 /// The Notifications API: a channel subscribed to the queues' conversation topics, its WebSocket

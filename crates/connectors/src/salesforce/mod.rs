@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use baton_desk::{
-    AgentId, AgentMessage, AgentProfile, Availability, Capabilities, Chat, ChatId, ChatRequest, ChatResume, ChatState,
+    AgentMessage, AgentProfile, Availability, Capabilities, Chat, ChatId, ChatRequest, ChatResume, ChatState,
     CustomerMessage, DeskError, DeskErrorKind, DeskEvent, DeskFuture, EndReason, EndedBy, MessageId, QueueName,
     ServiceDesk,
 };
@@ -648,7 +648,7 @@ fn apply_event(
                     if str_at(change, &["participant", "role"]) != Some("Agent") {
                         continue;
                     }
-                    let agent = agent_profile(str_at(change, &["participant", "subject"]), str_at(change, &["displayName"]))?;
+                    let agent = crate::chats::agent_profile("salesforce", str_at(change, &["participant", "subject"]), str_at(change, &["displayName"]))?;
                     match str_at(change, &["operation"]) {
                         Some("add") => open.taken_by(agent, out),
                         Some("remove") if open.agent.as_ref().map(|known| &known.id) == Some(&agent.id) => {
@@ -716,30 +716,11 @@ fn is_after(id: &str, last: &str) -> bool {
 
 /// The sending agent, from a message entry.
 fn agent_of(entry: &Value) -> Result<AgentProfile, DeskError> {
-    agent_profile(
+    crate::chats::agent_profile(
+        "salesforce",
         str_at(entry, &["sender", "subject"]),
         str_at(entry, &["senderDisplayName"]),
     )
-}
-
-fn agent_profile(subject: Option<&str>, name: Option<&str>) -> Result<AgentProfile, DeskError> {
-    let name: String = name
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .unwrap_or("Agent")
-        .chars()
-        .take(200)
-        .collect();
-    let subject: String = subject
-        .filter(|subject| !subject.is_empty())
-        .unwrap_or(&name)
-        .chars()
-        .take(200)
-        .collect();
-    Ok(AgentProfile {
-        id: AgentId::parse(&format!("salesforce-{subject}"))?,
-        name,
-    })
 }
 
 impl ServiceDesk for SalesforceDesk {
@@ -864,10 +845,7 @@ impl ServiceDesk for SalesforceDesk {
                 .ok_or_else(|| {
                     DeskError::Desk("salesforce: the chat's token was not kept; it cannot be resumed".into())
                 })?;
-            let agent = resume.agent.as_ref().map(|id| AgentProfile {
-                id: id.clone(),
-                name: id.as_str().trim_start_matches("salesforce-").to_owned(),
-            });
+            let agent = crate::chats::resumed_agent("salesforce", &resume);
             let (chat, connected) = self.open(&conversation, auth, agent, false)?;
             match connected.await {
                 Ok(Ok(())) => Ok(chat),

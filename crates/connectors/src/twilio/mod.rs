@@ -453,10 +453,7 @@ impl ServiceDesk for TwilioDesk {
                     DeskError::Refused { status: 404, .. } => DeskError::UnknownChat(resume.chat.clone()),
                     other => other,
                 })?;
-            let agent = resume.agent.as_ref().map(|id| AgentProfile {
-                id: id.clone(),
-                name: id.as_str().trim_start_matches("twilio-").to_owned(),
-            });
+            let agent = crate::chats::resumed_agent("twilio", &resume);
             let chat = self.open(
                 &parts.conversation,
                 resume.chat.clone(),

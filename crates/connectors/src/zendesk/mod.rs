@@ -441,10 +441,7 @@ impl ServiceDesk for ZendeskDesk {
                     DeskError::Refused { status: 404, .. } => DeskError::UnknownChat(resume.chat.clone()),
                     other => other,
                 })?;
-            let agent = resume.agent.as_ref().map(|id| AgentProfile {
-                id: id.clone(),
-                name: id.as_str().trim_start_matches("zendesk-").to_owned(),
-            });
+            let agent = crate::chats::resumed_agent("zendesk", &resume);
             let chat = self.open(&conversation, &user, agent, false)?;
             let active = str_at(&now, &["conversation", "activeSwitchboardIntegration", "name"]);
             if active.is_some_and(|active| active != self.inner.config.switchboard_integration) {
