@@ -21,7 +21,7 @@ use tokio::sync::{Notify, mpsc};
 
 /// The first retry waits this long; each next one twice as long, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+const MAX_BACKOFF: Duration = Duration::from_secs(15);
 
 /// A desk still connecting. Cloning shares the connection.
 #[derive(Clone)]

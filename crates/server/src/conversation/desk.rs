@@ -64,6 +64,9 @@ pub enum Notice {
 pub(crate) struct Link {
     pub transfer: TransferId,
     pub session: String,
+    /// The chat whose events these are: once the transfer has moved to another chat (failed
+    /// over to the next desk), what the old one still sends changes nothing.
+    pub chat: ChatId,
 }
 
 /// A configured desk other than the own one.

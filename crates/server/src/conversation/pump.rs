@@ -43,7 +43,11 @@ pub(crate) fn spawn(
     session: String,
     events: DeskEvents,
 ) {
-    let link = Link { transfer, session };
+    let link = Link {
+        transfer,
+        session,
+        chat: chat.clone(),
+    };
     conversations.desk.add_link(chat.clone(), link.clone());
     let conversations = conversations.clone();
     tokio::spawn(async move {
@@ -148,6 +152,7 @@ pub(crate) async fn handle_locked(
             link.transfer
         )));
     };
+    let stale = loaded.transfer.chat() != Some(&link.chat);
     // A desk that gives up before an agent joined (nobody came in time, or the chat could not
     // be opened) passes the transfer to the next desk of its route, if there is one.
     let gives_up = matches!(
@@ -157,11 +162,11 @@ pub(crate) async fn handle_locked(
             reason: EndReason::JoinTimedOut
         } | DeskEvent::Error(DeskErrorKind::Connecting)
     );
-    if gives_up && loaded.transfer.is_open() && fail_over(conversations, &link.session, &loaded).await {
+    if gives_up && !stale && loaded.transfer.is_open() && fail_over(conversations, &link.session, &loaded).await {
         return Ok(());
     }
     let mut transfer = loaded.transfer;
-    if !transfer.is_open() {
+    if !transfer.is_open() || stale {
         if let DeskEvent::AgentMessage(message) = &event {
             conversations.desk.acknowledge(&message.id, None);
         }
@@ -553,6 +558,7 @@ pub(crate) fn watch_join(
         let link = Link {
             transfer,
             session: session_id.clone(),
+            chat: chat.clone(),
         };
         let ended = DeskEvent::Ended {
             by: EndedBy::Desk,

@@ -10,6 +10,7 @@ mod conversation;
 mod durability;
 mod errors;
 mod fuzz;
+mod genesys_salesforce;
 mod ops;
 #[path = "../shared/programs.rs"]
 mod programs;
