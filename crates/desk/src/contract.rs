@@ -349,6 +349,20 @@ pub async fn run_all<H: Harness>(harness: &mut H) {
     resume_after_restart_continues_the_chat(harness).await;
 }
 
+/// How many of `sent` (the customer's messages as a desk holds them, oldest first) are the
+/// [`sample_request`] transcript's customer lines, which a desk that copies the transcript sends
+/// first: a harness counts those as read, and not whatever else has arrived by then.
+pub fn transcript_lines_first(sent: &[String]) -> usize {
+    let transcript = sample_request("any", QueueName::parse("any").unwrap())
+        .transcript
+        .into_iter()
+        .filter(|line| line.speaker == Speaker::Customer);
+    sent.iter()
+        .zip(transcript)
+        .take_while(|(sent, line)| **sent == line.text)
+        .count()
+}
+
 /// An agent id for harnesses.
 pub fn agent_id(raw: &str) -> AgentId {
     AgentId::parse(raw).unwrap()

@@ -137,7 +137,7 @@ async fn matrix_server_started_while_the_homeserver_is_down_resumes_the_chat_whe
     // What the customer wrote while the desk was away arrives first, then the rest, in order.
     for wanted in ["is anyone there?", "hello again"] {
         let heard = tokio::time::timeout(
-            std::time::Duration::from_secs(25),
+            std::time::Duration::from_secs(45),
             agent_hears(&mut ann, &room, &bot, wanted),
         )
         .await;

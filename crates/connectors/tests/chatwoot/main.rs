@@ -126,11 +126,12 @@ impl Harness for ChatwootHarness {
             })
             .unwrap_or_default()
         };
-        // The transcript's customer lines come first; count them as read on first use.
+        // The transcript's customer lines come first; count them as read on first use (not
+        // whatever has arrived by then: the message awaited may be there already).
         let seen = if self.read.contains_key(&conversation) {
             seen
         } else {
-            from_customer().len()
+            contract::transcript_lines_first(&from_customer())
         };
         let check = from_customer.clone();
         eventually("a customer message", move || check().len() > seen).await;

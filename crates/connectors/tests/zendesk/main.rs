@@ -131,7 +131,7 @@ impl Harness for ZendeskHarness {
         };
         let seen = match self.read.get(&conversation) {
             Some(seen) => *seen,
-            None => from_customer().len(),
+            None => contract::transcript_lines_first(&from_customer()),
         };
         let check = from_customer.clone();
         eventually("a customer message", move || check().len() > seen).await;
