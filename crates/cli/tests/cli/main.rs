@@ -7,6 +7,7 @@ mod bench;
 mod check;
 mod conversation_tests;
 mod eval;
+mod import;
 mod init;
 mod matrix_desk;
 mod preview;

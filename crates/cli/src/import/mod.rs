@@ -1,0 +1,96 @@
+//! `baton import watson EXPORT.json -o DIR`: a Watson Assistant export as a Baton assistant folder.
+//!
+//! The conversion (`watson::convert`) is pure: bytes in, files and a report out. This module
+//! reads the export (refusing a file too large before reading it), refuses to write into a folder
+//! that is not empty, writes the files, and prints the report (as JSON with `--json`).
+
+mod report;
+pub mod watson;
+mod yaml_out;
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+/// Arguments of `baton import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub source: Source,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Source {
+    /// Convert a Watson Assistant (watsonx Assistant) actions or dialog skill export.
+    Watson(WatsonArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WatsonArgs {
+    /// The exported skill (JSON), as downloaded from Watson Assistant.
+    pub export: PathBuf,
+    /// The assistant folder to write; it must not exist or be empty.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Exit code 1 when the export is refused or the folder is not empty; nothing is written then.
+pub fn run(args: ImportArgs) -> anyhow::Result<i32> {
+    let Source::Watson(args) = args.source;
+    let file = std::fs::File::open(&args.export).with_context(|| format!("opening {}", args.export.display()))?;
+    let mut bytes = Vec::new();
+    // Read one byte past the limit: enough to refuse a larger file without reading it all.
+    file.take(watson::MAX_EXPORT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", args.export.display()))?;
+    let imported = match watson::convert(&bytes) {
+        Ok(imported) => imported,
+        Err(refusal) => {
+            eprintln!("{}: error[{}]: {refusal}", args.export.display(), refusal.code());
+            return Ok(1);
+        }
+    };
+    if is_nonempty_dir(&args.output)? {
+        eprintln!(
+            "error[import-folder-not-empty]: {} already exists and is not empty; choose a new folder",
+            args.output.display()
+        );
+        return Ok(1);
+    }
+    for (path, text) in &imported.files {
+        write(&args.output.join(path), text)?;
+    }
+    match args.json {
+        true => println!("{}", serde_json::to_string_pretty(&imported.report)?),
+        false => {
+            println!(
+                "imported {} ({} skill) into {}",
+                imported.report.name,
+                imported.report.skill,
+                args.output.display()
+            );
+            print!("{}", imported.report.to_text());
+        }
+    }
+    Ok(0)
+}
+
+fn is_nonempty_dir(dir: &Path) -> anyhow::Result<bool> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_some()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(error) if error.kind() == std::io::ErrorKind::NotADirectory => Ok(true),
+        Err(error) => Err(error).with_context(|| format!("reading {}", dir.display())),
+    }
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
