@@ -157,7 +157,7 @@ fn an_actions_export_comes_across_in_order_with_its_transfer() {
     let (question, transfer) = (action.find("id: step_2").unwrap(), action.find("id: step_3").unwrap());
     assert!(question < transfer, "{action}");
     for expected in [
-        r#"condition: "step_2 == \"Large\"""#,
+        "condition: step_2 == 'Large'",
         "type: options",
         "synonyms:",
         "invalid: Small or Large?",

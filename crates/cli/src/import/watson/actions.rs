@@ -733,7 +733,7 @@ impl<'a> Converter<'a> {
         }
         // What the step says.
         let question = step.get("question");
-        let (say, text) = self.outputs(step.get("output"), &format!("{pointer}/output"));
+        let (say, text, output_connect) = self.outputs(step.get("output"), &format!("{pointer}/output"));
         if !say.is_empty() {
             node.insert("say", say_node(say));
         }
@@ -763,7 +763,21 @@ impl<'a> Converter<'a> {
             node.insert("set", set);
         }
         // And then.
-        let (then, next) = self.then(&resolver, action, index, pointer, of, ids, steps, question.is_some());
+        let (mut then, mut next) = self.then(&resolver, action, index, pointer, of, ids, steps, question.is_some());
+        // A connect_to_agent response in a step that otherwise continues is its transfer.
+        if let Some(connect) = output_connect {
+            match next {
+                Next::Continue => {
+                    then = Some(connect);
+                    next = Next::Connect;
+                }
+                _ => self.notes.add(
+                    &format!("{pointer}/output"),
+                    Outcome::Approximate,
+                    "a connect_to_agent response in a step that already goes elsewhere was left out",
+                ),
+            }
+        }
         if let Some(then) = then {
             let settings = match &mut node.value {
                 yaml_out::Y::Map(entries) => entries.iter().position(|(key, _)| key == "settings"),
@@ -790,9 +804,10 @@ impl<'a> Converter<'a> {
     }
 
     /// The step's outputs, and its first static text.
-    fn outputs(&mut self, output: Option<&Value>, pointer: &str) -> (Vec<Node>, Option<String>) {
+    fn outputs(&mut self, output: Option<&Value>, pointer: &str) -> (Vec<Node>, Option<String>, Option<Node>) {
         let mut say = Vec::new();
         let mut first_text = None;
+        let mut connect = None;
         for (index, response) in items(output.and_then(|o| o.get("generic"))).iter().enumerate() {
             let pointer = format!("{pointer}/generic/{index}");
             let kind = response.get("response_type").and_then(Value::as_str).unwrap_or("");
@@ -816,7 +831,10 @@ impl<'a> Converter<'a> {
             match kind {
                 "text" => {
                     let values = items(response.get("values"));
-                    let policy = response.get("selection_policy").and_then(Value::as_str).unwrap_or("sequential");
+                    let policy = response
+                        .get("selection_policy")
+                        .and_then(Value::as_str)
+                        .unwrap_or("sequential");
                     let take = match policy {
                         "multiline" => values.len(),
                         _ => values.len().min(1),
@@ -861,7 +879,9 @@ impl<'a> Converter<'a> {
                     }
                     let mut choices = Vec::new();
                     for option in items(response.get("options")) {
-                        let Some(label) = text_of(option.get("label")) else { continue };
+                        let Some(label) = text_of(option.get("label")) else {
+                            continue;
+                        };
                         let value = option
                             .get("value")
                             .and_then(|v| v.get("input"))
@@ -870,11 +890,17 @@ impl<'a> Converter<'a> {
                             .unwrap_or(label);
                         choices.push(match value == label {
                             true => Node::str(label),
-                            false => Node::map().with("label", Node::str(label)).with("value", Node::str(value)),
+                            false => Node::map()
+                                .with("label", Node::str(label))
+                                .with("value", Node::str(value)),
                         });
                     }
                     if choices.is_empty() {
-                        self.notes.add(&pointer, Outcome::NotCarried, "an option response without options was left out");
+                        self.notes.add(
+                            &pointer,
+                            Outcome::NotCarried,
+                            "an option response without options was left out",
+                        );
                         continue;
                     }
                     buttons.insert("choices", Node::seq(choices));
@@ -886,7 +912,11 @@ impl<'a> Converter<'a> {
                 }
                 "image" | "video" | "audio" | "iframe" | "embed" => {
                     let Some(url) = text_of(response.get("source")) else {
-                        self.notes.add(&pointer, Outcome::NotCarried, format!("a `{kind}` response without a source was left out"));
+                        self.notes.add(
+                            &pointer,
+                            Outcome::NotCarried,
+                            format!("a `{kind}` response without a source was left out"),
+                        );
                         continue;
                     };
                     let label = text_of(response.get("title"))
@@ -897,18 +927,19 @@ impl<'a> Converter<'a> {
                         Outcome::Approximate,
                         format!("the `{kind}` response is written as a link: Baton shows no media"),
                     );
-                    say.push(Node::map().with(
-                        "link",
-                        Node::map()
-                            .with("label", Node::str(escape_text(label)))
-                            .with("url", Node::str(escape_text(url))),
-                    ));
+                    say.push(
+                        Node::map().with(
+                            "link",
+                            Node::map()
+                                .with("label", Node::str(escape_text(label)))
+                                .with("url", Node::str(escape_text(url))),
+                        ),
+                    );
                 }
-                "connect_to_agent" => self.notes.add(
-                    &pointer,
-                    Outcome::Approximate,
-                    "a connect_to_agent response inside an action's output was left out; actions transfer with their resolver",
-                ),
+                "connect_to_agent" => {
+                    // The response carries the same fields as the resolver's `response`.
+                    connect = Some(self.connect(response, &pointer));
+                }
                 _ => self.notes.add(
                     &pointer,
                     Outcome::NotCarried,
@@ -916,7 +947,7 @@ impl<'a> Converter<'a> {
                 ),
             }
         }
-        (say, first_text)
+        (say, first_text, connect)
     }
 
     /// A `values[]` item: `text`, or `text_expression.concat`.
@@ -1221,7 +1252,13 @@ impl<'a> Converter<'a> {
                 );
                 (Some(Node::str("end")), Next::End)
             }
-            "connect_to_agent" => (Some(self.connect(resolver, &resolver_pointer)), Next::Connect),
+            "connect_to_agent" => {
+                let response = resolver.get("response").cloned().unwrap_or(Value::Null);
+                (
+                    Some(self.connect(&response, &format!("{resolver_pointer}/response"))),
+                    Next::Connect,
+                )
+            }
             "fallback" => {
                 self.notes.add(
                     &resolver_pointer,
@@ -1388,8 +1425,8 @@ impl<'a> Converter<'a> {
         }
     }
 
-    fn connect(&mut self, resolver: &Value, pointer: &str) -> Node {
-        let response = resolver.get("response").cloned().unwrap_or(Value::Null);
+    /// A connect_to_agent `response` (at `pointer`) as Baton's `then`.
+    fn connect(&mut self, response: &Value, pointer: &str) -> Node {
         let mut connect = Node::map();
         let text = |key: &str, node_key: &str, connect: &mut Node, names: &mut Names, notes: &mut Notes| {
             let message = response.get(key).and_then(|value| match value {
@@ -1400,7 +1437,7 @@ impl<'a> Converter<'a> {
                 let mut problems = Vec::new();
                 connect.insert(node_key, Node::str(names.text(message, &mut problems)));
                 for problem in problems {
-                    notes.add(&format!("{pointer}/response/{key}"), Outcome::Approximate, problem);
+                    notes.add(&format!("{pointer}/{key}"), Outcome::Approximate, problem);
                 }
             }
         };
@@ -1428,7 +1465,7 @@ impl<'a> Converter<'a> {
         let target = response.get("transfer_info").and_then(|info| info.get("target"));
         if let Some(target) = target.filter(|target| target.as_object().is_some_and(|object| !object.is_empty())) {
             self.notes.add(
-                &format!("{pointer}/response/transfer_info"),
+                &format!("{pointer}/transfer_info"),
                 Outcome::Approximate,
                 format!(
                     "the desk-specific routing {} has no Baton equivalent; set `queue` by hand",

@@ -217,7 +217,7 @@ impl Names {
             {
                 self.read.insert("fallback_reason".to_owned());
                 return match (fallback_reason(text), symbol) {
-                    (Some(reason), "==" | "!=") => Ok(format!("fallback_reason {symbol} \"{reason}\"")),
+                    (Some(reason), "==" | "!=") => Ok(format!("fallback_reason {symbol} '{reason}'")),
                     (None, "==") => Err(format!("Baton has no Fallback reason like \"{text}\"")),
                     (None, "!=") => Ok("true".to_owned()),
                     _ => Err("an ordering of Fallback reasons has no Baton equivalent".to_owned()),
@@ -346,19 +346,27 @@ fn literal(scalar: &Value) -> Translated {
     }
 }
 
-/// Text as a Baton string literal.
+/// Text as a Baton string literal: in single quotes, which need no escaping in YAML, unless the
+/// text has one.
 pub fn quote(text: &str) -> String {
-    let mut out = String::from("\"");
+    let delimiter = match text.contains('\'') {
+        true => '"',
+        false => '\'',
+    };
+    let mut out = String::from(delimiter);
     for character in text.chars() {
         match character {
-            '"' => out.push_str("\\\""),
+            _ if character == delimiter => {
+                out.push('\\');
+                out.push(delimiter);
+            }
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             other => out.push(other),
         }
     }
-    out.push('"');
+    out.push(delimiter);
     out
 }
 
@@ -687,7 +695,7 @@ mod tests {
             ),
             (
                 json!({"eq": [{"system_variable": "fallback_reason"}, {"scalar": "Agent requested"}]}),
-                "fallback_reason == \"agent_requested\"",
+                "fallback_reason == 'agent_requested'",
             ),
             (
                 json!({"gt": [{"variable": "d"}, {"add": [{"system_variable": "current_date"}, {"duration": {"days": 5}}]}]}),
