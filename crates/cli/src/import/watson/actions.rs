@@ -940,6 +940,11 @@ impl<'a> Converter<'a> {
                     // The response carries the same fields as the resolver's `response`.
                     connect = Some(self.connect(response, &pointer));
                 }
+                "date" => self.notes.add(
+                    &pointer,
+                    Outcome::Approximate,
+                    "the date picker was left out: Baton's date question reads dates the customer types",
+                ),
                 _ => self.notes.add(
                     &pointer,
                     Outcome::NotCarried,
