@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::programs::{self, Missing, Needs};
 use crate::{baton, folder, stderr, stdout};
 
 /// The Watson exports under `tests/fixtures/watson` (see its NOTICE.md).
@@ -278,4 +279,139 @@ fn what_is_not_an_export_is_refused_and_nothing_is_written() {
     );
     let entries: Vec<_> = std::fs::read_dir(taken.path()).unwrap().collect();
     assert_eq!(entries.len(), 1);
+}
+
+/// A Python with `ibm-watson`: `BATON_PYTHON`, or the virtual environment the server's SDK test
+/// makes under Cargo's target folder (made here too when missing).
+static SDK: Needs<PathBuf> = Needs::new("imported-assistant SDK test", "import::sdk_", sdk_python);
+
+#[test]
+fn sdk_drives_an_imported_assistant_to_its_transfer() {
+    let Some(python) = SDK.get() else {
+        return;
+    };
+    let export = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/watson/language-model-watsonx.json");
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("watsonx");
+    import(&export, &dir);
+
+    // What Watson answered to an agent request: the Fallback step for "Agent requested".
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let fallback = json["workspace"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|action| action["action"] == "fallback")
+        .unwrap();
+    let step = fallback["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["condition"]["eq"][1]["scalar"] == "Agent requested")
+        .unwrap();
+    let text = step["output"]["generic"][0]["values"][0]["text"].as_str().unwrap();
+    let response = &step["resolver"]["response"];
+    let online = response["agent_available"]["message"].as_str().unwrap();
+    let offline = response["agent_unavailable"]["message"].as_str().unwrap();
+
+    let database = format!("sqlite://{}", parent.path().join("baton.db").display());
+    let created = baton()
+        .args(["apikey", "create", "--name", "sdk", "--database", &database])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    let key = stdout(&created).trim().to_owned();
+    let mut server = baton()
+        .arg("serve")
+        .arg(&dir)
+        .args(["--listen", "127.0.0.1:0", "--database", &database])
+        .env("BATON_DEV", "false")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(server.stderr.take().unwrap());
+    let (found, address) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in lines.lines().map_while(Result::ok) {
+            if let Some(at) = line.strip_prefix("baton: serving on ") {
+                let _ = found.send(at.to_owned());
+            }
+        }
+    });
+    let address = address
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the server says where it listens");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/imported_transfer.py");
+    let output = std::process::Command::new(python)
+        .arg(&script)
+        .arg(&address)
+        .arg(&key)
+        .arg("watsonx_extension_sample_actions")
+        .arg("I would like to speak to a human")
+        .args([text, online, offline])
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("imported assistant reached the transfer"));
+}
+
+/// `BATON_PYTHON`, or a virtual environment with `ibm-watson` in Cargo's target folder, made on
+/// first use; what is missing when neither can be had. (The server's SDK test looks for the same.)
+fn sdk_python() -> Result<PathBuf, Missing> {
+    if std::env::var_os("BATON_PYTHON").is_some() {
+        return programs::program("BATON_PYTHON", "python").map_err(|reason| Missing {
+            reason,
+            remedy: "point BATON_PYTHON at a Python with ibm-watson".to_owned(),
+        });
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ibm-watson-venv");
+    let python = venv.join("bin/python");
+    let has_sdk = |python: &Path| {
+        std::process::Command::new(python)
+            .args(["-c", "import ibm_watson"])
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    if has_sdk(&python) {
+        return Ok(python);
+    }
+    let missing = |reason: String| {
+        Missing {
+        reason,
+        remedy: "apt-get install python3 python3-venv and let pip reach PyPI, or set BATON_PYTHON to a Python with ibm-watson"
+            .to_owned(),
+    }
+    };
+    let python3 = programs::on_path("python3").map_err(missing)?;
+    let made = std::process::Command::new(&python3)
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv)
+        .status();
+    if !made.is_ok_and(|status| status.success()) {
+        return Err(missing(format!("{} -m venv failed", python3.display())));
+    }
+    let installed = std::process::Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "ibm-watson",
+        ])
+        .status();
+    match installed.is_ok_and(|status| status.success()) && has_sdk(&python) {
+        true => Ok(python),
+        false => Err(missing("pip could not install ibm-watson".to_owned())),
+    }
 }

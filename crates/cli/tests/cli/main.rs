@@ -17,6 +17,9 @@ mod serve;
 mod served;
 mod webhook_resume;
 
+#[path = "../../../server/tests/shared/programs.rs"]
+mod programs;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
