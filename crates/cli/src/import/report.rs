@@ -5,9 +5,10 @@
 use serde::Serialize;
 
 /// How well one element of the export came across.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    #[default]
     Exact,
     Approximate,
     NotCarried,
@@ -48,6 +49,16 @@ impl Counts {
             Outcome::Approximate => self.approximate += 1,
             Outcome::NotCarried => self.not_carried += 1,
         }
+    }
+
+    /// Moves one element from one outcome to another.
+    pub fn replace(&mut self, old: Outcome, new: Outcome) {
+        match old {
+            Outcome::Exact => self.exact = self.exact.saturating_sub(1),
+            Outcome::Approximate => self.approximate = self.approximate.saturating_sub(1),
+            Outcome::NotCarried => self.not_carried = self.not_carried.saturating_sub(1),
+        }
+        self.add(new);
     }
 
     pub fn total(&self) -> usize {

@@ -103,8 +103,18 @@ fn comments(out: &mut String, indent: usize, lines: &[String]) {
             true => out.push_str("#\n"),
             false => {
                 out.push_str("# ");
-                // A comment is one line: a line break inside it would end it.
-                out.push_str(&line.replace(['\r', '\u{2028}', '\u{2029}'], " "));
+                // A comment is one line of printable text: a line break would end it, and YAML
+                // refuses control characters.
+                let printable: String = line
+                    .chars()
+                    .map(
+                        |c| match c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') {
+                            true => ' ',
+                            false => c,
+                        },
+                    )
+                    .collect();
+                out.push_str(&printable);
                 out.push('\n');
             }
         }

@@ -58,6 +58,8 @@ struct Converter<'a> {
     model: AssistantModel,
     /// Variables whose values came from callouts or sub-action results the import could not keep.
     unset: BTreeSet<String>,
+    /// Each written action's place in the export and outcome, by Baton id.
+    written: HashMap<String, (String, Outcome)>,
 }
 
 fn text_of(value: Option<&Value>) -> Option<&str> {
@@ -108,6 +110,7 @@ impl<'a> Converter<'a> {
                 ..AssistantModel::default()
             },
             unset: BTreeSet::new(),
+            written: HashMap::new(),
         }
     }
 
@@ -392,6 +395,7 @@ impl<'a> Converter<'a> {
         let (steps, models, worst) = self.steps(action, watson, pointer, StepsOf::Action);
         let worst = worst.max(action_worst);
         self.actions_counts.add(worst);
+        self.written.insert(id.clone(), (pointer.to_owned(), worst));
         node.insert("steps", Node::seq(steps));
         self.files
             .push((format!("actions/{id}.yaml"), yaml_out::to_string(&node)));
@@ -487,7 +491,7 @@ impl<'a> Converter<'a> {
                         self.notes.add(&step_pointer, Outcome::Approximate, problem);
                     }
                     let max_hits = step.get("max_hits").and_then(Value::as_u64);
-                    if let Some(max_hits) = max_hits.filter(|hits| *hits != 2) {
+                    if let Some(max_hits) = max_hits.filter(|hits| *hits != 2 && *hits <= 1000) {
                         self.assistant.insert(
                             "settings",
                             Node::map().with("profanity_warnings", Node::number(max_hits as f64)),
@@ -654,7 +658,15 @@ impl<'a> Converter<'a> {
                             .collect();
                         Some((label.clone(), label, synonyms))
                     })
-                    .collect::<Vec<_>>();
+                    .fold(Vec::<(String, String, Vec<String>)>::new(), |mut options, option| {
+                        if !options
+                            .iter()
+                            .any(|(label, _, _)| label.eq_ignore_ascii_case(&option.0))
+                        {
+                            options.push(option);
+                        }
+                        options
+                    });
                 return match options.is_empty() {
                     true => (ResponseType::FreeText, Vec::new(), None),
                     false => (ResponseType::Options, options, None),
@@ -696,11 +708,11 @@ impl<'a> Converter<'a> {
             let count = no_match_count(condition);
             let escalates = resolver_type == "fallback" || invoked == Some(FALLBACK);
             match (of, count) {
-                (StepsOf::NoActionMatches, Some(("gt", limit))) if escalates => {
+                (StepsOf::NoActionMatches, Some(("gt", limit))) if escalates && limit <= 1000 => {
                     self.model.no_match_limit = limit;
                     return None;
                 }
-                (StepsOf::NoActionMatches, Some(("gte", limit))) if escalates && limit > 0 => {
+                (StepsOf::NoActionMatches, Some(("gte", limit))) if escalates && (1..=1001).contains(&limit) => {
                     self.model.no_match_limit = limit - 1;
                     return None;
                 }
@@ -746,7 +758,7 @@ impl<'a> Converter<'a> {
             if let Some(tries) = question
                 .get("max_tries")
                 .and_then(Value::as_u64)
-                .filter(|tries| *tries != 3)
+                .filter(|tries| *tries != 3 && (1..=1000).contains(tries))
             {
                 node.insert(
                     "settings",
@@ -1138,6 +1150,33 @@ impl<'a> Converter<'a> {
                 ),
             }
         }
+        if let yaml_out::Y::Map(entries) = &mut node.value {
+            let bound = |key: &str, entries: &[(String, Node)]| {
+                entries
+                    .iter()
+                    .find(|(name, _)| name == key)
+                    .and_then(|(_, value)| match &value.value {
+                        yaml_out::Y::Raw(number) => number.parse::<f64>().ok(),
+                        _ => None,
+                    })
+            };
+            let numeric = matches!(
+                kind,
+                ResponseType::Number | ResponseType::Currency | ResponseType::Percentage
+            );
+            let crossed = matches!((bound("min", entries), bound("max", entries)), (Some(min), Some(max)) if min > max);
+            if crossed || !numeric {
+                let before = entries.len();
+                entries.retain(|(name, _)| name != "min" && name != "max");
+                if entries.len() != before {
+                    self.notes.add(
+                        &question_pointer,
+                        Outcome::NotCarried,
+                        "the minimum and maximum were left out: they cross, or the question is not a number",
+                    );
+                }
+            }
+        }
         let always = question.get("response_collection_behavior").and_then(Value::as_str) == Some("always_ask");
         let prompted_only = question.get("only_populate_when_prompted").and_then(Value::as_bool) == Some(true);
         let fills_up_front = matches!(
@@ -1214,7 +1253,13 @@ impl<'a> Converter<'a> {
             }
             let Some(value) = assignment.get("value") else { continue };
             match self.names.value(value) {
-                Ok(expression) => set.insert(&target, Node::str(expression)),
+                Ok(expression) => {
+                    // A variable set twice in one step keeps its last value, as in Watson.
+                    if let yaml_out::Y::Map(entries) = &mut set.value {
+                        entries.retain(|(name, _)| *name != target);
+                    }
+                    set.insert(&target, Node::str(expression));
+                }
                 Err(why) => {
                     self.notes.add(
                         &assignment_pointer,
@@ -1488,7 +1533,68 @@ impl<'a> Converter<'a> {
         }
     }
 
+    /// Actions Baton could never run (no examples, and no go_to from an action that can run)
+    /// are moved out of `actions/` into `unreachable/`, which Baton does not load: its checker
+    /// refuses such actions, and the author may still want their steps.
+    fn set_aside_unreachable(&mut self) {
+        loop {
+            let mut targets: HashSet<&str> = HashSet::new();
+            let system_steps = self
+                .model
+                .greet
+                .iter()
+                .chain(&self.model.no_match)
+                .chain(self.model.fallback.iter().flatten());
+            for step in system_steps {
+                if let Next::GoTo { action } = &step.next {
+                    targets.insert(action);
+                }
+            }
+            // As Baton's checker counts them: a go_to from another action, not from itself.
+            for action in &self.model.actions {
+                for step in &action.steps {
+                    if let Next::GoTo { action: target } = &step.next
+                        && *target != action.id
+                    {
+                        targets.insert(target);
+                    }
+                }
+            }
+            let unreachable: Vec<String> = self
+                .model
+                .actions
+                .iter()
+                .filter(|action| action.examples.is_empty() && !targets.contains(action.id.as_str()))
+                .map(|action| action.id.clone())
+                .collect();
+            if unreachable.is_empty() {
+                return;
+            }
+            for id in unreachable {
+                self.model.actions.retain(|action| action.id != id);
+                let (pointer, outcome) = self.written.get(&id).cloned().unwrap_or_default();
+                self.actions_counts.replace(outcome, Outcome::NotCarried);
+                self.notes.add(
+                    &pointer,
+                    Outcome::NotCarried,
+                    format!(
+                        "the action has no examples and no step goes to it, so Baton could never run it; it is written to unreachable/{id}.yaml, which Baton does not load"
+                    ),
+                );
+                let path = format!("actions/{id}.yaml");
+                if let Some(file) = self.files.iter_mut().find(|(file, _)| *file == path) {
+                    file.0 = format!("unreachable/{id}.yaml");
+                    file.1 = format!(
+                        "# Not loaded: this action has no examples and nothing goes to it, so Baton could never run it.\n# Give it examples (or a go_to from another action) and move it to actions/ to use it.\n{}",
+                        file.1
+                    );
+                }
+            }
+        }
+    }
+
     fn finish(mut self, name: String) -> Imported {
+        self.set_aside_unreachable();
         // Variables expressions read that nothing declares (callout results, sub-action results,
         // variables of other skills) are declared unset, so the folder loads and the author sees them.
         let mut known: HashSet<String> = BUILT_IN_VARIABLES.iter().map(|name| (*name).to_owned()).collect();

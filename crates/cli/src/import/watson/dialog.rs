@@ -231,6 +231,17 @@ pub fn convert(root: &Value, workspace: &Value, pointer: &str) -> Imported {
                         Vec::new()
                     }
                 };
+                if examples.is_empty() {
+                    notes.add(
+                        &node_pointer,
+                        Outcome::NotCarried,
+                        format!(
+                            "#{intent} has no examples, so Baton could never start this node's action; it was left out"
+                        ),
+                    );
+                    nodes_counts.add(notes.take_worst());
+                    continue;
+                }
                 let mut id = identifier(intent);
                 let base = id.clone();
                 let mut n = 2;
@@ -382,17 +393,17 @@ fn dialog_text(text: &str, names: &mut Names, variables: &mut BTreeSet<String>, 
         };
         out.push_str(&escape_text(&rest[..at]));
         if rest[at..].starts_with("<?") {
-            let Some(end) = rest[at..].find("?>") else {
+            let Some(end) = rest[at + 2..].find("?>").map(|end| at + 2 + end) else {
                 out.push_str(&escape_text(&rest[at..]));
                 return out;
             };
-            let inner = rest[at + 2..at + end].trim();
+            let inner = rest[at + 2..end].trim();
             let braced = brace_variables(inner);
             match names.spel(&braced) {
                 Ok(expression) => out.push_str(&format!("${{{expression}}}")),
                 Err(why) => problems.push(why),
             }
-            rest = &rest[at + end + 2..];
+            rest = &rest[end + 2..];
         } else {
             let name: String = rest[at + 1..]
                 .chars()

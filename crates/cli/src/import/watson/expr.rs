@@ -51,9 +51,12 @@ pub fn identifier(raw: &str) -> String {
         }
     }
     let id = id.trim_matches('_').to_owned();
+    // Words of Baton's expression language cannot name a variable.
+    let keyword = matches!(id.as_str(), "and" | "or" | "not" | "true" | "false" | "null");
     match id.chars().next() {
         None => "unnamed".to_owned(),
         Some(first) if first.is_numeric() => format!("n_{id}"),
+        Some(_) if keyword => format!("{id}_"),
         Some(_) => id,
     }
 }
@@ -119,7 +122,15 @@ impl Names {
             };
             return self.spel(source);
         }
-        self.condition(node)
+        // A value key of the wrong type is not a condition either (and reading it as one would
+        // come back here).
+        let has_value_key = ["scalar", "variable", "skill_variable", "system_variable", "expression"]
+            .iter()
+            .any(|key| object.contains_key(*key));
+        match has_value_key {
+            true => Err("a value of an unexpected shape has no Baton equivalent".to_owned()),
+            false => self.condition(node),
+        }
     }
 
     /// A condition tree.

@@ -57,6 +57,10 @@ pub enum Refusal {
         message: String,
     },
     NotAnExport(String),
+    /// A skill with no action or intent node: Baton needs at least one action.
+    NoActions {
+        skill: &'static str,
+    },
 }
 
 impl Refusal {
@@ -68,6 +72,7 @@ impl Refusal {
             Refusal::StringTooLong { .. } => "import-string-too-long",
             Refusal::NotJson { .. } => "import-not-json",
             Refusal::NotAnExport(_) => "import-not-an-export",
+            Refusal::NoActions { .. } => "import-no-actions",
         }
     }
 }
@@ -93,6 +98,10 @@ impl fmt::Display for Refusal {
                 write!(f, "{line}:{column}: the file is not JSON: {message}")
             }
             Refusal::NotAnExport(why) => write!(f, "{why}"),
+            Refusal::NoActions { skill } => write!(
+                f,
+                "the {skill} skill has no action that Baton could carry over (an assistant needs at least one), so nothing was written"
+            ),
         }
     }
 }
@@ -113,13 +122,17 @@ pub fn convert(bytes: &[u8]) -> Result<Imported, Refusal> {
         Some(workspace) if workspace.is_object() => (workspace, "/workspace"),
         _ => (&root, ""),
     };
-    if workspace.get("actions").is_some_and(Value::is_array) {
-        return Ok(actions::convert(&root, workspace, pointer));
+    let imported = match () {
+        _ if workspace.get("actions").is_some_and(Value::is_array) => actions::convert(&root, workspace, pointer),
+        _ if workspace.get("dialog_nodes").is_some_and(Value::is_array) => dialog::convert(&root, workspace, pointer),
+        _ => return Err(not_export()),
+    };
+    match imported.files.iter().any(|(path, _)| path.starts_with("actions/")) {
+        true => Ok(imported),
+        false => Err(Refusal::NoActions {
+            skill: imported.report.skill,
+        }),
     }
-    if workspace.get("dialog_nodes").is_some_and(Value::is_array) {
-        return Ok(dialog::convert(&root, workspace, pointer));
-    }
-    Err(not_export())
 }
 
 /// Parses JSON after checking size, nesting and string length without recursion.
@@ -203,18 +216,268 @@ mod tests {
     }
 
     #[test]
-    fn minimal_exports_convert() {
+    fn minimal_exports_convert_or_say_there_is_nothing_to_carry_over() {
         for input in [
-            r#"{"workspace": {"actions": []}}"#,
-            r#"{"dialog_nodes": []}"#,
-            r#"{"workspace": {"actions": [{"action": 1, "steps": "x"}, {}, 3]}}"#,
-            r#"{"dialog_nodes": [{}, 1, {"conditions": 3, "output": {"generic": "x"}}]}"#,
+            r#"{"workspace": {"intents": [{"intent": "i", "examples": [{"text": "hi"}]}], "actions": [{"action": "a", "condition": {"intent": "i"}, "steps": []}]}}"#,
+            r##"{"intents": [{"intent": "a", "examples": [{"text": "hi"}]}], "dialog_nodes": [{"conditions": "#a", "output": {"text": "hi"}}]}"##,
         ] {
             let imported = convert(input.as_bytes()).expect(input);
             assert!(
                 imported.files.iter().any(|(path, _)| path == "assistant.yaml"),
                 "{input}"
             );
+        }
+        for input in [
+            r#"{"workspace": {"actions": []}}"#,
+            r#"{"dialog_nodes": []}"#,
+            r#"{"workspace": {"actions": [{"action": 1, "steps": "x"}, {}, 3]}}"#,
+            r#"{"dialog_nodes": [{}, 1, {"conditions": 3, "output": {"generic": "x"}}]}"#,
+        ] {
+            let refused = convert(input.as_bytes()).expect_err(input);
+            assert_eq!(refused.code(), "import-no-actions", "{input}");
+        }
+    }
+}
+
+/// Random exports, shaped like Watson's with hostile names, texts and conditions: converting one
+/// never panics, and the folder it makes loads without errors.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z ]{0,12}",
+            Just("${step_1}".to_owned()),
+            Just("a ${x.get(0)} b ${".to_owned()),
+            Just("<? $x ?> <?> $y".to_owned()),
+            Just("yes".to_owned()),
+            Just("- [x]: #y".to_owned()),
+            Just("'quote\" and \\ back".to_owned()),
+            Just("and".to_owned()),
+            any::<String>().prop_map(|text| text.chars().take(20).collect()),
+        ]
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("step_1".to_owned()),
+            Just("step_2".to_owned()),
+            Just("now".to_owned()),
+            Just("not".to_owned()),
+            Just("a-b".to_owned()),
+            Just("9x".to_owned()),
+            Just("fallback".to_owned()),
+            Just("act".to_owned()),
+            "[a-z_.-]{0,6}",
+        ]
+    }
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            text().prop_map(Value::from),
+            any::<i32>().prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            Just(Value::Null),
+            Just(json!("Agent requested")),
+            Just(json!("Failed to confirm topic return")),
+        ]
+    }
+
+    fn operand() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            scalar().prop_map(|scalar| json!({ "scalar": scalar })),
+            name().prop_map(|name| json!({ "variable": name })),
+            (name(), text()).prop_map(|(name, path)| json!({ "variable": name, "variable_path": path })),
+            name().prop_map(|name| json!({ "skill_variable": name })),
+            Just(json!({ "system_variable": "fallback_reason" })),
+            Just(json!({ "system_variable": "no_action_matches_count" })),
+            text().prop_map(|source| json!({ "expression": source })),
+        ]
+    }
+
+    fn condition() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            (
+                prop_oneof![
+                    Just("eq"),
+                    Just("neq"),
+                    Just("gt"),
+                    Just("lte"),
+                    Just("matches"),
+                    Just("add")
+                ],
+                operand(),
+                operand()
+            )
+                .prop_map(|(op, a, b)| json!({ op: [a, b] })),
+            operand().prop_map(|a| json!({ "exists": a })),
+            Just(json!({ "entity": "danger_words" })),
+            Just(json!({ "eq": [1] })),
+            Just(json!(3)),
+        ];
+        leaf.prop_recursive(3, 12, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(|items| json!({ "and": items })),
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(|items| json!({ "or": items })),
+                inner.prop_map(|item| json!({ "not": item })),
+            ]
+        })
+    }
+
+    fn response() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            (text(), text()).prop_map(|(a, b)| json!({"response_type": "text", "values": [{"text": a}, {"text": b}]})),
+            (text(), operand()).prop_map(|(a, b)| json!({"response_type": "text", "values": [{"text_expression": {"concat": [{"scalar": a}, b]}}]})),
+            (text(), text()).prop_map(|(a, b)| json!({"response_type": "option", "title": a, "options": [{"label": b, "value": {"input": {"text": a}}}, {"label": ""}]})),
+            any::<u64>().prop_map(|time| json!({"response_type": "pause", "time": time})),
+            text().prop_map(|url| json!({"response_type": "image", "source": url})),
+            text().prop_map(|message| json!({"response_type": "connect_to_agent", "agent_available": {"message": message}})),
+            Just(json!({"response_type": "user_defined", "channels": [{"channel": "voice_telephony"}]})),
+        ]
+    }
+
+    fn resolver() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            prop_oneof![Just("continue"), Just("end_action"), Just("end_session"), Just("fallback"), Just("replay"), Just("weird")]
+                .prop_map(|kind| json!({ "type": kind })),
+            (name(), any::<bool>()).prop_map(|(action, back)| json!({
+                "type": if back { "invoke_another_action" } else { "invoke_another_action_and_end" },
+                "invoke_action": { "action": action, "parameters": null }
+            })),
+            text().prop_map(|message| json!({"type": "connect_to_agent", "response": {"agent_unavailable": {"message": message}, "transfer_info": {"target": {"zendesk": {"department": "x"}}}}})),
+            Just(json!({"type": "callout", "callout": {"path": "/x", "method": "GET", "result_variable": "step_1_result_1"}})),
+            Just(json!({"type": "replay", "clear": [{"variable": "step_1"}]})),
+        ]
+    }
+
+    fn step() -> impl Strategy<Value = Value> {
+        (
+            name(),
+            proptest::option::of(name()),
+            proptest::option::of(condition()),
+            proptest::collection::vec(response(), 0..3),
+            proptest::option::of(prop_oneof![
+                Just("sys-number"), Just("sys-yes-no"), Just("sys-date"), Just("sizes"), Just("email"), Just("empty"), Just("sys-person")
+            ]),
+            resolver(),
+            proptest::collection::vec((name(), operand()), 0..3),
+            (any::<i64>(), any::<i64>()),
+        )
+            .prop_map(|(id, next, condition, generic, entity, resolver, sets, (min, max))| {
+                let mut step = json!({
+                    "step": id, "variable": id, "output": {"generic": generic}, "resolver": resolver,
+                    "context": {"variables": sets.into_iter().map(|(name, value)| json!({"skill_variable": name, "value": value})).collect::<Vec<_>>()},
+                    "handlers": [
+                        {"type": "not_found", "resolver": {"type": "prompt_again"}, "output": {"generic": [{"response_type": "text", "values": [{"text": "again"}]}]}},
+                        {"type": "input_validation", "input_constraints": [{"name": "minimum", "value": {"scalar": min}}, {"name": "maximum", "value": {"scalar": max}}, {"name": "odd"}]},
+                        {"type": "max_hits", "resolver": {"type": "fallback"}}
+                    ]
+                });
+                if let Some(next) = next {
+                    step["next_step"] = json!(next);
+                }
+                if let Some(condition) = condition {
+                    step["condition"] = condition;
+                }
+                if let Some(entity) = entity {
+                    step["question"] = json!({"entity": entity, "max_tries": 0});
+                }
+                step
+            })
+    }
+
+    fn export() -> impl Strategy<Value = Value> {
+        let action = (
+            prop_oneof![
+                name(),
+                Just("welcome".to_owned()),
+                Just("anything_else".to_owned()),
+                Just("run_always".to_owned())
+            ],
+            proptest::collection::vec(step(), 0..4),
+            proptest::collection::vec(text(), 0..3),
+        )
+            .prop_map(|(id, steps, examples)| {
+                json!({
+                    "action": id, "title": id, "steps": steps, "condition": {"intent": format!("{id}_intent")},
+                    "examples_for_test": examples
+                })
+            });
+        (proptest::collection::vec(action, 0..5), proptest::collection::vec((name(), scalar()), 0..3)).prop_map(|(actions, variables)| {
+            let intents: Vec<Value> = actions
+                .iter()
+                .map(|action| json!({
+                    "intent": format!("{}_intent", action["action"].as_str().unwrap_or("")),
+                    "examples": action["examples_for_test"].as_array().into_iter().flatten().map(|text| json!({"text": text})).collect::<Vec<_>>()
+                }))
+                .collect();
+            json!({
+                "name": "Random",
+                "workspace": {
+                    "actions": actions,
+                    "intents": intents,
+                    "counterexamples": [{"text": "weather"}],
+                    "entities": [
+                        {"entity": "sizes", "values": [{"type": "synonyms", "value": "S", "synonyms": ["s"]}, {"type": "synonyms", "value": "s"}]},
+                        {"entity": "email", "values": [{"type": "patterns", "value": "e", "patterns": ["(?<=x)@"]}]},
+                        {"entity": "empty", "values": []},
+                        {"entity": "danger_words", "values": [{"value": "fraud"}]}
+                    ],
+                    "variables": variables.into_iter().map(|(name, initial)| json!({"variable": name, "data_type": "string", "initial_value": {"scalar": initial}})).collect::<Vec<_>>()
+                }
+            })
+        })
+    }
+
+    /// Converts an export, writes the folder, loads it: `Err` with every error and the files.
+    fn converts_into_a_folder_that_loads(export: &Value) -> Result<(), TestCaseError> {
+        let bytes = export.to_string();
+        let imported = match super::convert(bytes.as_bytes()) {
+            Ok(imported) => imported,
+            Err(refusal) => {
+                prop_assert_eq!(refusal.code(), "import-no-actions");
+                return Ok(());
+            }
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in &imported.files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let loaded = baton_assistant::load_dir(dir.path());
+        let errors: Vec<String> = loaded.errors().map(ToString::to_string).collect();
+        let files: String = imported
+            .files
+            .iter()
+            .map(|(path, text)| format!("== {path}\n{text}"))
+            .collect();
+        prop_assert!(errors.is_empty(), "{errors:#?}\n{files}");
+        Ok(())
+    }
+
+    #[test]
+    fn random_exports_convert_into_folders_that_load() {
+        // The generated values are built by deep closures; a debug build needs more than the
+        // 2 MB a test thread has.
+        let runner = std::thread::Builder::new().stack_size(32 * 1024 * 1024).spawn(|| {
+            let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+                cases: 128,
+                ..ProptestConfig::default()
+            });
+            runner.run(&export(), |export| converts_into_a_folder_that_loads(&export))
+        });
+        if let Err(failure) = runner.unwrap().join().unwrap() {
+            panic!("{failure}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = super::convert(&bytes);
         }
     }
 }
