@@ -2,7 +2,13 @@
 //!
 //! The conversion (`watson::convert`) is pure: bytes in, files and a report out. This module
 //! reads the export (refusing a file too large before reading it), refuses to write into a folder
-//! that is not empty, writes the files, and prints the report (as JSON with `--json`).
+//! that is not empty, writes the files, runs the conversation tests the conversion derived, and
+//! prints the report (as JSON with `--json`).
+//!
+//! A derived test states what the export implies (the first example starts its action, …). One
+//! that Baton's runtime does not pass (say a first example that Baton's classifier gives to
+//! another action) is a difference the author must see: it is removed from `tests/`, so the
+//! folder's tests pass, and the report says which test and why.
 
 mod report;
 pub mod watson;
@@ -47,7 +53,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<i32> {
     file.take(watson::MAX_EXPORT_BYTES + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("reading {}", args.export.display()))?;
-    let imported = match watson::convert(&bytes) {
+    let mut imported = match watson::convert(&bytes) {
         Ok(imported) => imported,
         Err(refusal) => {
             eprintln!("{}: error[{}]: {refusal}", args.export.display(), refusal.code());
@@ -64,6 +70,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<i32> {
     for (path, text) in &imported.files {
         write(&args.output.join(path), text)?;
     }
+    keep_passing_tests(&args.output, &mut imported.report)?;
     match args.json {
         true => println!("{}", serde_json::to_string_pretty(&imported.report)?),
         false => {
@@ -77,6 +84,37 @@ pub fn run(args: ImportArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Runs each derived test against the written folder; removes those that fail, saying why.
+fn keep_passing_tests(dir: &Path, report: &mut report::Report) -> anyhow::Result<()> {
+    let Some(assistant) = baton_assistant::load_dir(dir).assistant else {
+        // The conversion writes folders that load; should one not, `baton check` says why.
+        report
+            .tests_not_written
+            .push("the derived tests were not run: the folder does not load (run `baton check`)".to_owned());
+        return Ok(());
+    };
+    let engine = baton_dialog::Engine::new(assistant);
+    for test in report.tests.clone() {
+        let path = dir.join(&test);
+        let source = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let failure = match crate::test_file::parse(&path, &source) {
+            Ok(parsed) => crate::test::run_test(&engine, &parsed)
+                .failures
+                .into_iter()
+                .next()
+                .map(|failure| failure.message),
+            Err(problems) => problems.first().map(ToString::to_string),
+        };
+        let Some(failure) = failure else { continue };
+        std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        report.tests.retain(|kept| *kept != test);
+        report.tests_not_written.push(format!(
+            "{test} was removed: Baton does not do what the export implies ({failure})"
+        ));
+    }
+    Ok(())
 }
 
 fn is_nonempty_dir(dir: &Path) -> anyhow::Result<bool> {

@@ -81,6 +81,14 @@ fn every_fixture_imports_checks_and_passes_its_derived_tests() {
             stdout(&tested),
             stderr(&tested)
         );
+        // Every test derived from these exports passes under Baton: none was removed.
+        let not_written = report["tests_not_written"].as_array().unwrap();
+        assert!(
+            not_written
+                .iter()
+                .all(|why| !why.as_str().unwrap().contains("was removed")),
+            "{name}: {not_written:?}"
+        );
         let n_tests = report["tests"].as_array().unwrap().len();
         assert!(n_tests >= 1, "{name}: {report}");
         assert!(

@@ -1,6 +1,7 @@
 //! Conversation tests derived from the imported assistant, written under `tests/`: what the
 //! export promises, checked against what Baton does with the conversion.
 //!
+//! - the greeting says the export's welcome text;
 //! - the first example of each action starts that action;
 //! - asking for a person reaches the Fallback's transfer;
 //! - misses in a row (one more than `no_match_limit`) reach the Fallback with reason
@@ -37,6 +38,13 @@ pub fn tests(model: &AssistantModel) -> (Vec<(String, String)>, Vec<String>) {
     if let Some(why) = greeting_waits(&model.greet) {
         skipped.push(format!("no conversation tests were derived: {why}"));
         return (files, skipped);
+    }
+    if let Some(text) = greeting_text(&model.greet) {
+        files.push(file(
+            "greeting",
+            "The greeting says the export's welcome text",
+            Node::seq(vec![Node::map().with("assistant_contains", Node::str(text))]),
+        ));
     }
     for action in &model.actions {
         let Some(example) = action.examples.first() else {
@@ -114,6 +122,23 @@ fn with_expect(line: Node, expect: &Expect) -> Node {
         Expect::Transfer("planned") => line.with("transfer", Node::raw("true")),
         Expect::Transfer(reason) => line.with("transfer", Node::map().with("reason", Node::str(*reason))),
     }
+}
+
+/// The first text the greeting says, when no condition comes before it.
+fn greeting_text(greet: &[StepModel]) -> Option<&str> {
+    for step in greet {
+        match step.cond {
+            Cond::Never => continue,
+            Cond::Always => {}
+            _ => return None,
+        }
+        match &step.text {
+            Some(text) if !text.trim().is_empty() => return Some(text.trim()),
+            _ if step.next != Next::Continue => return None,
+            _ => {}
+        }
+    }
+    None
 }
 
 fn greeting_waits(greet: &[StepModel]) -> Option<&'static str> {
