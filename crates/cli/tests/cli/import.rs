@@ -68,6 +68,8 @@ fn row(file: &str, report: &Value) -> String {
 fn every_fixture_imports_checks_and_passes_its_derived_tests() {
     let parent = tempfile::tempdir().unwrap();
     let mut rows = Vec::new();
+    // Exact, approximate, not carried over: actions, steps, dialog nodes; then the tests.
+    let mut totals = [[0u64; 3]; 4];
     for export in fixtures() {
         let name = export.file_name().unwrap().to_string_lossy().into_owned();
         let dir = parent.path().join(name.trim_end_matches(".json"));
@@ -103,7 +105,22 @@ fn every_fixture_imports_checks_and_passes_its_derived_tests() {
             assert!(!note["message"].as_str().unwrap().is_empty(), "{name}: {note}");
         }
         rows.push(row(&name, &report));
+        for (kind, key) in ["actions", "steps", "nodes"].iter().enumerate() {
+            for (index, outcome) in ["exact", "approximate", "not_carried"].iter().enumerate() {
+                totals[kind][index] += report[key][outcome].as_u64().unwrap();
+            }
+        }
+        totals[3][0] += n_tests as u64;
     }
+    let sum = |counts: &[u64; 3]| format!("{} / {} / {}", counts[0], counts[1], counts[2]);
+    rows.push(format!(
+        "| all {} exports | | {} | {} steps, {} nodes | {} |",
+        rows.len(),
+        sum(&totals[0]),
+        sum(&totals[1]),
+        sum(&totals[2]),
+        totals[3][0]
+    ));
     // docs/import.md shows these counts; this test keeps it true.
     let docs =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/import.md")).unwrap_or_default();
