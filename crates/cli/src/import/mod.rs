@@ -48,6 +48,12 @@ pub struct WatsonArgs {
 pub fn run(args: ImportArgs) -> anyhow::Result<i32> {
     let Source::Watson(args) = args.source;
     let file = std::fs::File::open(&args.export).with_context(|| format!("opening {}", args.export.display()))?;
+    let size = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+    if size > watson::MAX_EXPORT_BYTES {
+        let refusal = watson::Refusal::TooLarge { bytes: size };
+        eprintln!("{}: error[{}]: {refusal}", args.export.display(), refusal.code());
+        return Ok(1);
+    }
     let mut bytes = Vec::new();
     // Read one byte past the limit: enough to refuse a larger file without reading it all.
     file.take(watson::MAX_EXPORT_BYTES + 1)

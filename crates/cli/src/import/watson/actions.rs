@@ -243,7 +243,11 @@ impl<'a> Converter<'a> {
                 comments.push(format!("Watson's `{watson}`."));
             }
             used.insert(name.clone());
-            self.names.session.insert(watson.to_owned(), name.clone());
+            // A name listed twice keeps its first Baton name for references.
+            self.names
+                .session
+                .entry(watson.to_owned())
+                .or_insert_with(|| name.clone());
             let data_type = variable.get("data_type").and_then(Value::as_str).unwrap_or("any");
             let kind = match data_type {
                 "string" => "text",
@@ -1599,6 +1603,12 @@ impl<'a> Converter<'a> {
         // variables of other skills) are declared unset, so the folder loads and the author sees them.
         let mut known: HashSet<String> = BUILT_IN_VARIABLES.iter().map(|name| (*name).to_owned()).collect();
         known.extend(self.names.session.values().cloned());
+        if let yaml_out::Y::Map(entries) = &self.assistant.value
+            && let Some((_, variables)) = entries.iter().find(|(key, _)| key == "variables")
+            && let yaml_out::Y::Map(declared) = &variables.value
+        {
+            known.extend(declared.iter().map(|(name, _)| name.clone()));
+        }
         for action in &self.model.actions {
             for step in &action.steps {
                 known.extend(step.question.as_ref().map(|question| question.variable.clone()));

@@ -63,6 +63,7 @@ pub fn convert(root: &Value, workspace: &Value, pointer: &str) -> Imported {
         |id: &str| by_id.get(id).and_then(|node| node.get("type")).and_then(Value::as_str) == Some("folder");
     let mut used_intents = HashSet::new();
     let mut used_ids = HashSet::new();
+    let mut system_seen: HashSet<String> = HashSet::new();
     for (index, node) in nodes.iter().enumerate() {
         let node_pointer = format!("{pointer}/dialog_nodes/{index}");
         notes.take_worst();
@@ -108,6 +109,15 @@ pub fn convert(root: &Value, workspace: &Value, pointer: &str) -> Imported {
             .strip_prefix('#')
             .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c)));
         let role = match (condition, intent) {
+            ("welcome" | "anything_else", _) if !system_seen.insert(condition.to_owned()) => {
+                notes.add(
+                    &node_pointer,
+                    Outcome::NotCarried,
+                    format!("a second `{condition}` node was left out; the first one is kept"),
+                );
+                nodes_counts.add(notes.take_worst());
+                continue;
+            }
             ("welcome", _) => Role::Greet,
             ("anything_else", _) => Role::NoMatch,
             (_, Some(intent)) => Role::Intent(intent),

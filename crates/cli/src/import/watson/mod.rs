@@ -458,6 +458,72 @@ mod properties {
         Ok(())
     }
 
+    fn dialog_node() -> impl Strategy<Value = Value> {
+        (
+            prop_oneof![
+                Just("#a".to_owned()),
+                Just("#b".to_owned()),
+                Just("#none".to_owned()),
+                Just("welcome".to_owned()),
+                Just("anything_else".to_owned()),
+                Just("@x && $y".to_owned()),
+                text(),
+            ],
+            proptest::option::of(name()),
+            proptest::collection::vec(response(), 0..3),
+            text(),
+            proptest::collection::vec(
+                (
+                    name(),
+                    prop_oneof![
+                        scalar(),
+                        Just(json!({"a": 1})),
+                        text().prop_map(|t| json!(format!("<? {t} ?>")))
+                    ],
+                ),
+                0..3,
+            ),
+            any::<bool>(),
+        )
+            .prop_map(|(conditions, parent, generic, legacy, context, jump)| {
+                let mut node = json!({
+                    "dialog_node": conditions.clone(), "conditions": conditions,
+                    "output": {"generic": generic, "text": {"values": [legacy, "second"]}},
+                    "context": context.into_iter().collect::<serde_json::Map<String, Value>>(),
+                    "digress_in": "returns",
+                });
+                if let Some(parent) = parent {
+                    node["parent"] = json!(parent);
+                }
+                if jump {
+                    node["next_step"] = json!({"behavior": "jump_to", "dialog_node": "x"});
+                }
+                node
+            })
+    }
+
+    #[test]
+    fn random_dialog_exports_convert_into_folders_that_load() {
+        let exports = proptest::collection::vec(dialog_node(), 0..6).prop_map(|nodes| {
+            json!({
+                "name": "Dialog",
+                "intents": [{"intent": "a", "examples": [{"text": "hello there"}]}, {"intent": "b", "examples": [{"text": "and"}, {"text": "${x}"}]}, {"intent": "none", "examples": []}],
+                "entities": [{"entity": "x", "values": []}],
+                "dialog_nodes": nodes
+            })
+        });
+        let runner = std::thread::Builder::new().stack_size(32 * 1024 * 1024).spawn(move || {
+            let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+                cases: 128,
+                ..ProptestConfig::default()
+            });
+            runner.run(&exports, |export| converts_into_a_folder_that_loads(&export))
+        });
+        if let Err(failure) = runner.unwrap().join().unwrap() {
+            panic!("{failure}");
+        }
+    }
+
     #[test]
     fn random_exports_convert_into_folders_that_load() {
         // The generated values are built by deep closures; a debug build needs more than the
