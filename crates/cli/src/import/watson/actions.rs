@@ -190,6 +190,7 @@ impl<'a> Converter<'a> {
             self.assistant.insert("counterexamples", Node::seq(counterexamples));
         }
         self.settings_notes();
+        self.clarifying_question();
     }
 
     /// `invoke_another_action` with return that would close a cycle: Baton refuses such cycles.
@@ -332,8 +333,85 @@ impl<'a> Converter<'a> {
         if let Some(switch) = settings.and_then(|s| s.get("topic_switch"))
             && switch.get("enabled").and_then(Value::as_bool) == Some(false)
         {
-            self.assistant
-                .insert("settings", Node::map().with("change_topic", Node::raw("false")));
+            self.setting("change_topic", Node::raw("false"));
+        }
+    }
+
+    /// Sets one of the assistant's settings (one `settings` mapping, however many are set).
+    fn setting(&mut self, key: &str, value: Node) {
+        let yaml_out::Y::Map(entries) = &mut self.assistant.value else {
+            return;
+        };
+        match entries.iter_mut().find(|(name, _)| name == "settings") {
+            Some((_, settings)) => settings.insert(key, value),
+            None => entries.push(("settings".to_owned(), Node::map().with(key, value))),
+        }
+    }
+
+    /// Disambiguation and the topic switch's return prompt, as Baton's clarifying question and
+    /// change of topic.
+    fn clarifying_question(&mut self) {
+        let settings = self.workspace.get("system_settings");
+        if let Some(disambiguation) = settings.and_then(|s| s.get("disambiguation")) {
+            if disambiguation.get("enabled").and_then(Value::as_bool) == Some(false) {
+                self.setting("clarify", Node::raw("false"));
+            }
+            let mut clarify = Node::map();
+            for (watson, baton) in [
+                ("prompt", "prompt"),
+                ("none_of_the_above_prompt", "none_of_the_above"),
+                ("use_connect_to_support_prompt", "connect_to_support"),
+            ] {
+                if let Some(text) = text_of(disambiguation.get(watson)) {
+                    let text = match baton {
+                        "prompt" => escape_text(text),
+                        _ => text.to_owned(),
+                    };
+                    clarify.insert(baton, Node::str(text));
+                }
+            }
+            if let Some(max) = disambiguation
+                .get("max_suggestions")
+                .and_then(Value::as_u64)
+                .filter(|max| (2..=10).contains(max))
+            {
+                clarify.insert("max_candidates", Node::number(max as f64));
+            }
+            if !clarify.is_empty_collection() {
+                self.system.insert(
+                    "clarifying_question",
+                    clarify.comment("Watson's disambiguation settings (/system_settings/disambiguation)."),
+                );
+            }
+        }
+        let request = settings
+            .and_then(|s| s.get("topic_switch"))
+            .and_then(|switch| switch.get("messages"))
+            .and_then(|messages| messages.get("confirmation_request"));
+        if let Some(request) = request {
+            let mut problems = Vec::new();
+            let step = serde_json::json!({ "output": request });
+            let prompt = self
+                .first_text(&step, &mut problems)
+                .map(|text| text.replace("${digressed_from}", "{action}"));
+            match prompt {
+                Some(prompt) if problems.is_empty() && !prompt.contains("${") && !prompt.contains("$${") => {
+                    self.system.insert(
+                        "change_topic",
+                        Node::map().with("return_prompt", Node::str(prompt)).comment(
+                            "Watson's topic-switch confirmation (/system_settings/topic_switch/messages/confirmation_request).",
+                        ),
+                    );
+                }
+                _ => self.notes.add(
+                    &format!(
+                        "{}/system_settings/topic_switch/messages/confirmation_request",
+                        self.pointer
+                    ),
+                    Outcome::Approximate,
+                    "the topic-switch confirmation has text Baton's return prompt cannot say; Baton's default is used",
+                ),
+            }
         }
     }
 
@@ -432,10 +510,7 @@ impl<'a> Converter<'a> {
             .with("steps", Node::seq(steps))
             .comment(format!("Watson's \"No action matches\" ({pointer})."));
         if self.model.no_match_limit != 3 {
-            self.assistant.insert(
-                "settings",
-                Node::map().with("no_match_limit", Node::number(f64::from(self.model.no_match_limit))),
-            );
+            self.setting("no_match_limit", Node::number(f64::from(self.model.no_match_limit)));
             node = node.comment(format!(
                 "Watson ran Fallback after {} misses in a row: see `no_match_limit` in settings.",
                 self.model.no_match_limit
@@ -496,10 +571,7 @@ impl<'a> Converter<'a> {
                     }
                     let max_hits = step.get("max_hits").and_then(Value::as_u64);
                     if let Some(max_hits) = max_hits.filter(|hits| *hits != 2 && *hits <= 1000) {
-                        self.assistant.insert(
-                            "settings",
-                            Node::map().with("profanity_warnings", Node::number(max_hits as f64)),
-                        );
+                        self.setting("profanity_warnings", Node::number(max_hits as f64));
                     }
                 }
                 _ => self.notes.add(
