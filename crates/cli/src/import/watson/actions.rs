@@ -846,9 +846,15 @@ impl<'a> Converter<'a> {
         }
         // Assignments.
         let set = self.assignments(step, pointer);
-        if !set.is_empty_collection() {
+        match set.is_empty_collection() {
             // `settings` was written before `set` for a question; YAML order does not matter.
-            node.insert("set", set);
+            false => node.insert("set", set),
+            // Only assignments that were left out: their TODO comments go above the step.
+            true => {
+                for comment in set.comments {
+                    node = node.comment(comment);
+                }
+            }
         }
         // And then.
         let (mut then, mut next) = self.then(&resolver, action, index, pointer, of, ids, steps, question.is_some());

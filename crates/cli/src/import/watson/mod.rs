@@ -108,6 +108,8 @@ impl fmt::Display for Refusal {
 
 /// Converts an export's bytes into an assistant folder and its report.
 pub fn convert(bytes: &[u8]) -> Result<Imported, Refusal> {
+    // Some editors and downloads put a byte-order mark before the JSON.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let root = parse(bytes)?;
     let not_export = || {
         Refusal::NotAnExport(
@@ -219,6 +221,7 @@ mod tests {
     fn minimal_exports_convert_or_say_there_is_nothing_to_carry_over() {
         for input in [
             r#"{"workspace": {"intents": [{"intent": "i", "examples": [{"text": "hi"}]}], "actions": [{"action": "a", "condition": {"intent": "i"}, "steps": []}]}}"#,
+            "\u{feff}{\"intents\": [{\"intent\": \"a\", \"examples\": [{\"text\": \"hi\"}]}], \"dialog_nodes\": [{\"conditions\": \"#a\"}]}",
             r##"{"intents": [{"intent": "a", "examples": [{"text": "hi"}]}], "dialog_nodes": [{"conditions": "#a", "output": {"text": "hi"}}]}"##,
         ] {
             let imported = convert(input.as_bytes()).expect(input);
