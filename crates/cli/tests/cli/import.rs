@@ -440,3 +440,34 @@ fn sdk_python() -> Result<PathBuf, Missing> {
         false => Err(missing("pip could not install ibm-watson".to_owned())),
     }
 }
+
+#[test]
+fn when_no_test_can_be_derived_a_baseline_keeps_baton_test_passing() {
+    // The greeting asks a question, so the customer's first message would answer it: the import
+    // cannot predict any conversation.
+    let export = serde_json::json!({
+        "workspace": {
+            "intents": [{"intent": "hours", "examples": [{"text": "when are you open"}]}],
+            "actions": [
+                {"action": "welcome", "steps": [{"step": "step_1", "question": {"free_text": true},
+                    "output": {"generic": [{"response_type": "text", "values": [{"text": "Hello! What is your name?"}]}]}}]},
+                {"action": "hours", "condition": {"intent": "hours"}, "steps": [{"step": "step_1",
+                    "output": {"generic": [{"response_type": "text", "values": [{"text": "We open at 9."}]}]}}]}
+            ]
+        }
+    });
+    let input = folder(&[("export.json", &export.to_string())]);
+    let dir = input.path().join("out");
+    let report = import(&input.path().join("export.json"), &dir);
+    assert_eq!(report["tests"], serde_json::json!(["tests/greeting.yaml"]), "{report}");
+    assert!(
+        report["tests_not_written"][0]
+            .as_str()
+            .unwrap()
+            .contains("the greeting asks a question"),
+        "{report}"
+    );
+    let tested = baton().arg("test").arg(&dir).output().unwrap();
+    assert!(tested.status.success(), "{}{}", stdout(&tested), stderr(&tested));
+    assert!(stdout(&tested).contains("1 passed, 0 failed"), "{}", stdout(&tested));
+}
