@@ -78,7 +78,7 @@ pub fn tests(model: &AssistantModel) -> (Vec<(String, String)>, Vec<String>) {
                 .to_owned(),
         ),
     }
-    match (no_match_settles(&model.no_match), fallback_outcome(model, "no_action_matches")) {
+    match (no_match_settles(model), fallback_outcome(model, "no_action_matches")) {
         (Ok(()), Some(expect)) => {
             let misses = model.no_match_limit as usize + 1;
             let mut lines = Vec::new();
@@ -159,15 +159,27 @@ fn greeting_waits(greet: &[StepModel]) -> Option<&'static str> {
     None
 }
 
-fn no_match_settles(steps: &[StepModel]) -> Result<(), &'static str> {
-    for step in steps.iter().filter(|step| step.cond != Cond::Never) {
-        if step.question.is_some() {
-            return Err("No action matches asks a question");
-        }
-        match step.next {
-            Next::GoTo { .. } => return Err("No action matches goes to another action"),
-            Next::Connect => return Err("No action matches transfers at once"),
-            _ => {}
+/// Whether misses in a row lead nowhere but back to No action matches: its steps, and those of the
+/// actions it goes to, ask nothing and transfer to no one.
+fn no_match_settles(model: &AssistantModel) -> Result<(), &'static str> {
+    let mut pending: Vec<&[StepModel]> = vec![&model.no_match];
+    let mut visited: Vec<&str> = Vec::new();
+    while let Some(steps) = pending.pop() {
+        for step in steps.iter().filter(|step| step.cond != Cond::Never) {
+            if step.question.is_some() {
+                return Err("No action matches asks a question, or starts an action that does");
+            }
+            match &step.next {
+                Next::GoTo { action } if !visited.contains(&action.as_str()) => {
+                    visited.push(action);
+                    match model.actions.iter().find(|candidate| &candidate.id == action) {
+                        Some(target) => pending.push(&target.steps),
+                        None => return Err("No action matches goes to an action that was not carried over"),
+                    }
+                }
+                Next::Connect => return Err("No action matches transfers, or starts an action that does"),
+                _ => {}
+            }
         }
     }
     Ok(())
