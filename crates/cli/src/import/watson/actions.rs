@@ -523,7 +523,6 @@ impl<'a> Converter<'a> {
         let examples = self.examples(action, pointer);
         let before = self.notes.take_worst();
         let (steps, models, worst) = self.steps(action, FALLBACK, pointer, StepsOf::Fallback);
-        self.actions_counts.add(worst.max(before));
         let mut node = Node::map().comment(format!(
             "Watson's \"Fallback\" ({pointer}): its steps choose by `fallback_reason`, as in Watson."
         ));
@@ -532,9 +531,51 @@ impl<'a> Converter<'a> {
             node.insert("examples", Node::seq(examples.iter().map(Node::str).collect()));
         }
         if !steps.is_empty() {
+            // Baton's Fallback always ends in a transfer: steps that end it without one (or the
+            // end of the list) connect with the Fallback's default settings.
+            let ends_quietly: Vec<&str> = models
+                .iter()
+                .zip(&steps)
+                .filter(|(model, _)| model.cond != Cond::Never && model.next == Next::End)
+                .filter_map(|(_, step)| match &step.value {
+                    yaml_out::Y::Map(entries) => {
+                        entries
+                            .iter()
+                            .find(|(key, _)| key == "id")
+                            .and_then(|(_, id)| match &id.value {
+                                yaml_out::Y::Str(id) => Some(id.as_str()),
+                                _ => None,
+                            })
+                    }
+                    _ => None,
+                })
+                .collect();
+            let last_continues = models
+                .iter()
+                .rev()
+                .find(|model| model.cond != Cond::Never)
+                .is_some_and(|model| model.next == Next::Continue);
+            if !ends_quietly.is_empty() || last_continues {
+                let mut places = ends_quietly.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>();
+                if last_continues {
+                    places.push("the end of its steps".to_owned());
+                }
+                self.notes.add(
+                    &format!("{pointer}/steps"),
+                    Outcome::Approximate,
+                    format!(
+                        "Watson's Fallback ends without a transfer at {}; Baton's Fallback always ends in a transfer, so it connects to an agent there",
+                        places.join(", ")
+                    ),
+                );
+                node = node.comment("Baton's Fallback always ends in a transfer: where Watson's ended without one, Baton connects to an agent.");
+            }
             node.insert("steps", Node::seq(steps));
             self.model.fallback = Some(models);
         }
+        // The note on how the Fallback ends counts for the action.
+        let ending = self.notes.take_worst();
+        self.actions_counts.add(worst.max(before).max(ending));
         self.system.insert("fallback", node);
     }
 
