@@ -60,6 +60,8 @@ struct Converter<'a> {
     unset: BTreeSet<String>,
     /// Each written action's place in the export and outcome, by Baton id.
     written: HashMap<String, (String, Outcome)>,
+    /// Whether No action matches had the step that runs Fallback after N misses.
+    no_match_escalates: bool,
 }
 
 fn text_of(value: Option<&Value>) -> Option<&str> {
@@ -107,10 +109,13 @@ impl<'a> Converter<'a> {
             system: Node::map(),
             model: AssistantModel {
                 no_match_limit: 3,
+                // Without a No action matches action the export keeps Watson's, which escalates.
+                no_match_escalates: true,
                 ..AssistantModel::default()
             },
             unset: BTreeSet::new(),
             written: HashMap::new(),
+            no_match_escalates: false,
         }
     }
 
@@ -504,8 +509,20 @@ impl<'a> Converter<'a> {
     fn no_action_matches(&mut self, action: &Value, pointer: &str) {
         let before = self.notes.take_worst();
         let (steps, models, worst) = self.steps(action, ANYTHING_ELSE, pointer, StepsOf::NoActionMatches);
+        let worst = match self.no_match_escalates {
+            true => worst,
+            false => {
+                self.notes.add(
+                    pointer,
+                    Outcome::Approximate,
+                    "Watson's No action matches never ran Fallback; Baton runs Fallback (a transfer) after `no_match_limit` (3) misses in a row",
+                );
+                worst.max(Outcome::Approximate)
+            }
+        };
         self.actions_counts.add(worst.max(before));
         self.model.no_match = models;
+        self.model.no_match_escalates = self.no_match_escalates;
         let mut node = Node::map()
             .with("steps", Node::seq(steps))
             .comment(format!("Watson's \"No action matches\" ({pointer})."));
@@ -827,10 +844,12 @@ impl<'a> Converter<'a> {
             match (of, count) {
                 (StepsOf::NoActionMatches, Some(("gt", limit))) if escalates && limit <= 1000 => {
                     self.model.no_match_limit = limit;
+                    self.no_match_escalates = true;
                     return None;
                 }
                 (StepsOf::NoActionMatches, Some(("gte", limit))) if escalates && (1..=1001).contains(&limit) => {
                     self.model.no_match_limit = limit - 1;
+                    self.no_match_escalates = true;
                     return None;
                 }
                 (StepsOf::NoActionMatches, Some(("lte" | "lt", _))) => {

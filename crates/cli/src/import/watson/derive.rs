@@ -159,6 +159,9 @@ fn greeting_waits(greet: &[StepModel]) -> Option<&'static str> {
 /// Whether misses in a row lead nowhere but back to No action matches: its steps, and those of the
 /// actions it goes to, ask nothing and transfer to no one.
 fn no_match_settles(model: &AssistantModel) -> Result<(), &'static str> {
+    if !model.no_match_escalates {
+        return Err("the export's No action matches never runs Fallback (Baton's does, after `no_match_limit` misses)");
+    }
     let mut pending: Vec<&[StepModel]> = vec![&model.no_match];
     let mut visited: Vec<&str> = Vec::new();
     while let Some(steps) = pending.pop() {

@@ -37,6 +37,8 @@ pub fn convert(root: &Value, workspace: &Value, pointer: &str) -> Imported {
     let mut system = Node::map();
     let mut model = AssistantModel {
         no_match_limit: 3,
+        // A dialog answers every miss with its anything_else node; it never runs a Fallback.
+        no_match_escalates: false,
         ..AssistantModel::default()
     };
     let mut context_variables: BTreeSet<String> = BTreeSet::new();

@@ -62,6 +62,9 @@ pub struct AssistantModel {
     pub fallback: Option<Vec<StepModel>>,
     pub fallback_examples: Vec<String>,
     pub no_match_limit: u32,
+    /// Whether the export's No action matches ran Fallback after `no_match_limit` misses, as
+    /// Baton's does.
+    pub no_match_escalates: bool,
 }
 
 /// Notes for the report, and the worst outcome since the element being converted began.
