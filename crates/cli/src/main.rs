@@ -1,4 +1,5 @@
-//! The `baton` binary: serve, check, schema, preview, test and eval an assistant; manage API keys and agents.
+//! The `baton` binary: serve, check, schema, preview, test and eval an assistant; import one from
+//! Watson Assistant; manage API keys and agents.
 //!
 //! Each subcommand lives in its own module and returns the process exit code; this file only
 //! parses the command line and dispatches. The CLI is the only crate that prints.
@@ -11,6 +12,7 @@ mod check_config;
 mod conversation;
 mod crossval;
 mod eval;
+mod import;
 mod init;
 mod preview;
 mod reload;
@@ -64,6 +66,8 @@ enum Command {
     Test(test::TestArgs),
     /// Measure the classifier on a data set.
     Eval(eval::EvalArgs),
+    /// Convert another product's assistant: `baton import watson EXPORT.json -o DIR`.
+    Import(import::ImportArgs),
     /// Measure serving: `baton bench http` drives a Baton server and a hello-world reference.
     Bench(bench::BenchArgs),
 }
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Command::Preview(args) => preview::run(args),
         Command::Test(args) => test::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Import(args) => import::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

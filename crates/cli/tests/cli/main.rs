@@ -7,6 +7,7 @@ mod bench;
 mod check;
 mod conversation_tests;
 mod eval;
+mod import;
 mod init;
 mod matrix_desk;
 mod preview;
@@ -15,6 +16,9 @@ mod schema;
 mod serve;
 mod served;
 mod webhook_resume;
+
+#[path = "../../../server/tests/shared/programs.rs"]
+mod programs;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
