@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::programs::{self, Missing, Needs};
+use crate::programs::{self, Needs};
 use crate::{baton, folder, stderr, stdout};
 
 /// The Watson exports under `tests/fixtures/watson` (see its NOTICE.md).
@@ -308,7 +308,7 @@ fn what_is_not_an_export_is_refused_and_nothing_is_written() {
 
 /// A Python with `ibm-watson`: `BATON_PYTHON`, or the virtual environment the server's SDK test
 /// makes under Cargo's target folder (made here too when missing).
-static SDK: Needs<PathBuf> = Needs::new("imported-assistant SDK test", "import::sdk_", sdk_python);
+static SDK: Needs<PathBuf> = Needs::new("imported-assistant SDK test", "import::sdk_", programs::sdk_python);
 
 #[test]
 fn sdk_drives_an_imported_assistant_to_its_transfer() {
@@ -387,58 +387,6 @@ fn sdk_drives_an_imported_assistant_to_its_transfer() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("imported assistant reached the transfer"));
-}
-
-/// `BATON_PYTHON`, or a virtual environment with `ibm-watson` in Cargo's target folder, made on
-/// first use; what is missing when neither can be had. (The server's SDK test looks for the same.)
-fn sdk_python() -> Result<PathBuf, Missing> {
-    if std::env::var_os("BATON_PYTHON").is_some() {
-        return programs::program("BATON_PYTHON", "python").map_err(|reason| Missing {
-            reason,
-            remedy: "point BATON_PYTHON at a Python with ibm-watson".to_owned(),
-        });
-    }
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ibm-watson-venv");
-    let python = venv.join("bin/python");
-    let has_sdk = |python: &Path| {
-        std::process::Command::new(python)
-            .args(["-c", "import ibm_watson"])
-            .output()
-            .is_ok_and(|output| output.status.success())
-    };
-    if has_sdk(&python) {
-        return Ok(python);
-    }
-    let missing = |reason: String| {
-        Missing {
-        reason,
-        remedy: "apt-get install python3 python3-venv and let pip reach PyPI, or set BATON_PYTHON to a Python with ibm-watson"
-            .to_owned(),
-    }
-    };
-    let python3 = programs::on_path("python3").map_err(missing)?;
-    let made = std::process::Command::new(&python3)
-        .arg("-m")
-        .arg("venv")
-        .arg(&venv)
-        .status();
-    if !made.is_ok_and(|status| status.success()) {
-        return Err(missing(format!("{} -m venv failed", python3.display())));
-    }
-    let installed = std::process::Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "ibm-watson",
-        ])
-        .status();
-    match installed.is_ok_and(|status| status.success()) && has_sdk(&python) {
-        true => Ok(python),
-        false => Err(missing("pip could not install ibm-watson".to_owned())),
-    }
 }
 
 #[test]
