@@ -37,7 +37,7 @@ pub struct NamedDesk {
 pub struct DeskConfigError(pub Vec<String>);
 
 /// Reads a secret given as `{key}_env` or `{key}_file`.
-fn secret(
+pub(crate) fn secret(
     at: &str,
     key: &str,
     from_env: Option<&str>,
