@@ -13,6 +13,7 @@ mod crossval;
 mod eval;
 mod init;
 mod preview;
+mod preview_voice;
 mod reload;
 mod schema;
 mod serve;
