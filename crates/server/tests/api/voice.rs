@@ -642,3 +642,43 @@ async fn without_an_auth_token_the_phone_channel_is_off() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["baton_code"], "voice_not_configured", "{body}");
 }
+
+/// Whatever a caller says or presses (any text, control characters and markup included), the
+/// answer is TwiML or a clear 4xx, never a 5xx, and what was said never escapes into the markup.
+#[test]
+fn any_speech_or_keys_get_twiml_or_a_clear_error() {
+    use proptest::prelude::*;
+    use std::cell::RefCell;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let phone = runtime.block_on(phone());
+    // The call in progress, how many were made, and its last answer.
+    let first = runtime.block_on(phone.ring(&format!("CAc{:031}", 0)));
+    let state = RefCell::new((0usize, first));
+    let input = prop_oneof![
+        ".{0,80}".prop_map(|speech| ("SpeechResult", speech)),
+        "[0-9*#]{0,70}".prop_map(|keys| ("Digits", keys)),
+        ".{0,8}".prop_map(|keys| ("Digits", keys)),
+        Just(("SpeechResult", "<Hangup/> & </Say><Dial>".to_owned())),
+    ];
+    proptest!(ProptestConfig::with_cases(120), |((name, value) in input)| {
+        let mut state = state.borrow_mut();
+        let call = format!("CAc{:031}", state.0);
+        let params = call_params(&call, &[(name, value.as_str())]);
+        let answer = runtime.block_on(phone.post(&state.1.action("Gather"), &params));
+        prop_assert!(answer.status < 500, "{} {}", answer.status, answer.body);
+        if answer.status != 200 {
+            prop_assert!(answer.json()["baton_code"].is_string(), "{}", answer.body);
+            return Ok(());
+        }
+        prop_assert!(!answer.body.contains("</Say><Dial>"), "{}", answer.body);
+        if answer.body.contains("<Gather ") {
+            state.1 = answer;
+        } else {
+            // The call moved on to a transfer or hung up: make another.
+            state.0 += 1;
+            let next = runtime.block_on(phone.ring(&format!("CAc{:031}", state.0)));
+            prop_assert_eq!(next.status, 200, "{}", next.body);
+            state.1 = next;
+        }
+    });
+}
