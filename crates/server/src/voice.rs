@@ -30,7 +30,7 @@ use axum::routing::post;
 use baton_assistant::VoiceTransfer;
 
 use crate::conversation::{CustomerMessage, TurnInput};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::request::path_error;
 use crate::state::App;
 use crate::twiml::VoiceRender;
@@ -40,13 +40,6 @@ const MAX_CALL_ID: usize = 128;
 /// An empty document: nothing more to do.
 const EMPTY: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#;
 const HANG_UP: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>"#;
-
-pub(crate) fn routes() -> Router<Arc<App>> {
-    Router::new()
-        .route("/v1/voice/{assistant_id}", post(call))
-        .route("/v1/voice/{assistant_id}/dial", post(dial))
-        .route("/v1/voice/{assistant_id}/status", post(status))
-}
 
 /// A checked carrier request: its form parameters and the query's turn.
 struct CarrierRequest {
@@ -130,7 +123,23 @@ fn webhook_url(app: &App, assistant_id: &str) -> String {
 }
 
 /// A turn of the call: the first request greets, each later one answers the prompt `t`.
-async fn call(
+#[utoipa::path(
+    post,
+    path = "/v1/voice/{assistant_id}",
+    security(()),
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("t" = Option<u32>, Query, minimum = 0, description = "The turn a `<Gather>` result answers; absent on the call's first request"),
+        ("X-Twilio-Signature" = String, Header, description = "The carrier's signature of the URL and the form"),
+    ),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "The carrier's form: `CallSid` (required), `From`, `To`, `SpeechResult`, `Confidence`, `Digits`, …"),
+    responses(
+        (status = 200, content_type = "text/xml", body = String, description = "TwiML"),
+        (status = "4XX", body = ErrorBody),
+    ),
+    tag = "voice"
+)]
+pub(crate) async fn call(
     State(app): State<Arc<App>>,
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
@@ -190,7 +199,23 @@ async fn call(
 }
 
 /// The `<Dial>` (or `<Enqueue>`) action callback: how the call's transfer ended.
-async fn dial(
+#[utoipa::path(
+    post,
+    path = "/v1/voice/{assistant_id}/dial",
+    security(()),
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("t" = u32, Query, minimum = 0, description = "The turn that transferred the call"),
+        ("X-Twilio-Signature" = String, Header, description = "The carrier's signature of the URL and the form"),
+    ),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "The carrier's form: `CallSid`, and `DialCallStatus` (or `QueueResult` after `<Enqueue>`)"),
+    responses(
+        (status = 200, content_type = "text/xml", body = String, description = "TwiML"),
+        (status = "4XX", body = ErrorBody),
+    ),
+    tag = "voice"
+)]
+pub(crate) async fn dial(
     State(app): State<Arc<App>>,
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
@@ -250,7 +275,22 @@ async fn dial(
 }
 
 /// The call's status callback: a call that has ended ends its session.
-async fn status(
+#[utoipa::path(
+    post,
+    path = "/v1/voice/{assistant_id}/status",
+    security(()),
+    params(
+        ("assistant_id" = String, Path, description = "The assistant's id"),
+        ("X-Twilio-Signature" = String, Header, description = "The carrier's signature of the URL and the form"),
+    ),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "The carrier's form: `CallSid` and `CallStatus`"),
+    responses(
+        (status = 200, content_type = "text/xml", body = String, description = "An empty TwiML document"),
+        (status = "4XX", body = ErrorBody),
+    ),
+    tag = "voice"
+)]
+pub(crate) async fn status(
     State(app): State<Arc<App>>,
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
@@ -289,4 +329,12 @@ async fn turn(
     let document: String =
         serde_json::from_str(reply.get()).map_err(|error| ApiError::Internal(format!("stored TwiML: {error}")))?;
     Ok(twiml(document))
+}
+
+/// The routes, last in the file: the OpenAPI test reads them from here to the end.
+pub(crate) fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/voice/{assistant_id}", post(call))
+        .route("/v1/voice/{assistant_id}/dial", post(dial))
+        .route("/v1/voice/{assistant_id}/status", post(status))
 }
