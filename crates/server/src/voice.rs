@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -82,9 +82,18 @@ impl CarrierRequest {
 
 /// Verifies the signature, then reads the form and the query: nothing else is looked at before
 /// the signature verifies.
-fn verified(app: &App, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Result<CarrierRequest, ApiError> {
+fn verified(
+    app: &App,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<CarrierRequest, ApiError> {
     let auth = app.voice.as_ref().ok_or(ApiError::VoiceNotConfigured)?;
-    let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(app.config.max_body_bytes),
+        _ => ApiError::InvalidRequest(rejection.body_text()),
+    })?;
+    let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let path_and_query = uri.path_and_query().map_or(uri.path(), |path| path.as_str());
     let url = format!("{}{path_and_query}", auth.public_url);
     let signature = headers.get("x-twilio-signature").and_then(|value| value.to_str().ok());
@@ -144,9 +153,9 @@ pub(crate) async fn call(
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let request = verified(&app, &uri, &headers, &body)?;
+    let request = verified(&app, &uri, &headers, body)?;
     let Path(assistant_id) = path.map_err(path_error)?;
     app.engine(&assistant_id, None)?;
     let call_id = request.call_id()?;
@@ -220,9 +229,9 @@ pub(crate) async fn dial(
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let request = verified(&app, &uri, &headers, &body)?;
+    let request = verified(&app, &uri, &headers, body)?;
     let Path(assistant_id) = path.map_err(path_error)?;
     let engine = app.engine(&assistant_id, None)?;
     let call_id = request.call_id()?;
@@ -295,9 +304,9 @@ pub(crate) async fn status(
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let request = verified(&app, &uri, &headers, &body)?;
+    let request = verified(&app, &uri, &headers, body)?;
     let Path(assistant_id) = path.map_err(path_error)?;
     app.engine(&assistant_id, None)?;
     let call_id = request.call_id()?;

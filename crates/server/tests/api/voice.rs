@@ -527,6 +527,11 @@ async fn bad_requests_get_a_clear_error_and_lose_nothing() {
         missing.body
     );
 
+    let too_big = "blah ".repeat(20_000);
+    phone
+        .post(&gather, &call_params(call, &[("SpeechResult", too_big.as_str())]))
+        .await
+        .assert_error(413, "payload_too_large");
     let huge = "blah ".repeat(1000);
     phone
         .post(&gather, &call_params(call, &[("SpeechResult", huge.as_str())]))
