@@ -136,6 +136,21 @@ fn output_sites<'a>(output: &'a Output, base: String, sites: &mut Vec<(String, S
             sites.push((format!("{base}/link/url"), Site::Template(&link.url)));
         }
         Output::Rich(RichOutput::Pause(_)) => {}
+        Output::Rich(RichOutput::Channels(channels)) => {
+            let web = format!("{base}/channels/web");
+            let voice = format!("{base}/channels/voice");
+            for (outputs, at) in [(Some(&*channels.web), web), (channels.voice.as_deref(), voice)] {
+                let Some(outputs) = outputs else { continue };
+                match outputs {
+                    crate::spec::OneOrMany::One(output) => output_sites(output, at, sites),
+                    crate::spec::OneOrMany::Many(outputs) => {
+                        for (index, output) in outputs.iter().enumerate() {
+                            output_sites(output, format!("{at}/{index}"), sites);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -193,6 +208,7 @@ pub fn check(report: &mut Report<'_>, file: &AssistantFile, actions: &[ActionEnt
     check_cycles(report, &lists);
     check_examples(report, actions, &targets);
     check_example_clashes(report, file, actions);
+    check_voice(report, file, &lists);
     if n_written == 0 {
         report.push_at(
             Severity::Error,
@@ -692,6 +708,178 @@ fn check_question(report: &mut Report<'_>, file: usize, base: &str, question: &Q
     }
 }
 
+/// The phone channel: transfer targets, keypad entry, and responses per channel.
+fn check_voice(report: &mut Report<'_>, file: &AssistantFile, lists: &[StepList<'_>]) {
+    if let Some(transfer) = &file.voice.transfer {
+        check_voice_transfer(report, 0, "/voice/transfer", transfer);
+    }
+    if let Some(voice) = file
+        .system
+        .fallback
+        .as_ref()
+        .and_then(|fallback| fallback.connect.voice.as_ref())
+    {
+        check_voice_transfer(report, 0, "/system/fallback/connect/voice", voice);
+    }
+    if let Some(timeout) = file.voice.timeout_secs
+        && !(1..=60).contains(&timeout)
+    {
+        report.at_value(
+            Severity::Error,
+            "bad-voice-timeout",
+            format!("`timeout_secs` is {timeout}; it must be between 1 and 60 seconds"),
+            0,
+            "/voice/timeout_secs",
+        );
+    }
+    if let Some(language) = &file.voice.language
+        && !is_locale_tag(language)
+    {
+        report.at_value(
+            Severity::Error,
+            "bad-voice-language",
+            format!("`language` {language:?} is not a language tag such as `en-US`"),
+            0,
+            "/voice/language",
+        );
+    }
+    for list in lists {
+        for (index, step) in list.steps.iter().enumerate() {
+            let base = format!("{}/steps/{index}", list.pointer);
+            if let Then::Full(FullThen::ConnectToAgent(connect)) = &step.then
+                && let Some(voice) = &connect.voice
+            {
+                check_voice_transfer(report, list.file, &format!("{base}/then/connect_to_agent/voice"), voice);
+            }
+            if let Some(dtmf) = step.question.as_ref().and_then(|question| question.dtmf) {
+                check_dtmf(report, list.file, &format!("{base}/question/dtmf"), dtmf);
+            }
+            for (at, output) in step.say.as_slice().iter().enumerate() {
+                let at = match &step.say {
+                    crate::spec::OneOrMany::One(_) => format!("{base}/say"),
+                    crate::spec::OneOrMany::Many(_) => format!("{base}/say/{at}"),
+                };
+                check_channels(report, list.file, &at, output);
+            }
+        }
+    }
+}
+
+fn check_channels(report: &mut Report<'_>, file: usize, base: &str, output: &Output) {
+    let Output::Rich(RichOutput::Channels(channels)) = output else {
+        return;
+    };
+    for (name, outputs) in [("web", Some(&*channels.web)), ("voice", channels.voice.as_deref())] {
+        for (index, inner) in outputs
+            .map(|outputs| outputs.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            if matches!(inner, Output::Rich(RichOutput::Channels(_))) {
+                report.at_value(
+                    Severity::Error,
+                    "nested-channels",
+                    "`channels` cannot hold another `channels`: give each channel's wording directly".into(),
+                    file,
+                    &format!("{base}/channels/{name}/{index}"),
+                );
+            }
+        }
+    }
+}
+
+fn check_dtmf(report: &mut Report<'_>, file: usize, base: &str, dtmf: crate::spec::Dtmf) {
+    if let Some(digits) = dtmf.max_digits
+        && !(1..=64).contains(&digits)
+    {
+        report.at_value(
+            Severity::Error,
+            "bad-max-digits",
+            format!("`max_digits` is {digits}; it must be between 1 and 64"),
+            file,
+            &format!("{base}/max_digits"),
+        );
+    }
+    if let Some(key) = dtmf.terminator
+        && !(key.is_ascii_digit() || key == '*' || key == '#')
+    {
+        report.at_value(
+            Severity::Error,
+            "bad-terminator",
+            format!("`terminator` {key:?} is not a keypad key: use a digit, `*` or `#`"),
+            file,
+            &format!("{base}/terminator"),
+        );
+    }
+}
+
+fn check_voice_transfer(report: &mut Report<'_>, file: usize, base: &str, transfer: &crate::spec::VoiceTransfer) {
+    let targets = [&transfer.sip, &transfer.number, &transfer.flex_workflow]
+        .iter()
+        .filter(|target| target.is_some())
+        .count();
+    if targets > 1 {
+        report.at_value(
+            Severity::Error,
+            "several-voice-targets",
+            "give one of `sip`, `number` and `flex_workflow`, not several".into(),
+            file,
+            base,
+        );
+    }
+    if let Some(sip) = &transfer.sip {
+        let host = sip.strip_prefix("sip:").or_else(|| sip.strip_prefix("sips:"));
+        let valid = host.is_some_and(|rest| {
+            !rest.is_empty() && !rest.contains(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
+        });
+        if !valid {
+            report.at_value(
+                Severity::Error,
+                "bad-sip-uri",
+                format!("`sip` {sip:?} is not a SIP URI such as `sip:support@pbx.example.com`"),
+                file,
+                &format!("{base}/sip"),
+            );
+        }
+    }
+    if let Some(number) = &transfer.number {
+        let digits = number.strip_prefix('+').unwrap_or_default();
+        let valid = (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit());
+        if !valid {
+            report.at_value(
+                Severity::Error,
+                "bad-phone-number",
+                format!("`number` {number:?} is not a phone number in E.164 form such as `+15551234567`"),
+                file,
+                &format!("{base}/number"),
+            );
+        }
+    }
+    for name in transfer.headers.keys() {
+        let allowed = name.starts_with("X-") || name.eq_ignore_ascii_case("User-to-User");
+        let token = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !(allowed && token) {
+            report.at_key(
+                Severity::Error,
+                "bad-sip-header",
+                format!("SIP header {name:?}: a carrier passes only headers named `X-…` (letters, digits, `-`) and `User-to-User`"),
+                file,
+                &format!("{base}/headers/{}", crate::document::escape(name)),
+            );
+        }
+    }
+    if !transfer.headers.is_empty() && transfer.sip.is_none() && targets > 0 {
+        report.at_value(
+            Severity::Warning,
+            "headers-without-sip",
+            "`headers` are sent only with a `sip` transfer".into(),
+            file,
+            &format!("{base}/headers"),
+        );
+    }
+}
+
 /// Whether a step always ends the action's run of steps (nothing after it at the same level runs).
 fn always_leaves(step: &Step) -> Option<&'static str> {
     if step.condition.is_some() {
@@ -699,6 +887,7 @@ fn always_leaves(step: &Step) -> Option<&'static str> {
     }
     match &step.then {
         Then::Simple(SimpleThen::End) => Some("`then: end`"),
+        Then::Simple(SimpleThen::HangUp) => Some("`then: hang_up`"),
         Then::Simple(SimpleThen::ConnectToAgent) | Then::Full(FullThen::ConnectToAgent(_)) => {
             Some("`then: connect_to_agent`")
         }

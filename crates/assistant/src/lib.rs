@@ -43,6 +43,8 @@ pub struct Assistant {
     /// Whether a text or condition reads `session_history`: only then does a session keep the
     /// conversation's last lines in its state (the transcript has them all anyway).
     pub keeps_history: bool,
+    /// The phone channel's settings.
+    pub voice: VoiceSettings,
 }
 
 impl Assistant {
@@ -55,6 +57,29 @@ impl Action {
     /// The title shown to customers, or the id.
     pub fn title(&self) -> &str {
         self.title.as_deref().unwrap_or(&self.id)
+    }
+}
+
+impl Assistant {
+    /// Where and how a call is transferred for a transfer requested from `action`'s step `step`
+    /// (a planned one) or by Fallback (`planned` false): the step's or Fallback's `voice` over the
+    /// assistant's `voice.transfer`.
+    pub fn voice_transfer(&self, planned: bool, action: Option<&str>, step: Option<&str>) -> VoiceTransfer {
+        let base = self.voice.transfer.clone().unwrap_or_default();
+        let connect = match planned {
+            false => self.system.fallback.as_ref().map(|fallback| &fallback.connect),
+            true => action
+                .and_then(|id| self.action(id))
+                .and_then(|action| action.steps.iter().find(|candidate| Some(candidate.id()) == step))
+                .and_then(|step| match &step.then {
+                    Then::Full(FullThen::ConnectToAgent(connect)) => Some(connect),
+                    _ => None,
+                }),
+        };
+        match connect.and_then(|connect| connect.voice.as_ref()) {
+            Some(voice) => voice.over(&base),
+            None => base,
+        }
     }
 }
 

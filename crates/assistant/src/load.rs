@@ -695,6 +695,7 @@ fn fill_connect(connect: ConnectToAgent) -> ConnectToAgent {
         offline: template_or(connect.offline, defaults::DEFAULT_AGENT_OFFLINE),
         message_to_agent: connect.message_to_agent,
         queue: connect.queue,
+        voice: connect.voice,
     }
 }
 
@@ -830,5 +831,6 @@ fn build(folder_name: Option<String>, file: AssistantFile, entries: Vec<ActionEn
         actions,
         system: fill_system(file.system),
         keeps_history: uses.session_history,
+        voice: file.voice,
     }
 }

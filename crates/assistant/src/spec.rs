@@ -53,6 +53,80 @@ pub struct AssistantFile {
     /// Actions may be written inline here as well as in files under `actions/`.
     #[serde(default)]
     pub actions: Vec<Action>,
+    /// The phone channel: how the assistant speaks and where a call is transferred (`docs/voice.md`).
+    #[serde(default)]
+    pub voice: VoiceSettings,
+}
+
+/// The phone channel's settings for the whole assistant.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceSettings {
+    /// The language of speech recognition and synthesis (`<Say language>`, `<Gather language>`), e.g. `en-GB`. Default: the assistant's `locale`.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// The carrier's text-to-speech voice (`<Say voice>`), e.g. `Polly.Joanna`. Default: the carrier's.
+    #[serde(default)]
+    pub voice: Option<String>,
+    /// Seconds of silence, before the caller starts speaking, after which the answer counts as no input. Default 5.
+    #[serde(default)]
+    pub timeout_secs: Option<u32>,
+    /// Where a call goes when the assistant connects to an agent, unless the step says otherwise.
+    #[serde(default)]
+    pub transfer: Option<VoiceTransfer>,
+}
+
+/// Where and how a call is transferred to a human agent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceTransfer {
+    /// A SIP URI to dial (`<Dial><Sip>`), e.g. `sip:support@pbx.example.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip: Option<String>,
+    /// A phone number to dial (`<Dial><Number>`), in E.164 form, e.g. `+15551234567`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// A Twilio Flex (TaskRouter) workflow to enqueue the call into (`<Enqueue workflowSid>`), e.g. `WW…`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flex_workflow: Option<String>,
+    /// Extra SIP headers sent with a SIP transfer (names starting `X-`, or `User-to-User`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+    /// What happens when the transfer fails (busy, no answer, failed): `continue` with the assistant (default) or `hang_up`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<OnTransferFailure>,
+    /// Said when the transfer fails. Default with `continue`: "Sorry, I couldn't reach an agent. I can still help you here: what do you need?"; with `hang_up`: "Sorry, no one could take your call. Please try again later. Goodbye."
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+}
+
+/// What a failed call transfer leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnTransferFailure {
+    /// The assistant says the failure message and carries on with the caller.
+    Continue,
+    /// The assistant says the failure message and hangs up.
+    HangUp,
+}
+
+impl VoiceTransfer {
+    /// These settings over `base`: a target given here replaces the base's target (and its headers).
+    pub fn over(&self, base: &VoiceTransfer) -> VoiceTransfer {
+        let has_target = self.sip.is_some() || self.number.is_some() || self.flex_workflow.is_some();
+        let target = match has_target {
+            true => self,
+            false => base,
+        };
+        VoiceTransfer {
+            sip: target.sip.clone(),
+            number: target.number.clone(),
+            flex_workflow: target.flex_workflow.clone(),
+            headers: target.headers.clone(),
+            on_failure: self.on_failure.or(base.on_failure),
+            failure_message: self.failure_message.clone().or_else(|| base.failure_message.clone()),
+        }
+    }
 }
 
 /// Tunable thresholds. Every field is optional; unset fields inherit from the enclosing level
@@ -242,8 +316,21 @@ pub enum RichOutput {
     /// Option buttons; choosing one sends its value as the customer's input.
     Options(Buttons),
     Link(Link),
-    /// A pause in milliseconds (shown as a typing indicator by the web chat).
+    /// A pause in milliseconds (shown as a typing indicator by the web chat, silence on the phone).
     Pause(u32),
+    /// A response per channel: `web` is said everywhere `voice` is not given.
+    Channels(ChannelOutputs),
+}
+
+/// What is said on each channel; the web wording is the default.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelOutputs {
+    /// Said on the web chat, the API, and any channel without its own wording.
+    pub web: Box<OneOrMany<Output>>,
+    /// Said on the phone.
+    #[serde(default)]
+    pub voice: Option<Box<OneOrMany<Output>>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -324,6 +411,21 @@ pub struct Question {
     /// Ask even when the variable already has a value. Default false: a filled variable skips the question.
     #[serde(default)]
     pub always_ask: bool,
+    /// On the phone, accept the answer typed on the keypad too.
+    #[serde(default)]
+    pub dtmf: Option<Dtmf>,
+}
+
+/// Keypad entry for a question on the phone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dtmf {
+    /// The answer is complete after this many digits (1 to 64). Default: when the terminator is pressed.
+    #[serde(default)]
+    pub max_digits: Option<u32>,
+    /// The key that ends the entry: a digit, `*` or `#`. Default `#`.
+    #[serde(default)]
+    pub terminator: Option<char>,
 }
 
 /// How an answer is read.
@@ -399,6 +501,8 @@ pub enum SimpleThen {
     End,
     /// Connect to an agent with every setting at its default.
     ConnectToAgent,
+    /// End this action and, on the phone, hang up (elsewhere the same as `end`).
+    HangUp,
 }
 
 /// `then:` written as a one-key mapping.
@@ -442,6 +546,9 @@ pub struct ConnectToAgent {
     /// The queue (department, skill) to route to. Default: the desk's default queue.
     #[serde(default)]
     pub queue: Option<String>,
+    /// On the phone: where the call goes, over the assistant's `voice.transfer`.
+    #[serde(default)]
+    pub voice: Option<Box<VoiceTransfer>>,
 }
 
 /// The built-in system actions; each is editable, none can be removed.

@@ -179,7 +179,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     (
         "unknown-field-root",
         &[
-            "1:1 error[unknown-field] unknown field `nmae` in the assistant file; did you mean `name`? Expected one of: id, name, description, locale, timezone, settings, variables, counterexamples, system, actions",
+            "1:1 error[unknown-field] unknown field `nmae` in the assistant file; did you mean `name`? Expected one of: id, name, description, locale, timezone, settings, variables, counterexamples, system, actions, voice",
         ],
     ),
     (
@@ -199,13 +199,13 @@ const EXPECTED: &[(&str, &[&str])] = &[
     (
         "bad-value-then",
         &[
-            "5:15 error[bad-value] `then` must be `continue`, `end`, `connect_to_agent` or a mapping with one of `reask`, `go_to`, `connect_to_agent`; found text `ends`; did you mean `end`?",
+            "5:15 error[bad-value] `then` must be `continue`, `end`, `connect_to_agent`, `hang_up` or a mapping with one of `reask`, `go_to`, `connect_to_agent`; found text `ends`; did you mean `end`?",
         ],
     ),
     (
         "wrong-form-say",
         &[
-            "5:15 error[wrong-form] item 1 of `say` must be a mapping with one of `text`, `options`, `link`, `pause`; found a mapping with `option`; did you mean `options`?",
+            "5:15 error[wrong-form] item 1 of `say` must be a mapping with one of `text`, `options`, `link`, `pause`, `channels`; found a mapping with `option`; did you mean `options`?",
         ],
     ),
     (
@@ -377,4 +377,73 @@ fn each_diagnostic_kind_has_its_code_place_and_sentence() {
         assert_eq!(name, expected_name);
         assert_eq!(diagnostics(yaml), *expected, "case {name}");
     }
+}
+
+#[test]
+fn the_phone_channel_settings_are_checked() {
+    let yaml = r#"voice:
+  language: english please
+  timeout_secs: 0
+  transfer:
+    sip: support@pbx.example.com
+    number: "+1555"
+    headers: {Foo: bar}
+actions:
+  - id: pay
+    examples: [pay my bill]
+    steps:
+      - say:
+          channels:
+            web: Hello.
+            voice: [{channels: {web: Hi.}}]
+        question: {type: number, dtmf: {max_digits: 0, terminator: x}}
+      - say: Bye.
+        then:
+          connect_to_agent:
+            voice: {flex_workflow: WW1, on_failure: hang_up}
+"#;
+    assert_eq!(
+        diagnostics(yaml),
+        [
+            "2:13 error[bad-voice-language] `language` \"english please\" is not a language tag such as `en-US`",
+            "3:17 error[bad-voice-timeout] `timeout_secs` is 0; it must be between 1 and 60 seconds",
+            "5:5 error[several-voice-targets] give one of `sip`, `number` and `flex_workflow`, not several",
+            "5:10 error[bad-sip-uri] `sip` \"support@pbx.example.com\" is not a SIP URI such as `sip:support@pbx.example.com`",
+            "6:13 error[bad-phone-number] `number` \"+1555\" is not a phone number in E.164 form such as `+15551234567`",
+            "7:15 error[bad-sip-header] SIP header \"Foo\": a carrier passes only headers named `X-…` (letters, digits, `-`) and `User-to-User`",
+            "15:21 error[nested-channels] `channels` cannot hold another `channels`: give each channel's wording directly",
+            "16:53 error[bad-max-digits] `max_digits` is 0; it must be between 1 and 64",
+            "16:68 error[bad-terminator] `terminator` 'x' is not a keypad key: use a digit, `*` or `#`",
+        ]
+    );
+}
+
+#[test]
+fn a_valid_phone_channel_loads() {
+    let yaml = r#"voice:
+  language: en-GB
+  voice: Polly.Amy
+  timeout_secs: 8
+  transfer:
+    sip: sip:support@pbx.example.com
+    headers: {X-Line: retail, User-to-User: "00ff;encoding=hex"}
+    on_failure: continue
+    failure_message: Sorry.
+actions:
+  - id: pay
+    examples: [pay my bill]
+    steps:
+      - say:
+          channels:
+            web: "See [rates](https://example.com)."
+            voice: Our rates are on our website.
+        question: {type: number, dtmf: {max_digits: 4, terminator: "*"}}
+      - then: hang_up
+"#;
+    let loaded = load_str("assistant.yaml", yaml);
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let assistant = loaded.assistant.expect("loads");
+    assert_eq!(assistant.voice.language.as_deref(), Some("en-GB"));
+    let transfer = assistant.voice_transfer(true, Some("pay"), Some("step_2"));
+    assert_eq!(transfer.sip.as_deref(), Some("sip:support@pbx.example.com"));
 }

@@ -24,6 +24,7 @@ mod process;
 mod simulated;
 mod sockets;
 mod transfer;
+mod voice;
 
 /// Arguments of `baton bench`.
 #[derive(Debug, clap::Args)]
@@ -43,6 +44,9 @@ pub enum BenchCommand {
     Transfer(transfer::TransferArgs),
     /// The memory an open session WebSocket costs the server, scaled to 50,000 sockets.
     Sockets(sockets::SocketsArgs),
+    /// The phone channel's webhook: turns per second and p50/p99 latency with many calls at
+    /// once, each request signed as a carrier signs it.
+    Voice(voice::VoiceArgs),
     /// The bare axum server `bench http` measures Baton against, started by it.
     #[command(hide = true)]
     HelloWorld(hello::HelloArgs),
@@ -55,6 +59,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         BenchCommand::Http(args) => http::run(args),
         BenchCommand::Transfer(args) => transfer::run(args),
         BenchCommand::Sockets(args) => sockets::run(args),
+        BenchCommand::Voice(args) => voice::run(args),
         BenchCommand::HelloWorld(args) => hello::run(args),
     }
 }

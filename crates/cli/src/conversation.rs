@@ -201,7 +201,7 @@ impl Conversation {
             }
             Effect::ActionStarted { action } => exchange.actions_started.push(action),
             // The simulated desk ends every transfer in the turn that opens it.
-            Effect::ActionFinished { .. } | Effect::AgentRequestedAgain => {}
+            Effect::ActionFinished { .. } | Effect::AgentRequestedAgain | Effect::HangUp => {}
         }
         false
     }

@@ -15,6 +15,7 @@ mod eval;
 mod import;
 mod init;
 mod preview;
+mod preview_voice;
 mod reload;
 mod schema;
 mod serve;

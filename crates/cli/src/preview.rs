@@ -25,6 +25,11 @@ pub struct PreviewArgs {
     /// Print, per turn, the action matched, its confidence, the step and the variables.
     #[arg(long)]
     pub debug: bool,
+    /// Be a phone caller: print what the caller hears and can press (the phone channel's TwiML
+    /// as `[Say] …`, `[Gather speech,dtmf]`, `[Dial sip:…]`, `[Hangup]`); keys such as `1` are
+    /// pressed, other text is speech, an empty line is silence.
+    #[arg(long)]
+    pub voice: bool,
 }
 
 pub fn run(args: PreviewArgs) -> anyhow::Result<i32> {
@@ -39,6 +44,9 @@ pub fn run(args: PreviewArgs) -> anyhow::Result<i32> {
     let style = Style::detect();
     let name = assistant.name.clone();
     let engine = Engine::new(assistant);
+    if args.voice {
+        return crate::preview_voice::run(engine, args.agents);
+    }
     let mut preview = Preview {
         conversation: Conversation::new(engine.clone(), options.clone()),
         last: Exchange::default(),

@@ -24,6 +24,9 @@ pub use engine::Engine;
 pub use runtime::MAX_STEPS_PER_TURN;
 pub use session::Session;
 
+/// The session's `channel` on the phone: responses given per channel pick their `voice` wording.
+pub const VOICE_CHANNEL: &str = "voice";
+
 /// The id under which the Fallback action's own examples ("I want to talk to a person") are
 /// given to the classifier; an intent with this id means the customer asked for a human.
 pub const FALLBACK_INTENT: &str = "fallback";
@@ -151,6 +154,9 @@ pub enum Effect {
     /// The customer asked for a human while their transfer is open: they are told where they
     /// stand rather than given a second transfer (the caller knows the queue and the agent).
     AgentRequestedAgain,
+    /// A step's `then: hang_up`: on the phone the call ends after what was said; other channels
+    /// ignore it (the action has ended as with `then: end`).
+    HangUp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

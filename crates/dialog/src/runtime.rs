@@ -28,7 +28,7 @@ use crate::scope::Scope;
 use crate::session::{ActionRef, FallbackContext, Frame, OnEnd, Pending};
 use crate::{
     Choice, Effect, Event, FALLBACK_INTENT, FinishReason, Message, Session, TransferOutcome, TransferReason,
-    TransferRequest, Turn, TurnDebug, words,
+    TransferRequest, Turn, TurnDebug, VOICE_CHANNEL, words,
 };
 
 /// Steps run in one turn before the runtime gives up on the action (a `reask`/`go_to` cycle).
@@ -52,6 +52,7 @@ pub(crate) fn step(assistant: &Assistant, session: Session, event: Event, now: D
         budget: MAX_STEPS_PER_TURN,
     };
     run.drop_vanished_actions();
+    run.session.offered.clear();
     match event {
         Event::Start => run.start(),
         Event::UserSaid { text, intents } => run.user_said(&text, &intents),
@@ -570,6 +571,10 @@ impl<'a> Run<'a> {
         match &step.then {
             Then::Continue | Then::Simple(SimpleThen::Continue) => self.top().step += 1,
             Then::Simple(SimpleThen::End) => self.end_action(FinishReason::Completed),
+            Then::Simple(SimpleThen::HangUp) => {
+                self.end_action(FinishReason::Completed);
+                self.effects.push(Effect::HangUp);
+            }
             Then::Simple(SimpleThen::ConnectToAgent) => self.connect(&ConnectToAgent::default(), step),
             Then::Full(FullThen::ConnectToAgent(connect)) => self.connect(connect, step),
             Then::Full(FullThen::GoTo(go_to)) => self.go_to(go_to),
@@ -933,10 +938,13 @@ impl<'a> Run<'a> {
         match &message {
             Message::Text { text } if text.is_empty() => return,
             Message::Text { text } => self.remember(format_args!("assistant: {text}")),
-            Message::Options { title, .. } if !title.is_empty() => {
+            _ => {}
+        }
+        if let Message::Options { title, choices } = &message {
+            if !title.is_empty() {
                 self.remember(format_args!("assistant: {title}"));
             }
-            _ => {}
+            self.session.offered = choices.iter().map(|choice| choice.value.clone()).collect();
         }
         self.effects.push(Effect::Say(message));
     }
@@ -949,9 +957,29 @@ impl<'a> Run<'a> {
     }
 
     fn say_outputs(&mut self, step: &Step) {
-        for output in step.say.as_slice() {
+        self.say_these(step.say.as_slice());
+    }
+
+    fn say_these(&mut self, outputs: &[Output]) {
+        for output in outputs {
             let scope = self.scope();
             let message = match output {
+                Output::Rich(RichOutput::Channels(channels)) => {
+                    let on_the_phone = self.session.channel.as_deref() == Some(VOICE_CHANNEL);
+                    let chosen = match (on_the_phone, &channels.voice) {
+                        (true, Some(voice)) => voice,
+                        _ => &channels.web,
+                    };
+                    // One level only (`baton check` refuses a `channels` inside another).
+                    let flat: Vec<Output> = chosen
+                        .as_slice()
+                        .iter()
+                        .filter(|output| !matches!(output, Output::Rich(RichOutput::Channels(_))))
+                        .cloned()
+                        .collect();
+                    self.say_these(&flat);
+                    continue;
+                }
                 Output::Text(template) | Output::Rich(RichOutput::Text(template)) => Message::Text {
                     text: scope.render(template),
                 },

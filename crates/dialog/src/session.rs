@@ -66,6 +66,10 @@ pub struct Session {
     /// Whether the conversation has started (Greet customer has run).
     #[serde(skip_serializing_if = "is_false")]
     pub started: bool,
+    /// The values of the options shown in the last turn, in order, for channels that answer by
+    /// position (a keypad's `1` is the first); empty when the last turn showed none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub offered: Vec<String>,
 }
 
 fn is_zero(count: &u32) -> bool {
@@ -239,6 +243,7 @@ mod tests {
             transfer_open: true,
             history: vec!["customer: zzz".to_owned()],
             started: true,
+            offered: vec!["Billing".to_owned()],
         };
         let text = serde_json::to_string(&busy).unwrap();
         assert_eq!(serde_json::from_str::<Session>(&text).unwrap(), busy);

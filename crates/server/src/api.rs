@@ -442,6 +442,7 @@ fn validate(app: &App, request: MessageRequest, stateless: bool) -> Result<(Turn
         restart: options.restart.unwrap_or(false),
         variables,
         user_id,
+        ..TurnInput::default()
     };
     Ok((input, shape))
 }

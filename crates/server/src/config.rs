@@ -57,6 +57,25 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Hours a history link given to a desk stays valid.
     pub history_link_hours: u64,
+    /// The phone channel (`[voice]`, `docs/voice.md`).
+    pub voice: VoiceConfig,
+}
+
+/// `[voice]`: the carrier webhook `POST /v1/voice/{assistant_id}`. The channel is on when the
+/// carrier's auth token is given, as `auth_token_env` (an environment variable's name) or
+/// `auth_token_file` (a file holding it), never in this file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceConfig {
+    /// The environment variable holding the account's auth token, which signs the carrier's
+    /// requests (`X-Twilio-Signature`).
+    pub auth_token_env: Option<String>,
+    /// A file holding the auth token.
+    pub auth_token_file: Option<std::path::PathBuf>,
+    /// The address the carrier calls Baton at, when it differs from `public_url` (a reverse
+    /// proxy in front, `BATON_VOICE_PUBLIC_URL`): signatures are checked against it and the
+    /// TwiML's callback URLs start with it.
+    pub public_url: Option<String>,
 }
 
 /// One `[desks.NAME]` table. Secrets never sit in the file: a secret key `K` is given as
@@ -387,6 +406,7 @@ impl Default for Config {
             routes: BTreeMap::new(),
             public_url: None,
             history_link_hours: 24,
+            voice: VoiceConfig::default(),
         }
     }
 }
@@ -434,6 +454,7 @@ impl Config {
             match name.as_str() {
                 "BATON_LISTEN" => self.listen = value,
                 "BATON_PUBLIC_URL" => self.public_url = Some(value.trim_end_matches('/').to_owned()),
+                "BATON_VOICE_PUBLIC_URL" => self.voice.public_url = Some(value.trim_end_matches('/').to_owned()),
                 "BATON_DATABASE_URL" => self.database_url = value,
                 "BATON_DEV" => self.dev = parse_bool(&value).ok_or_else(|| invalid("expected true or false"))?,
                 "BATON_WATCH" => {

@@ -37,7 +37,7 @@ pub struct NamedDesk {
 pub struct DeskConfigError(pub Vec<String>);
 
 /// Reads a secret given as `{key}_env` or `{key}_file`.
-fn secret(
+pub(crate) fn secret(
     at: &str,
     key: &str,
     from_env: Option<&str>,
@@ -457,6 +457,27 @@ pub fn check(config: &Config, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> 
         && !is_web_address(url)
     {
         problems.push(format!("public_url: {url:?} is not an http:// or https:// address"));
+    }
+    // The phone channel's auth token is read the same way (`baton serve` reads it in `state`).
+    let voice = &config.voice;
+    let voice_on = voice.auth_token_env.is_some() || voice.auth_token_file.is_some();
+    if voice_on
+        && let Err(problem) = secret(
+            "voice",
+            "auth_token",
+            voice.auth_token_env.as_deref(),
+            voice.auth_token_file.as_deref(),
+            env,
+        )
+    {
+        problems.push(problem);
+    }
+    if let Some(url) = &voice.public_url
+        && !is_web_address(url)
+    {
+        problems.push(format!(
+            "voice.public_url: {url:?} is not an http:// or https:// address"
+        ));
     }
     if problems.is_empty() {
         Ok(desks)

@@ -95,6 +95,14 @@ pub enum ApiError {
     /// A history link that is malformed, forged or past its expiry (the same answer for all).
     #[error("This history link is not valid (it may have expired)")]
     HistoryLinkInvalid,
+    #[error("The phone channel is not configured: set [voice] auth_token_env or auth_token_file")]
+    VoiceNotConfigured,
+    #[error("Carrier signature rejected: {0}")]
+    VoiceSignature(String),
+    #[error("Missing field '{0}' in the carrier's request")]
+    MissingField(&'static str),
+    #[error("Turn {0} is not the call's current turn and was not answered before")]
+    StaleTurn(u32),
     #[error("Internal Server Error")]
     Internal(String),
 }
@@ -110,7 +118,11 @@ impl ApiError {
             | ApiError::TransferNotFound
             | ApiError::DeskNotFound(_)
             | ApiError::ChatNotFound(_)
-            | ApiError::HistoryLinkInvalid => StatusCode::NOT_FOUND,
+            | ApiError::HistoryLinkInvalid
+            | ApiError::VoiceNotConfigured => StatusCode::NOT_FOUND,
+            ApiError::VoiceSignature(_) => StatusCode::FORBIDDEN,
+            ApiError::MissingField(_) => StatusCode::BAD_REQUEST,
+            ApiError::StaleTurn(_) => StatusCode::CONFLICT,
             ApiError::DeskSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::DeskEvent(_) => StatusCode::BAD_REQUEST,
             ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
@@ -167,6 +179,10 @@ impl ApiError {
             ApiError::DeskEvent(_) => "desk_event_invalid",
             ApiError::ChatNotFound(_) => "chat_not_found",
             ApiError::HistoryLinkInvalid => "history_link_invalid",
+            ApiError::VoiceNotConfigured => "voice_not_configured",
+            ApiError::VoiceSignature(_) => "voice_signature_invalid",
+            ApiError::MissingField(_) => "missing_field",
+            ApiError::StaleTurn(_) => "stale_turn",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -208,6 +224,7 @@ impl From<ConversationError> for ApiError {
             ConversationError::DeskEvent(detail) => ApiError::DeskEvent(detail),
             ConversationError::ChatNotFound(chat) => ApiError::ChatNotFound(chat),
             ConversationError::HistoryLinkInvalid => ApiError::HistoryLinkInvalid,
+            ConversationError::StaleTurn { turn } => ApiError::StaleTurn(turn),
         }
     }
 }

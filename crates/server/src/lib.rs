@@ -28,6 +28,8 @@ mod render;
 mod request;
 mod serve;
 mod state;
+pub mod twiml;
+mod voice;
 mod web;
 mod wire;
 

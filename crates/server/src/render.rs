@@ -62,7 +62,8 @@ impl ResponseShape {
                 }),
                 // Clients read both responses in `connect_to_agent`; the transcript keeps the one
                 // shown. Where the customer stands comes in `after`.
-                Effect::TransferResponse { .. } | Effect::AgentRequestedAgain => {}
+                // The web chat has no call to hang up: the action has ended, as with `then: end`.
+                Effect::TransferResponse { .. } | Effect::AgentRequestedAgain | Effect::HangUp => {}
             }
         }
         generic.extend(reply.after.iter().map(generic_item));

@@ -32,7 +32,7 @@ use crate::error::ApiError;
 use crate::limit::RateLimiter;
 use crate::metrics::Metrics;
 use crate::state::App;
-use crate::{access, agents, api, auth, desks_http, events, openapi, ops, request, web};
+use crate::{access, agents, api, auth, desks_http, events, openapi, ops, request, voice, web};
 
 /// What the server works with besides its configuration.
 pub struct Services {
@@ -50,6 +50,8 @@ pub enum ServerError {
     BadOrigin(String),
     #[error("desks in the configuration:\n{0}")]
     Desks(#[from] crate::desks::DeskConfigError),
+    #[error("the phone channel in the configuration: {0}")]
+    Voice(String),
 }
 
 /// Serves until `shutdown` completes, then stops accepting, lets in-flight turns commit (up to
@@ -75,6 +77,8 @@ pub async fn run(
                 .unwrap_or_default()
         )
     });
+    let voice = crate::state::VoiceAuth::from_config(&config, &public_url, &|name| std::env::var(name).ok())
+        .map_err(ServerError::Voice)?;
     let metrics = Arc::new(Metrics::default());
     let settings = Settings {
         routes: config.routes.clone(),
@@ -105,6 +109,7 @@ pub async fn run(
         metrics,
         shutting_down: AtomicBool::new(false),
         verified_keys: VerifiedKeys::default(),
+        voice,
     });
     let stop_sweeping = CancellationToken::new();
     conversations.start(stop_sweeping.clone()).await;
@@ -186,6 +191,7 @@ fn router(app: Arc<App>) -> Result<Router, ServerError> {
         .merge(web::routes())
         .merge(events::routes())
         .merge(desks_http::routes())
+        .merge(voice::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -111,3 +111,41 @@ fn the_telecom_example_previews_from_json_files() {
     assert!(out.starts_with("assistant: Hi, this is Contoso Mobile."), "{out}");
     assert!(out.contains("assistant: Done, £10.00 has been added.\n"), "{out}");
 }
+
+#[test]
+fn voice_preview_shows_what_a_caller_hears_and_presses_through_a_failed_transfer() {
+    let bank = example("bank");
+    let script = "I lost my card\n2\n1234\n\nI want to talk to a person\nbusy\nthanks, bye\n";
+    let output = run(&["preview", bank.to_str().unwrap(), "--voice"], script);
+    assert!(output.status.success());
+    let expected = "\
+[Say] Welcome to Northwind Bank! I'm the Northwind assistant.
+[Say] You can ask me about balances, transfers, cards, loans or branch hours.
+[Gather speech,dtmf]
+caller> I lost my card
+[Say] I'm sorry to hear that. Which card is it?
+[Say] Say Debit card or press 1. Say Credit card or press 2.
+[Gather speech,dtmf numDigits=1]
+caller> 2
+[Say] What are the last four digits of the card? You can say them or type them on your keypad.
+[Gather speech,dtmf numDigits=4]
+caller> 1234
+[Say] I've frozen your credit card ending 1234. Nobody can use it now.
+[Say] Would you like us to send you a replacement?
+[Gather speech,dtmf]
+caller> (silence)
+[Say] Please answer yes or no.
+[Gather speech,dtmf]
+caller> I want to talk to a person
+[Say] Of course, I'll connect you to one of our team.
+[Say] Let's send you to an available agent
+[Dial sip:support@pbx.northwind.example]
+caller> busy
+[Say] Sorry, I couldn't reach an agent. I can still help you here: what do you need?
+[Gather speech,dtmf]
+caller> thanks, bye
+[Say] Thank you for banking with Northwind. Have a lovely day!
+[Hangup]
+";
+    assert_eq!(stdout(&output), expected);
+}

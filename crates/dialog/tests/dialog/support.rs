@@ -133,6 +133,7 @@ pub fn render(effects: &[Effect]) -> String {
             }
             Effect::TransferResponse { text } => format!("assistant: {text}"),
             Effect::AgentRequestedAgain => "[asked for an agent again]".to_owned(),
+            Effect::HangUp => "[hang up]".to_owned(),
             Effect::ActionStarted { .. } | Effect::ActionFinished { .. } => continue,
         };
         out.push_str(&line);

@@ -32,6 +32,7 @@ use crate::config::ConfiguredAgent;
 use crate::metrics::Metrics;
 
 pub mod agents;
+mod calls;
 mod desk;
 pub mod events;
 pub mod history;
@@ -43,6 +44,7 @@ pub mod transfer;
 pub mod turn;
 mod webhooks;
 
+pub use calls::{keypad_answer, waiting_question};
 pub use desk::Notice;
 pub use events::{EventHub, Numbered, SessionEvent};
 pub use pump::ended_by;
@@ -95,6 +97,9 @@ pub enum ConversationError {
     ChatNotFound(String),
     #[error("history link not valid")]
     HistoryLinkInvalid,
+    /// A phone turn answering a prompt that is not the session's current one, and not answered before.
+    #[error("turn {turn} is not the call's current turn")]
+    StaleTurn { turn: u32 },
     /// An agent's message was not stored in time; the customer may or may not have it.
     #[error("the message was not stored in time")]
     NotStored,
@@ -225,6 +230,11 @@ impl Conversations {
 
     pub fn assistants(&self) -> &Assistants {
         &self.assistants
+    }
+
+    /// A history link to the conversation of `session_id`, for a desk's agent.
+    pub fn history_link(&self, session_id: &str) -> String {
+        history::link(self, session_id)
     }
 
     /// The session's events, for its sockets.

@@ -392,6 +392,7 @@ pub(crate) fn said_outside_a_turn(effects: &[Effect], now: DateTime<Utc>) -> (Ve
             }
             Effect::TransferResponse { .. }
             | Effect::AgentRequestedAgain
+            | Effect::HangUp
             | Effect::ActionStarted { .. }
             | Effect::ActionFinished { .. } => {}
         }

@@ -14,6 +14,9 @@ use baton_desk::{Speaker, TranscriptLine, TransferEntry};
 use baton_dialog::{Effect, Message, TransferRequest};
 use baton_store::{EntryKind, NewEntry, TranscriptEntry};
 
+/// The customer's line when a phone caller said nothing when asked.
+pub const NO_INPUT: &str = "(no answer)";
+
 /// A transcript entry.
 pub fn entry(at: DateTime<Utc>, kind: EntryKind, payload: impl Serialize) -> NewEntry {
     NewEntry {
@@ -62,7 +65,10 @@ pub fn of_effects(effects: &[Effect], at: DateTime<Utc>, entries: &mut Vec<NewEn
             Effect::Say(message) => entries.push(assistant(at, message)),
             Effect::Transfer(request) => entries.push(entry(at, EntryKind::Event, transfer_requested(request))),
             Effect::TransferResponse { text } => entries.push(assistant_text(at, text)),
-            Effect::ActionStarted { .. } | Effect::ActionFinished { .. } | Effect::AgentRequestedAgain => {}
+            Effect::ActionStarted { .. }
+            | Effect::ActionFinished { .. }
+            | Effect::AgentRequestedAgain
+            | Effect::HangUp => {}
         }
     }
 }

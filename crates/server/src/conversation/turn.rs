@@ -42,6 +42,18 @@ pub struct TurnInput {
     /// Variables the client sets.
     pub variables: serde_json::Map<String, serde_json::Value>,
     pub user_id: Option<String>,
+    /// Keys the customer pressed on a phone, read by [`super::keypad_answer`] when the turn
+    /// runs (they may pick one of the options offered); used when there is no `text`.
+    pub digits: Option<String>,
+    /// The customer was asked and said nothing (a phone caller's silence): an answer that
+    /// matches nothing, counted as a miss or an invalid answer like any other; not a start.
+    pub no_input: bool,
+    /// The transfer of the call failed (busy, no answer, …; the carrier's status): the open
+    /// transfer fails and the assistant takes the customer back.
+    pub transfer_failed: Option<String>,
+    /// The session's `turn_count` this input answers (a phone turn names the prompt it answers):
+    /// an input for another turn, unless already answered, is refused as stale.
+    pub expected_turn: Option<u32>,
 }
 
 /// A customer's message for a stored session.
@@ -104,8 +116,17 @@ pub(crate) fn run_engine(
             ..Session::default()
         };
     }
-    let Some(text) = text_of(input) else {
-        return (engine.start(session, now), Vec::new());
+    if let Some(status) = &input.transfer_failed {
+        tracing::debug!(%status, "the call's transfer failed");
+        let event = Event::TransferEnded {
+            outcome: TransferOutcome::Failed,
+        };
+        return (engine.event(session, event, now), Vec::new());
+    }
+    let text = match (text_of(input), input.no_input) {
+        (Some(text), _) => text,
+        (None, true) => "",
+        (None, false) => return (engine.start(session, now), Vec::new()),
     };
     // A conversation whose first message has text has not run Greet customer, which sets the
     // session variables' initial values: run it first, without showing its messages, as IBM's
@@ -115,7 +136,11 @@ pub(crate) fn run_engine(
     if fresh {
         session = engine.start(session, now).session;
     }
-    let scores = engine.classifier().classify(text);
+    // Silence is classified as nothing: no intent, so it misses like an answer that matches nothing.
+    let scores = match text.is_empty() {
+        true => Vec::new(),
+        false => engine.classifier().classify(text),
+    };
     let kept = match keep_scores {
         true => scores.clone(),
         false => Vec::new(),
@@ -234,6 +259,23 @@ impl Conversations {
                 Some(session) => session,
                 None => read_session(&stored)?,
             };
+            if let Some(expected) = message.input.expected_turn
+                && expected != session.turn_count
+            {
+                // Answered already (a carrier's retry), or an input for a prompt long gone.
+                let answered = match &message.client_message_id {
+                    Some(message_id) => self.store.find_reply(&stored.id, message_id).await?,
+                    None => None,
+                };
+                self.active.keep(session_id, now, stored.version, session);
+                return match answered {
+                    Some(reply) => {
+                        self.metrics.replayed();
+                        Ok(reply)
+                    }
+                    None => Err(ConversationError::StaleTurn { turn: expected }),
+                };
+            }
             let open = match session.transfer_open {
                 true => self.store.open_transfer_of(&stored.id).await?,
                 false => None,
@@ -244,7 +286,18 @@ impl Conversations {
                 // customer turn, or from before the desk was wired): the assistant answers again.
                 session.transfer_open = false;
             }
-            let decided = Box::pin(self.decide(engine, &stored, session, open, &message.input, render, now)).await?;
+            let keyed;
+            let input = match &message.input.digits {
+                Some(digits) if text_of(&message.input).is_none() => {
+                    keyed = TurnInput {
+                        text: Some(super::keypad_answer(engine, &session, digits)),
+                        ..message.input.clone()
+                    };
+                    &keyed
+                }
+                _ => &message.input,
+            };
+            let decided = Box::pin(self.decide(engine, &stored, session, open, input, render, now)).await?;
             let Decided {
                 turn,
                 intents,
@@ -338,6 +391,9 @@ impl Conversations {
         now: DateTime<Utc>,
     ) -> Result<Decided, ConversationError> {
         let text = text_of(input);
+        if input.transfer_failed.is_some() {
+            return self.transfer_failed(engine, session, open, input, render, now).await;
+        }
         let Some(loaded) = open else {
             return self
                 .turn_without_transfer(engine, stored, session, input, render, now)
@@ -418,6 +474,9 @@ impl Conversations {
         let mut entries = Vec::new();
         if let Some(text) = text_of(input) {
             entries.push(transcript::customer(now, text, None));
+        }
+        if input.no_input && text_of(input).is_none() {
+            entries.push(transcript::customer(now, transcript::NO_INPUT, None));
         }
         let Some(request) = request else {
             transcript::of_effects(&turn.effects, now, &mut entries);
@@ -519,6 +578,61 @@ impl Conversations {
             after: After::Closed(transfer.state()),
             agent_lines: Vec::new(),
             said_after,
+        })
+    }
+
+    /// The call's transfer failed: the open transfer (if still open) fails, its chat on the desk
+    /// ends, and the assistant takes the caller back.
+    async fn transfer_failed(
+        &self,
+        engine: &Engine,
+        session: Session,
+        open: Option<Loaded>,
+        input: &TurnInput,
+        render: &impl Render,
+        now: DateTime<Utc>,
+    ) -> Result<Decided, ConversationError> {
+        let (turn, intents) = run_engine(engine, session, input, render.all_intents(), now);
+        let mut entries = Vec::new();
+        let Some(loaded) = open else {
+            transcript::of_effects(&turn.effects, now, &mut entries);
+            return Ok(Decided {
+                turn,
+                intents,
+                entries,
+                ..Decided::default()
+            });
+        };
+        let mut transfer = loaded.transfer.clone();
+        if let Some(chat) = transfer.chat().cloned() {
+            if let Err(error) = self
+                .desk
+                .of(transfer.desk())
+                .end_chat(&chat, baton_desk::EndReason::Cancelled)
+                .await
+            {
+                tracing::warn!(%error, "the desk could not end the chat");
+            }
+            self.desk.remove_link(&chat);
+        }
+        let status = input.transfer_failed.as_deref().unwrap_or("failed");
+        let transitions = transfer
+            .apply(
+                TransferCommand::Fail {
+                    error: format!("the call's transfer ended: {status}"),
+                },
+                now,
+            )
+            .map_err(|error| ConversationError::Internal(error.to_string()))?;
+        entries.extend(transitions.iter().map(transcript::transition));
+        transcript::of_effects(&turn.effects, now, &mut entries);
+        Ok(Decided {
+            turn,
+            intents,
+            entries,
+            transfer_write: Some(TransferWrite::Update(stored::update_of(&transfer, Vec::new(), now))),
+            after: After::Closed(transfer.state()),
+            ..Decided::default()
         })
     }
 

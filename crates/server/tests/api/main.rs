@@ -16,4 +16,5 @@ mod ops;
 mod programs;
 mod sdk;
 mod transfers;
+mod voice;
 mod webhook_desk;

@@ -14,11 +14,11 @@ async fn health_and_readiness() {
 }
 
 /// Every `(path, method)` the server's router serves, read from its source (`.route(PATH,
-/// get(…).post(…))` in `serve.rs`, `web.rs`, `events.rs` and `agents.rs`), so a new route is checked without
+/// get(…).post(…))` in `serve.rs`, `web.rs`, `events.rs`, `agents.rs` and `voice.rs`), so a new route is checked without
 /// being listed by hand.
 fn served_routes() -> std::collections::BTreeSet<(String, String)> {
     let mut routes = std::collections::BTreeSet::new();
-    for file in ["serve.rs", "web.rs", "events.rs", "agents.rs"] {
+    for file in ["serve.rs", "web.rs", "events.rs", "agents.rs", "voice.rs"] {
         let source = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file))
             .expect("the router's source");
         for call in source.split(".route(").skip(1) {
