@@ -40,11 +40,10 @@ pub struct DeskConfigError(pub Vec<String>);
 pub(crate) fn secret(
     at: &str,
     key: &str,
-    from_env: Option<&str>,
-    from_file: Option<&std::path::Path>,
+    (from_env, from_file): (&Option<String>, &Option<std::path::PathBuf>),
     env: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<String, String> {
-    let value = match (from_env, from_file) {
+    let value = match (from_env.as_deref(), from_file.as_deref()) {
         (Some(_), Some(_)) => return Err(format!("{at}: give {key}_env or {key}_file, not both")),
         (None, None) => {
             return Err(format!(
@@ -66,13 +65,7 @@ pub(crate) fn secret(
 
 fn webhook(name: &str, spec: &WebhookSpec, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<NamedDesk, String> {
     let at = format!("desks.{name}");
-    let secret = secret(
-        &at,
-        "secret",
-        spec.secret_env.as_deref(),
-        spec.secret_file.as_deref(),
-        env,
-    )?;
+    let secret = secret(&at, "secret", (&spec.secret_env, &spec.secret_file), env)?;
     let config = WebhookConfig {
         url: spec.url.clone(),
         secret,
@@ -90,26 +83,18 @@ fn chatwoot(
     let token = secret(
         &at,
         "api_access_token",
-        spec.api_access_token_env.as_deref(),
-        spec.api_access_token_file.as_deref(),
+        (&spec.api_access_token_env, &spec.api_access_token_file),
         env,
     )?;
     let webhook_secret = secret(
         &at,
         "webhook_secret",
-        spec.webhook_secret_env.as_deref(),
-        spec.webhook_secret_file.as_deref(),
+        (&spec.webhook_secret_env, &spec.webhook_secret_file),
         env,
     )?;
     let agents_token = match (&spec.agents_token_env, &spec.agents_token_file) {
         (None, None) => None,
-        (from_env, from_file) => Some(secret(
-            &at,
-            "agents_token",
-            from_env.as_deref(),
-            from_file.as_deref(),
-            env,
-        )?),
+        (from_env, from_file) => Some(secret(&at, "agents_token", (from_env, from_file), env)?),
     };
     for queue in spec.teams.keys() {
         if QueueName::parse(queue).is_err() {
@@ -132,18 +117,11 @@ fn chatwoot(
 
 fn zendesk(name: &str, spec: &ZendeskSpec, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<NamedDesk, String> {
     let at = format!("desks.{name}");
-    let key_secret = secret(
-        &at,
-        "key_secret",
-        spec.key_secret_env.as_deref(),
-        spec.key_secret_file.as_deref(),
-        env,
-    )?;
+    let key_secret = secret(&at, "key_secret", (&spec.key_secret_env, &spec.key_secret_file), env)?;
     let webhook_secret = secret(
         &at,
         "webhook_secret",
-        spec.webhook_secret_env.as_deref(),
-        spec.webhook_secret_file.as_deref(),
+        (&spec.webhook_secret_env, &spec.webhook_secret_file),
         env,
     )?;
     let support = match (&spec.support_email, &spec.support_token_env, &spec.support_token_file) {
@@ -152,7 +130,7 @@ fn zendesk(name: &str, spec: &ZendeskSpec, env: &(dyn Fn(&str) -> Option<String>
         (Some(email), from_env, from_file) => Some(SupportApi {
             url: spec.url.clone(),
             email: email.clone(),
-            token: secret(&at, "support_token", from_env.as_deref(), from_file.as_deref(), env)?,
+            token: secret(&at, "support_token", (from_env, from_file), env)?,
         }),
     };
     let config = ZendeskConfig {
@@ -177,15 +155,13 @@ fn genesys(name: &str, spec: &GenesysSpec, env: &(dyn Fn(&str) -> Option<String>
     let client_secret = secret(
         &at,
         "client_secret",
-        spec.client_secret_env.as_deref(),
-        spec.client_secret_file.as_deref(),
+        (&spec.client_secret_env, &spec.client_secret_file),
         env,
     )?;
     let webhook_secret = secret(
         &at,
         "webhook_secret",
-        spec.webhook_secret_env.as_deref(),
-        spec.webhook_secret_file.as_deref(),
+        (&spec.webhook_secret_env, &spec.webhook_secret_file),
         env,
     )?;
     let region = spec.region.trim().trim_matches('/');
@@ -239,13 +215,7 @@ fn twilio_flex(
 ) -> Result<NamedDesk, String> {
     use baton_connectors::twilio;
     let at = format!("desks.{name}");
-    let auth_token = secret(
-        &at,
-        "auth_token",
-        spec.auth_token_env.as_deref(),
-        spec.auth_token_file.as_deref(),
-        env,
-    )?;
+    let auth_token = secret(&at, "auth_token", (&spec.auth_token_env, &spec.auth_token_file), env)?;
     for queue in spec.task_queues.keys() {
         if QueueName::parse(queue).is_err() {
             return Err(format!("{at}.task_queues.{queue}: not a queue name"));
@@ -465,8 +435,7 @@ pub fn check(config: &Config, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> 
         && let Err(problem) = secret(
             "voice",
             "auth_token",
-            voice.auth_token_env.as_deref(),
-            voice.auth_token_file.as_deref(),
+            (&voice.auth_token_env, &voice.auth_token_file),
             env,
         )
     {

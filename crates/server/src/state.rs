@@ -86,8 +86,7 @@ impl VoiceAuth {
         let auth_token = crate::desks::secret(
             "voice",
             "auth_token",
-            voice.auth_token_env.as_deref(),
-            voice.auth_token_file.as_deref(),
+            (&voice.auth_token_env, &voice.auth_token_file),
             env,
         )?;
         let public_url = voice.public_url.as_deref().unwrap_or(public_url);
