@@ -130,3 +130,9 @@ pub async fn within(limit: Duration, check: impl Fn() -> bool) -> bool {
     }
     true
 }
+
+/// Waits up to 20 s for `check` to hold, and panics naming `what` when it does not: for the
+/// desks' tests.
+pub async fn eventually(what: &str, check: impl Fn() -> bool) {
+    assert!(within(Duration::from_secs(20), check).await, "never: {what}");
+}

@@ -363,6 +363,26 @@ pub fn transcript_lines_first(sent: &[String]) -> usize {
         .count()
 }
 
+/// Every event of `events` that arrives within `quiet` of the one before.
+pub async fn drain(events: &mut crate::service_desk::DeskEvents, quiet: Duration) -> Vec<DeskEvent> {
+    let mut seen = Vec::new();
+    while let Ok(Some(event)) = tokio::time::timeout(quiet, events.recv()).await {
+        seen.push(event);
+    }
+    seen
+}
+
+/// The texts of the agent's messages among `events`, in order.
+pub fn agent_texts(events: &[DeskEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            DeskEvent::AgentMessage(message) => Some(message.text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// An agent id for harnesses.
 pub fn agent_id(raw: &str) -> AgentId {
     AgentId::parse(raw).unwrap()

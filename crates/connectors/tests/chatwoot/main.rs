@@ -5,19 +5,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use baton_connectors::chatwoot::sim::{self, Sim, Sink};
 use baton_connectors::chatwoot::{ChatwootConfig, ChatwootDesk};
+use baton_connectors::simulation::eventually;
 use baton_desk::contract::{self, Harness, sample_request};
 use baton_desk::*;
 use chrono::Utc;
 use serde_json::json;
-
-/// Waits up to 20 s for `check` to hold.
-async fn eventually(what: &str, check: impl Fn() -> bool) {
-    assert!(sim::within(Duration::from_secs(20), check).await, "never: {what}");
-}
 
 const ANN: (u64, &str) = (11, "Ann Agent");
 const BOB: (u64, &str) = (12, "Bob Agent");

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use baton_connectors::genesys::sim::{self, Sim, Sink};
 use baton_connectors::genesys::{GenesysConfig, GenesysDesk};
-use baton_desk::contract::{self, Harness, sample_request};
+use baton_connectors::simulation::eventually;
+use baton_desk::contract::{self, Harness, agent_texts, drain, sample_request};
 use baton_desk::*;
 use chrono::Utc;
 use serde_json::json;
@@ -35,10 +36,6 @@ type Slot = Arc<Mutex<Option<Arc<GenesysDesk>>>>;
 fn sink_to(slot: &Slot) -> Sink {
     let slot = slot.clone();
     baton_connectors::simulation::receiver_sink(move || slot.lock().unwrap().clone())
-}
-
-async fn eventually(what: &str, check: impl Fn() -> bool) {
-    assert!(sim::within(Duration::from_secs(20), check).await, "never: {what}");
 }
 
 fn agent(name: &str) -> AgentProfile {
@@ -176,24 +173,6 @@ impl Harness for GenesysHarness {
     }
 }
 
-async fn drain(events: &mut DeskEvents, quiet: Duration) -> Vec<DeskEvent> {
-    let mut seen = Vec::new();
-    while let Ok(Some(event)) = tokio::time::timeout(quiet, events.recv()).await {
-        seen.push(event);
-    }
-    seen
-}
-
-fn texts(events: &[DeskEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|event| match event {
-            DeskEvent::AgentMessage(message) => Some(message.text.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn genesys_desk_passes_the_desk_contract() {
     let mut harness = GenesysHarness::new().await;
@@ -253,7 +232,7 @@ async fn duplicated_webhooks_and_a_message_before_the_notification_reach_the_cus
         .filter(|event| matches!(event, DeskEvent::AgentJoined(_) | DeskEvent::TransferStarted(_)))
         .collect();
     assert_eq!(joined.len(), 1, "joined once and no transfer: {seen:?}");
-    assert_eq!(texts(&seen), ["Hello, Ann here."]);
+    assert_eq!(agent_texts(&seen), ["Hello, Ann here."]);
     assert!(seen.contains(&DeskEvent::AgentTyping(true)), "{seen:?}");
     assert_eq!(harness.sim.refused(), []);
 

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use baton_connectors::salesforce::sim::{self, Sim};
 use baton_connectors::salesforce::{PreChatFields, SalesforceConfig, SalesforceDesk};
-use baton_desk::contract::{self, Harness, sample_request};
+use baton_connectors::simulation::eventually;
+use baton_desk::contract::{self, Harness, agent_texts, drain, sample_request};
 use baton_desk::*;
 
 const ANN: &str = "Ann Agent";
@@ -23,11 +24,6 @@ fn config(sim: &Sim) -> SalesforceConfig {
         post_transcript: true,
         retry: Default::default(),
     }
-}
-
-/// Waits up to 20 s for `check` to hold.
-async fn eventually(what: &str, check: impl Fn() -> bool) {
-    assert!(sim::within(Duration::from_secs(20), check).await, "never: {what}");
 }
 
 fn ann() -> AgentProfile {
@@ -151,15 +147,6 @@ impl Harness for SalesforceHarness {
     }
 }
 
-/// Every event within `quiet` of the last.
-async fn drain(events: &mut DeskEvents, quiet: Duration) -> Vec<DeskEvent> {
-    let mut seen = Vec::new();
-    while let Ok(Some(event)) = tokio::time::timeout(quiet, events.recv()).await {
-        seen.push(event);
-    }
-    seen
-}
-
 fn without_state(events: Vec<DeskEvent>) -> Vec<DeskEvent> {
     events
         .into_iter()
@@ -172,16 +159,6 @@ fn last_state(events: &[DeskEvent]) -> Option<ChatState> {
         DeskEvent::Resumable(state) => Some(state.clone()),
         _ => None,
     })
-}
-
-fn texts(events: &[DeskEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|event| match event {
-            DeskEvent::AgentMessage(message) => Some(message.text.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,7 +252,7 @@ async fn duplicates_drops_and_a_message_before_the_join_reach_the_customer_once(
         [DeskEvent::AgentJoined(ann()), DeskEvent::AgentTyping(true)],
         "joined once, from the message, and nothing repeated: {seen:?}"
     );
-    assert_eq!(texts(&seen), ["Hello, Ann here.", "Are you there?"]);
+    assert_eq!(agent_texts(&seen), ["Hello, Ann here.", "Are you there?"]);
     assert!(harness.sim.connections() >= 2, "the stream was opened again");
 }
 
@@ -314,7 +291,7 @@ async fn a_token_that_expires_mid_chat_is_renewed_and_the_chat_goes_on() {
         "the token was renewed: {}",
         harness.sim.renewals()
     );
-    assert_eq!(texts(&all), ["message 0", "message 1", "message 2", "message 3"]);
+    assert_eq!(agent_texts(&all), ["message 0", "message 1", "message 2", "message 3"]);
     let sim = harness.sim.clone();
     let id = conversation.clone();
     eventually("every customer message arrived", move || {
@@ -354,7 +331,7 @@ async fn after_a_restart_only_what_was_missed_is_replayed() {
     harness.sim.agent_joins(&conversation, ANN);
     harness.sim.agent_says(&conversation, ANN, "before the restart");
     let before = drain(&mut events, Duration::from_millis(500)).await;
-    assert_eq!(texts(&before), ["before the restart"]);
+    assert_eq!(agent_texts(&before), ["before the restart"]);
     let state = last_state(&before).expect("a state to resume with");
     assert!(
         !format!("{state:?}").contains('.'),
@@ -379,7 +356,11 @@ async fn after_a_restart_only_what_was_missed_is_replayed() {
     let mut events = resumed.events;
     harness.sim.agent_says(&conversation, ANN, "after the restart");
     let after = drain(&mut events, Duration::from_millis(800)).await;
-    assert_eq!(texts(&after), ["while you were away", "after the restart"], "{after:?}");
+    assert_eq!(
+        agent_texts(&after),
+        ["while you were away", "after the restart"],
+        "{after:?}"
+    );
     assert!(
         !after.iter().any(|event| matches!(event, DeskEvent::AgentJoined(_))),
         "{after:?}"

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use baton_connectors::guard::Policy;
+use baton_connectors::simulation::eventually;
 use baton_connectors::twilio::sim::{self, Sim};
 use baton_connectors::twilio::{TwilioConfig, TwilioDesk};
 use baton_desk::contract::{self, Harness, sample_request};
@@ -37,10 +38,6 @@ fn config(sim: &Sim) -> TwilioConfig {
 }
 
 type Slot = Arc<Mutex<Option<Arc<TwilioDesk>>>>;
-
-async fn eventually(what: &str, check: impl Fn() -> bool) {
-    assert!(sim::within(Duration::from_secs(20), check).await, "never: {what}");
-}
 
 struct FlexHarness {
     sim: Arc<Sim>,

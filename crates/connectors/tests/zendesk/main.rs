@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use baton_connectors::simulation::eventually;
 use baton_connectors::zendesk::sim::{self, Sim, Sink};
 use baton_connectors::zendesk::{SupportApi, ZendeskConfig, ZendeskDesk};
 use baton_desk::contract::{self, Harness, sample_request};
@@ -39,11 +40,6 @@ type Slot = Arc<Mutex<Option<Arc<ZendeskDesk>>>>;
 fn sink_to(slot: &Slot) -> Sink {
     let slot = slot.clone();
     baton_connectors::simulation::receiver_sink(move || slot.lock().unwrap().clone())
-}
-
-/// Waits up to 20 s for `check` to hold.
-async fn eventually(what: &str, check: impl Fn() -> bool) {
-    assert!(sim::within(Duration::from_secs(20), check).await, "never: {what}");
 }
 
 struct ZendeskHarness {
