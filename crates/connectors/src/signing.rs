@@ -155,12 +155,16 @@ pub fn same_secret(given: &str, expected: &str) -> bool {
     given.len() == expected.len() && given.iter().zip(expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
 }
 
-/// HMAC-SHA256 of `message` as hex, for tokens Baton signs for itself (history links).
-pub fn digest_hex(secret: &[u8], message: &[u8]) -> String {
+/// HMAC-SHA256 of `message` under `secret`.
+pub fn digest(secret: &[u8], message: &[u8]) -> Vec<u8> {
     let mut mac = HmacSha256::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
     mac.update(message);
-    mac.finalize()
-        .into_bytes()
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// HMAC-SHA256 of `message` as hex, for tokens Baton signs for itself (history links).
+pub fn digest_hex(secret: &[u8], message: &[u8]) -> String {
+    digest(secret, message)
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()

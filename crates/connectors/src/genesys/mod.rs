@@ -559,12 +559,9 @@ pub fn verify_signature(secret: &str, header: Option<&str>, body: &[u8]) -> Resu
         .trim()
         .strip_prefix("sha256=")
         .ok_or_else(|| DeskError::Unauthenticated("X-Hub-Signature-256 does not start with sha256=".to_owned()))?;
-    let hex = crate::signing::digest_hex(secret.as_bytes(), body);
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .filter_map(|at| u8::from_str_radix(&hex[at..at + 2], 16).ok())
-        .collect();
-    let base64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let digest = crate::signing::digest(secret.as_bytes(), body);
+    let base64 = base64::engine::general_purpose::STANDARD.encode(&digest);
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
     if crate::signing::same_secret(given, &base64) || crate::signing::same_secret(given, &hex) {
         Ok(())
     } else {
@@ -576,12 +573,8 @@ pub fn verify_signature(secret: &str, header: Option<&str>, body: &[u8]) -> Resu
 
 /// The signature Genesys sends for `body` (for the simulation).
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    let hex = crate::signing::digest_hex(secret.as_bytes(), body);
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .filter_map(|at| u8::from_str_radix(&hex[at..at + 2], 16).ok())
-        .collect();
-    format!("sha256={}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    let digest = crate::signing::digest(secret.as_bytes(), body);
+    format!("sha256={}", base64::engine::general_purpose::STANDARD.encode(digest))
 }
 
 impl GenesysDesk {
