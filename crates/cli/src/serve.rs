@@ -24,7 +24,8 @@ pub struct ServeArgs {
     /// Where to listen [default: 127.0.0.1:8080, env BATON_LISTEN].
     #[arg(long)]
     pub listen: Option<String>,
-    /// `sqlite://PATH` [default: sqlite://baton.db, env BATON_DATABASE_URL].
+    /// `sqlite://PATH`, or `postgres://USER:PASSWORD@HOST:PORT/DATABASE` for several servers on one
+    /// database [default: sqlite://baton.db, env BATON_DATABASE_URL].
     #[arg(long)]
     pub database: Option<String>,
     /// Development mode: the API needs no key, and folders are watched [env BATON_DEV].

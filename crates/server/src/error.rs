@@ -82,6 +82,9 @@ pub enum ApiError {
     Conflict,
     #[error("Service unavailable")]
     Unavailable,
+    /// The database cannot be reached now (PostgreSQL down or restarting); nothing was changed.
+    #[error("The database cannot be reached; nothing was changed, retry shortly")]
+    DatabaseUnavailable,
     #[error("No desk named '{0}' takes webhooks here")]
     DeskNotFound(String),
     /// A desk's webhook call whose signature is missing, wrong or too old.
@@ -141,7 +144,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict => StatusCode::CONFLICT,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -174,6 +177,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Conflict => "session_conflict",
             ApiError::Unavailable => "unavailable",
+            ApiError::DatabaseUnavailable => "database_unavailable",
             ApiError::DeskNotFound(_) => "desk_not_found",
             ApiError::DeskSignature(_) => "desk_signature_invalid",
             ApiError::DeskEvent(_) => "desk_event_invalid",
@@ -195,6 +199,10 @@ impl From<StoreError> for ApiError {
             StoreError::Expired(_) => ApiError::SessionExpired,
             StoreError::Conflict(_) => ApiError::Conflict,
             StoreError::Closed => ApiError::Unavailable,
+            StoreError::Unavailable(reason) => {
+                tracing::warn!(%reason, "database unavailable");
+                ApiError::DatabaseUnavailable
+            }
             other => ApiError::Internal(error_chain(&other)),
         }
     }
@@ -259,6 +267,11 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            ApiError::DatabaseUnavailable => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             ApiError::Unauthorized => {
                 response.headers_mut().insert(

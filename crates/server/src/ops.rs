@@ -27,7 +27,7 @@ pub(crate) async fn readyz(State(app): State<Arc<App>>) -> Result<axum::Json<ser
         Ok(_) => Ok(axum::Json(serde_json::json!({"status": "ready"}))),
         Err(error) => {
             tracing::warn!(%error, "store not ready");
-            Err(ApiError::Unavailable)
+            Err(ApiError::DatabaseUnavailable)
         }
     }
 }

@@ -32,7 +32,9 @@
 //! The SQLite backend and its throughput design are described in its module, `sqlite`.
 
 mod admin;
+mod columns;
 pub mod password;
+mod postgres;
 mod sqlite;
 
 use std::fmt;
@@ -44,6 +46,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 pub use admin::{AdminStore, open_admin};
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 /// Opaque JSON as the server serialised it; the store only keeps and returns the text.
@@ -346,6 +349,16 @@ pub enum StoreError {
     /// The store's writer has stopped (the store is shutting down, or the writer failed).
     #[error("the store has shut down")]
     Closed,
+    /// The database cannot be reached or is not accepting work now (PostgreSQL down, restarting,
+    /// or every connection busy past the acquire timeout); the same call may succeed later.
+    /// The text names the host, port and database, never a password.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The database's schema was written by a newer build; nothing was changed.
+    #[error(
+        "the database has schema version {found}, newer than this build's {supported}: run the newer Baton          (a build never migrates a schema backwards)"
+    )]
+    SchemaTooNew { found: i64, supported: usize },
     #[error("database error")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -473,6 +486,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every ticket, oldest first.
     fn list_tickets(&self) -> StoreFuture<'_, Vec<Ticket>>;
+
+    /// Whether other processes may use the database at the same time (PostgreSQL), so nothing
+    /// read from it may be assumed unchanged by others between calls.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Sends `message` to every process listening on this database ([`Store::listen`]), this one
+    /// included. A backend one process has to itself (SQLite) has nobody to tell and does nothing.
+    /// Delivery is at most once, to processes listening now: what must survive is stored first.
+    fn broadcast<'a>(&'a self, message: &'a str) -> StoreFuture<'a, ()> {
+        let _ = message;
+        Box::pin(async { Ok(()) })
+    }
+
+    /// The messages broadcast from now on, or `None` where no other process can share the database.
+    fn listen(&self) -> StoreFuture<'_, Option<tokio::sync::mpsc::Receiver<String>>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// Opens the store named by `database_url`, creating and migrating the database if needed.
@@ -481,7 +513,8 @@ pub trait Store: Send + Sync + 'static {
 ///   `sqlite:///var/lib/baton/baton.db`; `?synchronous=full` asks for an fsync per commit
 ///   (see [`SqliteStore`]).
 /// - `sqlite::memory:`: a private in-memory database, gone when the store is dropped.
-/// - `postgres://…`: not yet supported.
+/// - `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (or `postgresql://`): a PostgreSQL database
+///   that several servers may share ([`PostgresOptions::from_url`] lists the parameters).
 pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
     let (scheme, _) = database_url.split_once(':').unwrap_or((database_url, ""));
     match scheme {
@@ -489,13 +522,13 @@ pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
             let options = SqliteOptions::from_url(database_url)?;
             Ok(Arc::new(SqliteStore::open(options).await?))
         }
-        "postgres" | "postgresql" => Err(StoreError::UnsupportedUrl {
-            scheme: scheme.to_owned(),
-            reason: "the PostgreSQL backend is not yet supported",
-        }),
+        "postgres" | "postgresql" => {
+            let options = PostgresOptions::from_url(database_url)?;
+            Ok(Arc::new(PostgresStore::open(options).await?))
+        }
         _ => Err(StoreError::UnsupportedUrl {
             scheme: scheme.to_owned(),
-            reason: "expected sqlite://PATH or sqlite::memory:",
+            reason: "expected sqlite://PATH, sqlite::memory: or postgres://USER@HOST:PORT/DATABASE",
         }),
     }
 }

@@ -8,7 +8,7 @@
 //! What is stored has a module each, holding its SQL: `sessions` (sessions and their turns),
 //! `transcript` (entries chained per session), `replies` (the response to each client message
 //! id, chained likewise), `transfers`, `agents` (and their tokens), `tickets` and `api_keys`;
-//! `migrations` holds the schema's history and `columns` how values map to columns.
+//! `migrations` holds the schema's history; `crate::columns` says how values map to columns.
 //!
 //! Reads other than of session state (transcripts, stored replies, the list of API keys, telling
 //! an unknown session from an ended one) run on the read pool on the blocking thread pool; WAL
@@ -16,7 +16,6 @@
 
 pub(crate) mod agents;
 pub(crate) mod api_keys;
-mod columns;
 mod connections;
 pub(crate) mod migrations;
 mod replies;

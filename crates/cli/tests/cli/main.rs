@@ -11,6 +11,7 @@ mod import;
 mod init;
 mod matrix_desk;
 mod preview;
+mod replicas;
 mod saas_desks;
 mod schema;
 mod serve;

@@ -1,5 +1,5 @@
-//! A `baton serve` process for the restart tests: started on a folder's `baton.toml` and SQLite
-//! file, driven as a customer through the v2 API, and killed with SIGKILL.
+//! A `baton serve` process for the restart and replica tests: started on a folder's `baton.toml` and
+//! SQLite file (or a PostgreSQL database), driven as a customer through the v2 API, and killed with SIGKILL.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -27,13 +27,17 @@ impl Server {
 
     /// [`Server::start`] with more environment variables (`RUST_LOG`, say).
     pub fn start_with(dir: &Path, env: &[(&str, &str)]) -> Server {
+        Server::start_on(dir, &format!("sqlite://{}", dir.join("baton.db").display()), env)
+    }
+
+    /// [`Server::start_with`] on the database `database` instead of `DIR/baton.db`.
+    pub fn start_on(dir: &Path, database: &str, env: &[(&str, &str)]) -> Server {
         let mut child = baton()
             .arg("serve")
             .arg(example("bank"))
             .arg("--config")
             .arg(dir.join("baton.toml"))
-            .args(["--listen", "127.0.0.1:0", "--database"])
-            .arg(format!("sqlite://{}", dir.join("baton.db").display()))
+            .args(["--listen", "127.0.0.1:0", "--database", database])
             .env("BATON_DEV", "true")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
@@ -76,41 +80,19 @@ impl Server {
         self.child.wait().unwrap();
     }
 
-    fn api(&self, rest: &str) -> String {
-        format!(
-            "{}/v2/assistants/bank/environments/draft{rest}?version={VERSION}",
-            self.address
-        )
+    /// The process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// A new session of the bank assistant, its welcome said.
     pub async fn new_session(&self) -> String {
-        let created: Value = self
-            .client
-            .post(self.api("/sessions"))
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let session = created["session_id"].as_str().unwrap().to_owned();
-        self.say(&session, "").await;
-        session
+        new_session(&self.client, &self.address).await
     }
 
     /// The customer says `text`; the reply.
     pub async fn say(&self, session: &str, text: &str) -> Value {
-        let response = self
-            .client
-            .post(self.api(&format!("/sessions/{session}/message")))
-            .json(&json!({"input": {"text": text}}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
+        say(&self.client, &self.address, session, text).await
     }
 
     /// The customer says `first`, then `again` until a reply carries `wanted` (an agent's message
@@ -135,6 +117,39 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The v2 API URL of the bank assistant at `address` (a server or a load balancer).
+pub fn api(address: &str, rest: &str) -> String {
+    format!("{address}/v2/assistants/bank/environments/draft{rest}?version={VERSION}")
+}
+
+/// A new session of the bank assistant at `address`, its welcome said.
+pub async fn new_session(client: &reqwest::Client, address: &str) -> String {
+    let created: Value = client
+        .post(api(address, "/sessions"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session = created["session_id"].as_str().unwrap().to_owned();
+    say(client, address, &session, "").await;
+    session
+}
+
+/// The customer says `text` to the server at `address`; the reply.
+pub async fn say(client: &reqwest::Client, address: &str, session: &str, text: &str) -> Value {
+    let response = client
+        .post(api(address, &format!("/sessions/{session}/message")))
+        .json(&json!({"input": {"text": text}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
 }
 
 /// The texts of a reply's `output.generic`.

@@ -4,8 +4,12 @@
 //! session receives it (the HTTP side, `events.rs`, turns it into a frame). The hub keeps the
 //! last [`REPLAY`] events of each session, numbered from 1, so a client that reconnects with
 //! `?after=N` gets what it missed (resume after reconnect) within this process.
-//! The hub is in-process: with several replicas, events will have to travel between them
-//! (ARCHITECTURE.md, "deliberately absent").
+//! With several replicas on one PostgreSQL database, a customer's socket may be open on another
+//! replica than the one where an event happens: every event published here is also handed to the
+//! relay ([`EventHub::relay_to`]), which broadcasts it to the other replicas (`Store::broadcast`,
+//! `LISTEN`/`NOTIFY`), and an event from another replica is delivered here to the sessions this
+//! replica has a socket or stream for ([`EventHub::deliver_relayed`]). Numbers are per replica: a
+//! client that reconnects to another replica is replayed what that replica kept.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -83,6 +87,17 @@ pub struct Numbered {
 #[derive(Debug, Default)]
 pub struct EventHub {
     sessions: Mutex<HashMap<String, Stream>>,
+    /// Where events published here go to reach the other replicas, once relaying has started.
+    relay: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<(String, SessionEvent)>>,
+}
+
+/// An event on its way between replicas.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Relayed {
+    /// The replica that published it, which ignores it when it comes back.
+    pub from: String,
+    pub session: String,
+    pub event: SessionEvent,
 }
 
 #[derive(Debug)]
@@ -94,21 +109,30 @@ struct Stream {
 
 impl EventHub {
     /// Sends `event` to every socket of the session and keeps it for replay; returns its number.
+    /// With replicas, the other replicas' sockets of the session get it too.
     pub fn publish(&self, session_id: &str, event: SessionEvent) -> u64 {
+        if let Some(relay) = self.relay.get() {
+            // Unbounded, so publishing never waits; the relay task drains it at once.
+            let _ = relay.send((session_id.to_owned(), event.clone()));
+        }
         let mut sessions = self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let stream = sessions.entry(session_id.to_owned()).or_insert_with(Stream::new);
-        stream.last_seq += 1;
-        let numbered = Numbered {
-            seq: stream.last_seq,
-            event,
-        };
-        if stream.recent.len() == REPLAY {
-            stream.recent.pop_front();
+        stream.push(event)
+    }
+
+    /// From now on every event published here is also sent on `relay`, for the other replicas.
+    pub fn relay_to(&self, relay: tokio::sync::mpsc::UnboundedSender<(String, SessionEvent)>) {
+        let _ = self.relay.set(relay);
+    }
+
+    /// An event another replica published: delivered to this replica's sockets and kept for
+    /// replay, if this replica follows the session (a socket is or was open on it here); other
+    /// sessions are left alone, so a replica does not keep every session's events.
+    pub fn deliver_relayed(&self, session_id: &str, event: SessionEvent) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(stream) = sessions.get_mut(session_id) {
+            stream.push(event);
         }
-        stream.recent.push_back(numbered.clone());
-        // No receiver is fine: the event waits in `recent` for the next connection.
-        let _ = stream.sender.send(numbered);
-        stream.last_seq
     }
 
     /// A receiver for new events and the kept ones numbered above `after`, taken under one lock
@@ -145,6 +169,22 @@ impl Stream {
             recent: VecDeque::with_capacity(4),
             last_seq: 0,
         }
+    }
+
+    /// Numbers `event`, keeps it for replay and sends it to the sockets; returns its number.
+    fn push(&mut self, event: SessionEvent) -> u64 {
+        self.last_seq += 1;
+        let numbered = Numbered {
+            seq: self.last_seq,
+            event,
+        };
+        if self.recent.len() == REPLAY {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(numbered.clone());
+        // No receiver is fine: the event waits in `recent` for the next connection.
+        let _ = self.sender.send(numbered);
+        self.last_seq
     }
 }
 

@@ -145,6 +145,8 @@ pub struct Conversations {
     metrics: Arc<Metrics>,
     /// Turns in flight and the sweeper: shutdown waits for them.
     tracker: TaskTracker,
+    /// This process among the replicas sharing the database: events it relays carry it.
+    replica: String,
 }
 
 impl Conversations {
@@ -169,6 +171,7 @@ impl Conversations {
             active: ActiveSessions::default(),
             metrics,
             tracker: TaskTracker::new(),
+            replica: uuid::Uuid::new_v4().simple().to_string(),
         })
     }
 
@@ -194,6 +197,7 @@ impl Conversations {
             Ok(resumed) => tracing::info!(n_transfers = resumed, "open transfers resumed"),
             Err(error) => tracing::error!(%error, "resuming open transfers failed"),
         }
+        relay_events(self, stop.clone()).await;
         self.tracker.spawn(sweep(self.clone(), stop));
     }
 
@@ -353,6 +357,66 @@ fn session_error(error: StoreError) -> ConversationError {
         StoreError::Expired(_) => ConversationError::SessionExpired,
         other => ConversationError::Store(other),
     }
+}
+
+/// With replicas (a database other processes share): events published here are broadcast to the
+/// other replicas, and theirs delivered here, until `stop`.
+async fn relay_events(conversations: &Arc<Conversations>, stop: CancellationToken) {
+    if !conversations.store.shared() {
+        return;
+    }
+    let mut incoming = match conversations.store.listen().await {
+        Ok(Some(incoming)) => incoming,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::error!(%error, "cannot hear the other replicas: sockets get only this replica's events");
+            return;
+        }
+    };
+    let (outgoing, mut outbox) = tokio::sync::mpsc::unbounded_channel();
+    conversations.events.relay_to(outgoing);
+    let (store, replica, stopped) = (conversations.store.clone(), conversations.replica.clone(), stop.clone());
+    tokio::spawn(async move {
+        loop {
+            let (session, event) = tokio::select! {
+                () = stopped.cancelled() => return,
+                next = outbox.recv() => match next {
+                    Some(next) => next,
+                    None => return,
+                },
+            };
+            let relayed = events::Relayed {
+                from: replica.clone(),
+                session,
+                event,
+            };
+            let Ok(message) = serde_json::to_string(&relayed) else {
+                continue;
+            };
+            if let Err(error) = store.broadcast(&message).await {
+                tracing::warn!(%error, session_id = %relayed.session, "an event did not reach the other replicas");
+            }
+        }
+    });
+    let conversations = conversations.clone();
+    tokio::spawn(async move {
+        loop {
+            let message = tokio::select! {
+                () = stop.cancelled() => return,
+                next = incoming.recv() => match next {
+                    Some(message) => message,
+                    None => return,
+                },
+            };
+            match serde_json::from_str::<events::Relayed>(&message) {
+                Ok(relayed) if relayed.from != conversations.replica => {
+                    conversations.events.deliver_relayed(&relayed.session, relayed.event);
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "an unreadable message from another replica"),
+            }
+        }
+    });
 }
 
 /// Ends sessions idle past their timeout, every quarter of the timeout (at most every minute),

@@ -31,7 +31,20 @@ use super::transfer::{self, Opening};
 use super::{ConversationError, Conversations};
 
 /// How often a turn is redone after another writer changed the session first.
-const COMMIT_ATTEMPTS: usize = 3;
+/// In one process the session's lock lets only a desk event in between; with replicas on one
+/// PostgreSQL database each replica's turn of the session can win the row first, so a turn may
+/// lose a few times in a row before it lands (each loss means another turn committed).
+const COMMIT_ATTEMPTS: usize = 16;
+
+/// A pause before the next attempt, growing with the attempts and varied by the clock's
+/// nanoseconds so two replicas that collided do not retry in step: 0–2 ms, then up to 32 ms.
+fn retry_pause(attempt: usize) -> std::time::Duration {
+    let ceiling_micros = 1_000u64 << attempt.min(5);
+    let spread = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| u64::from(elapsed.subsec_nanos()));
+    std::time::Duration::from_micros(spread % ceiling_micros)
+}
 
 /// What the customer sent, validated.
 #[derive(Debug, Clone, Default)]
@@ -344,6 +357,10 @@ impl Conversations {
                     // Another writer got there first, or this message id has been answered
                     // already (a retry): reload and look again.
                     tracing::debug!("turn refused at commit; reloading the session");
+                    if attempt > 0 {
+                        // Racing another replica: let it finish rather than collide again.
+                        tokio::time::sleep(retry_pause(attempt)).await;
+                    }
                     continue;
                 }
                 Err(error) => return Err(error.into()),

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::columns::time_from_sql;
+use crate::columns::time_from_sql;
 use crate::{AgentRecord, AgentToken, StoreError};
 
 /// Creates the agent or replaces all but its creation time; a new password hash revokes its tokens.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::columns::time_from_sql;
+use crate::columns::time_from_sql;
 use crate::{ApiKey, ApiKeyId, StoreError};
 
 /// Stores a key by its hash; [`StoreError::DuplicateApiKey`] if the hash is taken.

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::columns::corrupt;
+use crate::columns::corrupt;
 use super::migrations::migrate;
 use super::{SqliteOptions, Synchronous};
 use crate::StoreError;

@@ -15,7 +15,7 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::columns::corrupt;
+use crate::columns::corrupt;
 use crate::StoreError;
 
 /// The schema, one entry per version; `PRAGMA user_version` records how many have been applied.
@@ -163,10 +163,10 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         )));
     };
     if applied > MIGRATIONS.len() {
-        return Err(corrupt(format!(
-            "the database has schema version {applied}, newer than this build's {}",
-            MIGRATIONS.len()
-        )));
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            supported: MIGRATIONS.len(),
+        });
     }
     for migration in &MIGRATIONS[applied..] {
         tx.execute_batch(migration)?;

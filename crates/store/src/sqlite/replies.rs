@@ -14,7 +14,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::columns::json_from_sql;
+use crate::columns::json_from_sql;
 use crate::{Json, SessionId, StoreError, StoredReply};
 
 /// How many of a session's latest replies a retried client message id is looked for among:

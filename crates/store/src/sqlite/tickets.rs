@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, params};
 
-use super::columns::time_from_sql;
+use crate::columns::time_from_sql;
 use crate::{SessionId, StoreError, Ticket};
 
 /// Stores a ticket; [`StoreError::Conflict`] of its session if the id is taken.

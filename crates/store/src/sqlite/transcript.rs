@@ -16,7 +16,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::value::RawValue;
 
-use super::columns::{corrupt, time_from_sql, u64_from_sql, u64_to_sql};
+use crate::columns::{corrupt, time_from_sql, u64_from_sql, u64_to_sql};
 use super::sessions::SessionRows;
 use crate::{EntryKind, NewEntry, SessionId, StoreError, TranscriptEntry};
 

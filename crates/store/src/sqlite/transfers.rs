@@ -7,7 +7,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::columns::{json_from_sql, time_from_sql};
+use crate::columns::{json_from_sql, time_from_sql};
 use super::sessions::SessionRows;
 use super::transcript;
 use crate::{NewTransfer, SessionId, StoreError, StoredTransfer, TransferUpdate};

@@ -1,0 +1,573 @@
+//! Several `baton serve` replicas on one PostgreSQL database behind a real HAProxy (round-robin,
+//! no stickiness, health checks on `/readyz`): any replica serves any conversation, one order per
+//! session, no stale session, and `kill -9` of a replica loses no acknowledged message.
+//!
+//! Each test has a schema of its own on the database `BATON_TEST_POSTGRES` names (default: the
+//! machine's `postgres://postgres@127.0.0.1:5432/test`), dropped afterwards. Without HAProxy or a
+//! reachable PostgreSQL the tests pass as skipped and say so once; under `BATON_REQUIRE_PROGRAMS=1`
+//! (CI) that is a failure.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use baton_store::{EntryKind, SessionId};
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor, PgConnection};
+
+use crate::programs::{Missing, Needs, on_path};
+use crate::served::{self, Server, texts};
+
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+struct Programs {
+    haproxy: PathBuf,
+    postgres: String,
+}
+
+static NEEDS: Needs<Programs> = Needs::new("replica test", "replicas::", || {
+    let haproxy = on_path("haproxy").map_err(|reason| Missing {
+        reason,
+        remedy: "apt-get install haproxy".to_owned(),
+    })?;
+    let postgres = std::env::var("BATON_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
+    let reachable = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(PgConnection::connect(&postgres));
+    if let Err(error) = reachable {
+        return Err(Missing {
+            reason: format!("no PostgreSQL at {postgres} ({error})"),
+            remedy: "apt-get install postgresql, or set BATON_TEST_POSTGRES=postgres://USER@HOST:PORT/DATABASE"
+                .to_owned(),
+        });
+    }
+    Ok(Programs { haproxy, postgres })
+});
+
+/// A schema of its own on the test database, dropped with it.
+struct Schema {
+    base: String,
+    name: String,
+}
+
+impl Schema {
+    async fn new(base: &str) -> Schema {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.subsec_nanos());
+        let name = format!(
+            "baton_replicas_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let mut conn = PgConnection::connect(base).await.expect("connect to PostgreSQL");
+        conn.execute(format!("CREATE SCHEMA {name}").as_str())
+            .await
+            .expect("create the schema");
+        Schema {
+            base: base.to_owned(),
+            name,
+        }
+    }
+
+    fn url(&self) -> String {
+        let separator = if self.base.contains('?') { '&' } else { '?' };
+        format!("{}{separator}options=-csearch_path%3D{}", self.base, self.name)
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let (base, name) = (self.base.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let mut conn = PgConnection::connect(&base).await.ok()?;
+                conn.execute(format!("DROP SCHEMA {name} CASCADE").as_str()).await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// HAProxy in front of the replicas' addresses, in the foreground.
+struct Balancer {
+    child: Child,
+    address: String,
+}
+
+impl Balancer {
+    fn start(haproxy: &Path, dir: &Path, replicas: &[&str]) -> Balancer {
+        let port = free_port();
+        let servers: String = replicas
+            .iter()
+            .enumerate()
+            .map(|(index, address)| {
+                let host = address.trim_start_matches("http://");
+                format!("    server r{index} {host} check\n")
+            })
+            .collect();
+        // The deployment guide's configuration (docs/deploy.md), with short check intervals.
+        let config = format!(
+            "global\n    maxconn 4096\n\
+             defaults\n    mode http\n    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n    \
+             timeout tunnel 1h\n    option redispatch\n    retries 2\n\
+             frontend baton\n    bind 127.0.0.1:{port}\n    default_backend replicas\n\
+             backend replicas\n    balance roundrobin\n    option httpchk GET /readyz\n    \
+             http-check expect status 200\n    default-server inter 300ms fall 2 rise 1\n{servers}"
+        );
+        let path = dir.join("haproxy.cfg");
+        std::fs::write(&path, config).expect("write haproxy.cfg");
+        let child = Command::new(haproxy)
+            .arg("-db")
+            .arg("-f")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("haproxy starts");
+        Balancer {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Waits until every replica answers through the balancer.
+    async fn ready(&self, client: &reqwest::Client) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = client
+                .get(format!("{}/readyz", self.address))
+                .send()
+                .await
+                .is_ok_and(|response| response.status() == 200);
+            if ready {
+                // Health checks every 300 ms: give each server its first one.
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                return;
+            }
+            assert!(Instant::now() < deadline, "haproxy never answered");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("address").port()
+}
+
+/// `n` replicas on a new schema, HAProxy in front.
+struct Cluster {
+    replicas: Vec<Server>,
+    balancer: Balancer,
+    schema: Schema,
+    _dir: tempfile::TempDir,
+    client: reqwest::Client,
+}
+
+impl Cluster {
+    async fn start(programs: &Programs, n: usize) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        // No rate limit: the tests fire many messages from one address.
+        std::fs::write(dir.path().join("baton.toml"), "[rate_limit]\nper_second = 0\n").unwrap();
+        let schema = Schema::new(&programs.postgres).await;
+        let url = schema.url();
+        let replicas: Vec<Server> = (0..n).map(|_| Server::start_on(dir.path(), &url, &[])).collect();
+        let addresses: Vec<&str> = replicas.iter().map(|server| server.address.as_str()).collect();
+        let balancer = Balancer::start(&programs.haproxy, dir.path(), &addresses);
+        let client = reqwest::Client::new();
+        balancer.ready(&client).await;
+        Cluster {
+            replicas,
+            balancer,
+            schema,
+            _dir: dir,
+            client,
+        }
+    }
+
+    /// The customer messages and replies of a session as stored, in order.
+    async fn transcript(&self, session: &str) -> Vec<(EntryKind, Value)> {
+        let store = baton_store::open(&self.schema.url()).await.expect("open the store");
+        store
+            .transcript(&SessionId::new(session))
+            .await
+            .expect("the transcript")
+            .into_iter()
+            .map(|entry| (entry.kind, serde_json::from_str(entry.payload.get()).unwrap()))
+            .collect()
+    }
+}
+
+/// Sends `text` (with `message_id` if any) to `address`; the status and body.
+async fn send(client: &reqwest::Client, address: &str, session: &str, text: &str, message_id: Option<&str>) -> (u16, Value) {
+    let mut request = client
+        .post(served::api(address, &format!("/sessions/{session}/message")))
+        .json(&json!({"input": {"text": text}}));
+    if let Some(id) = message_id {
+        request = request.header("x-client-message-id", id);
+    }
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            (status, response.json().await.unwrap_or(Value::Null))
+        }
+        Err(_) => (0, Value::Null),
+    }
+}
+
+/// The customers' texts in a transcript, in order.
+fn customer_texts(transcript: &[(EntryKind, Value)]) -> Vec<String> {
+    transcript
+        .iter()
+        .filter(|(kind, _)| *kind == EntryKind::Customer)
+        .map(|(_, payload)| payload["text"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Every customer entry is followed by its turn's own replies before the next customer entry:
+/// no two turns interleaved.
+fn assert_turns_whole(transcript: &[(EntryKind, Value)]) {
+    let kinds: Vec<EntryKind> = transcript.iter().map(|(kind, _)| *kind).collect();
+    for pair in kinds.windows(2) {
+        assert!(
+            !(pair[0] == EntryKind::Customer && pair[1] == EntryKind::Customer),
+            "two customer messages without the first one's reply between them: {kinds:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interleaved_messages_at_two_replicas_are_applied_one_after_another() {
+    let Some(programs) = NEEDS.get() else { return };
+    let cluster = Cluster::start(programs, 2).await;
+    let client = &cluster.client;
+    let (a, b) = (&cluster.replicas[0].address, &cluster.replicas[1].address);
+    let session = served::new_session(client, &cluster.balancer.address).await;
+
+    // 24 messages at once: alternately at replica A and B directly and through the balancer,
+    // half with a client message id, and each id sent twice (to both replicas).
+    let mut sends = Vec::new();
+    for index in 0..24 {
+        let address = match index % 3 {
+            0 => a.clone(),
+            1 => b.clone(),
+            _ => cluster.balancer.address.clone(),
+        };
+        let text = format!("what are your opening hours {index}");
+        let with_id = index % 2 == 0;
+        let copies = if with_id { 2 } else { 1 };
+        for copy in 0..copies {
+            let target = if copy == 0 { address.clone() } else if address == *a { b.clone() } else { a.clone() };
+            let (client, session, text) = (client.clone(), session.clone(), text.clone());
+            let id = with_id.then(|| format!("m{index}"));
+            sends.push(tokio::spawn(async move {
+                let (status, body) = send(&client, &target, &session, &text, id.as_deref()).await;
+                (index, id, status, body)
+            }));
+        }
+    }
+    let mut answered: HashMap<String, Vec<Value>> = HashMap::new();
+    for sent in sends {
+        let (index, id, status, body) = sent.await.unwrap();
+        assert_eq!(status, 200, "message {index} ({id:?}): {body}");
+        if let Some(id) = id {
+            answered.entry(id).or_default().push(body);
+        }
+    }
+    for (id, bodies) in &answered {
+        assert_eq!(bodies.len(), 2);
+        assert_eq!(bodies[0], bodies[1], "both sends of {id} got the one stored reply");
+    }
+
+    let transcript = cluster.transcript(&session).await;
+    let mut said = customer_texts(&transcript);
+    let mut expected: Vec<String> = std::iter::once(String::new())
+        .chain((0..24).map(|index| format!("what are your opening hours {index}")))
+        .collect();
+    said.sort();
+    expected.sort();
+    assert_eq!(said, expected, "every message applied exactly once");
+    assert_turns_whole(&transcript);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_moving_between_replicas_never_sees_a_stale_session() {
+    let Some(programs) = NEEDS.get() else { return };
+    let cluster = Cluster::start(programs, 2).await;
+    let client = &cluster.client;
+    let replicas = [&cluster.replicas[0].address, &cluster.replicas[1].address];
+    let session = served::new_session(client, replicas[0]).await;
+    // Each turn at the other replica than the last: each replica keeps the session as its own
+    // last turn left it, two versions old by the time it is asked again.
+    let script = [
+        ("I want to transfer money", "Who would you like to send money to?"),
+        ("Alex Morgan", "How much would you like to send to Alex Morgan?"),
+        ("$20,000", "You can transfer between $1 and $10,000 in chat."),
+        ("$250", "When should the transfer happen?"),
+    ];
+    for (turn, (customer, expected)) in script.iter().enumerate() {
+        let reply = served::say(client, replicas[turn % 2], &session, customer).await;
+        let said = texts(&reply);
+        assert!(
+            said.iter().any(|text| text == expected),
+            "turn {turn} at replica {}: {customer:?} -> {said:?}",
+            turn % 2
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_a_replica_under_load_loses_no_acknowledged_message() {
+    let Some(programs) = NEEDS.get() else { return };
+    let mut cluster = Cluster::start(programs, 2).await;
+    let lb = cluster.balancer.address.clone();
+    let sessions: Vec<String> = {
+        let mut sessions = Vec::new();
+        for _ in 0..8 {
+            sessions.push(served::new_session(&cluster.client, &lb).await);
+        }
+        sessions
+    };
+    // Customers send through the balancer and retry a failed send with the same message id,
+    // as the widget does, until it is answered.
+    let stop = Instant::now() + Duration::from_secs(6);
+    let mut customers = Vec::new();
+    for session in sessions.clone() {
+        let (client, lb) = (cluster.client.clone(), lb.clone());
+        customers.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            let mut index = 0;
+            while Instant::now() < stop {
+                let text = format!("opening hours please {index}");
+                let id = format!("{session}-{index}");
+                let deadline = Instant::now() + Duration::from_secs(30);
+                loop {
+                    let (status, _) = send(&client, &lb, &session, &text, Some(&id)).await;
+                    if status == 200 {
+                        break;
+                    }
+                    assert!(Instant::now() < deadline, "{text} never answered (last status {status})");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                acknowledged.push(text);
+                index += 1;
+            }
+            (session, acknowledged)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cluster.replicas.remove(0).kill();
+    let mut total = 0;
+    for customer in customers {
+        let (session, acknowledged) = customer.await.unwrap();
+        total += acknowledged.len();
+        let transcript = cluster.transcript(&session).await;
+        let said: Vec<String> = customer_texts(&transcript).into_iter().skip(1).collect();
+        assert_eq!(said, acknowledged, "session {session}: every acknowledged message, once, in order");
+        assert_turns_whole(&transcript);
+    }
+    assert!(total > 16, "the load ran: {total} messages");
+}
+
+/// PostgreSQL's own programs (`initdb`, `pg_ctl`), for a private server the test may stop.
+static POSTGRES_PROGRAMS: Needs<PathBuf> = Needs::new(
+    "replica test with a private PostgreSQL",
+    "replicas::postgres_",
+    || {
+        let found = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|entry| entry.path().join("bin"))
+            .find(|bin| bin.join("initdb").is_file() && bin.join("pg_ctl").is_file());
+        found.ok_or_else(|| Missing {
+            reason: "PostgreSQL's initdb and pg_ctl not found under /usr/lib/postgresql".to_owned(),
+            remedy: "apt-get install postgresql".to_owned(),
+        })
+    },
+);
+
+/// A PostgreSQL server of the test's own in a temporary directory, so it can be stopped without
+/// touching the machine's. Run as the `postgres` user when the test runs as root (PostgreSQL
+/// refuses to run as root).
+struct PrivatePostgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivatePostgres {
+    fn start(bin: &Path) -> PrivatePostgres {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        if as_root() {
+            let chown = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(chown.success());
+        }
+        let initdb = pg_command(&bin.join("initdb"))
+            .args(["-A", "trust", "-U", "postgres", "-D"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(initdb.success(), "initdb");
+        let server = PrivatePostgres {
+            bin: bin.to_owned(),
+            data,
+            port: free_port(),
+            _dir: dir,
+        };
+        server.pg_ctl("start");
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn pg_ctl(&self, action: &str) {
+        let mut command = pg_command(&self.bin.join("pg_ctl"));
+        command.arg(action).arg("-w").arg("-D").arg(&self.data);
+        match action {
+            "start" => {
+                let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.data.display());
+                command.arg("-o").arg(options).arg("-l").arg(self.data.join("log"));
+            }
+            // Immediate: every backend killed at once, as in a crash; the restart recovers.
+            _ => {
+                command.args(["-m", "immediate"]);
+            }
+        }
+        let status = command.stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+        assert!(status.success(), "pg_ctl {action}");
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = pg_command(&self.bin.join("pg_ctl"))
+            .args(["stop", "-m", "immediate", "-D"])
+            .arg(&self.data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+}
+
+fn pg_command(program: &Path) -> Command {
+    match as_root() {
+        true => {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        }
+        false => Command::new(program),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopped_gives_503_and_not_ready_then_recovers_without_a_restart() {
+    let Some(bin) = POSTGRES_PROGRAMS.get() else { return };
+    let postgres = PrivatePostgres::start(bin);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("baton.toml"), "").unwrap();
+    let server = Server::start_on(dir.path(), &format!("{}?acquire_timeout_secs=2", postgres.url()), &[]);
+    let client = reqwest::Client::new();
+    let session = server.new_session().await;
+    let (status, _) = send(&client, &server.address, &session, "hello", Some("before")).await;
+    assert_eq!(status, 200);
+
+    postgres.pg_ctl("stop");
+    let (status, body) = send(&client, &server.address, &session, "anyone there?", Some("during")).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["baton_code"], "database_unavailable", "{body}");
+    let ready = client.get(format!("{}/readyz", server.address)).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "readiness goes red");
+
+    postgres.pg_ctl("start");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _) = send(&client, &server.address, &session, "anyone there?", Some("during")).await;
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never recovered (last status {status})");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let ready = client.get(format!("{}/readyz", server.address)).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "ready again");
+    let store = baton_store::open(&postgres.url()).await.unwrap();
+    let said: Vec<String> = store
+        .transcript(&SessionId::new(&session))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|entry| entry.kind == EntryKind::Customer)
+        .map(|entry| serde_json::from_str::<Value>(entry.payload.get()).unwrap()["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(said, ["", "hello", "anyone there?"], "the refused message was not half written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_on_one_replica_reaches_the_customers_socket_on_another() {
+    use futures_util::StreamExt;
+    let Some(programs) = NEEDS.get() else { return };
+    let cluster = Cluster::start(programs, 2).await;
+    let (a, b) = (&cluster.replicas[0].address, &cluster.replicas[1].address);
+    let session = served::new_session(&cluster.client, a).await;
+    let ws = a.replacen("http://", "ws://", 1);
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("{ws}/v2/assistants/bank/sessions/{session}/events"))
+            .await
+            .expect("the customer's socket opens on replica A");
+    // The socket is subscribed once the upgrade is answered; the event is published on B.
+    let published = cluster
+        .client
+        .post(format!("{b}/preview/sessions/{session}/desk"))
+        .json(&json!({"event": {"type": "agent_message", "agent_name": "Ann", "text": "Hello from replica B"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.status(), 200);
+    let heard = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(frame) = socket.next().await {
+            let text = frame.expect("a frame").into_text().unwrap_or_default();
+            if text.contains("Hello from replica B") {
+                return text.to_string();
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("the event crossed to replica A within 10 s");
+    let frame: Value = serde_json::from_str(&heard).unwrap();
+    assert_eq!(frame["type"], "agent_message", "{frame}");
+}

@@ -1,0 +1,144 @@
+//! The PostgreSQL schema and its migrations: one SQL script per schema version, applied in order,
+//! with the table `baton_schema` recording how many a database has had.
+//!
+//! Several replicas may start at once against one database: migrating takes a transaction-level
+//! advisory lock first, so one of them migrates and the others then find the schema current.
+//! All pending scripts run in that one transaction (PostgreSQL's DDL is transactional), so a failed
+//! migration leaves the database as it was. A database whose schema is newer than this build's is
+//! refused and left untouched: a build never migrates backwards.
+//!
+//! The layout differs from SQLite's where PostgreSQL has no reason for SQLite's workarounds: the
+//! transcript is one row per entry keyed by (session, seq), and replies are keyed by (session,
+//! client message id), so a retry is recognised however old.
+
+use sqlx::PgPool;
+
+use crate::StoreError;
+
+/// The schema, one entry per version; `baton_schema.version` records how many have been applied.
+/// Never edit an entry once released: append a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    assistant_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    next_seq BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_active BIGINT NOT NULL,
+    idle_timeout_us BIGINT NOT NULL,
+    ended_at BIGINT
+);
+CREATE INDEX sessions_open ON sessions ((last_active + idle_timeout_us)) WHERE ended_at IS NULL;
+CREATE TABLE transcript (
+    session_id TEXT NOT NULL REFERENCES sessions (id),
+    seq BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (session_id, seq)
+);
+CREATE TABLE replies (
+    session_id TEXT NOT NULL REFERENCES sessions (id),
+    client_message_id TEXT NOT NULL,
+    response TEXT NOT NULL,
+    PRIMARY KEY (session_id, client_message_id)
+);
+CREATE TABLE api_keys (
+    id BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE TABLE transfers (
+    key BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    session_id TEXT NOT NULL REFERENCES sessions (id),
+    queue TEXT,
+    state TEXT NOT NULL,
+    open BOOLEAN NOT NULL,
+    agent_id TEXT,
+    chat_id TEXT,
+    value TEXT NOT NULL,
+    request TEXT NOT NULL,
+    opened_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX transfers_open_per_session ON transfers (session_id) WHERE open;
+CREATE INDEX transfers_by_chat ON transfers (chat_id) WHERE chat_id IS NOT NULL;
+CREATE TABLE agents (
+    username TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    queues TEXT NOT NULL,
+    capacity BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE agent_tokens (
+    hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    revoked BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX agent_tokens_by_agent ON agent_tokens (username);
+CREATE TABLE tickets (
+    key BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    session_id TEXT NOT NULL,
+    transfer_id TEXT,
+    queue TEXT,
+    text TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE bus_spill (
+    id BIGSERIAL PRIMARY KEY,
+    payload TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+"#];
+
+/// The advisory lock key migrations hold: "baton" in ASCII.
+const MIGRATION_LOCK: i64 = 0x6261_746f_6e;
+
+/// Brings the database's schema to this build's version, in one transaction.
+pub(super) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS baton_schema (version BIGINT NOT NULL)")
+        .execute(&mut *tx)
+        .await?;
+    let recorded: Option<i64> = sqlx::query_scalar("SELECT version FROM baton_schema")
+        .fetch_optional(&mut *tx)
+        .await?;
+    let applied = match recorded {
+        None => {
+            sqlx::query("INSERT INTO baton_schema (version) VALUES (0)")
+                .execute(&mut *tx)
+                .await?;
+            0
+        }
+        Some(version) => match usize::try_from(version) {
+            Ok(applied) if applied <= MIGRATIONS.len() => applied,
+            _ => {
+                return Err(StoreError::SchemaTooNew {
+                    found: version,
+                    supported: MIGRATIONS.len(),
+                });
+            }
+        },
+    };
+    for migration in &MIGRATIONS[applied..] {
+        sqlx::raw_sql(migration).execute(&mut *tx).await?;
+    }
+    sqlx::query("UPDATE baton_schema SET version = $1")
+        .bind(i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,270 @@
+//! The suite on PostgreSQL, each test in a schema of its own (dropped afterwards) on the database
+//! named by `BATON_TEST_POSTGRES` (default: the machine's `postgres://postgres@127.0.0.1:5432/test`),
+//! plus what only a shared database has: two stores ("replicas") on one database, migrations
+//! raced and refused.
+//!
+//! Without a reachable PostgreSQL these tests pass as skipped and say so once, unless
+//! `BATON_REQUIRE_PROGRAMS=1` (CI), where that is a failure.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use baton_store::{PostgresOptions, SessionId, Store, StoreError};
+use sqlx::{Connection, Executor, PgConnection};
+
+use crate::suite::{self, Harness};
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+fn base_url() -> String {
+    std::env::var("BATON_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_owned())
+}
+
+/// A schema of its own on the test database; `open` connects with it as the search path.
+pub struct PostgresHarness {
+    schema: String,
+    url: String,
+}
+
+impl PostgresHarness {
+    /// `None` (after saying so once) when there is no PostgreSQL to test against.
+    pub async fn new() -> Option<PostgresHarness> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let base = base_url();
+        let mut conn = match PgConnection::connect(&base).await {
+            Ok(conn) => conn,
+            Err(error) => {
+                skip(&base, &error);
+                return None;
+            }
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.subsec_nanos());
+        let schema = format!(
+            "baton_test_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        conn.execute(format!("CREATE SCHEMA {schema}").as_str())
+            .await
+            .expect("create the test schema");
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+        Some(PostgresHarness { schema, url })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+fn skip(url: &str, error: &sqlx::Error) {
+    if std::env::var("BATON_REQUIRE_PROGRAMS").is_ok_and(|value| value == "1") {
+        panic!("BATON_REQUIRE_PROGRAMS=1 but PostgreSQL at {url} cannot be reached: {error}");
+    }
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        eprintln!(
+            "skipped the PostgreSQL store tests: no PostgreSQL at {url} ({error}) — \
+             apt-get install postgresql, or set BATON_TEST_POSTGRES=postgres://USER@HOST:PORT/DATABASE"
+        );
+    });
+}
+
+impl Harness for PostgresHarness {
+    async fn open(&self) -> Arc<dyn Store> {
+        baton_store::open(&self.url).await.expect("open the PostgreSQL store")
+    }
+}
+
+impl Drop for PostgresHarness {
+    fn drop(&mut self) {
+        let schema = self.schema.clone();
+        // Dropped from inside a runtime: a thread of its own with its own runtime.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let mut conn = PgConnection::connect(&base_url()).await.ok()?;
+                conn.execute(format!("DROP SCHEMA {schema} CASCADE").as_str()).await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("could not drop the test schema {}", self.schema);
+        }
+    }
+}
+
+/// The harness, or return from the test (skipped).
+macro_rules! harness {
+    () => {
+        match PostgresHarness::new().await {
+            Some(harness) => harness,
+            None => return,
+        }
+    };
+}
+
+mod suite_on_postgres {
+    use super::PostgresHarness;
+
+    crate::store_suite!(harness!();
+        create_load_commit_and_transcript_in_order,
+        unknown_sessions_are_not_found,
+        creating_a_taken_id_conflicts,
+        a_stale_version_conflicts_and_writes_nothing,
+        a_reply_is_kept_so_a_retry_is_answered_once,
+        idle_sessions_expire_and_keep_their_transcript,
+        an_ended_session_keeps_its_transcript,
+        concurrent_commits_on_many_sessions_all_land,
+        api_keys_are_found_by_hash_until_revoked,
+        reopening_shows_everything_committed,
+        a_session_has_one_open_transfer_at_a_time,
+        a_transfer_update_appends_its_entries_without_gaps,
+        a_turn_after_an_agents_message_follows_it,
+        a_turn_refused_writes_neither_turn_nor_transfer,
+        concurrent_turns_and_transfer_updates_keep_the_transcript_gapless,
+        agents_are_upserted_listed_and_removed,
+        agent_tokens_expire_and_are_revoked,
+        tickets_are_kept_in_order,
+        reopening_keeps_transfers_agents_tokens_and_tickets,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_database_see_each_others_turns_and_conflict_on_a_stale_one() {
+    let harness = harness!();
+    let (a, b) = tokio::join!(harness.open(), harness.open());
+    let id = SessionId::new("s1");
+    a.create_session(suite::new_session("s1", suite::at(0))).await.unwrap();
+    // B sees A's session and its turn at once: nothing is cached between them.
+    let loaded = b.load_session(&id, suite::at(1)).await.unwrap();
+    a.commit_turn(suite::turn("s1", loaded.version, suite::at(1), "from a"))
+        .await
+        .unwrap();
+    // B's turn was computed from the version A has just replaced: refused, nothing written.
+    assert!(matches!(
+        b.commit_turn(suite::turn("s1", loaded.version, suite::at(2), "from b")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let reloaded = b.load_session(&id, suite::at(2)).await.unwrap();
+    assert_eq!(reloaded.version, 1);
+    b.commit_turn(suite::turn("s1", reloaded.version, suite::at(2), "from b"))
+        .await
+        .unwrap();
+    let texts: Vec<String> = a
+        .transcript(&id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|entry| entry.payload.get().to_owned())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            r#"{"text":"from a"}"#,
+            r#"{"text":"re: from a"}"#,
+            r#"{"text":"from b"}"#,
+            r#"{"text":"re: from b"}"#
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_at_once_migrate_once() {
+    let harness = harness!();
+    // Four at once, each migrating on its own connection.
+    let url = harness.url();
+    let opened = tokio::join!(
+        baton_store::open(url),
+        baton_store::open(url),
+        baton_store::open(url),
+        baton_store::open(url)
+    );
+    for store in [opened.0, opened.1, opened.2, opened.3] {
+        store.expect("every replica opens");
+    }
+    let mut conn = PgConnection::connect(&base_url()).await.unwrap();
+    let rows: Vec<(i64,)> = sqlx::query_as(&format!("SELECT version FROM {}.baton_schema", harness.schema))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one row of schema version: {rows:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_from_a_newer_build_is_refused_and_left_alone() {
+    let harness = harness!();
+    drop(harness.open().await);
+    let mut conn = PgConnection::connect(&base_url()).await.unwrap();
+    conn.execute(format!("UPDATE {}.baton_schema SET version = 99", harness.schema).as_str())
+        .await
+        .unwrap();
+    let Err(error) = baton_store::open(harness.url()).await else {
+        panic!("a schema of version 99 opened");
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("the database has schema version 99, newer than this build's"),
+        "{error}"
+    );
+    let version: i64 = sqlx::query_scalar(&format!("SELECT version FROM {}.baton_schema", harness.schema))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(version, 99, "left as it was");
+}
+
+#[tokio::test]
+async fn an_unreachable_or_wrong_url_fails_with_one_sentence_and_no_password() {
+    let unreachable = "postgres://baton:s3cret@127.0.0.1:9/baton?acquire_timeout_secs=1";
+    let Err(error) = baton_store::open(unreachable).await else {
+        panic!("opened a database on port 9");
+    };
+    let message = error.to_string();
+    assert!(
+        message.starts_with("cannot connect to PostgreSQL at 127.0.0.1:9/baton"),
+        "{message}"
+    );
+    assert!(!message.contains("s3cret"), "{message}");
+    assert!(matches!(error, StoreError::Unavailable(_)));
+    for (url, expected) in [
+        ("postgres://h/db?max_connections=0", "max_connections must be a whole number above 0"),
+        ("postgres://h:notaport/db", "not a valid postgres://"),
+        ("mysql://h/db", "expected sqlite://PATH"),
+    ] {
+        let Err(error) = baton_store::open(url).await else {
+            panic!("{url} opened");
+        };
+        assert!(error.to_string().contains(expected), "{url}: {error}");
+    }
+    assert!(PostgresOptions::from_url("postgres://u:p@db.example:6543/baton?sslmode=require&max_connections=4").is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_reaches_every_listener_on_the_schema_short_or_long() {
+    let harness = harness!();
+    let other = harness!();
+    let (a, b, elsewhere) = tokio::join!(harness.open(), harness.open(), other.open());
+    assert!(a.shared());
+    let mut heard = a.listen().await.unwrap().expect("PostgreSQL can be shared");
+    let mut not_heard = elsewhere.listen().await.unwrap().expect("PostgreSQL can be shared");
+    let long = format!("{{\"text\":\"{}\"}}", "x".repeat(20_000));
+    b.broadcast(r#"{"n":1}"#).await.unwrap();
+    b.broadcast(&long).await.unwrap();
+    b.broadcast(r#"{"n":3}"#).await.unwrap();
+    let mut received = Vec::new();
+    for _ in 0..3 {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(10), heard.recv())
+            .await
+            .expect("a broadcast arrives")
+            .expect("the channel is open");
+        received.push(message);
+    }
+    assert_eq!(received, [r#"{"n":1}"#.to_owned(), long, r#"{"n":3}"#.to_owned()]);
+    // Another schema (another deployment) hears nothing of it.
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), not_heard.recv()).await;
+    assert!(quiet.is_err(), "{quiet:?}");
+}
