@@ -32,17 +32,19 @@ static NEEDS: Needs<Programs> = Needs::new("replica test", "replicas::", || {
         remedy: "apt-get install haproxy".to_owned(),
     })?;
     let postgres = std::env::var("BATON_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
-    let reachable = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(PgConnection::connect(&postgres));
-    if let Err(error) = reachable {
-        return Err(Missing {
-            reason: format!("no PostgreSQL at {postgres} ({error})"),
-            remedy: "apt-get install postgresql, or set BATON_TEST_POSTGRES=postgres://USER@HOST:PORT/DATABASE"
-                .to_owned(),
-        });
+    // Found from a test's runtime, so no runtime here: is anything listening where the URL says?
+    let missing = |reason: String| Missing {
+        reason,
+        remedy: "apt-get install postgresql, or set BATON_TEST_POSTGRES=postgres://USER@HOST:PORT/DATABASE".to_owned(),
+    };
+    let options = baton_store::PostgresOptions::from_url(&postgres).map_err(|error| missing(error.to_string()))?;
+    let (host, port) = (options.connect.get_host(), options.connect.get_port());
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .is_some_and(|address| std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok());
+    if !reachable {
+        return Err(missing(format!("no PostgreSQL at {host}:{port}")));
     }
     Ok(Programs { haproxy, postgres })
 });
@@ -294,9 +296,7 @@ async fn interleaved_messages_at_two_replicas_are_applied_one_after_another() {
 
     let transcript = cluster.transcript(&session).await;
     let mut said = customer_texts(&transcript);
-    let mut expected: Vec<String> = std::iter::once(String::new())
-        .chain((0..24).map(|index| format!("what are your opening hours {index}")))
-        .collect();
+    let mut expected: Vec<String> = (0..24).map(|index| format!("what are your opening hours {index}")).collect();
     said.sort();
     expected.sort();
     assert_eq!(said, expected, "every message applied exactly once");
@@ -375,7 +375,7 @@ async fn killing_a_replica_under_load_loses_no_acknowledged_message() {
         let (session, acknowledged) = customer.await.unwrap();
         total += acknowledged.len();
         let transcript = cluster.transcript(&session).await;
-        let said: Vec<String> = customer_texts(&transcript).into_iter().skip(1).collect();
+        let said = customer_texts(&transcript);
         assert_eq!(said, acknowledged, "session {session}: every acknowledged message, once, in order");
         assert_turns_whole(&transcript);
     }
@@ -533,7 +533,7 @@ async fn postgres_stopped_gives_503_and_not_ready_then_recovers_without_a_restar
         .filter(|entry| entry.kind == EntryKind::Customer)
         .map(|entry| serde_json::from_str::<Value>(entry.payload.get()).unwrap()["text"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(said, ["", "hello", "anyone there?"], "the refused message was not half written");
+    assert_eq!(said, ["hello", "anyone there?"], "the refused message was not half written");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
