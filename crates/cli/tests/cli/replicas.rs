@@ -382,6 +382,62 @@ async fn killing_a_replica_under_load_loses_no_acknowledged_message() {
     assert!(total > 16, "the load ran: {total} messages");
 }
 
+/// Copies a folder and everything in it.
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        match entry.file_type().unwrap().is_dir() {
+            true => copy_folder(&entry.path(), &target),
+            false => {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_to_each_replica_serves_the_edited_assistant_everywhere() {
+    let Some(programs) = NEEDS.get() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("baton.toml"), "[rate_limit]\nper_second = 0\n").unwrap();
+    let folder = dir.path().join("bank");
+    copy_folder(&crate::example("bank"), &folder);
+    let schema = Schema::new(&programs.postgres).await;
+    let unwatched = [("BATON_WATCH", "false")];
+    let replicas: Vec<Server> = (0..2)
+        .map(|_| Server::start_serving(&folder, dir.path(), &schema.url(), &unwatched))
+        .collect();
+    let addresses: Vec<&str> = replicas.iter().map(|server| server.address.as_str()).collect();
+    let balancer = Balancer::start(&programs.haproxy, dir.path(), &addresses);
+    let client = reqwest::Client::new();
+    balancer.ready(&client).await;
+    let session = served::new_session(&client, &balancer.address).await;
+    let hours = folder.join("actions/branch_hours.yaml");
+    let before = "Our branches are open Monday to Friday 9:00 to 17:00";
+    let after = "Our branches are open Monday to Friday 8:00 to 18:00";
+    let text = std::fs::read_to_string(&hours).unwrap();
+    assert!(text.contains(before));
+    std::fs::write(&hours, text.replace(before, after)).unwrap();
+    for replica in &replicas {
+        let pid = i32::try_from(replica.pid()).expect("a process id fits an i32");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGHUP).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !replicas.iter().all(|replica| replica.log().contains("reloaded bank")) {
+        assert!(Instant::now() < deadline, "not every replica reloaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Round-robin: consecutive messages go to each replica in turn.
+    for _ in 0..4 {
+        let reply = served::say(&client, &balancer.address, &session, "what are your opening hours").await;
+        let said = texts(&reply);
+        assert!(said.iter().any(|text| text.starts_with(after)), "{said:?}");
+    }
+}
+
 /// PostgreSQL's own programs (`initdb`, `pg_ctl`), for a private server the test may stop.
 static POSTGRES_PROGRAMS: Needs<PathBuf> = Needs::new(
     "replica test with a private PostgreSQL",

@@ -32,9 +32,14 @@ impl Server {
 
     /// [`Server::start_with`] on the database `database` instead of `DIR/baton.db`.
     pub fn start_on(dir: &Path, database: &str, env: &[(&str, &str)]) -> Server {
+        Server::start_serving(&example("bank"), dir, database, env)
+    }
+
+    /// [`Server::start_on`] serving the bank assistant from `folder` (a copy to edit, say).
+    pub fn start_serving(folder: &Path, dir: &Path, database: &str, env: &[(&str, &str)]) -> Server {
         let mut child = baton()
             .arg("serve")
-            .arg(example("bank"))
+            .arg(folder)
             .arg("--config")
             .arg(dir.join("baton.toml"))
             .args(["--listen", "127.0.0.1:0", "--database", database])
