@@ -97,6 +97,48 @@ CREATE TABLE bus_spill (
     payload TEXT NOT NULL,
     at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+-- A turn without a transfer, the common case, in one statement and so one round trip (its own
+-- transaction): the session's row locked, the refusals decided before anything is written, then
+-- the reply, the entries and the row. `outcome` is ok, not_found, expired or conflict.
+CREATE FUNCTION baton_commit_turn(
+    p_id TEXT, p_expected BIGINT, p_state TEXT, p_at BIGINT, p_message_id TEXT, p_response TEXT,
+    p_ats BIGINT[], p_kinds TEXT[], p_payloads TEXT[]
+) RETURNS TABLE (outcome TEXT, version BIGINT, first_seq BIGINT) LANGUAGE plpgsql AS $$
+DECLARE
+    s RECORD;
+BEGIN
+    SELECT sessions.version AS v, sessions.next_seq AS seq, sessions.last_active AS active,
+           sessions.idle_timeout_us AS timeout, sessions.ended_at AS ended
+    INTO s FROM sessions WHERE sessions.id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'not_found'::TEXT, 0::BIGINT, 0::BIGINT;
+        RETURN;
+    END IF;
+    IF s.ended IS NOT NULL OR p_at > s.active + s.timeout THEN
+        RETURN QUERY SELECT 'expired'::TEXT, s.v, s.seq;
+        RETURN;
+    END IF;
+    IF s.v <> p_expected THEN
+        RETURN QUERY SELECT 'conflict'::TEXT, s.v, s.seq;
+        RETURN;
+    END IF;
+    IF p_message_id IS NOT NULL THEN
+        INSERT INTO replies (session_id, client_message_id, response) VALUES (p_id, p_message_id, p_response)
+        ON CONFLICT DO NOTHING;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT 'conflict'::TEXT, s.v, s.seq;
+            RETURN;
+        END IF;
+    END IF;
+    INSERT INTO transcript (session_id, seq, at, kind, payload)
+    SELECT p_id, s.seq + entry.ord - 1, entry.at, entry.kind, entry.payload
+    FROM UNNEST(p_ats, p_kinds, p_payloads) WITH ORDINALITY AS entry (at, kind, payload, ord);
+    UPDATE sessions SET state = p_state, version = s.v + 1,
+        next_seq = s.seq + COALESCE(array_length(p_ats, 1), 0), last_active = GREATEST(s.active, p_at)
+    WHERE sessions.id = p_id;
+    RETURN QUERY SELECT 'ok'::TEXT, s.v + 1, s.seq;
+END
+$$;
 "#];
 
 /// The advisory lock key migrations hold: "baton" in ASCII.
