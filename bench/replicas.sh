@@ -17,7 +17,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-psql_at() { psql "$PG" -qAtc "$1"; }
+psql_at() { psql "$PG" -qAtc "SET client_min_messages = warning; $1"; }
 
 run() { # run LABEL N DATABASE_URL
   local label=$1 n=$2 db=$3 servers="" pids=()
@@ -75,9 +75,10 @@ CFG
 }
 
 run sqlite 1 "sqlite://$W/bench.db"
-for n in 1 2 3; do
+for n in ${REPLICAS:-1 2 3}; do
   schema=baton_bench_$$_$n
   psql_at "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema"
-  run postgres "$n" "$PG?options=-csearch_path%3D$schema"
+  sep='?'; [[ $PG == *\?* ]] && sep='&'
+  run postgres "$n" "$PG${sep}options=-csearch_path%3D$schema"
   psql_at "DROP SCHEMA $schema CASCADE"
 done
