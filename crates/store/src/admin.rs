@@ -84,7 +84,9 @@ impl AdminStore {
     /// Stores a new API key by its hash.
     pub fn create_api_key(&self, name: &str, hash: &str, now: DateTime<Utc>) -> Result<ApiKey, StoreError> {
         match &self.backend {
-            Backend::Sqlite(conn) => write(conn, |conn| sqlite::api_keys::create(conn, name.to_owned(), hash.to_owned(), now)),
+            Backend::Sqlite(conn) => write(conn, |conn| {
+                sqlite::api_keys::create(conn, name.to_owned(), hash.to_owned(), now)
+            }),
             Backend::Postgres { runtime, store } => runtime.block_on(store.create_api_key(name, hash, now)),
         }
     }

@@ -129,7 +129,9 @@ impl PostgresStore {
             .test_before_acquire(false)
             .connect_with(options.connect.clone())
             .await
-            .map_err(|error| StoreError::Unavailable(format!("cannot connect to PostgreSQL at {}: {error}", options.describe)))?;
+            .map_err(|error| {
+                StoreError::Unavailable(format!("cannot connect to PostgreSQL at {}: {error}", options.describe))
+            })?;
         migrations::migrate(&pool).await?;
         let channel = bus::channel(&pool).await?;
         Ok(PostgresStore { pool, channel })
@@ -207,7 +209,11 @@ impl Store for PostgresStore {
     }
 
     fn load_transfer<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<StoredTransfer>> {
-        Box::pin(async move { Ok(desk::select_transfers(&self.pool, "transfers.id = $1", Some(id)).await?.pop()) })
+        Box::pin(async move {
+            Ok(desk::select_transfers(&self.pool, "transfers.id = $1", Some(id))
+                .await?
+                .pop())
+        })
     }
 
     fn open_transfer_of<'a>(&'a self, session: &'a SessionId) -> StoreFuture<'a, Option<StoredTransfer>> {
@@ -222,7 +228,11 @@ impl Store for PostgresStore {
     }
 
     fn find_transfer_by_chat<'a>(&'a self, chat_id: &'a str) -> StoreFuture<'a, Option<StoredTransfer>> {
-        Box::pin(async move { Ok(desk::select_transfers(&self.pool, "chat_id = $1", Some(chat_id)).await?.pop()) })
+        Box::pin(async move {
+            Ok(desk::select_transfers(&self.pool, "chat_id = $1", Some(chat_id))
+                .await?
+                .pop())
+        })
     }
 
     fn transcript_after<'a>(&'a self, id: &'a SessionId, after_seq: u64) -> StoreFuture<'a, Vec<TranscriptEntry>> {

@@ -86,7 +86,10 @@ impl Drop for Schema {
     fn drop(&mut self) {
         let (base, name) = (self.base.clone(), self.name.clone());
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             runtime.block_on(async {
                 let mut conn = PgConnection::connect(&base).await.ok()?;
                 conn.execute(format!("DROP SCHEMA {name} CASCADE").as_str()).await.ok()
@@ -214,7 +217,13 @@ impl Cluster {
 }
 
 /// Sends `text` (with `message_id` if any) to `address`; the status and body.
-async fn send(client: &reqwest::Client, address: &str, session: &str, text: &str, message_id: Option<&str>) -> (u16, Value) {
+async fn send(
+    client: &reqwest::Client,
+    address: &str,
+    session: &str,
+    text: &str,
+    message_id: Option<&str>,
+) -> (u16, Value) {
     let mut request = client
         .post(served::api(address, &format!("/sessions/{session}/message")))
         .json(&json!({"input": {"text": text}}));
@@ -272,7 +281,13 @@ async fn interleaved_messages_at_two_replicas_are_applied_one_after_another() {
         let with_id = index % 2 == 0;
         let copies = if with_id { 2 } else { 1 };
         for copy in 0..copies {
-            let target = if copy == 0 { address.clone() } else if address == *a { b.clone() } else { a.clone() };
+            let target = if copy == 0 {
+                address.clone()
+            } else if address == *a {
+                b.clone()
+            } else {
+                a.clone()
+            };
             let (client, session, text) = (client.clone(), session.clone(), text.clone());
             let id = with_id.then(|| format!("m{index}"));
             sends.push(tokio::spawn(async move {
@@ -296,7 +311,9 @@ async fn interleaved_messages_at_two_replicas_are_applied_one_after_another() {
 
     let transcript = cluster.transcript(&session).await;
     let mut said = customer_texts(&transcript);
-    let mut expected: Vec<String> = (0..24).map(|index| format!("what are your opening hours {index}")).collect();
+    let mut expected: Vec<String> = (0..24)
+        .map(|index| format!("what are your opening hours {index}"))
+        .collect();
     said.sort();
     expected.sort();
     assert_eq!(said, expected, "every message applied exactly once");
@@ -359,7 +376,10 @@ async fn killing_a_replica_under_load_loses_no_acknowledged_message() {
                     if status == 200 {
                         break;
                     }
-                    assert!(Instant::now() < deadline, "{text} never answered (last status {status})");
+                    assert!(
+                        Instant::now() < deadline,
+                        "{text} never answered (last status {status})"
+                    );
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 acknowledged.push(text);
@@ -376,7 +396,10 @@ async fn killing_a_replica_under_load_loses_no_acknowledged_message() {
         total += acknowledged.len();
         let transcript = cluster.transcript(&session).await;
         let said = customer_texts(&transcript);
-        assert_eq!(said, acknowledged, "session {session}: every acknowledged message, once, in order");
+        assert_eq!(
+            said, acknowledged,
+            "session {session}: every acknowledged message, once, in order"
+        );
         assert_turns_whole(&transcript);
     }
     assert!(total > 16, "the load ran: {total} messages");
@@ -439,10 +462,8 @@ async fn sighup_to_each_replica_serves_the_edited_assistant_everywhere() {
 }
 
 /// PostgreSQL's own programs (`initdb`, `pg_ctl`), for a private server the test may stop.
-static POSTGRES_PROGRAMS: Needs<PathBuf> = Needs::new(
-    "replica test with a private PostgreSQL",
-    "replicas::postgres_",
-    || {
+static POSTGRES_PROGRAMS: Needs<PathBuf> =
+    Needs::new("replica test with a private PostgreSQL", "replicas::postgres_", || {
         let found = std::fs::read_dir("/usr/lib/postgresql")
             .ok()
             .into_iter()
@@ -454,8 +475,7 @@ static POSTGRES_PROGRAMS: Needs<PathBuf> = Needs::new(
             reason: "PostgreSQL's initdb and pg_ctl not found under /usr/lib/postgresql".to_owned(),
             remedy: "apt-get install postgresql".to_owned(),
         })
-    },
-);
+    });
 
 /// A PostgreSQL server of the test's own in a temporary directory, so it can be stopped without
 /// touching the machine's. Run as the `postgres` user when the test runs as root (PostgreSQL
@@ -507,7 +527,11 @@ impl PrivatePostgres {
         command.arg(action).arg("-w").arg("-D").arg(&self.data);
         match action {
             "start" => {
-                let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.data.display());
+                let options = format!(
+                    "-p {} -k {} -c listen_addresses=127.0.0.1",
+                    self.port,
+                    self.data.display()
+                );
                 command.arg("-o").arg(options).arg("-l").arg(self.data.join("log"));
             }
             // Immediate: every backend killed at once, as in a crash; the restart recovers.
@@ -594,9 +618,18 @@ async fn postgres_stopped_gives_503_and_not_ready_then_recovers_without_a_restar
         .unwrap()
         .into_iter()
         .filter(|entry| entry.kind == EntryKind::Customer)
-        .map(|entry| serde_json::from_str::<Value>(entry.payload.get()).unwrap()["text"].as_str().unwrap().to_owned())
+        .map(|entry| {
+            serde_json::from_str::<Value>(entry.payload.get()).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
-    assert_eq!(said, ["hello", "anyone there?"], "the refused message was not half written");
+    assert_eq!(
+        said,
+        ["hello", "anyone there?"],
+        "the refused message was not half written"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

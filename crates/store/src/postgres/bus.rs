@@ -84,10 +84,11 @@ pub(super) async fn listen(pool: &PgPool, channel: &str) -> Result<mpsc::Receive
             let message = match payload.strip_prefix(SPILLED).and_then(|id| id.parse::<i64>().ok()) {
                 None => payload,
                 Some(id) => {
-                    let spilled: Result<Option<String>, _> = sqlx::query_scalar("SELECT payload FROM bus_spill WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(&pool)
-                        .await;
+                    let spilled: Result<Option<String>, _> =
+                        sqlx::query_scalar("SELECT payload FROM bus_spill WHERE id = $1")
+                            .bind(id)
+                            .fetch_optional(&pool)
+                            .await;
                     match spilled {
                         Ok(Some(message)) => message,
                         Ok(None) | Err(_) => {

@@ -41,13 +41,12 @@ pub(super) async fn open_transfer(conn: &mut PgConnection, transfer: NewTransfer
 
 /// Whether the session has an open transfer other than `except`.
 async fn has_open(conn: &mut PgConnection, session: &SessionId, except: Option<&str>) -> Result<bool, StoreError> {
-    let found: Option<i32> = sqlx::query_scalar(
-        "SELECT 1 FROM transfers WHERE session_id = $1 AND open AND ($2::TEXT IS NULL OR id <> $2)",
-    )
-    .bind(session.as_str())
-    .bind(except)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let found: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM transfers WHERE session_id = $1 AND open AND ($2::TEXT IS NULL OR id <> $2)")
+            .bind(session.as_str())
+            .bind(except)
+            .fetch_optional(&mut *conn)
+            .await?;
     Ok(found.is_some())
 }
 
@@ -197,16 +196,18 @@ pub(super) async fn select_agents(pool: &PgPool, username: Option<&str>) -> Resu
     .fetch_all(pool)
     .await?;
     rows.into_iter()
-        .map(|(username, display_name, password_hash, queues, capacity, created_at)| {
-            Ok(AgentRecord {
-                username,
-                display_name,
-                password_hash,
-                queues: serde_json::from_str(&queues).map_err(|error| StoreError::Database(Box::new(error)))?,
-                capacity: u32::try_from(capacity).unwrap_or(u32::MAX),
-                created_at: time_from_sql(created_at)?,
-            })
-        })
+        .map(
+            |(username, display_name, password_hash, queues, capacity, created_at)| {
+                Ok(AgentRecord {
+                    username,
+                    display_name,
+                    password_hash,
+                    queues: serde_json::from_str(&queues).map_err(|error| StoreError::Database(Box::new(error)))?,
+                    capacity: u32::try_from(capacity).unwrap_or(u32::MAX),
+                    created_at: time_from_sql(created_at)?,
+                })
+            },
+        )
         .collect()
 }
 

@@ -13,7 +13,7 @@ use sqlx::{PgConnection, PgPool};
 use super::desk;
 use crate::columns::{duration_to_sql, json_from_sql, time_from_sql, u64_from_sql, u64_to_sql};
 use crate::{
-    EntryKind, Json, NewEntry, NewSession, SessionId, StoreError, StoredSession, TransferWrite, TranscriptEntry,
+    EntryKind, Json, NewEntry, NewSession, SessionId, StoreError, StoredSession, TranscriptEntry, TransferWrite,
     TurnCommitted, TurnRecord,
 };
 
@@ -66,7 +66,15 @@ pub(super) async fn load(pool: &PgPool, id: &SessionId, now: DateTime<Utc>) -> R
     let Some((assistant_id, version, next_seq, created_at, last_active, idle_timeout, ended, state)) = row else {
         return Err(StoreError::NotFound(id.clone()));
     };
-    let row = (assistant_id, version, next_seq, created_at, last_active, idle_timeout, ended);
+    let row = (
+        assistant_id,
+        version,
+        next_seq,
+        created_at,
+        last_active,
+        idle_timeout,
+        ended,
+    );
     let (session, _, ended) = stored(id, row, json_from_sql(state)?)?;
     if ended || session.is_idle(now) {
         return Err(StoreError::Expired(id.clone()));
@@ -221,13 +229,12 @@ pub(super) async fn find_reply(
 }
 
 pub(super) async fn end(pool: &PgPool, id: &SessionId, now: DateTime<Utc>) -> Result<(), StoreError> {
-    let ended = sqlx::query(
-        "UPDATE sessions SET ended_at = $2, version = version + 1 WHERE id = $1 AND ended_at IS NULL",
-    )
-    .bind(id.as_str())
-    .bind(now.timestamp_micros())
-    .execute(pool)
-    .await?;
+    let ended =
+        sqlx::query("UPDATE sessions SET ended_at = $2, version = version + 1 WHERE id = $1 AND ended_at IS NULL")
+            .bind(id.as_str())
+            .bind(now.timestamp_micros())
+            .execute(pool)
+            .await?;
     if ended.rows_affected() == 0 && !exists(pool, id).await? {
         return Err(StoreError::NotFound(id.clone()));
     }
@@ -264,7 +271,9 @@ async fn entries(pool: &PgPool, id: &SessionId, rows: Vec<EntryRow>) -> Result<V
     rows.into_iter()
         .map(|(seq, at, kind, payload)| {
             let Some(kind) = EntryKind::parse(&kind) else {
-                return Err(crate::columns::corrupt(format!("unknown transcript entry kind {kind:?}")));
+                return Err(crate::columns::corrupt(format!(
+                    "unknown transcript entry kind {kind:?}"
+                )));
             };
             Ok(TranscriptEntry {
                 session_id: id.clone(),
@@ -282,13 +291,12 @@ pub(super) async fn transcript_after(
     id: &SessionId,
     after_seq: Option<u64>,
 ) -> Result<Vec<TranscriptEntry>, StoreError> {
-    let rows: Vec<EntryRow> = sqlx::query_as(
-        "SELECT seq, at, kind, payload FROM transcript WHERE session_id = $1 AND seq > $2 ORDER BY seq",
-    )
-    .bind(id.as_str())
-    .bind(after_seq.map_or(-1, u64_to_sql))
-    .fetch_all(pool)
-    .await?;
+    let rows: Vec<EntryRow> =
+        sqlx::query_as("SELECT seq, at, kind, payload FROM transcript WHERE session_id = $1 AND seq > $2 ORDER BY seq")
+            .bind(id.as_str())
+            .bind(after_seq.map_or(-1, u64_to_sql))
+            .fetch_all(pool)
+            .await?;
     entries(pool, id, rows).await
 }
 
@@ -310,7 +318,11 @@ pub(super) async fn transcript_since_last(
     entries(pool, id, rows).await
 }
 
-pub(super) async fn transcript_tail(pool: &PgPool, id: &SessionId, n: usize) -> Result<Vec<TranscriptEntry>, StoreError> {
+pub(super) async fn transcript_tail(
+    pool: &PgPool,
+    id: &SessionId,
+    n: usize,
+) -> Result<Vec<TranscriptEntry>, StoreError> {
     let mut rows: Vec<EntryRow> = sqlx::query_as(
         "SELECT seq, at, kind, payload FROM transcript WHERE session_id = $1 ORDER BY seq DESC LIMIT $2",
     )

@@ -20,10 +20,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::columns::corrupt;
 use super::migrations::migrate;
 use super::{SqliteOptions, Synchronous};
 use crate::StoreError;
+use crate::columns::corrupt;
 
 /// How many idle read connections are kept.
 const MAX_IDLE_READERS: usize = 4;

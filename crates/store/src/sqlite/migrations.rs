@@ -15,8 +15,8 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::columns::corrupt;
 use crate::StoreError;
+use crate::columns::corrupt;
 
 /// The schema, one entry per version; `PRAGMA user_version` records how many have been applied.
 /// Never edit an entry once released: append a new one.

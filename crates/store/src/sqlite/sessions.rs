@@ -12,9 +12,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::columns::{duration_to_sql, json_from_sql, time_from_sql, u64_from_sql};
 use super::replies::{self, RecentReplies};
 use super::{transcript, transfers};
+use crate::columns::{duration_to_sql, json_from_sql, time_from_sql, u64_from_sql};
 use crate::{NewSession, SessionId, StoreError, StoredSession, TransferWrite, TurnCommitted, TurnRecord};
 
 /// Every open session, as the writer's cache starts.

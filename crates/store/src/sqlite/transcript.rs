@@ -16,8 +16,8 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::value::RawValue;
 
-use crate::columns::{corrupt, time_from_sql, u64_from_sql, u64_to_sql};
 use super::sessions::SessionRows;
+use crate::columns::{corrupt, time_from_sql, u64_from_sql, u64_to_sql};
 use crate::{EntryKind, NewEntry, SessionId, StoreError, TranscriptEntry};
 
 /// Appends entries to the transcript of the session with this key, after its last one, without

@@ -7,9 +7,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::columns::{json_from_sql, time_from_sql};
 use super::sessions::SessionRows;
 use super::transcript;
+use crate::columns::{json_from_sql, time_from_sql};
 use crate::{NewTransfer, SessionId, StoreError, StoredTransfer, TransferUpdate};
 
 /// Inserts a new, open transfer of the session with this key.

@@ -83,10 +83,15 @@ impl Drop for PostgresHarness {
         let schema = self.schema.clone();
         // Dropped from inside a runtime: a thread of its own with its own runtime.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             runtime.block_on(async {
                 let mut conn = PgConnection::connect(&base_url()).await.ok()?;
-                conn.execute(format!("DROP SCHEMA {schema} CASCADE").as_str()).await.ok()
+                conn.execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
+                    .await
+                    .ok()
             })
         })
         .join();
@@ -125,7 +130,8 @@ async fn two_stores_on_one_database_see_each_others_turns_and_conflict_on_a_stal
         .unwrap();
     // B's turn was computed from the version A has just replaced: refused, nothing written.
     assert!(matches!(
-        b.commit_turn(suite::turn("s1", loaded.version, suite::at(2), "from b")).await,
+        b.commit_turn(suite::turn("s1", loaded.version, suite::at(2), "from b"))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     let reloaded = b.load_session(&id, suite::at(2)).await.unwrap();
@@ -211,7 +217,10 @@ async fn an_unreachable_or_wrong_url_fails_with_one_sentence_and_no_password() {
     assert!(!message.contains("s3cret"), "{message}");
     assert!(matches!(error, StoreError::Unavailable(_)));
     for (url, expected) in [
-        ("postgres://h/db?max_connections=0", "max_connections must be a whole number above 0"),
+        (
+            "postgres://h/db?max_connections=0",
+            "max_connections must be a whole number above 0",
+        ),
         ("postgres://h:notaport/db", "not a valid postgres://"),
         ("mysql://h/db", "expected sqlite://PATH"),
     ] {
@@ -220,7 +229,9 @@ async fn an_unreachable_or_wrong_url_fails_with_one_sentence_and_no_password() {
         };
         assert!(error.to_string().contains(expected), "{url}: {error}");
     }
-    assert!(PostgresOptions::from_url("postgres://u:p@db.example:6543/baton?sslmode=require&max_connections=4").is_ok());
+    assert!(
+        PostgresOptions::from_url("postgres://u:p@db.example:6543/baton?sslmode=require&max_connections=4").is_ok()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
