@@ -365,6 +365,10 @@ async fn relay_events(conversations: &Arc<Conversations>, stop: CancellationToke
     if !conversations.store.shared() {
         return;
     }
+    tracing::warn!(
+        "the database is shared with other servers: conversations and their events are served by any \
+         replica, but Baton's own desk and the chats with desks are still per replica (docs/deploy.md)"
+    );
     let mut incoming = match conversations.store.listen().await {
         Ok(Some(incoming)) => incoming,
         Ok(None) => return,

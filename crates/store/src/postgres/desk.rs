@@ -295,8 +295,11 @@ pub(super) async fn create_ticket(pool: &PgPool, ticket: &Ticket) -> Result<(), 
     }
 }
 
+/// A ticket's columns: id, session, transfer, queue, text, creation time.
+type TicketRow = (String, String, Option<String>, Option<String>, String, i64);
+
 pub(super) async fn list_tickets(pool: &PgPool) -> Result<Vec<Ticket>, StoreError> {
-    let rows: Vec<(String, String, Option<String>, Option<String>, String, i64)> = sqlx::query_as(
+    let rows: Vec<TicketRow> = sqlx::query_as(
         "SELECT id, session_id, transfer_id, queue, text, created_at FROM tickets ORDER BY created_at, key",
     )
     .fetch_all(pool)

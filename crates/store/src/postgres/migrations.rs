@@ -144,7 +144,7 @@ $$;
 "#];
 
 /// The advisory lock key migrations hold: "baton" in ASCII.
-const MIGRATION_LOCK: i64 = 0x6261_746f_6e;
+const MIGRATION_LOCK: i64 = 0x0062_6174_6f6e;
 
 /// Brings the database's schema to this build's version, in one transaction.
 pub(super) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {

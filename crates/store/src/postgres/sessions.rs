@@ -55,8 +55,11 @@ fn stored(id: &SessionId, row: SessionRow, state: Json) -> Result<(StoredSession
     Ok((session, next_seq, ended))
 }
 
+/// A session's row as a turn checks it, and its state.
+type LoadedRow = (String, i64, i64, i64, i64, i64, bool, String);
+
 pub(super) async fn load(pool: &PgPool, id: &SessionId, now: DateTime<Utc>) -> Result<StoredSession, StoreError> {
-    let row: Option<(String, i64, i64, i64, i64, i64, bool, String)> = sqlx::query_as(
+    let row: Option<LoadedRow> = sqlx::query_as(
         "SELECT assistant_id, version, next_seq, created_at, last_active, idle_timeout_us, ended_at IS NOT NULL, state
          FROM sessions WHERE id = $1",
     )
