@@ -92,9 +92,11 @@ impl PostgresOptions {
             true => base.to_owned(),
             false => format!("{base}?{}", kept.join("&")),
         };
-        let connect = PgConnectOptions::from_str(&libpq_url)
-            .map_err(|_| unsupported("not a valid postgres://USER@HOST:PORT/DATABASE url"))?
-            .application_name("baton");
+        let mut connect = PgConnectOptions::from_str(&libpq_url)
+            .map_err(|_| unsupported("not a valid postgres://USER@HOST:PORT/DATABASE url"))?;
+        if !kept.iter().any(|pair| pair.starts_with("application_name=")) {
+            connect = connect.application_name("baton");
+        }
         let describe = format!(
             "{}:{}/{}",
             connect.get_host(),

@@ -259,3 +259,42 @@ async fn a_broadcast_reaches_every_listener_on_the_schema_short_or_long() {
     let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), not_heard.recv()).await;
     assert!(quiet.is_err(), "{quiet:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_is_used_when_the_url_asks_and_an_untrusted_certificate_is_refused() {
+    let harness = harness!();
+    let mut conn = PgConnection::connect(&base_url()).await.unwrap();
+    let ssl: String = sqlx::query_scalar("SHOW ssl").fetch_one(&mut conn).await.unwrap();
+    if ssl != "on" {
+        eprintln!("skipped the TLS test: this PostgreSQL has ssl = off");
+        return;
+    }
+    let name = format!("{}_tls", harness.schema);
+    let store = baton_store::open(&format!("{}&sslmode=require&application_name={name}", harness.url()))
+        .await
+        .expect("sslmode=require connects");
+    store
+        .create_session(suite::new_session("s1", suite::at(0)))
+        .await
+        .unwrap();
+    let (connections, encrypted): (i64, Option<bool>) = sqlx::query_as(
+        "SELECT count(*), bool_and(pg_stat_ssl.ssl) FROM pg_stat_activity JOIN pg_stat_ssl USING (pid)
+         WHERE application_name = $1",
+    )
+    .bind(&name)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(connections > 0, "the store's connections are listed");
+    assert_eq!(encrypted, Some(true), "every connection of the store is encrypted");
+    // The machine's certificate is self-signed: verifying it against the system's roots fails,
+    // at start, with the one sentence.
+    let Err(error) = baton_store::open(&format!("{}&sslmode=verify-full&acquire_timeout_secs=2", harness.url())).await
+    else {
+        panic!("an untrusted certificate was accepted under verify-full");
+    };
+    assert!(
+        error.to_string().starts_with("cannot connect to PostgreSQL at"),
+        "{error}"
+    );
+}
