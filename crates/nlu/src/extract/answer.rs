@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::token::{Kind, normalise, tokenize};
+use super::token::{FnvBuildHasher, Kind, normalise, tokenize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Polarity {
@@ -190,17 +190,15 @@ const NEGATORS: [&str; 7] = ["not", "isnt", "arent", "wasnt", "dont", "doesnt", 
 /// Folds runs of three or more of a letter, typed for emphasis: "yesss" → "yes", "noooo" → "no".
 /// Doubled letters stay, so "noon" is not "non" and "good" not "god".
 fn fold(word: &str) -> String {
-    let chars: Vec<char> = word.chars().filter(|c| *c != '\'').collect();
     let mut folded = String::with_capacity(word.len());
-    let mut i = 0;
-    while i < chars.len() {
+    let mut chars = word.chars().filter(|c| *c != '\'').peekable();
+    while let Some(c) = chars.next() {
         let mut run = 1;
-        while i + run < chars.len() && chars[i + run] == chars[i] {
+        while chars.next_if_eq(&c).is_some() {
             run += 1;
         }
         let kept = if run >= 3 { 1 } else { run };
-        folded.extend(std::iter::repeat_n(chars[i], kept));
-        i += run;
+        folded.extend(std::iter::repeat_n(c, kept));
     }
     folded
 }
@@ -220,8 +218,8 @@ static TABLE: LazyLock<Vec<(Vec<String>, Polarity)>> = LazyLock::new(|| {
 /// Phrases that start with one word: each phrase's words and what it answers.
 type PhrasesFrom = Vec<(&'static [String], Polarity)>;
 
-static BY_FIRST_WORD: LazyLock<HashMap<&'static str, PhrasesFrom>> = LazyLock::new(|| {
-    let mut by_first: HashMap<&'static str, PhrasesFrom> = HashMap::new();
+static BY_FIRST_WORD: LazyLock<HashMap<&'static str, PhrasesFrom, FnvBuildHasher>> = LazyLock::new(|| {
+    let mut by_first: HashMap<&'static str, PhrasesFrom, FnvBuildHasher> = HashMap::default();
     for (words, polarity) in TABLE.iter() {
         if let Some(first) = words.first() {
             by_first
@@ -258,15 +256,18 @@ pub(super) fn yes_no(text: &str) -> Option<bool> {
     };
     let matches_at =
         |i: usize, words: &[String]| words.iter().enumerate().all(|(k, w)| word(i + k) == Some(w.as_str()));
-    let starting_at = |i: usize| {
-        word(i)
-            .and_then(|first| BY_FIRST_WORD.get(first))
-            .map_or(&[][..], Vec::as_slice)
-    };
-    let phrase_at = |i: usize| starting_at(i).iter().find(|(words, _)| matches_at(i, words));
+    // The phrases that start at each position, looked up once.
+    let starting: Vec<&[(&[String], Polarity)]> = (0..items.len())
+        .map(|i| {
+            word(i)
+                .and_then(|first| BY_FIRST_WORD.get(first))
+                .map_or(&[][..], Vec::as_slice)
+        })
+        .collect();
+    let phrase_at = |i: usize| starting[i].iter().find(|(words, _)| matches_at(i, words));
     // Doubt anywhere wins, even where a longer yes or no phrase overlaps it ("I don't know").
     let unsure = (0..items.len()).any(|i| {
-        starting_at(i)
+        starting[i]
             .iter()
             .any(|(words, polarity)| *polarity == Polarity::Unsure && matches_at(i, words))
     });

@@ -25,7 +25,7 @@ use super::Locale;
 use super::OptionRef;
 use super::answer;
 use super::quantity::quantity_at;
-use super::token::{Kind, Token, edit_distance, normalise, tokenize, typo_limit};
+use super::token::{Kind, Token, edit_distance, n_chars, normalise, tokenize, typo_limit};
 
 const MAX_OPTIONS: usize = 200;
 const MAX_ANSWER_WORDS: usize = 64;
@@ -187,7 +187,7 @@ thread_local! {
 /// `options` prepared, from the memo when they were seen recently.
 fn prepared(options: &[OptionRef<'_>]) -> std::rc::Rc<Prepared> {
     use std::hash::{Hash as _, Hasher as _};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut hasher = super::token::Fnv::default();
     for option in options {
         (option.label, option.value, option.synonyms).hash(&mut hasher);
     }
@@ -430,11 +430,12 @@ fn misspelt(answer: &[String], prepared: &Prepared) -> Decision {
         .cloned()
         .collect::<Vec<_>>()
         .join(" ");
+    let n_joined = n_chars(&joined);
     let mut best: Option<(usize, usize)> = None;
     let mut tied = false;
     for (option, names) in prepared.joined.iter().enumerate() {
         for name in names {
-            let limit = typo_limit(name.chars().count().min(joined.chars().count()));
+            let limit = typo_limit(n_chars(name).min(n_joined));
             let Some(distance) = edit_distance(&joined, name, limit) else {
                 continue;
             };
@@ -458,7 +459,7 @@ fn misspelt(answer: &[String], prepared: &Prepared) -> Decision {
     // A prefix stands for a name only when it is the whole answer: "check" is Checking, "let me check" is not.
     let n_content_words = answer.iter().filter(|w| !is_filler(w)).count();
     distinctive_word(answer, all_names, |word, name| {
-        let (word_len, name_len) = (word.chars().count(), name.chars().count());
+        let (word_len, name_len) = (n_chars(word), n_chars(name));
         let len = word_len.min(name_len);
         let prefix = n_content_words == 1 && word_len >= 4 && 5 * word_len >= 3 * name_len && name.starts_with(word);
         prefix || (len >= 4 && edit_distance(word, name, typo_limit(len)).is_some())
