@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use baton_assistant::VoiceTransfer;
+use baton_dialog::Engine;
 
 use crate::conversation::{CustomerMessage, TurnInput};
 use crate::error::{ApiError, ErrorBody};
@@ -82,6 +83,35 @@ impl CarrierRequest {
 
 /// Verifies the signature, then reads the form and the query: nothing else is looked at before
 /// the signature verifies.
+/// A carrier request to one of the voice routes, verified, for an assistant served here.
+struct Call {
+    request: CarrierRequest,
+    assistant_id: String,
+    engine: Arc<Engine>,
+    call_id: String,
+}
+
+/// What every voice route starts with: the signature first (nothing is read before it), then
+/// the assistant and the call's id.
+fn open_call(
+    app: &App,
+    path: Result<Path<String>, PathRejection>,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Call, ApiError> {
+    let request = verified(app, uri, headers, body)?;
+    let Path(assistant_id) = path.map_err(path_error)?;
+    let engine = app.engine(&assistant_id, None)?;
+    let call_id = request.call_id()?;
+    Ok(Call {
+        request,
+        assistant_id,
+        engine,
+        call_id,
+    })
+}
+
 fn verified(
     app: &App,
     uri: &Uri,
@@ -155,10 +185,12 @@ pub(crate) async fn call(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let request = verified(&app, &uri, &headers, body)?;
-    let Path(assistant_id) = path.map_err(path_error)?;
-    app.engine(&assistant_id, None)?;
-    let call_id = request.call_id()?;
+    let Call {
+        request,
+        assistant_id,
+        call_id,
+        ..
+    } = open_call(&app, path, &uri, &headers, body)?;
     let speech = request
         .get("SpeechResult")
         .map(str::trim)
@@ -231,10 +263,12 @@ pub(crate) async fn dial(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let request = verified(&app, &uri, &headers, body)?;
-    let Path(assistant_id) = path.map_err(path_error)?;
-    let engine = app.engine(&assistant_id, None)?;
-    let call_id = request.call_id()?;
+    let Call {
+        request,
+        assistant_id,
+        engine,
+        call_id,
+    } = open_call(&app, path, &uri, &headers, body)?;
     let turn_number = request.turn.ok_or(ApiError::MissingField("t"))?;
     let status = request
         .get("DialCallStatus")
@@ -306,10 +340,12 @@ pub(crate) async fn status(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let request = verified(&app, &uri, &headers, body)?;
-    let Path(assistant_id) = path.map_err(path_error)?;
-    app.engine(&assistant_id, None)?;
-    let call_id = request.call_id()?;
+    let Call {
+        request,
+        assistant_id,
+        call_id,
+        ..
+    } = open_call(&app, path, &uri, &headers, body)?;
     let status = request.get("CallStatus").ok_or(ApiError::MissingField("CallStatus"))?;
     let over = matches!(status, "completed" | "busy" | "no-answer" | "failed" | "canceled");
     if over {
