@@ -51,25 +51,7 @@ mod file {
 mod memory {
     use super::MemoryHarness;
 
-    crate::store_suite!(MemoryHarness;
-        create_load_commit_and_transcript_in_order,
-        unknown_sessions_are_not_found,
-        creating_a_taken_id_conflicts,
-        a_stale_version_conflicts_and_writes_nothing,
-        a_reply_is_kept_so_a_retry_is_answered_once,
-        idle_sessions_expire_and_keep_their_transcript,
-        an_ended_session_keeps_its_transcript,
-        concurrent_commits_on_many_sessions_all_land,
-        api_keys_are_found_by_hash_until_revoked,
-        a_session_has_one_open_transfer_at_a_time,
-        a_transfer_update_appends_its_entries_without_gaps,
-        a_turn_after_an_agents_message_follows_it,
-        a_turn_refused_writes_neither_turn_nor_transfer,
-        concurrent_turns_and_transfer_updates_keep_the_transcript_gapless,
-        agents_are_upserted_listed_and_removed,
-        agent_tokens_expire_and_are_revoked,
-        tickets_are_kept_in_order,
-    );
+    crate::every_store_suite!(MemoryHarness);
 }
 
 #[test]

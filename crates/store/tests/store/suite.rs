@@ -434,10 +434,9 @@ macro_rules! store_suite {
     };
 }
 
-/// Every test of the suite, for a backend whose `open` reaches the same database each time (the
-/// reopening tests need that).
+/// Every test of the suite that opens its store once, for any backend (an in-memory one too).
 #[macro_export]
-macro_rules! durable_store_suite {
+macro_rules! every_store_suite {
     ($harness:expr) => {
         $crate::store_suite!($harness;
             create_load_commit_and_transcript_in_order,
@@ -449,7 +448,6 @@ macro_rules! durable_store_suite {
             an_ended_session_keeps_its_transcript,
             concurrent_commits_on_many_sessions_all_land,
             api_keys_are_found_by_hash_until_revoked,
-            reopening_shows_everything_committed,
             a_session_has_one_open_transfer_at_a_time,
             a_transfer_update_appends_its_entries_without_gaps,
             a_turn_after_an_agents_message_follows_it,
@@ -458,6 +456,18 @@ macro_rules! durable_store_suite {
             agents_are_upserted_listed_and_removed,
             agent_tokens_expire_and_are_revoked,
             tickets_are_kept_in_order,
+        );
+    };
+}
+
+/// Every test of the suite, for a backend whose `open` reaches the same database each time (the
+/// reopening tests need that).
+#[macro_export]
+macro_rules! durable_store_suite {
+    ($harness:expr) => {
+        $crate::every_store_suite!($harness);
+        $crate::store_suite!($harness;
+            reopening_shows_everything_committed,
             reopening_keeps_transfers_agents_tokens_and_tickets,
         );
     };
