@@ -326,6 +326,10 @@ pub(super) async fn transcript_tail(
     id: &SessionId,
     n: usize,
 ) -> Result<Vec<TranscriptEntry>, StoreError> {
+    if n == 0 {
+        // No rows asked for: still tell an unknown session apart.
+        return entries(pool, id, Vec::new()).await;
+    }
     let mut rows: Vec<EntryRow> = sqlx::query_as(
         "SELECT seq, at, kind, payload FROM transcript WHERE session_id = $1 ORDER BY seq DESC LIMIT $2",
     )
@@ -334,12 +338,5 @@ pub(super) async fn transcript_tail(
     .fetch_all(pool)
     .await?;
     rows.reverse();
-    if n == 0 {
-        // No rows asked for: still tell an unknown session apart.
-        if !exists(pool, id).await? {
-            return Err(StoreError::NotFound(id.clone()));
-        }
-        return Ok(Vec::new());
-    }
     entries(pool, id, rows).await
 }
