@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::{Json, StoreError};
+use crate::{Json, SessionId, StoreError, StoredTransfer, Ticket};
 
 /// A database that holds something this build cannot have written.
 #[derive(Debug, thiserror::Error)]
@@ -39,4 +39,52 @@ pub(crate) fn u64_to_sql(value: u64) -> i64 {
 
 pub(crate) fn u64_from_sql(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+/// A transfer's columns as both backends select them: id, session, queue, state, open, agent,
+/// chat, value, request, opened and updated times.
+pub(crate) type TransferRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    bool,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    i64,
+    i64,
+);
+
+pub(crate) fn transfer_from_sql(row: TransferRow) -> Result<StoredTransfer, StoreError> {
+    let (id, session_id, queue, state, open, agent_id, chat_id, value, request, opened_at, updated_at) = row;
+    Ok(StoredTransfer {
+        id,
+        session_id: SessionId::new(session_id),
+        queue,
+        state,
+        open,
+        agent_id,
+        chat_id,
+        value: json_from_sql(value)?,
+        request: json_from_sql(request)?,
+        opened_at: time_from_sql(opened_at)?,
+        updated_at: time_from_sql(updated_at)?,
+    })
+}
+
+/// A ticket's columns as both backends select them: id, session, transfer, queue, text, creation time.
+pub(crate) type TicketRow = (String, String, Option<String>, Option<String>, String, i64);
+
+pub(crate) fn ticket_from_sql(row: TicketRow) -> Result<Ticket, StoreError> {
+    let (id, session_id, transfer_id, queue, text, created_at) = row;
+    Ok(Ticket {
+        id,
+        session_id: SessionId::new(session_id),
+        transfer_id,
+        queue,
+        text,
+        created_at: time_from_sql(created_at)?,
+    })
 }

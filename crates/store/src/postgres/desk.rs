@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::sessions::append;
-use crate::columns::{json_from_sql, time_from_sql, u64_from_sql};
+use crate::columns::{TicketRow, TransferRow, ticket_from_sql, time_from_sql, transfer_from_sql, u64_from_sql};
 use crate::{AgentRecord, AgentToken, NewTransfer, SessionId, StoreError, StoredTransfer, Ticket, TransferUpdate};
 
 /// Opens a transfer; the caller holds its session's row lock.
@@ -108,20 +108,6 @@ pub(super) async fn update_transfer(pool: &PgPool, update: TransferUpdate) -> Re
     Ok(u64_from_sql(next_seq))
 }
 
-type TransferRow = (
-    String,
-    String,
-    Option<String>,
-    String,
-    bool,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    i64,
-    i64,
-);
-
 /// Transfers matching `filter` (which may use `$1`, bound to `arg`), oldest first.
 pub(super) async fn select_transfers(
     pool: &PgPool,
@@ -137,25 +123,7 @@ pub(super) async fn select_transfers(
         query = query.bind(arg);
     }
     let rows = query.fetch_all(pool).await?;
-    rows.into_iter()
-        .map(
-            |(id, session_id, queue, state, open, agent_id, chat_id, value, request, opened_at, updated_at)| {
-                Ok(StoredTransfer {
-                    id,
-                    session_id: SessionId::new(session_id),
-                    queue,
-                    state,
-                    open,
-                    agent_id,
-                    chat_id,
-                    value: json_from_sql(value)?,
-                    request: json_from_sql(request)?,
-                    opened_at: time_from_sql(opened_at)?,
-                    updated_at: time_from_sql(updated_at)?,
-                })
-            },
-        )
-        .collect()
+    rows.into_iter().map(transfer_from_sql).collect()
 }
 
 pub(super) async fn upsert_agent(pool: &PgPool, agent: &AgentRecord) -> Result<(), StoreError> {
@@ -295,25 +263,11 @@ pub(super) async fn create_ticket(pool: &PgPool, ticket: &Ticket) -> Result<(), 
     }
 }
 
-/// A ticket's columns: id, session, transfer, queue, text, creation time.
-type TicketRow = (String, String, Option<String>, Option<String>, String, i64);
-
 pub(super) async fn list_tickets(pool: &PgPool) -> Result<Vec<Ticket>, StoreError> {
     let rows: Vec<TicketRow> = sqlx::query_as(
         "SELECT id, session_id, transfer_id, queue, text, created_at FROM tickets ORDER BY created_at, key",
     )
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|(id, session_id, transfer_id, queue, text, created_at)| {
-            Ok(Ticket {
-                id,
-                session_id: SessionId::new(session_id),
-                transfer_id,
-                queue,
-                text,
-                created_at: time_from_sql(created_at)?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(ticket_from_sql).collect()
 }

@@ -3,8 +3,8 @@
 
 use rusqlite::{Connection, params};
 
-use crate::columns::time_from_sql;
-use crate::{SessionId, StoreError, Ticket};
+use crate::columns::ticket_from_sql;
+use crate::{StoreError, Ticket};
 
 /// Stores a ticket; [`StoreError::Conflict`] of its session if the id is taken.
 pub(super) fn create(conn: &Connection, ticket: &Ticket) -> Result<(), StoreError> {
@@ -45,15 +45,7 @@ pub(super) fn list(conn: &Connection) -> Result<Vec<Ticket>, StoreError> {
     })?;
     let mut tickets = Vec::new();
     for row in rows {
-        let (id, session_id, transfer_id, queue, text, created_at) = row?;
-        tickets.push(Ticket {
-            id,
-            session_id: SessionId::new(session_id),
-            transfer_id,
-            queue,
-            text,
-            created_at: time_from_sql(created_at)?,
-        });
+        tickets.push(ticket_from_sql(row?)?);
     }
     Ok(tickets)
 }

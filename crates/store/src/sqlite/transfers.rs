@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::sessions::SessionRows;
 use super::transcript;
-use crate::columns::{json_from_sql, time_from_sql};
+use crate::columns::transfer_from_sql;
 use crate::{NewTransfer, SessionId, StoreError, StoredTransfer, TransferUpdate};
 
 /// Inserts a new, open transfer of the session with this key.
@@ -123,20 +123,7 @@ fn select(conn: &Connection, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Res
     })?;
     let mut transfers = Vec::new();
     for row in rows {
-        let (id, session_id, queue, state, open, agent_id, chat_id, value, request, opened_at, updated_at) = row?;
-        transfers.push(StoredTransfer {
-            id,
-            session_id: SessionId::new(session_id),
-            queue,
-            state,
-            open,
-            agent_id,
-            chat_id,
-            value: json_from_sql(value)?,
-            request: json_from_sql(request)?,
-            opened_at: time_from_sql(opened_at)?,
-            updated_at: time_from_sql(updated_at)?,
-        });
+        transfers.push(transfer_from_sql(row?)?);
     }
     Ok(transfers)
 }
