@@ -85,6 +85,10 @@ pub enum ApiError {
     /// The database cannot be reached now (PostgreSQL down or restarting); nothing was changed.
     #[error("The database cannot be reached; nothing was changed, retry shortly")]
     DatabaseUnavailable,
+    /// An agent route at a server that does not hold the desk (replicas: the load balancer
+    /// sends agent routes to the one whose `/readyz/desk` answers 200).
+    #[error("This server does not hold the desk now; agent routes go to the one that does, retry shortly")]
+    DeskElsewhere,
     #[error("No desk named '{0}' takes webhooks here")]
     DeskNotFound(String),
     /// A desk's webhook call whose signature is missing, wrong or too old.
@@ -144,7 +148,9 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict => StatusCode::CONFLICT,
-            ApiError::Unavailable | ApiError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::DatabaseUnavailable | ApiError::DeskElsewhere => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -178,6 +184,7 @@ impl ApiError {
             ApiError::Conflict => "session_conflict",
             ApiError::Unavailable => "unavailable",
             ApiError::DatabaseUnavailable => "database_unavailable",
+            ApiError::DeskElsewhere => "desk_elsewhere",
             ApiError::DeskNotFound(_) => "desk_not_found",
             ApiError::DeskSignature(_) => "desk_signature_invalid",
             ApiError::DeskEvent(_) => "desk_event_invalid",
@@ -228,6 +235,7 @@ impl From<ConversationError> for ApiError {
             ConversationError::Store(error) => ApiError::from(error),
             ConversationError::Internal(detail) => ApiError::Internal(detail),
             ConversationError::DeskNotFound(name) => ApiError::DeskNotFound(name),
+            ConversationError::DeskElsewhere => ApiError::DeskElsewhere,
             ConversationError::DeskSignature(detail) => ApiError::DeskSignature(detail),
             ConversationError::DeskEvent(detail) => ApiError::DeskEvent(detail),
             ConversationError::ChatNotFound(chat) => ApiError::ChatNotFound(chat),
@@ -268,7 +276,7 @@ impl IntoResponse for ApiError {
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
-            ApiError::DatabaseUnavailable => {
+            ApiError::DatabaseUnavailable | ApiError::DeskElsewhere => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

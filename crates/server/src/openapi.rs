@@ -53,6 +53,7 @@ use utoipa::{Modify, OpenApi};
         crate::voice::status,
         crate::ops::healthz,
         crate::ops::readyz,
+        crate::ops::desk_ready,
         crate::ops::metrics,
         openapi,
     ),

@@ -32,6 +32,17 @@ pub(crate) async fn readyz(State(app): State<Arc<App>>) -> Result<axum::Json<ser
     }
 }
 
+/// Ready, and holding the desk: the load balancer sends agent routes to the server that answers
+/// 200 here (one at a time; with one server, that one).
+#[utoipa::path(get, path = "/readyz/desk", security(()), responses((status = 200, description = "`{\"status\": \"ready\", \"desk\": true}`"), (status = 503, body = error::ErrorBody)), tag = "operations")]
+pub(crate) async fn desk_ready(State(app): State<Arc<App>>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let _ready = readyz(State(app.clone())).await?;
+    match app.conversations.holds_desk() {
+        true => Ok(axum::Json(serde_json::json!({"status": "ready", "desk": true}))),
+        false => Err(ApiError::DeskElsewhere),
+    }
+}
+
 /// Prometheus metrics: messages, turn latency, sessions, transfers by reason.
 #[utoipa::path(get, path = "/metrics", security(()), responses((status = 200, description = "Prometheus text format", content_type = "text/plain")), tag = "operations")]
 pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {

@@ -52,6 +52,10 @@ pub enum ServerError {
     Desks(#[from] crate::desks::DeskConfigError),
     #[error("the phone channel in the configuration: {0}")]
     Voice(String),
+    /// With replicas: another server took the desk while this one had lost its connection to
+    /// the database; restarted, this one serves again (as a replica not holding the desk).
+    #[error("another server took the desk while this one was cut off from the database; restart to serve again")]
+    DeskSuperseded,
 }
 
 /// Serves until `shutdown` completes, then stops accepting, lets in-flight turns commit (up to
@@ -116,10 +120,15 @@ pub async fn run(
     let router = router(app.clone())?;
     let address = listener.local_addr()?;
     tracing::info!(%address, assistants = conversations.assistants().len(), dev = app.config.dev, "serving");
+    let superseded = conversations.desk_superseded();
     let signal = {
         let app = app.clone();
+        let superseded = superseded.clone();
         async move {
-            shutdown.await;
+            tokio::select! {
+                () = shutdown => {}
+                () = superseded.cancelled() => {}
+            }
             app.shutting_down.store(true, Ordering::SeqCst);
             // Agent sockets and chat pumps end now, so open WebSockets do not hold up the
             // graceful shutdown.
@@ -140,7 +149,11 @@ pub async fn run(
     stop_sweeping.cancel();
     conversations.finish(grace).await;
     tracing::info!("stopped");
-    served.map_err(ServerError::from)
+    served?;
+    match superseded.is_cancelled() {
+        true => Err(ServerError::DeskSuperseded),
+        false => Ok(()),
+    }
 }
 
 /// The key history links are signed with: new for each process, so a link outlives neither the
@@ -187,13 +200,14 @@ fn router(app: Arc<App>) -> Result<Router, ServerError> {
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), guard));
     let mut router = Router::new()
         .merge(v2)
-        .merge(agents::routes())
+        .merge(agents::routes().route_layer(axum::middleware::from_fn_with_state(app.clone(), desk_here)))
         .merge(web::routes())
         .merge(events::routes())
         .merge(desks_http::routes())
         .merge(voice::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
+        .route("/readyz/desk", get(ops::desk_ready))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::openapi))
         .fallback(|| async { ApiError::RouteNotFound })
@@ -258,6 +272,14 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
         }
     }
     next.run(request).await
+}
+
+/// Agent routes are served where the desk is: with replicas, by the server holding it.
+async fn desk_here(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    match app.conversations.holds_desk() {
+        true => next.run(request).await,
+        false => ApiError::DeskElsewhere.into_response(),
+    }
 }
 
 /// The id of the API key the request carries.

@@ -505,6 +505,63 @@ pub trait Store: Send + Sync + 'static {
     fn listen(&self) -> StoreFuture<'_, Option<tokio::sync::mpsc::Receiver<String>>> {
         Box::pin(async { Ok(None) })
     }
+
+    /// Makes this process, called `replica`, the one among those sharing the database that
+    /// holds the desk (one at a time): with `wait`, waits until the holder lets go; without,
+    /// `None` at once if another process holds it. Held until the [`Leadership`] is dropped or
+    /// the connection holding it breaks ([`Leadership::lost`]). A database no other process can
+    /// use is held at once, for good.
+    fn lead<'a>(&'a self, replica: &'a str, wait: bool) -> StoreFuture<'a, Option<Leadership>> {
+        let _ = (replica, wait);
+        Box::pin(async { Ok(Some(Leadership::sole())) })
+    }
+}
+
+/// This process holds the desk among the processes sharing the database ([`Store::lead`]).
+#[derive(Debug)]
+pub struct Leadership {
+    /// The process that held it last before this one, as it recorded itself.
+    pub previous: Option<String>,
+    /// Becomes true when it is no longer held.
+    lost: tokio::sync::watch::Receiver<bool>,
+    /// Kept by a sole holder, so `lost` never changes; dropped, it tells the task holding the
+    /// lock to let go.
+    _hold: Option<tokio::sync::watch::Sender<bool>>,
+    _release: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Leadership {
+    /// Held for good: nobody else can use the database.
+    pub fn sole() -> Leadership {
+        let (hold, lost) = tokio::sync::watch::channel(false);
+        Leadership {
+            previous: None,
+            lost,
+            _hold: Some(hold),
+            _release: None,
+        }
+    }
+
+    /// Held by a task that sets `lost` when it loses the lock and lets go when `release`'s
+    /// receiver sees it dropped.
+    pub(crate) fn held(
+        previous: Option<String>,
+        lost: tokio::sync::watch::Receiver<bool>,
+        release: tokio::sync::oneshot::Sender<()>,
+    ) -> Leadership {
+        Leadership {
+            previous,
+            lost,
+            _hold: None,
+            _release: Some(release),
+        }
+    }
+
+    /// Completes once this process no longer holds it; never for a sole holder.
+    pub async fn lost(&mut self) {
+        // An error means the holding task is gone, which is a loss too.
+        let _ = self.lost.wait_for(|lost| *lost).await;
+    }
 }
 
 /// Opens the store named by `database_url`, creating and migrating the database if needed.

@@ -21,6 +21,7 @@
 mod bus;
 mod desk;
 mod keys;
+mod lead;
 mod migrations;
 mod sessions;
 
@@ -299,5 +300,9 @@ impl Store for PostgresStore {
 
     fn listen(&self) -> StoreFuture<'_, Option<tokio::sync::mpsc::Receiver<String>>> {
         Box::pin(async move { bus::listen(&self.pool, &self.channel).await.map(Some) })
+    }
+
+    fn lead<'a>(&'a self, replica: &'a str, wait: bool) -> StoreFuture<'a, Option<crate::Leadership>> {
+        Box::pin(lead::lead(&self.pool, replica, wait))
     }
 }

@@ -116,14 +116,18 @@ impl Balancer {
                 format!("    server r{index} {host} check\n")
             })
             .collect();
-        // The deployment guide's configuration (docs/deploy.md), with short check intervals.
+        // The deployment guide's configuration (docs/deploy.md), with short check intervals:
+        // agent routes go to the replica holding the desk, everything else round-robin.
         let config = format!(
             "global\n    maxconn 4096\n\
              defaults\n    mode http\n    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n    \
              timeout tunnel 1h\n    option redispatch\n    retries 2\n\
-             frontend baton\n    bind 127.0.0.1:{port}\n    default_backend replicas\n\
+             frontend baton\n    bind 127.0.0.1:{port}\n    acl agent_route path_beg /v1/agent/\n    \
+             use_backend desk if agent_route\n    default_backend replicas\n\
              backend replicas\n    balance roundrobin\n    option httpchk GET /readyz\n    \
-             http-check expect status 200\n    default-server inter 300ms fall 2 rise 1\n{servers}"
+             http-check expect status 200\n    default-server inter 300ms fall 2 rise 1\n{servers}\
+             backend desk\n    option httpchk GET /readyz/desk\n    \
+             http-check expect status 200\n    default-server inter 300ms fall 1 rise 1\n{servers}"
         );
         let path = dir.join("haproxy.cfg");
         std::fs::write(&path, config).expect("write haproxy.cfg");
@@ -184,9 +188,15 @@ struct Cluster {
 
 impl Cluster {
     async fn start(programs: &Programs, n: usize) -> Cluster {
+        Cluster::start_with(programs, n, "").await
+    }
+
+    /// [`Cluster::start`] with more configuration in `baton.toml`.
+    async fn start_with(programs: &Programs, n: usize, config: &str) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         // No rate limit: the tests fire many messages from one address.
-        std::fs::write(dir.path().join("baton.toml"), "[rate_limit]\nper_second = 0\n").unwrap();
+        let config = format!("[rate_limit]\nper_second = 0\n\n{config}");
+        std::fs::write(dir.path().join("baton.toml"), config).unwrap();
         let schema = Schema::new(&programs.postgres).await;
         let url = schema.url();
         let replicas: Vec<Server> = (0..n).map(|_| Server::start_on(dir.path(), &url, &[])).collect();
@@ -666,4 +676,302 @@ async fn an_event_on_one_replica_reaches_the_customers_socket_on_another() {
     .expect("the event crossed to replica A within 10 s");
     let frame: Value = serde_json::from_str(&heard).unwrap();
     assert_eq!(frame["type"], "agent_message", "{frame}");
+}
+
+// ---- the desk across replicas ----
+
+/// An agent of the test configuration, who may serve every queue.
+fn agent_config(username: &str, capacity: u32) -> String {
+    let hash = baton_store::password::hash(&format!("{username}-password")).unwrap();
+    format!(
+        "[[desk.agents]]\nid = \"{username}\"\nname = \"{username}\"\ncapacity = {capacity}\npassword_hash = \"{hash}\"\n"
+    )
+}
+
+/// The replica whose `/readyz/desk` answers 200, once one does.
+async fn holder(client: &reqwest::Client, replicas: &[&str]) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        for (index, address) in replicas.iter().enumerate() {
+            let ready = client.get(format!("{address}/readyz/desk")).send().await;
+            if ready.is_ok_and(|response| response.status() == 200) {
+                return index;
+            }
+        }
+        assert!(Instant::now() < deadline, "no replica took the desk");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next frame of `kind` on a socket, within 15 s.
+async fn next_frame(socket: &mut Socket, kind: &str) -> Value {
+    next_frame_seeing(socket, kind, &mut Vec::new()).await
+}
+
+/// [`next_frame`], keeping every frame read on the way in `seen`.
+async fn next_frame_seeing(socket: &mut Socket, kind: &str, seen: &mut Vec<Value>) -> Value {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} frame within 15 s"))
+            .expect("the socket is open")
+            .expect("a frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            seen.push(value.clone());
+            if value["type"] == kind {
+                return value;
+            }
+        }
+    }
+}
+
+/// An agent using the console through the balancer, as a browser would.
+struct Agent {
+    base: String,
+    token: String,
+    socket: Socket,
+    client: reqwest::Client,
+    /// Every frame the socket delivered so far.
+    seen: Vec<Value>,
+}
+
+impl Agent {
+    /// Logs in, opens the event socket and goes online, retrying while no replica holds the desk.
+    async fn online(base: &str, username: &str) -> Agent {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let token = loop {
+            let login = client
+                .post(format!("{base}/v1/agent/login"))
+                .json(&json!({"username": username, "password": format!("{username}-password")}))
+                .send()
+                .await;
+            if let Ok(response) = login
+                && response.status() == 200
+            {
+                let body: Value = response.json().await.unwrap();
+                break body["token"].as_str().unwrap().to_owned();
+            }
+            assert!(Instant::now() < deadline, "the agent could not log in");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        Agent::reconnect(base, &token).await
+    }
+
+    /// Opens the event socket with the token it has and goes online (the console does both
+    /// when its socket drops), retrying while no replica holds the desk.
+    async fn reconnect(base: &str, token: &str) -> Agent {
+        let ws = base.replacen("http://", "ws://", 1);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut socket = loop {
+            match tokio_tungstenite::connect_async(format!("{ws}/v1/agent/events?token={token}")).await {
+                Ok((socket, _)) => break socket,
+                Err(error) => {
+                    assert!(Instant::now() < deadline, "the agent's socket never opened: {error}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        next_frame(&mut socket, "hello").await;
+        let agent = Agent {
+            base: base.to_owned(),
+            token: token.to_owned(),
+            socket,
+            client: reqwest::Client::new(),
+            seen: Vec::new(),
+        };
+        let (status, body) = agent
+            .call(
+                reqwest::Method::PUT,
+                "/v1/agent/presence",
+                json!({"presence": "online"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        agent
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn next(&mut self, kind: &str) -> Value {
+        next_frame_seeing(&mut self.socket, kind, &mut self.seen).await
+    }
+}
+
+/// The customer's event socket on `address`.
+async fn customer_socket(address: &str, session: &str) -> Socket {
+    let ws = address.replacen("http://", "ws://", 1);
+    let (socket, _) = tokio_tungstenite::connect_async(format!("{ws}/v2/assistants/bank/sessions/{session}/events"))
+        .await
+        .expect("the customer's socket opens");
+    socket
+}
+
+/// A customer on `address` who asks for a person; the time the request left.
+async fn ask_for_a_person(client: &reqwest::Client, address: &str) -> (String, Instant) {
+    let session = served::new_session(client, address).await;
+    let asked = Instant::now();
+    let reply = served::say(client, address, &session, "I want to talk to a person").await;
+    let kinds: Vec<&str> = reply["output"]["generic"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item["response_type"].as_str())
+        .collect();
+    assert!(kinds.contains(&"connect_to_agent"), "{reply}");
+    (session, asked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_at_the_desk_replica_serves_a_customer_at_another() {
+    let Some(programs) = NEEDS.get() else { return };
+    let cluster = Cluster::start_with(programs, 2, &agent_config("ann", 2)).await;
+    let client = &cluster.client;
+    let addresses: Vec<&str> = cluster.replicas.iter().map(|server| server.address.as_str()).collect();
+    let desk = holder(client, &addresses).await;
+    let other = addresses[1 - desk];
+    // The other replica does not serve agent routes: the balancer sends them to the holder.
+    let direct = client.get(format!("{other}/v1/agent/queues")).send().await.unwrap();
+    assert_eq!(direct.status(), 503);
+    let body: Value = direct.json().await.unwrap();
+    assert_eq!(body["baton_code"], "desk_elsewhere", "{body}");
+
+    let lb = cluster.balancer.address.clone();
+    let mut ann = Agent::online(&lb, "ann").await;
+    let (session, asked) = ask_for_a_person(client, other).await;
+    let offer = ann.next("offer").await;
+    let offered_after = asked.elapsed();
+    let transfer = offer["transfer"].as_str().unwrap().to_owned();
+    assert!(
+        offer["brief"]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("asked for a person"),
+        "{offer}"
+    );
+    println!("offer reached the agent on the other replica {offered_after:?} after the customer's message was sent");
+
+    let mut customer = customer_socket(other, &session).await;
+    let (status, body) = ann
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/agent/transfers/{transfer}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    next_frame(&mut customer, "agent_joined").await;
+    let (status, body) = ann
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/agent/transfers/{transfer}/messages"),
+            json!({"text": "Hi, Ann here."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        next_frame(&mut customer, "agent_message").await["text"],
+        "Hi, Ann here."
+    );
+    served::say(client, other, &session, "my card was swallowed by the machine").await;
+    let heard = ann.next("customer_message").await;
+    assert_eq!(
+        heard["message"]["text"], "my card was swallowed by the machine",
+        "{heard}"
+    );
+    // One replica offered it, once: every frame the console got on the way is counted.
+    let offers = ann
+        .seen
+        .iter()
+        .filter(|frame| frame["type"] == "offer" && frame["transfer"] == transfer.as_str())
+        .count();
+    assert_eq!(offers, 1, "{:?}", ann.seen);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_desk_replica_hands_the_desk_with_its_chats_to_a_survivor() {
+    let Some(programs) = NEEDS.get() else { return };
+    let mut cluster = Cluster::start_with(programs, 2, &agent_config("ann", 2)).await;
+    let client = cluster.client.clone();
+    let addresses: Vec<String> = cluster.replicas.iter().map(|server| server.address.clone()).collect();
+    let desk = holder(&client, &[&addresses[0], &addresses[1]]).await;
+    let survivor = addresses[1 - desk].clone();
+    let lb = cluster.balancer.address.clone();
+
+    // An active chat, its customer on the survivor.
+    let mut ann = Agent::online(&lb, "ann").await;
+    let (chatting, _) = ask_for_a_person(&client, &survivor).await;
+    let first = ann.next("offer").await["transfer"].as_str().unwrap().to_owned();
+    let (status, body) = ann
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/agent/transfers/{first}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut customer = customer_socket(&survivor, &chatting).await;
+    // A second customer's transfer, offered and not answered when the desk's replica dies.
+    let (waiting, _) = ask_for_a_person(&client, &survivor).await;
+    let second = ann.next("offer").await["transfer"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+
+    let token = ann.token.clone();
+    drop(ann);
+    cluster.replicas.remove(desk).kill();
+    let took_over = Instant::now();
+    assert_eq!(holder(&client, &[&survivor]).await, 0);
+    println!("the survivor held the desk {:?} after the kill", took_over.elapsed());
+
+    // The console reconnects through the balancer with its token and goes online again.
+    let mut ann = Agent::reconnect(&lb, &token).await;
+    let offered_again = ann.next("offer").await;
+    assert_eq!(
+        offered_again["transfer"],
+        second.as_str(),
+        "the waiting transfer is offered again"
+    );
+    // The active chat carries on: both ways.
+    let (status, body) = ann
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/agent/transfers/{first}/messages"),
+            json!({"text": "Still here."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(next_frame(&mut customer, "agent_message").await["text"], "Still here.");
+    served::say(&client, &survivor, &chatting, "great, thanks").await;
+    assert_eq!(ann.next("customer_message").await["message"]["text"], "great, thanks");
+    let (status, body) = ann
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/agent/transfers/{second}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let transcript = cluster.transcript(&waiting).await;
+    assert!(
+        transcript
+            .iter()
+            .any(|(kind, payload)| *kind == EntryKind::Event && payload["to"] == "active"),
+        "the second transfer became active: {transcript:?}"
+    );
 }

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use baton_desk::own::{AgentConfig, Presence};
-use baton_desk::{AgentConsole, AgentId, ChatId, MessageId, QueueName, ServiceDesk, TransferId};
+use baton_desk::{AgentConsole, AgentId, Availability, ChatId, MessageId, Online, QueueName, ServiceDesk, TransferId};
 use baton_store::AgentRecord;
 
 /// The desk's view of a stored agent; `None` if the stored names are not valid ids.
@@ -27,6 +27,19 @@ pub(crate) fn desk_agent(record: &AgentRecord) -> Option<AgentConfig> {
         queues,
         capacity: record.capacity,
     })
+}
+
+/// How long a desk may take to say whether agents are there before it counts as unknown.
+const AVAILABILITY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// An availability nobody could tell.
+pub(crate) fn unknown_availability() -> Availability {
+    Availability {
+        online: Online::Unknown,
+        position: None,
+        estimated_wait: None,
+        offline_policy: None,
+    }
 }
 
 /// How long an agent's message waits for the pump to commit it.
@@ -145,6 +158,37 @@ impl Desk {
             .or_else(|| self.routes.get("*"))
             .cloned()
             .unwrap_or_else(|| vec![None])
+    }
+
+    /// What the desks of the queue's route say, first to last: the first with agents (or that
+    /// cannot tell) answers; if every desk says nobody is there, the last one's answer (its
+    /// offline policy) stands. A desk that cannot answer counts as online, so the customer is not
+    /// told "nobody is there" by mistake and `start_chat` decides. `None`: the default queue.
+    pub async fn availability(&self, queue: Option<&str>, default_queue: &QueueName) -> Availability {
+        let queue = queue.and_then(|queue| QueueName::parse(queue).ok());
+        let routed = queue.clone().unwrap_or_else(|| default_queue.clone());
+        let mut last = unknown_availability();
+        for desk in self.route(&routed) {
+            let Some(service) = self.named(desk.as_deref()) else {
+                continue;
+            };
+            let name = desk.as_deref().unwrap_or(crate::desks::OWN);
+            last = match tokio::time::timeout(AVAILABILITY_TIMEOUT, service.availability(queue.as_ref())).await {
+                Ok(Ok(availability)) => availability,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, desk = name, "desk availability failed");
+                    unknown_availability()
+                }
+                Err(_) => {
+                    tracing::warn!(desk = name, "desk availability timed out");
+                    unknown_availability()
+                }
+            };
+            if last.online != Online::No {
+                return last;
+            }
+        }
+        last
     }
 
     /// The desk's agent side, when its agents use Baton's console.

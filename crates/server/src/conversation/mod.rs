@@ -36,6 +36,7 @@ mod calls;
 mod desk;
 pub mod events;
 pub mod history;
+mod lead;
 mod pump;
 mod sessions;
 mod stored;
@@ -95,6 +96,9 @@ pub enum ConversationError {
     DeskEvent(String),
     #[error("no open chat {0}")]
     ChatNotFound(String),
+    /// With replicas: no server holding the desk answered in time (one is taking over).
+    #[error("no server holds the desk now")]
+    DeskElsewhere,
     #[error("history link not valid")]
     HistoryLinkInvalid,
     /// A phone turn answering a prompt that is not the session's current one, and not answered before.
@@ -147,6 +151,10 @@ pub struct Conversations {
     tracker: TaskTracker,
     /// This process among the replicas sharing the database: events it relays carry it.
     replica: String,
+    /// Whether this process holds the desk, and its calls to the one that does.
+    lead: lead::Lead,
+    /// This value itself, for work that outlives a call (a desk call answered for another server).
+    me: std::sync::Weak<Conversations>,
 }
 
 impl Conversations {
@@ -160,7 +168,8 @@ impl Conversations {
         metrics: Arc<Metrics>,
     ) -> Arc<Conversations> {
         let configured: Vec<AgentConfig> = settings.agents.iter().map(ConfiguredAgent::desk_agent).collect();
-        Arc::new(Conversations {
+        Arc::new_cyclic(|me| Conversations {
+            me: me.clone(),
             desk: Desk::new(desk, &configured, named, &settings.routes),
             assistants,
             store,
@@ -172,12 +181,25 @@ impl Conversations {
             metrics,
             tracker: TaskTracker::new(),
             replica: uuid::Uuid::new_v4().simple().to_string(),
+            lead: lead::Lead::new(),
         })
     }
 
-    /// Makes the store's agents known to the desk, re-attaches the open transfers, and starts
-    /// ending idle sessions until `stop`.
+    /// Takes the desk (with replicas, once this process holds it: `lead`), and starts ending
+    /// idle sessions until `stop`.
     pub async fn start(self: &Arc<Self>, stop: CancellationToken) {
+        if self.store.shared() {
+            relay(self, stop.clone()).await;
+            tokio::spawn(lead::contest(self.clone(), stop.clone()));
+        } else {
+            self.lead.set_holds(true);
+            self.take_desk().await;
+        }
+        self.tracker.spawn(sweep(self.clone(), stop));
+    }
+
+    /// Makes the store's agents known to the desk and re-attaches the open transfers.
+    async fn take_desk(self: &Arc<Self>) {
         match self.store.list_agents().await {
             Ok(records) => {
                 for record in &records {
@@ -197,8 +219,18 @@ impl Conversations {
             Ok(resumed) => tracing::info!(n_transfers = resumed, "open transfers resumed"),
             Err(error) => tracing::error!(%error, "resuming open transfers failed"),
         }
-        relay_events(self, stop.clone()).await;
-        self.tracker.spawn(sweep(self.clone(), stop));
+    }
+
+    /// Whether this process holds the desk now: always with one server; with replicas, the one
+    /// that took it (agent routes are served there).
+    pub fn holds_desk(&self) -> bool {
+        self.lead.holds()
+    }
+
+    /// Cancelled when this process must stop because another server took the desk while it had
+    /// lost its database connection.
+    pub fn desk_superseded(&self) -> CancellationToken {
+        self.lead.superseded.clone()
     }
 
     /// Stops the chat pumps and agent consoles: what the desk says from here on is lost with
@@ -360,14 +392,12 @@ fn session_error(error: StoreError) -> ConversationError {
 }
 
 /// With replicas (a database other processes share): events published here are broadcast to the
-/// other replicas, and theirs delivered here, until `stop`.
-async fn relay_events(conversations: &Arc<Conversations>, stop: CancellationToken) {
-    if !conversations.store.shared() {
-        return;
-    }
-    tracing::warn!(
-        "the database is shared with other servers: conversations and their events are served by any \
-         replica, but Baton's own desk and the chats with desks are still per replica (docs/deploy.md)"
+/// other replicas, and theirs delivered here; calls for the desk and their answers are heard
+/// (`lead`). Until `stop`.
+async fn relay(conversations: &Arc<Conversations>, stop: CancellationToken) {
+    tracing::info!(
+        "the database is shared with other servers: conversations are served by any of them, the desk by \
+         the one holding it (docs/deploy.md)"
     );
     let mut incoming = match conversations.store.listen().await {
         Ok(Some(incoming)) => incoming,
@@ -389,16 +419,16 @@ async fn relay_events(conversations: &Arc<Conversations>, stop: CancellationToke
                     None => return,
                 },
             };
-            let relayed = events::Relayed {
+            let relayed = lead::Bus::Event(events::Relayed {
                 from: replica.clone(),
                 session,
                 event,
-            };
+            });
             let Ok(message) = serde_json::to_string(&relayed) else {
                 continue;
             };
             if let Err(error) = store.broadcast(&message).await {
-                tracing::warn!(%error, session_id = %relayed.session, "an event did not reach the other replicas");
+                tracing::warn!(%error, "an event did not reach the other replicas");
             }
         }
     });
@@ -412,11 +442,12 @@ async fn relay_events(conversations: &Arc<Conversations>, stop: CancellationToke
                     None => return,
                 },
             };
-            match serde_json::from_str::<events::Relayed>(&message) {
-                Ok(relayed) if relayed.from != conversations.replica => {
+            match serde_json::from_str::<lead::Bus>(&message) {
+                Ok(lead::Bus::Event(relayed)) if relayed.from != conversations.replica => {
                     conversations.events.deliver_relayed(&relayed.session, relayed.event);
                 }
-                Ok(_) => {}
+                Ok(lead::Bus::Event(_)) => {}
+                Ok(other) => lead::heard(&conversations, other),
                 Err(error) => tracing::warn!(%error, "an unreadable message from another replica"),
             }
         }

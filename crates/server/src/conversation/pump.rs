@@ -416,6 +416,44 @@ pub(crate) fn handed_back(
 
 // ---- opening a chat on a queue's route, and failing over ----
 
+/// On the desk this process holds: opens the chat of the session's open transfer that was
+/// committed without one (by another server, or before a restart). Takes the session's lock.
+pub(crate) async fn start_stored(
+    conversations: &Arc<Conversations>,
+    session_id: &str,
+) -> Result<(), ConversationError> {
+    let _guard = conversations.locks.lock(session_id).await;
+    let Some(stored) = conversations
+        .store
+        .open_transfer_of(&SessionId::new(session_id))
+        .await?
+    else {
+        return Ok(());
+    };
+    let loaded = Loaded::decode(stored)?;
+    if loaded.transfer.chat().is_none() && !loaded.takes_message() {
+        open_unstarted(conversations, &loaded).await;
+    }
+    Ok(())
+}
+
+/// Asks the desks of its route for the chat of an open transfer that has none; it fails if none
+/// takes it. True if one did.
+pub(crate) async fn open_unstarted(conversations: &Arc<Conversations>, loaded: &Loaded) -> bool {
+    let session_id = loaded.stored.session_id.as_str();
+    let mut transfer = loaded.transfer.clone();
+    let queue = loaded.queue(&conversations.settings.default_queue);
+    let route = conversations.desk.route(&queue);
+    match open_on_route(conversations, session_id, &mut transfer, &loaded.request, route).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, transfer = %transfer.id(), "no desk took the chat");
+            fail(conversations, session_id, transfer, error).await;
+            false
+        }
+    }
+}
+
 /// Asks each desk of `route` in turn for a chat until one opens it: records the desk and chat
 /// with the transfer, starts the chat's pump and, where the desk has one, its join timer.
 pub(crate) async fn open_on_route(

@@ -10,7 +10,6 @@
 //! only copy, so a restart loses nothing but the running pumps, which [`resume_all`] starts again.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -24,9 +23,9 @@ use baton_dialog::{AgentsAvailable, Engine, Event, Session, TransferReason, Tran
 use baton_store::{NewEntry, NewTransfer, SessionId, TransferWrite};
 
 use super::events::SessionEvent;
+use super::lead::{self, DeskCall};
 use super::stored::{Loaded, apply, update_of};
 use super::{ConversationError, Conversations, pump, transcript};
-use crate::desks::OWN;
 
 /// What the customer reads after leaving a message for the agents.
 pub const MESSAGE_LEFT: &str = "Thank you, your message has been passed on. Someone will get back to you.";
@@ -63,45 +62,10 @@ impl Opening {
     }
 }
 
-/// How long a desk may take to say whether agents are there before it counts as unknown.
-const AVAILABILITY_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// What the desks of the queue's route say, first to last: the first with agents (or that cannot
-/// tell) answers; if every desk says nobody is there, the last one's answer (its offline policy)
-/// stands. A desk that cannot answer counts as online, so the customer is not told "nobody is
-/// there" by mistake and `start_chat` decides.
+/// What the desks of the queue's route say ([`Desk::availability`](super::desk::Desk::availability)), asked of
+/// the server holding the desk.
 pub(crate) async fn availability(conversations: &Conversations, request: &TransferRequest) -> Availability {
-    let queue = request.queue.as_deref().and_then(|queue| QueueName::parse(queue).ok());
-    let routed = queue
-        .clone()
-        .unwrap_or_else(|| conversations.settings.default_queue.clone());
-    let unknown = Availability {
-        online: Online::Unknown,
-        position: None,
-        estimated_wait: None,
-        offline_policy: None,
-    };
-    let mut last = unknown.clone();
-    for desk in conversations.desk.route(&routed) {
-        let Some(service) = conversations.desk.named(desk.as_deref()) else {
-            continue;
-        };
-        last = match tokio::time::timeout(AVAILABILITY_TIMEOUT, service.availability(queue.as_ref())).await {
-            Ok(Ok(availability)) => availability,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, desk = desk.as_deref().unwrap_or(OWN), "desk availability failed");
-                unknown.clone()
-            }
-            Err(_) => {
-                tracing::warn!(desk = desk.as_deref().unwrap_or(OWN), "desk availability timed out");
-                unknown.clone()
-            }
-        };
-        if last.online != Online::No {
-            return last;
-        }
-    }
-    last
+    lead::availability(conversations, request.queue.clone()).await
 }
 
 /// The desk's availability as the runtime takes it.
@@ -274,6 +238,16 @@ pub(crate) async fn start(conversations: &Arc<Conversations>, session_id: &str, 
         }
         return;
     }
+    if !conversations.lead.holds() {
+        // Another server holds the desk: it opens the chat of the transfer just committed.
+        let call = DeskCall::Start {
+            session: session_id.to_owned(),
+        };
+        if let Err(error) = lead::call(conversations, call).await {
+            tracing::warn!(?error, transfer = %opening.transfer.id(), "the server holding the desk did not open the chat; it will when it resumes the open transfers");
+        }
+        return;
+    }
     let mut transfer = opening.transfer;
     let queue = transfer
         .queue()
@@ -304,9 +278,13 @@ pub(crate) async fn relay(conversations: &Conversations, loaded: &Loaded, id: &s
         at,
         text: text.to_owned(),
     };
-    let service = conversations.desk.of(loaded.transfer.desk());
-    if let Err(error) = service.send_to_agent(chat, message).await {
-        tracing::warn!(%error, transfer = %loaded.transfer.id(), "relaying a customer message to the desk failed");
+    let call = DeskCall::SendToAgent {
+        desk: loaded.transfer.desk().map(str::to_owned),
+        chat: chat.clone(),
+        message,
+    };
+    if let Err(error) = lead::call(conversations, call).await {
+        tracing::warn!(?error, transfer = %loaded.transfer.id(), "relaying a customer message to the desk failed");
     }
 }
 
@@ -347,10 +325,14 @@ pub(crate) async fn end_by_customer(
             TransferCommand::Cancel => EndReason::Cancelled,
             _ => EndReason::CustomerLeft,
         };
-        if let Err(error) = conversations.desk.of(transfer.desk()).end_chat(&chat, reason).await {
-            tracing::warn!(%error, "the desk could not end the chat");
+        let call = DeskCall::EndChat {
+            desk: transfer.desk().map(str::to_owned),
+            chat,
+            reason,
+        };
+        if let Err(error) = lead::call(conversations, call).await {
+            tracing::warn!(?error, "the desk could not end the chat");
         }
-        conversations.desk.remove_link(&chat);
     }
     let now = conversations.clock.now();
     let entries = transfer
@@ -390,16 +372,19 @@ pub(crate) async fn customer_signal(conversations: &Conversations, session_id: &
     let Some(chat) = loaded.transfer.chat().cloned() else {
         return;
     };
-    let service = conversations.desk.of(loaded.transfer.desk());
-    let result = match signal {
-        CustomerSignal::Typing(typing) => service.customer_typing(&chat, typing).await,
+    let desk = loaded.transfer.desk().map(str::to_owned);
+    let call = match signal {
+        CustomerSignal::Typing(typing) => DeskCall::Typing { desk, chat, typing },
         CustomerSignal::Read(up_to) => match MessageId::parse(&up_to) {
-            Ok(up_to) => service.customer_read(&chat, &up_to).await,
-            Err(error) => Err(error),
+            Ok(up_to) => DeskCall::Read { desk, chat, up_to },
+            Err(error) => {
+                tracing::debug!(%error, "customer read receipt for an invalid message id");
+                return;
+            }
         },
     };
-    if let Err(error) = result {
-        tracing::debug!(%error, "customer signal not delivered");
+    if let Err(error) = lead::call(conversations, call).await {
+        tracing::debug!(?error, "customer signal not delivered");
     }
 }
 
@@ -423,12 +408,11 @@ pub(crate) async fn resume_all(conversations: &Arc<Conversations>) -> Result<usi
         let session_id = loaded.stored.session_id.as_str().to_owned();
         let mut transfer = loaded.transfer.clone();
         let Some(chat) = transfer.chat().cloned() else {
-            // Opened, but the process stopped before a desk was asked.
-            let queue = loaded.queue(&conversations.settings.default_queue);
-            let route = conversations.desk.route(&queue);
-            match pump::open_on_route(conversations, &session_id, &mut transfer, &loaded.request, route).await {
-                Ok(()) => resumed += 1,
-                Err(error) => pump::fail(conversations, &session_id, transfer, error).await,
+            // Opened, but no desk was asked yet (the process stopped, or the server that
+            // committed it could not reach the one holding the desk).
+            let _guard = conversations.locks.lock(&session_id).await;
+            if pump::open_unstarted(conversations, &loaded).await {
+                resumed += 1;
             }
             continue;
         };

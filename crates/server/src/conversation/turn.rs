@@ -25,6 +25,7 @@ use baton_desk::{TransferCommand, TransferState};
 use baton_dialog::{Effect, Engine, Event, IntentScore, Message, Session, TransferOutcome, Turn, TurnDebug};
 use baton_store::{StoreError, StoredReply, StoredSession, Ticket, TransferWrite, TurnRecord};
 
+use super::lead::{self, DeskCall};
 use super::stored::{self, Loaded};
 use super::transcript::{self, AgentLine};
 use super::transfer::{self, Opening};
@@ -622,15 +623,14 @@ impl Conversations {
         };
         let mut transfer = loaded.transfer.clone();
         if let Some(chat) = transfer.chat().cloned() {
-            if let Err(error) = self
-                .desk
-                .of(transfer.desk())
-                .end_chat(&chat, baton_desk::EndReason::Cancelled)
-                .await
-            {
-                tracing::warn!(%error, "the desk could not end the chat");
+            let call = DeskCall::EndChat {
+                desk: transfer.desk().map(str::to_owned),
+                chat,
+                reason: baton_desk::EndReason::Cancelled,
+            };
+            if let Err(error) = lead::call(self, call).await {
+                tracing::warn!(?error, "the desk could not end the chat");
             }
-            self.desk.remove_link(&chat);
         }
         let status = input.transfer_failed.as_deref().unwrap_or("failed");
         let transitions = transfer

@@ -1,14 +1,25 @@
 //! Calls from desks to `POST /v1/desks/{name}/webhook`: handed, untouched, to the named desk's
 //! [`WebhookReceiver`](baton_desk::WebhookReceiver), which verifies and applies them; what it
-//! says becomes a [`ConversationError`] the HTTP side maps to a status.
+//! says becomes a [`ConversationError`] the HTTP side maps to a status. With replicas, a call
+//! that arrives at a server not holding the desk is handed to the one that does (`lead`).
 
 use baton_desk::{DeskError, WebhookOutcome, WebhookRequest};
 
-use super::{ConversationError, Conversations};
+use super::{ConversationError, Conversations, lead};
 
 impl Conversations {
     /// A desk's webhook call. Nothing changes unless the desk's signature is right.
     pub async fn desk_webhook(
+        &self,
+        desk: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<WebhookOutcome, ConversationError> {
+        lead::webhook(self, desk, headers, body).await
+    }
+
+    /// A desk's webhook call, on the desk this process holds.
+    pub(crate) async fn receive_webhook(
         &self,
         desk: &str,
         headers: &[(String, String)],

@@ -117,11 +117,13 @@ async fn an_unsigned_or_forged_genesys_webhook_is_refused_and_changes_nothing() 
     let conversation = sim.conversation_ids().remove(0);
     let customer = sim.conversation(&conversation, |found| found.customer.clone()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
+    // The chat is attached first and the desk reports the queue after it: wait for both, so that
+    // nothing is still on its way when the forged webhooks arrive.
     while open_transfer(&app, &session)
         .await
-        .is_none_or(|open| open["chat"].is_null())
+        .is_none_or(|open| open["chat"].is_null() || open["state"] != "queued")
     {
-        assert!(Instant::now() < deadline, "the chat was never attached");
+        assert!(Instant::now() < deadline, "the chat was never attached and queued");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let before = open_transfer(&app, &session).await;

@@ -17,7 +17,8 @@ use crate::StoreError;
 
 /// The schema, one entry per version; `baton_schema.version` records how many have been applied.
 /// Never edit an entry once released: append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sessions (
     id TEXT PRIMARY KEY,
     assistant_id TEXT NOT NULL,
@@ -141,7 +142,17 @@ BEGIN
     RETURN QUERY SELECT 'ok'::TEXT, s.v + 1, s.seq;
 END
 $$;
-"#];
+"#,
+    r#"
+-- The process holding the desk among the replicas (under the advisory lock of `lead`), so the
+-- next holder knows whether another held it in between.
+CREATE TABLE desk_holder (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    replica TEXT NOT NULL,
+    since TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+"#,
+];
 
 /// The advisory lock key migrations hold: "baton" in ASCII.
 const MIGRATION_LOCK: i64 = 0x0062_6174_6f6e;
