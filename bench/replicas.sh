@@ -6,7 +6,9 @@
 #   bench/replicas.sh target/release/baton [seconds] [connections] [postgres-url]
 # Needs wrk, haproxy and curl (apt-get install wrk haproxy curl) and a PostgreSQL (default: the
 # machine's, postgres://postgres@127.0.0.1:5432/test); each configuration gets a fresh schema.
-# Prints one RESULT line per configuration, and the PostgreSQL commits per message.
+# Prints one RESULT line per configuration, and the PostgreSQL commits per message; then one TRANSFER
+# line: `baton bench transfer --target` through the balancer (customers on every replica, agents at
+# the replica holding the desk), from a customer's message to the offer on an agent's socket.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BATON=$1; SECS=${2:-10}; CONNS=${3:-64}; PG=${4:-postgres://postgres@127.0.0.1:5432/test}
@@ -43,12 +45,19 @@ defaults
     retries 2
 frontend baton
     bind 127.0.0.1:$lb
+    acl agent_route path_beg /v1/agent/
+    use_backend desk if agent_route
     default_backend replicas
 backend replicas
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
     default-server inter 1s fall 2 rise 1
+$servers
+backend desk
+    option httpchk GET /readyz/desk
+    http-check expect status 200
+    default-server inter 500ms fall 1 rise 1
 $servers
 CFG
   haproxy -db -f "$W/haproxy.cfg" >"$W/haproxy.log" 2>&1 & local hp=$!; PIDS+=($hp)
@@ -70,6 +79,21 @@ CFG
     extra=$(python3 -c "print(f' pg_commits_per_message={($commits_after - $commits_before) / max($requests, 1):.2f}')")
   fi
   echo "$label replicas=$n $result$extra"
+  # Transfers: customers through the balancer (so on every replica), agents at the desk's holder;
+  # from each customer's message to the offer on an agent's socket.
+  for _ in $(seq 50); do curl -sf "127.0.0.1:$lb/readyz/desk" >/dev/null && break; sleep 0.1; done
+  "$BATON" bench transfer --assistant "$EXAMPLE" --target "http://127.0.0.1:$lb" --database "$db" \
+    --customers "${TRANSFER_CUSTOMERS:-400}" --agents 20 --rate "${TRANSFER_RATE:-100}" --json >"$W/transfer.json" || true
+  python3 - "$label" "$n" "$W/transfer.json" <<'PY'
+import json, sys
+label, n, path = sys.argv[1:]
+try:
+    r = json.load(open(path))
+    print(f"{label} replicas={n} TRANSFER offers={r['offers']} missing={r['missing_offers']} errors={r['errors']} "
+          f"offer_p50_ms={r['offer_p50_ms']:.1f} offer_p99_ms={r['offer_p99_ms']:.1f} reply_p99_ms={r['reply_p99_ms']:.1f}")
+except Exception as error:
+    print(f"{label} replicas={n} TRANSFER failed: {error}")
+PY
   kill "$hp" "${pids[@]}" 2>/dev/null || true
   wait "$hp" "${pids[@]}" 2>/dev/null || true
 }

@@ -53,6 +53,15 @@ pub struct TransferArgs {
     /// desk must not touch.
     #[arg(long, default_value_t = 20)]
     pub others: usize,
+    /// With Baton's own desk: drive servers already running at this address (a load balancer in
+    /// front of replicas, say) instead of starting one here; customers and agents go there, and
+    /// the agents are added to `--database` first. The servers must run with `--dev` and no rate
+    /// limit.
+    #[arg(long, requires = "database")]
+    pub target: Option<String>,
+    /// With `--target`: the database those servers use, where the bench adds its agents.
+    #[arg(long)]
+    pub database: Option<String>,
     #[command(flatten)]
     pub matrix: super::matrix::MatrixBenchArgs,
 }
@@ -85,6 +94,9 @@ pub fn run(args: TransferArgs) -> anyhow::Result<i32> {
     if args.customers == 0 || args.agents == 0 || args.rate.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
         bail!("--customers, --agents and --rate must be above zero");
     }
+    if args.target.is_some() && args.desk != BenchDesk::Own {
+        bail!("--target drives running servers with Baton's own desk only (--desk own)");
+    }
     let engine = Engine::new(assistant);
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -106,42 +118,61 @@ pub fn run(args: TransferArgs) -> anyhow::Result<i32> {
 /// When each transfer's offer reached an agent.
 type Offers = Arc<Mutex<HashMap<String, Instant>>>;
 
-async fn bench_transfer(args: TransferArgs, engine: Engine, cores: usize) -> anyhow::Result<i32> {
-    let assistant_id = engine.assistant().id.clone();
-    let dir = tempfile::tempdir().context("creating a temporary folder")?;
-    // Development mode and no rate limit, as `Config::for_tests` has them.
-    let mut config = Config::for_tests();
-    config.database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    config.login_rate_limit.per_second = 0.0;
-    let store = baton_store::open(&config.database_url)
-        .await
-        .context("opening the database")?;
+/// The bench's agents, each able to take `customers / agents` chats.
+fn agent_records(args: &TransferArgs) -> anyhow::Result<Vec<AgentRecord>> {
     let capacity = u32::try_from(args.customers.div_ceil(args.agents)).unwrap_or(u32::MAX);
     let password_hash = baton_store::password::hash(PASSWORD).context("hashing the agents' password")?;
-    for index in 0..args.agents {
-        store
-            .upsert_agent(AgentRecord {
-                username: format!("agent{index}"),
-                display_name: format!("Agent {index}"),
-                password_hash: password_hash.clone(),
-                queues: Vec::new(),
-                capacity,
-                created_at: chrono::Utc::now(),
-            })
-            .await
-            .context("adding an agent")?;
-    }
-    let server = BenchServer::start(config, store, engine).await?;
-    let addr = server.addr;
+    Ok((0..args.agents)
+        .map(|index| AgentRecord {
+            username: format!("agent{index}"),
+            display_name: format!("Agent {index}"),
+            password_hash: password_hash.clone(),
+            queues: Vec::new(),
+            capacity,
+            created_at: chrono::Utc::now(),
+        })
+        .collect())
+}
 
+async fn bench_transfer(args: TransferArgs, engine: Engine, cores: usize) -> anyhow::Result<i32> {
+    let assistant_id = engine.assistant().id.clone();
+    let agents = agent_records(&args)?;
+    let mut server = None;
+    let http = match (&args.target, &args.database) {
+        (Some(target), Some(database)) => {
+            // Beside the running servers, as `baton agents add` does.
+            let admin = baton_store::open_admin(database).context("opening the servers' database")?;
+            for agent in &agents {
+                admin.upsert_agent(agent).context("adding an agent")?;
+            }
+            target.trim_end_matches('/').to_owned()
+        }
+        _ => {
+            let dir = tempfile::tempdir().context("creating a temporary folder")?;
+            // Development mode and no rate limit, as `Config::for_tests` has them.
+            let mut config = Config::for_tests();
+            config.database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            config.login_rate_limit.per_second = 0.0;
+            let store = baton_store::open(&config.database_url)
+                .await
+                .context("opening the database")?;
+            for agent in agents {
+                store.upsert_agent(agent).await.context("adding an agent")?;
+            }
+            let started = BenchServer::start(config, store, engine).await?;
+            let http = format!("http://{}", started.addr);
+            server = Some((started, dir));
+            http
+        }
+    };
+    let ws_base = http.replacen("http://", "ws://", 1);
     let client = new_client()?;
-    let http = format!("http://{addr}");
     let offers: Offers = Arc::default();
     let mut tokens = Vec::with_capacity(args.agents);
     let mut agent_tasks = Vec::with_capacity(args.agents);
     for index in 0..args.agents {
         let token = login(&client, &http, &format!("agent{index}")).await?;
-        let url = format!("ws://{addr}/v1/agent/events?token={token}");
+        let url = format!("{ws_base}/v1/agent/events?token={token}");
         let (socket, _) = tokio_tungstenite::connect_async(&url)
             .await
             .context("opening an agent's socket")?;
@@ -169,7 +200,7 @@ async fn bench_transfer(args: TransferArgs, engine: Engine, cores: usize) -> any
     let mut customer_sockets = Vec::with_capacity(args.customers);
     for _ in 0..args.customers {
         let session = create_session(&client, &base).await?;
-        let url = format!("ws://{addr}/v2/assistants/{assistant_id}/sessions/{session}/events");
+        let url = format!("{ws_base}/v2/assistants/{assistant_id}/sessions/{session}/events");
         let (mut socket, _) = tokio_tungstenite::connect_async(&url)
             .await
             .context("opening a customer's socket")?;
@@ -212,12 +243,19 @@ async fn bench_transfer(args: TransferArgs, engine: Engine, cores: usize) -> any
     for task in agent_tasks.into_iter().chain(customer_sockets) {
         task.abort();
     }
-    server.stop().await?;
-
+    let serving = match server {
+        Some((server, _dir)) => {
+            server.stop().await?;
+            format!(
+                "server and load generator share one multi-threaded tokio runtime ({cores} worker threads on {cores} cores); \
+                 SQLite in a temporary folder"
+            )
+        }
+        None => format!("the servers at {http}, the load generator in its own process ({cores} cores)"),
+    };
     let notes = format!(
-        "server and load generator share one multi-threaded tokio runtime ({cores} worker threads on {cores} cores); \
-         {} agents with their console sockets open, {} customers with their session sockets open, one transfer per customer at {} per second; \
-         SQLite in a temporary folder, development mode, rate limits off; latency from sending the customer's message to reading the offer on the agent's socket",
+        "{serving}; {} agents with their console sockets open, {} customers with their session sockets open, one transfer per customer at {} per second; \
+         development mode, rate limits off; latency from sending the customer's message to reading the offer on the agent's socket",
         args.agents, args.customers, args.rate
     );
     if args.json {

@@ -298,3 +298,44 @@ async fn tls_is_used_when_the_url_asks_and_an_untrusted_certificate_is_refused()
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_store_at_a_time_holds_the_desk_and_the_next_takes_it_when_it_lets_go() {
+    let harness = harness!();
+    let (a, b) = tokio::join!(harness.open(), harness.open());
+    let mut held = a.lead("a", true).await.unwrap().expect("nobody held it");
+    assert_eq!(held.previous, None);
+    assert!(b.lead("b", false).await.unwrap().is_none(), "A holds it");
+    // B waits in line; A lets go (as a process that dies does, its connection closing).
+    let waiting = tokio::spawn(async move {
+        let taken = b.lead("b", true).await.unwrap().expect("waited for it");
+        (b, taken)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "B got it while A held it");
+    drop(held);
+    let (b, mut taken) = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+        .await
+        .expect("B took it once A let go")
+        .unwrap();
+    assert_eq!(taken.previous.as_deref(), Some("a"), "B knows who held it before");
+    // A, having lost it, cannot take it back while B holds it.
+    assert!(a.lead("a", false).await.unwrap().is_none());
+    // The holder's connection ends (as when the database restarts): B hears that it lost it.
+    let mut admin = PgConnection::connect(harness.url()).await.unwrap();
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'
+           AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('baton.desk.' || $1, 0)",
+    )
+    .bind(&harness.schema)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(terminated, [true], "B's connection held the lock");
+    tokio::time::timeout(std::time::Duration::from_secs(10), taken.lost())
+        .await
+        .expect("the loss is noticed within the check interval");
+    held = a.lead("a", false).await.unwrap().expect("free again");
+    assert_eq!(held.previous.as_deref(), Some("b"));
+    drop(b);
+}
