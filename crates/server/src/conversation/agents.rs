@@ -344,9 +344,15 @@ impl Conversations {
         loaded.transfer.chat().cloned().ok_or(missing)
     }
 
+    /// The agent takes an offered chat; answered once the chat's new state is committed, so an
+    /// accepted chat stays with the agent whatever happens to this server next.
     pub async fn accept(&self, agent: &AgentConfig, id: &str) -> Result<(), ConversationError> {
         let chat = self.chat_of(agent, id, ConversationError::NotOffered).await?;
+        self.desk.forget_joined(&chat);
         self.console()?.accept(&agent.id, &chat).await.map_err(desk_refused)?;
+        if !self.desk.joined_committed(&chat).await {
+            return Err(ConversationError::NotStored);
+        }
         // The agent's other consoles learn about the chat too.
         self.desk.notify(&agent.id, Notice::ChatAccepted(chat));
         Ok(())

@@ -247,33 +247,35 @@ impl Desk {
     /// Records that the pump has committed (or failed to commit) the agent message the desk
     /// calls `id`.
     pub fn acknowledge(&self, id: &MessageId, stored: Option<String>) {
-        self.acks.fill(id, stored);
+        self.acks.fill(id.as_str(), stored);
     }
 
     /// Waits until the pump has committed the agent message the desk calls `id`; returns the id
     /// it was stored under (unique, unlike the desk's, which restart with the chat), or `None`
     /// if it was not stored.
     pub async fn committed(&self, id: &MessageId) -> Option<String> {
-        let receiver = {
-            let mut slots = self.acks.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            match slots.remove(id.as_str()) {
-                Some(Ack::Done(stored)) => return stored,
-                Some(Ack::Waiting(_)) | None => {
-                    let (sender, receiver) = oneshot::channel();
-                    slots.insert(id.as_str().to_owned(), Ack::Waiting(sender));
-                    receiver
-                }
-            }
-        };
-        match tokio::time::timeout(ACK_TIMEOUT, receiver).await {
-            Ok(Ok(stored)) => stored,
-            _ => {
-                let mut slots = self.acks.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                slots.remove(id.as_str());
-                None
-            }
-        }
+        self.acks.wait(id.as_str()).await
     }
+
+    /// Records that the pump has committed (or failed to commit) an agent joining `chat`.
+    pub fn acknowledge_joined(&self, chat: &ChatId, committed: bool) {
+        self.acks.fill(&joined(chat), committed.then(String::new));
+    }
+
+    /// Forgets what an earlier join of `chat` left, before an agent accepts it.
+    pub fn forget_joined(&self, chat: &ChatId) {
+        self.acks.remove(&joined(chat));
+    }
+
+    /// Waits until the pump has committed an agent joining `chat`; false if it was not stored.
+    pub async fn joined_committed(&self, chat: &ChatId) -> bool {
+        self.acks.wait(&joined(chat)).await.is_some()
+    }
+}
+
+/// The acknowledgement slot of an agent joining a chat (message ids never start with this).
+fn joined(chat: &ChatId) -> String {
+    format!("joined {chat}")
 }
 
 /// Agent messages committed (or not) by the pump, for the routes that wait for them.
@@ -290,19 +292,52 @@ enum Ack {
 }
 
 impl Acks {
-    fn fill(&self, id: &MessageId, stored: Option<String>) {
+    fn wait(&self, key: &str) -> impl std::future::Future<Output = Option<String>> + use<'_> {
+        let receiver = {
+            let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            match slots.remove(key) {
+                Some(Ack::Done(stored)) => Err(stored),
+                Some(Ack::Waiting(_)) | None => {
+                    let (sender, receiver) = oneshot::channel();
+                    slots.insert(key.to_owned(), Ack::Waiting(sender));
+                    Ok(receiver)
+                }
+            }
+        };
+        let key = key.to_owned();
+        async move {
+            let receiver = match receiver {
+                Ok(receiver) => receiver,
+                Err(stored) => return stored,
+            };
+            match tokio::time::timeout(ACK_TIMEOUT, receiver).await {
+                Ok(Ok(stored)) => stored,
+                _ => {
+                    self.remove(&key);
+                    None
+                }
+            }
+        }
+    }
+
+    fn remove(&self, key: &str) {
         let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match slots.remove(id.as_str()) {
+        slots.remove(key);
+    }
+
+    fn fill(&self, key: &str, stored: Option<String>) {
+        let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match slots.remove(key) {
             Some(Ack::Waiting(sender)) => {
                 let _ = sender.send(stored);
             }
             _ => {
-                // Only the console's message route waits, and it always does; keep the map from
-                // growing if a message came some other way.
+                // The console's routes wait for what they caused (a message, an accept); a join
+                // on an external desk has nobody waiting: keep the map from growing.
                 if slots.len() > 10_000 {
                     slots.retain(|_, ack| matches!(ack, Ack::Waiting(_)));
                 }
-                slots.insert(id.as_str().to_owned(), Ack::Done(stored));
+                slots.insert(key.to_owned(), Ack::Done(stored));
             }
         }
     }

@@ -4,8 +4,9 @@
 //! the dialog (`TransferEnded` or `HandedBack`) and commits that turn with the transfer's last
 //! change; what the assistant says is published as an `assistant` event.
 //!
-//! An agent's message is acknowledged to the agent only after the pump committed its entry: the
-//! console's route waits on the desk's acknowledgement slot, which the pump fills.
+//! An agent's message, and an agent accepting a chat, is acknowledged to the agent only after the
+//! pump committed it: the console's route waits on the desk's acknowledgement slot, which the pump
+//! fills.
 //!
 //! The pump also opens chats: on the first desk of the queue's route that takes one
 //! ([`open_on_route`]), and on the next one when a desk gives up before an agent joined
@@ -133,9 +134,7 @@ async fn handle(conversations: &Arc<Conversations>, link: &Link, event: DeskEven
     drop(guard);
     if let Err(error) = result {
         tracing::error!(%error, "handling a desk event failed");
-        if let DeskEvent::AgentMessage(message) = &event {
-            conversations.desk.acknowledge(&message.id, None);
-        }
+        not_stored(conversations, link, &event);
     }
 }
 
@@ -167,9 +166,7 @@ pub(crate) async fn handle_locked(
     }
     let mut transfer = loaded.transfer;
     if !transfer.is_open() || stale {
-        if let DeskEvent::AgentMessage(message) = &event {
-            conversations.desk.acknowledge(&message.id, None);
-        }
+        not_stored(conversations, link, &event);
         return Ok(());
     }
     let previous_agent = transfer.agent().cloned();
@@ -262,7 +259,10 @@ pub(crate) async fn handle_locked(
                     position,
                     estimated_wait_secs: wait.map(|wait| wait.as_secs()),
                 }),
-                DeskEvent::AgentJoined(agent) => Some(SessionEvent::AgentJoined { agent_name: agent.name }),
+                DeskEvent::AgentJoined(agent) => {
+                    conversations.desk.acknowledge_joined(&link.chat, true);
+                    Some(SessionEvent::AgentJoined { agent_name: agent.name })
+                }
                 _ => None,
             };
             if let Some(published) = published {
@@ -271,6 +271,15 @@ pub(crate) async fn handle_locked(
         }
     }
     Ok(())
+}
+
+/// Tells a console route waiting for what `event` caused that it was not stored.
+fn not_stored(conversations: &Conversations, link: &Link, event: &DeskEvent) {
+    match event {
+        DeskEvent::AgentMessage(message) => conversations.desk.acknowledge(&message.id, None),
+        DeskEvent::AgentJoined(_) => conversations.desk.acknowledge_joined(&link.chat, false),
+        _ => {}
+    }
 }
 
 fn outcome(state: TransferState) -> TransferOutcome {
