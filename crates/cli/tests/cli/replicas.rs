@@ -979,3 +979,64 @@ async fn killing_the_desk_replica_hands_the_desk_with_its_chats_to_a_survivor() 
         "the second transfer became active: {transcript:?}"
     );
 }
+
+/// The reference webhook desk (`examples/webhook-desk/desk.py`), stopped when dropped.
+struct ReferenceDesk(Child);
+
+impl Drop for ReferenceDesk {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_calling_a_replica_that_does_not_hold_the_desk_reaches_the_chat() {
+    let Some(programs) = NEEDS.get() else { return };
+    let python = on_path("python3").expect("Python 3 runs the reference desk");
+    let secrets = tempfile::tempdir().unwrap();
+    let secret = "whsec_a-replica-test-secret";
+    std::fs::write(secrets.path().join("desk-secret"), secret).unwrap();
+    let port = free_port();
+    let config = format!(
+        "[desks.helpdesk]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/\"\nsecret_file = \"{}\"\n\n\
+         [routes]\n\"*\" = [\"helpdesk\"]\n",
+        secrets.path().join("desk-secret").display()
+    );
+    let cluster = Cluster::start_with(programs, 2, &config).await;
+    let client = &cluster.client;
+    let addresses: Vec<&str> = cluster.replicas.iter().map(|server| server.address.as_str()).collect();
+    let other = addresses[1 - holder(client, &addresses).await];
+    // The desk calls the replica that does not hold the desk; so does the customer.
+    let script = crate::example("webhook-desk").join("desk.py");
+    let mut desk = Command::new(python)
+        .arg(script)
+        .args(["--port", &port.to_string(), "--baton-url", other, "--desk", "helpdesk"])
+        .env("DESK_SECRET", secret)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the reference desk starts");
+    let stdout = desk.stdout.take().unwrap();
+    let _desk = ReferenceDesk(desk);
+    let first = std::io::BufRead::lines(std::io::BufReader::new(stdout)).next();
+    assert!(
+        first.is_some_and(|line| line.is_ok_and(|line| line.starts_with("desk: listening"))),
+        "the reference desk did not start"
+    );
+
+    let session = served::new_session(client, other).await;
+    served::say(client, other, &session, "").await;
+    let mut customer = customer_socket(other, &session).await;
+    served::say(client, other, &session, "I want to talk to a person").await;
+    assert_eq!(
+        next_frame(&mut customer, "agent_joined").await["agent_name"],
+        "Agent Ada"
+    );
+    next_frame(&mut customer, "agent_message").await;
+    served::say(client, other, &session, "my card is blocked").await;
+    assert_eq!(
+        next_frame(&mut customer, "agent_message").await["text"],
+        "Agent Ada: you said my card is blocked"
+    );
+}
