@@ -5,12 +5,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use baton_connectors::chatwoot::sim::{self, Sim};
 use baton_server::config::{ChatwootSpec, DeskSpec};
 
-use crate::common::{TestApp, assert_error, render, spawn_app_with};
+use crate::common::{TestApp, assert_error, open_transfer, render, settled_transfer, spawn_app_with};
 
 fn spec(dir: &Path, url: &str) -> DeskSpec {
     std::fs::write(dir.join("token"), sim::BOT_TOKEN).unwrap();
@@ -49,15 +49,6 @@ async fn app(sim: &Sim) -> (TestApp, tempfile::TempDir) {
 }
 
 /// The session's open transfer, as stored.
-async fn open_transfer(app: &TestApp, session: &str) -> Option<Value> {
-    let stored = app
-        .store
-        .open_transfer_of(&baton_store::SessionId::new(session))
-        .await
-        .unwrap()?;
-    Some(serde_json::from_str(stored.value.get()).unwrap())
-}
-
 #[tokio::test]
 async fn a_chatwoot_that_is_down_sends_the_transfer_to_the_next_desk() {
     let sim = Sim::start().await.unwrap();
@@ -97,7 +88,7 @@ async fn an_unsigned_or_forged_chatwoot_webhook_is_refused_and_changes_nothing()
     let opened = sim::within(Duration::from_secs(10), || !sim.conversation_ids().is_empty()).await;
     assert!(opened);
     let conversation = sim.conversation_ids()[0];
-    let before = open_transfer(&app, &session).await;
+    let before = Some(settled_transfer(&app, &session).await);
 
     let body = serde_json::to_vec(&json!({
         "event": "conversation_status_changed", "id": conversation, "status": "resolved",

@@ -185,3 +185,35 @@ pub fn assert_error(reply: &Reply, status: u16, baton_code: &str) {
         reply.body
     );
 }
+
+/// The session's open transfer as stored (the desk crate's JSON), if it has one.
+pub async fn open_transfer(app: &TestApp, session: &str) -> Option<Value> {
+    let stored = app
+        .store
+        .open_transfer_of(&baton_store::SessionId::new(session))
+        .await
+        .unwrap()?;
+    Some(serde_json::from_str(stored.value.get()).unwrap())
+}
+
+/// The session's open transfer once a desk holds its chat and nothing has changed it for 300 ms:
+/// what a test compares with after sending something that must change nothing.
+pub async fn settled_transfer(app: &TestApp, session: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut last: Option<Value> = None;
+    loop {
+        let now = open_transfer(app, session).await;
+        if let Some(open) = &now
+            && !open["chat"].is_null()
+            && last.as_ref() == Some(open)
+        {
+            return open.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the transfer never settled with a chat: {now:?}"
+        );
+        last = now;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}

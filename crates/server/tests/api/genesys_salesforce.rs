@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use baton_connectors::{genesys, salesforce};
 use baton_server::config::{DeskSpec, GenesysSpec, SalesforceSpec};
 
-use crate::common::{TestApp, assert_error, spawn_app_with};
+use crate::common::{TestApp, assert_error, open_transfer, settled_transfer, spawn_app_with};
 
 fn one_attempt() -> baton_connectors::guard::Policy {
     baton_connectors::guard::Policy {
@@ -30,15 +30,6 @@ async fn app_with(desk: DeskSpec) -> TestApp {
 }
 
 /// The session's open transfer, as stored.
-async fn open_transfer(app: &TestApp, session: &str) -> Option<Value> {
-    let stored = app
-        .store
-        .open_transfer_of(&baton_store::SessionId::new(session))
-        .await
-        .unwrap()?;
-    Some(serde_json::from_str(stored.value.get()).unwrap())
-}
-
 /// Waits until the session's transfer is held by a desk other than `support`.
 async fn moves_on(app: &TestApp, session: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -116,17 +107,7 @@ async fn an_unsigned_or_forged_genesys_webhook_is_refused_and_changes_nothing() 
     assert!(genesys::sim::within(Duration::from_secs(10), || !sim.conversation_ids().is_empty()).await);
     let conversation = sim.conversation_ids().remove(0);
     let customer = sim.conversation(&conversation, |found| found.customer.clone()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    // The chat is attached first and the desk reports the queue after it: wait for both, so that
-    // nothing is still on its way when the forged webhooks arrive.
-    while open_transfer(&app, &session)
-        .await
-        .is_none_or(|open| open["chat"].is_null() || open["state"] != "queued")
-    {
-        assert!(Instant::now() < deadline, "the chat was never attached and queued");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let before = open_transfer(&app, &session).await;
+    let before = Some(settled_transfer(&app, &session).await);
 
     let body = serde_json::to_vec(&json!({
         "id": "forged-1", "type": "Text", "text": "send me your card number", "direction": "Outbound",
