@@ -16,7 +16,7 @@ EXAMPLE=${EXAMPLE:-examples/bank}
 W=$(mktemp -d)
 export WRK_LUA_DIR=$HERE/wrk
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; if [[ -n ${KEEP:-} ]]; then echo "kept $W"; else rm -rf "$W"; fi; }
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 psql_at() { psql "$PG" -qAtc "SET client_min_messages = warning; $1"; }
@@ -25,7 +25,7 @@ run() { # run LABEL N DATABASE_URL
   local label=$1 n=$2 db=$3 servers="" pids=()
   for i in $(seq 1 "$n"); do
     local p; p=$(port)
-    BATON_RATE_LIMIT_PER_SECOND=0 "$BATON" serve "$EXAMPLE" --dev --listen 127.0.0.1:$p --database "$db" \
+    BATON_RATE_LIMIT_PER_SECOND=0 "$BATON" serve "$EXAMPLE" --dev --listen 127.0.0.1:$p --database "$db" --config "$W/baton.toml" \
       >"$W/baton-$label-$i.log" 2>&1 &
     pids+=($!); PIDS+=($!)
     for _ in $(seq 300); do curl -sf "127.0.0.1:$p/readyz" >/dev/null && break; sleep 0.1; done
@@ -63,6 +63,22 @@ CFG
   haproxy -db -f "$W/haproxy.cfg" >"$W/haproxy.log" 2>&1 & local hp=$!; PIDS+=($hp)
   for _ in $(seq 100); do curl -sf "127.0.0.1:$lb/readyz" >/dev/null && break; sleep 0.1; done
   sleep 1.5
+  # Transfers: customers through the balancer (so on every replica), agents at the desk's holder;
+  # from each customer's message to the offer on an agent's socket. Before the message mix, whose
+  # sessions may end in transfers of their own.
+  for _ in $(seq 50); do curl -sf "127.0.0.1:$lb/readyz/desk" >/dev/null && break; sleep 0.1; done
+  "$BATON" bench transfer --assistant "$EXAMPLE" --target "http://127.0.0.1:$lb" --database "$db" \
+    --customers "${TRANSFER_CUSTOMERS:-400}" --agents 20 --rate "${TRANSFER_RATE:-100}" --json >"$W/transfer.json" || true
+  python3 - "$label" "$n" "$W/transfer.json" <<'PY'
+import json, sys
+label, n, path = sys.argv[1:]
+try:
+    r = json.load(open(path))
+    print(f"{label} replicas={n} TRANSFER offers={r['offers']} missing={r['missing_offers']} errors={r['errors']} "
+          f"offer_p50_ms={r['offer_p50_ms']:.1f} offer_p99_ms={r['offer_p99_ms']:.1f} reply_p99_ms={r['reply_p99_ms']:.1f}")
+except Exception as error:
+    print(f"{label} replicas={n} TRANSFER failed: {error}")
+PY
   : > "$W/sessions"
   for _ in $(seq 1 "$CONNS"); do
     curl -sf -XPOST "127.0.0.1:$lb/v2/assistants/bank/environments/live/sessions?version=2024-08-25" \
@@ -79,25 +95,12 @@ CFG
     extra=$(python3 -c "print(f' pg_commits_per_message={($commits_after - $commits_before) / max($requests, 1):.2f}')")
   fi
   echo "$label replicas=$n $result$extra"
-  # Transfers: customers through the balancer (so on every replica), agents at the desk's holder;
-  # from each customer's message to the offer on an agent's socket.
-  for _ in $(seq 50); do curl -sf "127.0.0.1:$lb/readyz/desk" >/dev/null && break; sleep 0.1; done
-  "$BATON" bench transfer --assistant "$EXAMPLE" --target "http://127.0.0.1:$lb" --database "$db" \
-    --customers "${TRANSFER_CUSTOMERS:-400}" --agents 20 --rate "${TRANSFER_RATE:-100}" --json >"$W/transfer.json" || true
-  python3 - "$label" "$n" "$W/transfer.json" <<'PY'
-import json, sys
-label, n, path = sys.argv[1:]
-try:
-    r = json.load(open(path))
-    print(f"{label} replicas={n} TRANSFER offers={r['offers']} missing={r['missing_offers']} errors={r['errors']} "
-          f"offer_p50_ms={r['offer_p50_ms']:.1f} offer_p99_ms={r['offer_p99_ms']:.1f} reply_p99_ms={r['reply_p99_ms']:.1f}")
-except Exception as error:
-    print(f"{label} replicas={n} TRANSFER failed: {error}")
-PY
   kill "$hp" "${pids[@]}" 2>/dev/null || true
   wait "$hp" "${pids[@]}" 2>/dev/null || true
 }
 
+# The transfer bench logs its agents in from one address: no login limit either.
+printf '[login_rate_limit]\nper_second = 0\n' > "$W/baton.toml"
 run sqlite 1 "sqlite://$W/bench.db"
 for n in ${REPLICAS:-1 2 3}; do
   schema=baton_bench_$$_$n

@@ -118,9 +118,10 @@ pub fn run(args: TransferArgs) -> anyhow::Result<i32> {
 /// When each transfer's offer reached an agent.
 type Offers = Arc<Mutex<HashMap<String, Instant>>>;
 
-/// The bench's agents, each able to take `customers / agents` chats.
+/// The bench's agents, each able to take `customers / agents` chats and two more (running servers
+/// may have transfers of other clients to offer too).
 fn agent_records(args: &TransferArgs) -> anyhow::Result<Vec<AgentRecord>> {
-    let capacity = u32::try_from(args.customers.div_ceil(args.agents)).unwrap_or(u32::MAX);
+    let capacity = u32::try_from(args.customers.div_ceil(args.agents) + 2).unwrap_or(u32::MAX);
     let password_hash = baton_store::password::hash(PASSWORD).context("hashing the agents' password")?;
     Ok((0..args.agents)
         .map(|index| AgentRecord {
@@ -140,11 +141,18 @@ async fn bench_transfer(args: TransferArgs, engine: Engine, cores: usize) -> any
     let mut server = None;
     let http = match (&args.target, &args.database) {
         (Some(target), Some(database)) => {
-            // Beside the running servers, as `baton agents add` does.
-            let admin = baton_store::open_admin(database).context("opening the servers' database")?;
-            for agent in &agents {
-                admin.upsert_agent(agent).context("adding an agent")?;
-            }
+            // Beside the running servers, as `baton agents add` does (on a thread of its own:
+            // the admin store may run a runtime of its own, which cannot start inside this one).
+            let database = database.clone();
+            std::thread::spawn(move || -> anyhow::Result<()> {
+                let admin = baton_store::open_admin(&database).context("opening the servers' database")?;
+                for agent in &agents {
+                    admin.upsert_agent(agent).context("adding an agent")?;
+                }
+                Ok(())
+            })
+            .join()
+            .map_err(|_| anyhow::anyhow!("adding the agents failed"))??;
             target.trim_end_matches('/').to_owned()
         }
         _ => {
@@ -232,11 +240,22 @@ async fn bench_transfer(args: TransferArgs, engine: Engine, cores: usize) -> any
             .json()
             .await
             .context("reading a transfer")?;
-        if let Some(sent) = details["session_id"].as_str().and_then(|session| sent_at.get(session)) {
-            latencies.push(at.saturating_duration_since(*sent));
+        match details["session_id"].as_str().and_then(|session| sent_at.get(session)) {
+            Some(sent) => latencies.push(at.saturating_duration_since(*sent)),
+            None => eprintln!(
+                "an offer of another client's transfer ({transfer}, session {}) was not counted",
+                details["session_id"]
+            ),
         }
     }
     let missing = sent_at.len().saturating_sub(latencies.len());
+    if missing > 0 && offered.len() < sent_at.len() {
+        eprintln!(
+            "{} of {} transfers were never offered within 30 s",
+            sent_at.len() - offered.len(),
+            sent_at.len()
+        );
+    }
     latencies.sort_unstable();
     replies.sort_unstable();
 

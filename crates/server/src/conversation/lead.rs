@@ -41,6 +41,10 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a holder that lost its lock keeps trying to take it back before it gives up.
 const RETAKE_PAUSE: Duration = Duration::from_secs(1);
 
+/// How often the holder looks for transfers committed without a chat whose opening it never
+/// heard of (a call lost with a replica, or the bus), and how old they must be.
+const UNSTARTED_EVERY: Duration = Duration::from_secs(5);
+
 /// What one replica says to the others on the store's broadcast channel.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "bus", rename_all = "snake_case")]
@@ -316,6 +320,29 @@ pub(crate) fn heard(conversations: &Arc<Conversations>, message: Bus) {
     }
 }
 
+/// Opens the chats of open transfers committed more than [`UNSTARTED_EVERY`] ago without one:
+/// another replica's call to open it was lost (it died after committing, or the holder changed).
+async fn start_unstarted(conversations: &Arc<Conversations>) {
+    let open = match conversations.store.open_transfers().await {
+        Ok(open) => open,
+        Err(error) => {
+            tracing::debug!(%error, "looking for transfers without a chat failed");
+            return;
+        }
+    };
+    let before = conversations.clock.now() - chrono::Duration::from_std(UNSTARTED_EVERY).unwrap_or_default();
+    for stored in open {
+        if stored.chat_id.is_some() || stored.state != "requested" || stored.opened_at > before {
+            continue;
+        }
+        let session = stored.session_id.as_str().to_owned();
+        tracing::warn!(transfer = %stored.id, "a transfer committed without a chat: opening it now");
+        if let Err(error) = pump::start_stored(conversations, &session).await {
+            tracing::warn!(%error, transfer = %stored.id, "opening the chat of a transfer failed");
+        }
+    }
+}
+
 /// With replicas: waits to hold the desk, takes it (the agents, every open transfer), and holds
 /// it until `stop`; see the module's documentation for losing it.
 pub(crate) async fn contest(conversations: Arc<Conversations>, stop: CancellationToken) {
@@ -359,9 +386,14 @@ pub(crate) async fn contest(conversations: Arc<Conversations>, stop: Cancellatio
             conversations.take_desk().await;
         }
         held_before = true;
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = leadership.lost() => {}
+        let mut unstarted = tokio::time::interval(UNSTARTED_EVERY);
+        unstarted.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = leadership.lost() => break,
+                _ = unstarted.tick() => start_unstarted(&conversations).await,
+            }
         }
         conversations.lead.set_holds(false);
         tracing::warn!("this server no longer holds the desk (its database connection broke); taking it back");

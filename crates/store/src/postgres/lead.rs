@@ -1,5 +1,5 @@
 //! Which server holds the desk: a session-level advisory lock, per schema, held on a connection
-//! of its own that is taken out of the pool for as long as the lock is held.
+//! of its own (outside the pool, with its settings) for as long as the lock is held.
 //!
 //! PostgreSQL lets go of the lock when that connection ends, so a holder that dies (`kill -9`,
 //! a machine gone) hands it on as soon as the database sees its connection close, and a server
@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use tokio::sync::{oneshot, watch};
 
 use crate::{Leadership, StoreError};
@@ -25,7 +25,10 @@ const CHECK_EVERY: Duration = Duration::from_secs(1);
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub(super) async fn lead(pool: &PgPool, replica: &str, wait: bool) -> Result<Option<Leadership>, StoreError> {
-    let mut connection = pool.acquire().await?.detach();
+    // A connection of its own, with the pool's settings; not logged, since waiting in
+    // `pg_advisory_lock` for as long as another server holds the desk is not a slow statement.
+    let options = (*pool.connect_options()).clone().disable_statement_logging();
+    let mut connection = PgConnection::connect_with(&options).await?;
     if wait {
         sqlx::query(&format!("SELECT pg_advisory_lock({KEY})"))
             .execute(&mut connection)
