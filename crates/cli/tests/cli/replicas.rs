@@ -809,6 +809,20 @@ impl Agent {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Accepts an offered transfer.
+    async fn accept(&self, transfer: &str) {
+        let path = format!("/v1/agent/transfers/{transfer}/accept");
+        let (status, body) = self.call(reqwest::Method::POST, &path, json!({})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Writes to the customer of an active transfer.
+    async fn write(&self, transfer: &str, text: &str) {
+        let path = format!("/v1/agent/transfers/{transfer}/messages");
+        let (status, body) = self.call(reqwest::Method::POST, &path, json!({"text": text})).await;
+        assert_eq!(status, 201, "{body}");
+    }
+
     async fn next(&mut self, kind: &str) -> Value {
         next_frame_seeing(&mut self.socket, kind, &mut self.seen).await
     }
@@ -868,23 +882,9 @@ async fn an_agent_at_the_desk_replica_serves_a_customer_at_another() {
     println!("offer reached the agent on the other replica {offered_after:?} after the customer's message was sent");
 
     let mut customer = customer_socket(other, &session).await;
-    let (status, body) = ann
-        .call(
-            reqwest::Method::POST,
-            &format!("/v1/agent/transfers/{transfer}/accept"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    ann.accept(&transfer).await;
     next_frame(&mut customer, "agent_joined").await;
-    let (status, body) = ann
-        .call(
-            reqwest::Method::POST,
-            &format!("/v1/agent/transfers/{transfer}/messages"),
-            json!({"text": "Hi, Ann here."}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    ann.write(&transfer, "Hi, Ann here.").await;
     assert_eq!(
         next_frame(&mut customer, "agent_message").await["text"],
         "Hi, Ann here."
@@ -918,14 +918,7 @@ async fn killing_the_desk_replica_hands_the_desk_with_its_chats_to_a_survivor() 
     let mut ann = Agent::online(&lb, "ann").await;
     let (chatting, _) = ask_for_a_person(&client, &survivor).await;
     let first = ann.next("offer").await["transfer"].as_str().unwrap().to_owned();
-    let (status, body) = ann
-        .call(
-            reqwest::Method::POST,
-            &format!("/v1/agent/transfers/{first}/accept"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    ann.accept(&first).await;
     // Acknowledged only once stored: whatever happens to the desk's replica now, the chat is the agent's.
     let store = baton_store::open(&cluster.schema.url()).await.unwrap();
     let accepted = store.load_transfer(&first).await.unwrap().expect("stored");
@@ -952,25 +945,11 @@ async fn killing_the_desk_replica_hands_the_desk_with_its_chats_to_a_survivor() 
         "the waiting transfer is offered again"
     );
     // The active chat carries on: both ways.
-    let (status, body) = ann
-        .call(
-            reqwest::Method::POST,
-            &format!("/v1/agent/transfers/{first}/messages"),
-            json!({"text": "Still here."}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    ann.write(&first, "Still here.").await;
     assert_eq!(next_frame(&mut customer, "agent_message").await["text"], "Still here.");
     served::say(&client, &survivor, &chatting, "great, thanks").await;
     assert_eq!(ann.next("customer_message").await["message"]["text"], "great, thanks");
-    let (status, body) = ann
-        .call(
-            reqwest::Method::POST,
-            &format!("/v1/agent/transfers/{second}/accept"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    ann.accept(&second).await;
     let transcript = cluster.transcript(&waiting).await;
     assert!(
         transcript
