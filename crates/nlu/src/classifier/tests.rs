@@ -364,7 +364,7 @@ fn classify_gives_what_calibrating_every_signal_gives() {
         let classifier = Classifier::train(&examples, counterexamples);
         for text in messages {
             let signals = classifier.signals(text);
-            let mut expected: Vec<(f32, &str)> = calibrate(&signals, classifier.ranking.in_scope_weights())
+            let mut expected: Vec<(f32, &str)> = calibrate(&signals, classifier.in_scope_weights)
                 .into_iter()
                 .zip(classifier.intents().iter().map(String::as_str))
                 .collect();
