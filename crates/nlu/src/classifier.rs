@@ -182,7 +182,7 @@ impl Ranking {
             (Ranking::Linear(_), false) => [3.99, 3.61, 3.40, 0.0, -3.47],
             (Ranking::Networks(_), false) => [3.86, 1.71, 3.73, 0.0, -4.00],
             (Ranking::Linear(_), true) => [3.99, 3.61, 3.40, 0.0, -3.47],
-            (Ranking::Networks(_), true) => [3.40, 1.80, 2.09, 2.70, -5.57],
+            (Ranking::Networks(_), true) => [4.12, 1.16, 2.16, 3.51, -6.06],
         }
     }
 }
