@@ -4,7 +4,8 @@
 //! A message becomes a sparse TF-IDF vector of word 1–2-grams and word-bounded character
 //! 2–5-grams ([`features`]), followed by the mean of its WordPiece tokens' vectors from a static
 //! embedding table compiled into the program ([`embedding`]: potion-base-8M, 256 dimensions; the
-//! n-grams carry spelling and inflection, the table what words mean). Two networks with one hidden layer of 96 ReLU units ([`mlp`]),
+//! n-grams carry spelling and inflection, the table what words mean). Two networks with one
+//! hidden layer of 96 ReLU units ([`mlp`]),
 //! trained from different seeds on the two cores, rank the intents by the mean of their softmax
 //! outputs. A multinomial logistic regression ([`linear`]) can rank instead (`hidden: 0`): it is
 //! what Baton used before, kept as the baseline the benchmarks compare against.
@@ -35,7 +36,10 @@
 //! because averaging independent networks gains more and each trains on its own core; weights
 //! as bytes, because latency is memory traffic (a small model, whose rows stay in cache, keeps
 //! the same values as floats and skips the conversion); neighbours over rare features only,
-//! because that is both faster and the better no-match signal.
+//! because that is both faster and the better no-match signal; the embedding table beside the
+//! n-grams, because it gains 0.4–1.3 points of test accuracy on BANKING77 and HWU64 for about
+//! 10 µs a message, and its nearest-example similarity lets the no-match score reject everyday
+//! off-topic messages that share a word or a few letters with an example (docs/benchmarks.md).
 
 mod embedding;
 mod features;
@@ -181,6 +185,7 @@ impl Ranking {
         match (self, table) {
             (Ranking::Linear(_), false) => [3.99, 3.61, 3.40, 0.0, -3.47],
             (Ranking::Networks(_), false) => [3.86, 1.71, 3.73, 0.0, -4.00],
+            // Not fitted: the logistic regression over the table is no shipped configuration.
             (Ranking::Linear(_), true) => [3.99, 3.61, 3.40, 0.0, -3.47],
             (Ranking::Networks(_), true) => [4.12, 1.16, 2.16, 3.51, -6.06],
         }
