@@ -74,9 +74,8 @@ impl Table {
         let mut starts = HashMap::with_capacity(rows);
         let mut continuations = HashMap::with_capacity(rows / 4);
         let mut longest = 0;
-        let mut n_tokens = 0;
+        assert_eq!(vocabulary.lines().count(), rows, "embedding table: vocabulary size");
         for (row, token) in vocabulary.lines().enumerate() {
-            n_tokens += 1;
             // Special tokens ([PAD], [UNK], ...) never come out of a word.
             if token.starts_with('[') && token.ends_with(']') && token.len() > 2 {
                 continue;
@@ -92,7 +91,6 @@ impl Table {
                 }
             }
         }
-        assert_eq!(n_tokens, rows, "embedding table: vocabulary size");
         Table {
             starts,
             continuations,
