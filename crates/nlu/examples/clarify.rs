@@ -5,6 +5,8 @@
 //! Sub-assistants of BANKING77 and HWU64 (8 to 40 intents with 8 to 15 training examples each,
 //! two seeds per shape) are trained on `train`; the messages are
 //! - `one intent`: up to 300 validation messages of the sub-assistant's intents;
+//! - `one example`: up to 300 of the sub-assistant's own training examples (a message worded
+//!   exactly like an example, as the conversation tests `baton import` derives are);
 //! - `two phrases`: 150 pairs of the sub-assistant's own training examples of two intents, of 8
 //!   words or fewer each, joined by "or", "and", a comma or "or maybe" ("card lost or new card":
 //!   a customer who names two things the assistant does);
@@ -146,7 +148,7 @@ fn main() {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut counts: [Counts; 3] = Default::default();
+        let mut counts: [Counts; 4] = Default::default();
         for (n_intents, n_examples) in [(8_usize, 8_usize), (12, 12), (18, 10), (25, 10), (40, 15)] {
             for seed in 0..2 {
                 let mut rng = Rng(seed * 7919 + n_intents as u64 * 31 + n_examples as u64);
@@ -167,14 +169,19 @@ fn main() {
                 rng.shuffle(&mut plain);
                 plain.truncate(300);
                 let trained: Vec<&TrainingExample> = examples.iter().collect();
-                let kinds = [
-                    plain
+                let one = |messages: &[&TrainingExample]| -> Vec<Message> {
+                    messages
                         .iter()
+                        .take(300)
                         .map(|message| Message {
                             text: message.text.clone(),
                             intents: vec![message.intent.clone()],
                         })
-                        .collect(),
+                        .collect()
+                };
+                let kinds = [
+                    one(&plain),
+                    one(&trained),
                     pairs(&trained, &mut rng, 150, 8),
                     pairs(&plain, &mut rng, 150, 8),
                 ];
@@ -186,10 +193,13 @@ fn main() {
             }
         }
         let percent = |part: usize, whole: usize| 100.0 * part as f64 / whole.max(1) as f64;
-        for (kind, count) in ["one intent", "two phrases", "two messages"].iter().zip(&counts) {
+        for (kind, count) in ["one intent", "one example", "two phrases", "two messages"]
+            .iter()
+            .zip(&counts)
+        {
             // Which half of a two-intent message is the top one says nothing.
             let top_right = |part: usize| match *kind {
-                "one intent" => format!("{:.1}%", percent(part, count.messages)),
+                "one intent" | "one example" => format!("{:.1}%", percent(part, count.messages)),
                 _ => String::new(),
             };
             println!(

@@ -640,8 +640,16 @@ fn ranked(intents: &[String], confidences: &[f32], probabilities: &[f32]) -> Vec
 const NAMED_SIMILARITY: (f32, f32) = (0.50, 0.55);
 
 /// ... and the ranking gives that intent at least this share of the top one's probability (fully
-/// from the second value, not at all below the first).
+/// from the second value, not at all below the first) ...
 const NAMED_RATIO: (f32, f32) = (0.05, 0.10);
+
+/// ... and an example of the top intent is not the whole message: the top intent's nearest
+/// example is less similar than this (fully below the first value, not at all from the second).
+/// A message that is one of the top intent's examples names that intent only, however much of
+/// it another intent's example shares ("Test a long response in Server-Sent Events (SSE)"
+/// beside an action whose example is "Test Server-Sent Events (SSE)"); a message that says two
+/// intents' phrases is at most about 0.9 similar to either.
+const NAMED_TOP_SIMILARITY: (f32, f32) = (0.90, 0.95);
 
 /// Where `value` is between `low` and `high`, from 0 to 1.
 fn ramp(value: f32, (low, high): (f32, f32)) -> f32 {
@@ -651,8 +659,9 @@ fn ramp(value: f32, (low, high): (f32, f32)) -> f32 {
 /// Each intent's confidence (see the module documentation); all 0 for a message with no known
 /// n-gram. The top intent's is the in-scope score. Every other intent's is the in-scope score
 /// times its probability relative to the top one's, or, when the message names that intent too
-/// (one of its examples is nearly in the message, and the ranking gives it some weight:
-/// [`NAMED_SIMILARITY`], [`NAMED_RATIO`]), up to the in-scope score itself, so that a message
+/// (one of its examples is nearly in the message, the ranking gives it some weight, and the
+/// message is not just an example of the top intent: [`NAMED_SIMILARITY`], [`NAMED_RATIO`],
+/// [`NAMED_TOP_SIMILARITY`]), up to the in-scope score itself, so that a message
 /// that says two intents' phrases ("card lost or new card") has two close candidates and the
 /// runtime asks which one was meant. The ranking alone cannot say so: between two intents it
 /// nearly always prefers one by more than a clarify margin.
@@ -679,12 +688,13 @@ fn confidences(
                 counterexample_probability,
                 weights,
             );
+            let one_example = ramp(similarities.ngrams, NAMED_TOP_SIMILARITY);
             probabilities
                 .iter()
                 .enumerate()
                 .map(|(intent, probability)| {
                     let ratio = probability / top.probability.max(f32::MIN_POSITIVE);
-                    let weight = ramp(ratio, NAMED_RATIO);
+                    let weight = ramp(ratio, NAMED_RATIO) * (1.0 - one_example);
                     let named = match intent != top.index && weight > 0.0 {
                         true => weight * ramp(ngram_similarity(intent), NAMED_SIMILARITY),
                         false => 0.0,

@@ -283,6 +283,32 @@ fn a_message_naming_two_intents_has_two_close_candidates() {
     }
 }
 
+/// A message that is one intent's example names that intent only, even when another intent's
+/// example is most of it (from a Watson export: `baton import`'s derived tests say each example).
+#[test]
+fn an_example_that_contains_another_intents_example_names_one_intent() {
+    let examples: Vec<TrainingExample> = [
+        ("long", "Test a long response in Server-Sent Events (SSE)"),
+        ("plain", "Test Server-Sent Events (SSE)"),
+        ("error", "Test handling an error response in Server-Sent Events (SSE)"),
+        ("post", "Test post with parameters"),
+        ("delete", "how about deleting it"),
+    ]
+    .into_iter()
+    .map(|(intent, text)| TrainingExample {
+        text: text.to_owned(),
+        intent: intent.to_owned(),
+    })
+    .collect();
+    let classifier = Classifier::train(&examples, &[]);
+    for example in &examples {
+        let scores = classifier.classify(&example.text);
+        assert_eq!(scores[0].intent, example.intent, "{scores:?}");
+        let gap = scores[0].confidence - scores[1].confidence;
+        assert!(gap > DEFAULT_CLARIFY_MARGIN, "{}: {scores:?}", example.text);
+    }
+}
+
 #[test]
 fn no_examples_give_no_intents() {
     let classifier = Classifier::train(&[], &[]);
