@@ -35,8 +35,14 @@ pub const CHANGE_TOPIC_RETURN: &str = "Do you want to go back to {action}?";
 /// Phrases by which a customer asks for a human, recognised as the Fallback action (reason `agent_requested`).
 pub const AGENT_REQUESTED_EXAMPLES: &[&str] = &[
     "I want to talk to a person",
-    "I want to speak to a human",
-    "can I talk to a real person",
+    // The embedding table does not put "manager" or "supervisor" near "person" or "agent"
+    // (cosine 0.14 and 0.16), so without phrases of their own "I want a manager" ranks the
+    // request for a person below the threshold (0.39 in a two-action assistant). They replace
+    // two phrases that said what others say ("talk to a human please", "is there a real person
+    // I can talk to"): more phrases would make the request the larger class in a small
+    // assistant, and lower every action's confidence there.
+    "I want to speak to a manager",
+    "can I talk to your supervisor",
     "connect me to an agent",
     "let me speak to someone",
     "talk to a human please",

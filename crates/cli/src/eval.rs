@@ -50,8 +50,10 @@ pub struct EvalArgs {
     pub holdout_fraction: Option<f64>,
     /// Evaluate a baseline instead of Baton's classifier: `nearest-example` answers the intent of
     /// the most similar training example (TF-IDF cosine), with that similarity as the confidence;
-    /// `linear` ranks with the logistic regression Baton used before its networks, on the same
-    /// features and with its own calibration.
+    /// `linear` ranks with the logistic regression Baton used before its networks, on the n-gram
+    /// features and with its own calibration; `ngram-networks` is Baton's networks without the
+    /// embedding table (n-gram features only, misspellings corrected towards the examples' words
+    /// alone), as before issue 25.
     #[arg(long, value_enum)]
     pub baseline: Option<Baseline>,
     /// Seed of the choice of held-out intents.
@@ -75,6 +77,7 @@ pub struct EvalArgs {
 pub enum Baseline {
     NearestExample,
     Linear,
+    NgramNetworks,
 }
 
 fn load(path: &Path) -> anyhow::Result<Vec<TrainingExample>> {
@@ -142,14 +145,24 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
         autocorrect: !args.no_autocorrect,
         ..TrainOptions::default()
     };
+    // The baselines are Baton before the embedding table: n-grams only.
+    let without_table = TrainOptions {
+        embedding_weight: 0.0,
+        known_words_from_table: false,
+        ..defaults
+    };
     let options = match args.baseline {
         // The nearest-example baseline keeps the linear model, the cheaper of the two it ignores.
         Some(Baseline::NearestExample) => TrainOptions {
             neighbour_max_df: 1.0,
             hidden: 0,
-            ..defaults
+            ..without_table
         },
-        Some(Baseline::Linear) => TrainOptions { hidden: 0, ..defaults },
+        Some(Baseline::Linear) => TrainOptions {
+            hidden: 0,
+            ..without_table
+        },
+        Some(Baseline::NgramNetworks) => without_table,
         None => defaults,
     };
     let start = Instant::now();
@@ -162,7 +175,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
 
     let predict = |examples: &[TrainingExample]| match args.baseline {
         Some(Baseline::NearestExample) => eval::predict_nearest_example(&classifier, examples),
-        Some(Baseline::Linear) | None => eval::predict(&classifier, examples),
+        Some(Baseline::Linear | Baseline::NgramNetworks) | None => eval::predict(&classifier, examples),
     };
     let chosen = val.as_ref().and_then(|val| {
         let predictions = predict(val);
@@ -176,7 +189,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
     // the linear model it does not use).
     let latencies = match args.baseline {
         Some(Baseline::NearestExample) => eval::latencies_us(|text| classifier.signals(text), &texts, LATENCY_REPEATS),
-        Some(Baseline::Linear) | None => eval::latencies_us(|text| classifier.classify(text), &texts, LATENCY_REPEATS),
+        Some(Baseline::Linear | Baseline::NgramNetworks) | None => {
+            eval::latencies_us(|text| classifier.classify(text), &texts, LATENCY_REPEATS)
+        }
     };
     let p50_us = eval::percentile(&latencies, 0.5);
     let p99_us = eval::percentile(&latencies, 0.99);

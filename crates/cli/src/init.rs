@@ -16,7 +16,7 @@ pub struct InitArgs {
 }
 
 /// The starter's files: path in the folder, contents with `{{NAME}}`, `{{ID}}` and `{{DIR}}`.
-const FILES: &[(&str, &str)] = &[
+pub(crate) const FILES: &[(&str, &str)] = &[
     ("assistant.yaml", include_str!("../templates/starter/assistant.yaml")),
     (
         "actions/opening_hours.yaml",

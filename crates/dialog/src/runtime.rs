@@ -1018,9 +1018,15 @@ impl<'a> Run<'a> {
     }
 }
 
-/// The best-scored intent.
+/// The best-scored intent; of equally scored ones the first, as the classifier lists intents
+/// best first and gives an intent a message names beside the top one the top one's confidence.
 fn best(intents: &[IntentScore]) -> Option<&IntentScore> {
-    intents.iter().max_by(|a, b| a.confidence.total_cmp(&b.confidence))
+    intents
+        .iter()
+        .reduce(|best, next| match next.confidence > best.confidence {
+            true => next,
+            false => best,
+        })
 }
 
 /// Yes or no, as the extractor reads it, or the button labels.

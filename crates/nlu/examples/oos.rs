@@ -5,7 +5,8 @@
 //! threshold chosen on `val`.
 //!
 //! Run: `cargo run --release -p baton-nlu --example oos -- banking77`, with `HIDDEN`, `NETWORKS`,
-//! `HIDDEN_EPOCHS` and `SEED` as in the `sweep` example. The probes of commit 8a58828 (made-up
+//! `HIDDEN_EPOCHS`, `SEED`, `EMBEDDING` and `TABLE_WORDS` as in the `sweep` example;
+//! `-- banking77 val` reports on `val` instead of `test` (where settings are chosen). The probes of commit 8a58828 (made-up
 //! out-of-scope examples, distances in the networks' hidden space) were measured with it. Data in `../shared/data/nlu`, or set `BATON_NLU_DATA`.
 
 use baton_nlu::TrainingExample;
@@ -50,11 +51,16 @@ fn main() {
         networks: setting("NETWORKS", defaults.networks),
         hidden_epochs: setting("HIDDEN_EPOCHS", defaults.hidden_epochs),
         seed: setting("SEED", defaults.seed),
+        embedding_weight: setting("EMBEDDING", defaults.embedding_weight),
+        known_words_from_table: setting("TABLE_WORDS", defaults.known_words_from_table),
         ..defaults
     };
     let mut train = load(dataset, "train");
     let mut val = load(dataset, "val");
-    let mut test = load(dataset, "test");
+    let mut test = match arguments.get(2).map(String::as_str) {
+        Some("val") => load(dataset, "val"),
+        _ => load(dataset, "test"),
+    };
     let held_out = eval::holdout_intents(&train, 0.2, 0);
     for examples in [&mut train, &mut val, &mut test] {
         eval::relabel(examples, &held_out);

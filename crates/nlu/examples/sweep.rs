@@ -4,7 +4,8 @@
 //! Run: `cargo run --release -p baton-nlu --example sweep -- banking77 val` with options from
 //! the environment (`HIDDEN`, `NETWORKS`, `HIDDEN_EPOCHS`, `HIDDEN_LEARNING_RATE`,
 //! `HIDDEN_DROPOUT`, `COPIES`, `COPY_MIN`, `WORD_MAX`, `CHAR_MAX`, `CHAR_ACROSS`, `WORD_WEIGHT`,
-//! `MAX_DF`, `EPOCHS`, `C`, `SEED`; unset ones keep `TrainOptions::default()`). `SEEDS=n` repeats
+//! `MAX_DF`, `EPOCHS`, `C`, `SEED`, `EMBEDDING` (the embedding table's weight, 0 = off),
+//! `TABLE_WORDS`; unset ones keep `TrainOptions::default()`). `SEEDS=n` repeats
 //! the run from n seeds and prints the mean; `KNN=0,0.1,...` also prints the accuracy when the
 //! ranking adds that weight times the nearest-example similarity; `ERRORS=1` prints the
 //! misclassified messages. Options measured and rejected (label smoothing, weight averaging,
@@ -37,6 +38,8 @@ fn main() {
         epochs: setting("EPOCHS", defaults.epochs),
         c: setting("C", defaults.c),
         seed: setting("SEED", defaults.seed),
+        embedding_weight: setting("EMBEDDING", defaults.embedding_weight),
+        known_words_from_table: setting("TABLE_WORDS", defaults.known_words_from_table),
         neighbour_max_df: setting("MAX_DF", defaults.neighbour_max_df),
         ngrams: baton_nlu::classifier::NgramOptions {
             word_max: setting("WORD_MAX", defaults.ngrams.word_max),

@@ -1,4 +1,5 @@
-//! Intent recognition and value extraction. Pure: no I/O, no network, no downloaded model.
+//! Intent recognition and value extraction. Pure: no I/O, no network, nothing downloaded (the
+//! embedding table the classifier reads is compiled into the program).
 //!
 //! [`Classifier::train`] learns from an assistant's example phrases when it loads;
 //! [`Classifier::classify`] ranks intents with calibrated confidences.

@@ -96,7 +96,8 @@ fn in_a_small_assistant_only_a_request_for_a_person_transfers() {
         "get me a human",
         "agent please",
         "tlak to a human",
-        // Not worded like the built-in phrases, but it names a person to talk to.
+        // Names a person to talk to, in fewer words than the built-in "I want to speak to a
+        // manager".
         "I want a manager",
     ] {
         let turn = engine.start(Session::default(), t0());

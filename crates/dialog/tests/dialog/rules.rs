@@ -223,6 +223,27 @@ fn asking_for_a_human_works_in_any_state() {
     assert_eq!(request.online_response, "Let's send you to an available agent");
 }
 
+/// The classifier gives an intent the message names beside the top one the top one's
+/// confidence, listed after it: the first of equal scores is the one that counts.
+#[test]
+fn of_equal_scores_the_first_decides_whether_a_person_is_asked_for() {
+    let turn = turn_after(
+        &bank(json!({})),
+        &[],
+        "a person please, or my balance => fallback:0.8, check_balance:0.8",
+    );
+    assert_eq!(
+        transfer(&turn).map(|request| request.reason),
+        Some(TransferReason::AgentRequested)
+    );
+    let turn = turn_after(
+        &bank(json!({})),
+        &[],
+        "my balance, or a person please => check_balance:0.8, fallback:0.8",
+    );
+    assert_eq!(transfer(&turn), None);
+}
+
 #[test]
 fn a_weak_request_for_a_human_is_not_one() {
     let turn = turn_after(&bank(json!({})), &[], "persons => fallback:0.3");

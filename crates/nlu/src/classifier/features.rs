@@ -246,6 +246,7 @@ impl Vectorizer {
     }
 
     /// The TF-IDF vector of `text`; empty when no known n-gram occurs in it.
+    #[cfg(test)]
     pub fn transform(&self, text: &str) -> Sparse {
         self.transform_words(&words(text))
     }

@@ -94,7 +94,7 @@ pub fn softmax(scores: &mut [f32]) {
 impl Linear {
     /// Trains on `inputs` with class indices `labels` (each `< n_classes`).
     pub fn train(
-        inputs: &[Sparse],
+        inputs: &[&Sparse],
         labels: &[usize],
         n_features: usize,
         n_classes: usize,
@@ -123,7 +123,7 @@ impl Linear {
                 let progress_fraction = step as f32 / total_steps;
                 let rate = options.learning_rate * (1.0 - 0.9 * progress_fraction);
                 step += 1;
-                let input = &inputs[example];
+                let input = inputs[example];
                 model.raw_scores(input, scale, &mut gradient);
                 softmax(&mut gradient);
                 gradient[labels[example]] -= 1.0;

@@ -6,7 +6,8 @@
 //! run, found through a table for small models and by binary search for large ones:
 //! [`Neighbours::nearest_in`] walks only that class's postings.
 
-use super::features::Sparse;
+/// A sparse vector's entries: feature indices in increasing order, with their values.
+type Entries = [(u32, f32)];
 
 /// Keeps the higher of a class's best similarity so far and `similarity`.
 fn raise(best: &mut f32, similarity: f32) {
@@ -45,10 +46,10 @@ impl Neighbours {
     /// Indexes `inputs` (labelled `labels`, each `< n_classes`) over `n_features` features.
     /// Features found in more than `max_df` (a fraction) of the inputs are left out of the index:
     /// they weigh little in a TF-IDF cosine and would make every look-up walk most examples.
-    pub fn new(inputs: &[Sparse], labels: &[usize], n_classes: usize, n_features: usize, max_df: f32) -> Neighbours {
+    pub fn new(inputs: &[&Entries], labels: &[usize], n_classes: usize, n_features: usize, max_df: f32) -> Neighbours {
         let mut document_frequency = vec![0_u32; n_features];
         for input in inputs {
-            for &(feature, _) in input {
+            for &(feature, _) in input.iter() {
                 document_frequency[feature as usize] += 1;
             }
         }
@@ -61,7 +62,7 @@ impl Neighbours {
         let indexed = |feature: u32| document_frequency[feature as usize] <= limit;
         let mut counts = vec![0_u32; n_features + 1];
         for input in inputs {
-            for &(feature, _) in input {
+            for &(feature, _) in input.iter() {
                 if indexed(feature) {
                     counts[feature as usize + 1] += 1;
                 }
@@ -84,7 +85,7 @@ impl Neighbours {
         for class in 0..n_classes {
             class_starts[class + 1] += class_starts[class];
         }
-        for (example, input) in order.iter().map(|&original| &inputs[original]).enumerate() {
+        for (example, input) in order.iter().map(|&original| inputs[original]).enumerate() {
             let norm = input
                 .iter()
                 .map(|(_, value)| value * value)
@@ -126,7 +127,7 @@ impl Neighbours {
     }
 
     /// The highest cosine similarity between `input` and an example of each class.
-    pub fn nearest(&self, input: &Sparse) -> Vec<f32> {
+    pub fn nearest(&self, input: &Entries) -> Vec<f32> {
         match self.labels.len() <= SCAN_ALL_EXAMPLES {
             true => self.nearest_by_scan(input),
             false => self.nearest_by_list(input),
@@ -135,7 +136,7 @@ impl Neighbours {
 
     /// The highest cosine similarity between `input` and an example of `class`: what
     /// [`Neighbours::nearest`] gives for that class, to the bit, walking only its postings.
-    pub fn nearest_in(&self, input: &Sparse, class: usize) -> f32 {
+    pub fn nearest_in(&self, input: &Entries, class: usize) -> f32 {
         let (Some(&first), Some(&end)) = (self.class_starts.get(class), self.class_starts.get(class + 1)) else {
             return 0.0;
         };
@@ -172,7 +173,7 @@ impl Neighbours {
 
     /// [`Neighbours::nearest`] for a large assistant: only the examples the message's features
     /// reach are looked at.
-    fn nearest_by_list(&self, input: &Sparse) -> Vec<f32> {
+    fn nearest_by_list(&self, input: &Entries) -> Vec<f32> {
         let mut best = vec![0.0_f32; self.n_classes];
         let mut dots = vec![0.0_f32; self.labels.len()];
         let mut touched: Vec<u32> = Vec::with_capacity(self.labels.len().min(1024));
@@ -191,7 +192,7 @@ impl Neighbours {
     /// [`Neighbours::nearest`] for a small assistant: the postings are summed without noting
     /// which examples they reach, and every example is looked at once afterwards. An example no
     /// posting reaches has similarity 0, which changes no class's best, so the result is the same.
-    fn nearest_by_scan(&self, input: &Sparse) -> Vec<f32> {
+    fn nearest_by_scan(&self, input: &Entries) -> Vec<f32> {
         let mut best = vec![0.0_f32; self.n_classes];
         let mut dots = vec![0.0_f32; self.labels.len()];
         let norm_squared = self.sum_postings::<false>(input, &mut dots, &mut Vec::new());
@@ -207,7 +208,7 @@ impl Neighbours {
 
     /// The features of `input` that are in the index, with their value and the range of their
     /// postings.
-    fn indexed<'a>(&'a self, input: &'a Sparse) -> impl Iterator<Item = (u32, f32, usize, usize)> + 'a {
+    fn indexed<'a>(&'a self, input: &'a Entries) -> impl Iterator<Item = (u32, f32, usize, usize)> + 'a {
         input.iter().filter_map(|&(feature, value)| {
             let start = self.offsets[feature as usize] as usize;
             let stop = self.offsets[feature as usize + 1] as usize;
@@ -218,7 +219,7 @@ impl Neighbours {
     /// Adds each posting of `input`'s features, times the feature's value, to its example's dot
     /// product; with `LIST`, also notes in `touched` each example the first time it is reached.
     /// Returns the squared norm of `input` over the indexed features (0 when none is).
-    fn sum_postings<const LIST: bool>(&self, input: &Sparse, dots: &mut [f32], touched: &mut Vec<u32>) -> f32 {
+    fn sum_postings<const LIST: bool>(&self, input: &Entries, dots: &mut [f32], touched: &mut Vec<u32>) -> f32 {
         let mut norm_squared = 0.0;
         for (_, value, start, end) in self.indexed(input) {
             norm_squared += value * value;
@@ -247,6 +248,7 @@ impl Neighbours {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classifier::features::Sparse;
 
     #[test]
     fn scanning_every_example_finds_what_the_list_of_reached_ones_finds() {
@@ -270,7 +272,8 @@ mod tests {
         let inputs: Vec<Sparse> = (0..60).map(|_| vector(6)).collect();
         // Classes interleaved, so the index renumbers the examples.
         let labels: Vec<usize> = (0..60).map(|index| (index * 7 + index / 13) % 5).collect();
-        let neighbours = Neighbours::new(&inputs, &labels, 5, 40, 1.0);
+        let input_entries: Vec<&Entries> = inputs.iter().map(Vec::as_slice).collect();
+        let neighbours = Neighbours::new(&input_entries, &labels, 5, 40, 1.0);
         assert!(!neighbours.class_offsets.is_empty());
         // Without the table, as a model too large for it finds its class's postings.
         let searched = Neighbours {
@@ -290,6 +293,6 @@ mod tests {
                 );
             }
         }
-        assert_eq!(neighbours.nearest_by_scan(&Vec::new()), vec![0.0; 5]);
+        assert_eq!(neighbours.nearest_by_scan(&[]), vec![0.0; 5]);
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! Only words the assistant has never seen are touched, and only towards words of its examples
 //! (IBM's autocorrection works the same way, from the training data), so a message spelt right
-//! classifies exactly as before. An edit is an insertion, a deletion, a substitution or a swap of
+//! classifies exactly as before. A real word is never "corrected" either: a word of the embedding
+//! table's vocabulary (about 23,000 whole English words, `embedding.rs`) is known, so "purple
+//! monkey" stays "purple monkey" although "monkey" is one edit from "money" (issue 25). An edit is an insertion, a deletion, a substitution or a swap of
 //! two neighbouring letters (optimal string alignment). Words shorter than [`MIN_LENGTH`] and
 //! words with digits are left alone: three letters are too few to tell a typo from another word.
 //!
@@ -41,11 +43,15 @@ pub struct Speller {
     /// the words a key comes from are a run found by binary search. A sorted list takes a third
     /// of the memory of a map of lists.
     deletions: Vec<(u64, u32)>,
+    /// Whether the words of the embedding table's vocabulary are known too.
+    table_words: bool,
 }
 
 impl Speller {
-    /// Learns the words of `texts` (each a list of words, as [`super::features::words`] gives).
-    pub fn new<'a>(texts: impl IntoIterator<Item = &'a [String]>) -> Speller {
+    /// Learns the words of `texts` (each a list of words, as [`super::features::words`] gives);
+    /// with `table_words`, the whole-word tokens of the embedding table are known words too, left
+    /// alone although no text has them.
+    pub fn new<'a>(texts: impl IntoIterator<Item = &'a [String]>, table_words: bool) -> Speller {
         let mut counts: HashMap<&str, u32> = HashMap::new();
         for words in texts {
             let mut seen: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -63,6 +69,7 @@ impl Speller {
         words.sort_unstable();
         let mut speller = Speller {
             words,
+            table_words,
             ..Speller::default()
         };
         for (index, (word, _)) in speller.words.iter().enumerate() {
@@ -92,6 +99,9 @@ impl Speller {
     /// The known word `word` is a misspelling of, if it is unknown and one edit from one.
     fn correction(&self, word: &str) -> Option<&str> {
         if self.known.contains_key(&word_hash(word)) || !correctable(word) {
+            return None;
+        }
+        if self.table_words && super::embedding::table().knows(word) {
             return None;
         }
         let mut best: Option<(u32, &str)> = None;
@@ -162,7 +172,7 @@ mod tests {
 
     fn speller(texts: &[&str]) -> Speller {
         let words: Vec<Vec<String>> = texts.iter().map(|text| words(text)).collect();
-        Speller::new(words.iter().map(Vec::as_slice))
+        Speller::new(words.iter().map(Vec::as_slice), false)
     }
 
     fn corrected(speller: &Speller, text: &str) -> String {
