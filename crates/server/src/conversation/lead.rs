@@ -202,6 +202,10 @@ pub(crate) async fn call(conversations: &Conversations, call: DeskCall) -> Answe
 /// The availability of a queue's route, from the holder; unknown (so counted as online) when it
 /// cannot be asked.
 pub(crate) async fn availability(conversations: &Conversations, queue: Option<String>) -> Availability {
+    if conversations.lead.holds() {
+        let default_queue = &conversations.settings.default_queue;
+        return conversations.desk.availability(queue.as_deref(), default_queue).await;
+    }
     match call(conversations, DeskCall::Availability { queue }).await {
         Ok(value) => serde_json::from_value(value).unwrap_or_else(|_| unknown_availability()),
         Err(error) => {

@@ -441,19 +441,25 @@ pub(crate) async fn start_stored(
     };
     let loaded = Loaded::decode(stored)?;
     if loaded.transfer.chat().is_none() && !loaded.takes_message() {
-        open_unstarted(conversations, &loaded).await;
+        open_chat(conversations, session_id, loaded.transfer, &loaded.request).await;
     }
     Ok(())
 }
 
-/// Asks the desks of its route for the chat of an open transfer that has none; it fails if none
-/// takes it. True if one did.
-pub(crate) async fn open_unstarted(conversations: &Arc<Conversations>, loaded: &Loaded) -> bool {
-    let session_id = loaded.stored.session_id.as_str();
-    let mut transfer = loaded.transfer.clone();
-    let queue = loaded.queue(&conversations.settings.default_queue);
+/// Asks the desks of its queue's route for the chat of an open transfer that has none; the
+/// transfer fails if none takes it. True if one did.
+pub(crate) async fn open_chat(
+    conversations: &Arc<Conversations>,
+    session_id: &str,
+    mut transfer: Transfer,
+    request: &ChatRequest,
+) -> bool {
+    let queue = transfer
+        .queue()
+        .cloned()
+        .unwrap_or_else(|| conversations.settings.default_queue.clone());
     let route = conversations.desk.route(&queue);
-    match open_on_route(conversations, session_id, &mut transfer, &loaded.request, route).await {
+    match open_on_route(conversations, session_id, &mut transfer, request, route).await {
         Ok(()) => true,
         Err(error) => {
             tracing::warn!(%error, transfer = %transfer.id(), "no desk took the chat");

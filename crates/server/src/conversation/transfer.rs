@@ -248,19 +248,7 @@ pub(crate) async fn start(conversations: &Arc<Conversations>, session_id: &str, 
         }
         return;
     }
-    let mut transfer = opening.transfer;
-    let queue = transfer
-        .queue()
-        .cloned()
-        .unwrap_or_else(|| conversations.settings.default_queue.clone());
-    let route = conversations.desk.route(&queue);
-    match pump::open_on_route(conversations, session_id, &mut transfer, &opening.request, route).await {
-        Ok(()) => {}
-        Err(error) => {
-            tracing::warn!(%error, transfer = %transfer.id(), "no desk took the chat");
-            pump::fail(conversations, session_id, transfer, error).await;
-        }
-    }
+    pump::open_chat(conversations, session_id, opening.transfer, &opening.request).await;
 }
 
 // ---- the customer's side ----
@@ -411,7 +399,7 @@ pub(crate) async fn resume_all(conversations: &Arc<Conversations>) -> Result<usi
             // Opened, but no desk was asked yet (the process stopped, or the server that
             // committed it could not reach the one holding the desk).
             let _guard = conversations.locks.lock(&session_id).await;
-            if pump::open_unstarted(conversations, &loaded).await {
+            if pump::open_chat(conversations, &session_id, loaded.transfer.clone(), &loaded.request).await {
                 resumed += 1;
             }
             continue;
