@@ -8,7 +8,8 @@
 //! (and with `synchronous=FULL`, one fsync) carries many turns: this group commit is what makes
 //! "acknowledged means committed" affordable.
 //! Before it begins, the writer yields the processor a few times while writes keep arriving, so
-//! turns finishing in the same instant share a transaction (see [`GATHER_YIELDS`]).
+//! turns finishing in the same instant share a transaction (see [`GATHER_YIELDS`]); under load it
+//! also waits a little for as many writes as the last transaction carried (see [`GATHER_WAIT`]).
 //! Each write checks everything that could refuse it (version, expiry, duplicate reply) before it
 //! writes anything, so a refused write needs no savepoint; an unexpected database error fails the
 //! whole batch, and every write in it is answered with that error.
@@ -27,6 +28,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -43,6 +45,18 @@ use crate::{
 const MAX_BATCH: usize = 1024;
 /// How many times the writer lets other threads run to gather more writes into a transaction.
 const GATHER_YIELDS: usize = 3;
+/// Under load (the last transaction carried more than one write), how long the writer waits for
+/// as many writes as the last transaction carried before it begins with fewer.
+///
+/// A transaction's fixed cost (waking the writer, the locks, the WAL header and index, the
+/// context switches) was measured at about 27 µs of CPU against 3.5 µs per turn, and without the
+/// wait the writer often settled into transactions of two to five turns: with wrk at 64 sessions
+/// it then used 19–33% of a core. Waiting up to this long gathers 10–30 turns and the writer uses
+/// 16–22% (throughput and p99 moved less than the machine's noise; docs/benchmarks.md). A lone
+/// client's transactions carry one write, so it never waits.
+const GATHER_WAIT: Duration = Duration::from_micros(150);
+/// How long the writer sleeps between looks at its queue while it waits.
+const GATHER_STEP: Duration = Duration::from_micros(20);
 /// How many writes may wait for the writer before callers wait to hand theirs over.
 const QUEUE_CAPACITY: usize = 4096;
 
@@ -194,6 +208,7 @@ impl Writer {
 
     fn run(mut self, mut ops: mpsc::Receiver<Op>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut last_batch = 0;
         while let Some(op) = ops.blocking_recv() {
             // Group commit: everything that queued up while the last transaction was open goes
             // into this one.
@@ -214,6 +229,14 @@ impl Writer {
                 }
                 drain(&mut ops, &mut batch);
             }
+            if last_batch > 1 {
+                let started = Instant::now();
+                while batch.len() < last_batch && started.elapsed() < GATHER_WAIT {
+                    std::thread::sleep(GATHER_STEP);
+                    drain(&mut ops, &mut batch);
+                }
+            }
+            last_batch = batch.len();
             self.write_batch(&mut batch);
         }
     }
