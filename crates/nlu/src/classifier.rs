@@ -180,20 +180,27 @@ enum Ranking {
 
 /// Weights of the in-scope model (see [`in_scope_score`]): top probability, its log-ratio to the
 /// second, nearest-example similarity (n-grams), nearest-example similarity (embedding),
-/// intercept.
+/// intercept (for the networks over the table, with the assistant's size term folded in).
 type InScopeWeights = [f32; 5];
 
 impl Ranking {
     /// The in-scope model fitted for this kind of ranking by `benches/calibration.rs`: the networks'
     /// probabilities are sharper than the linear model's, so the same weights would not fit both,
     /// and the embedding similarity has a weight only when the table is used.
-    fn in_scope_weights(&self, table: bool) -> InScopeWeights {
+    ///
+    /// With the table the model also has the assistant's size as an input, the logarithm of its
+    /// examples per intent (`examples_per_intent`, scaled so that 100 is 1), folded into the
+    /// intercept here: the same signals mean more from a classifier trained on 8 examples an
+    /// intent than on 130 (fitted with every sub-assistant's in-scope and out-of-scope messages
+    /// weighing half each; docs/benchmarks.md, "An assistant's own examples").
+    fn in_scope_weights(&self, table: bool, examples_per_intent: f32) -> InScopeWeights {
+        let size = examples_per_intent.max(1.0).ln() / 100_f32.ln();
         match (self, table) {
             (Ranking::Linear(_), false) => [3.99, 3.61, 3.40, 0.0, -3.47],
             (Ranking::Networks(_), false) => [3.86, 1.71, 3.73, 0.0, -4.00],
             // Not fitted: the logistic regression over the table is no shipped configuration.
             (Ranking::Linear(_), true) => [3.99, 3.61, 3.40, 0.0, -3.47],
-            (Ranking::Networks(_), true) => [4.12, 1.16, 2.16, 3.51, -6.06],
+            (Ranking::Networks(_), true) => [4.20, 2.06, 0.89, 3.83, -3.68 - 4.23 * size],
         }
     }
 }
@@ -229,6 +236,9 @@ pub struct Signals {
     /// Whether any n-gram of the message was seen in training; when none was, the message cannot
     /// be about any intent and every confidence is 0.
     pub known: bool,
+    /// The share of the message's weight in the embedding table carried by words of the training
+    /// texts (1 without the table).
+    pub coverage: f32,
 }
 
 impl Classifier {
@@ -354,7 +364,8 @@ impl Classifier {
         let speller = options
             .autocorrect
             .then(|| Speller::new(text_words.iter().map(Vec::as_slice), options.known_words_from_table));
-        let in_scope_weights = ranking.in_scope_weights(embedding_weight > 0.0);
+        let examples_per_intent = examples.len() as f32 / intents.len().max(1) as f32;
+        let in_scope_weights = ranking.in_scope_weights(embedding_weight > 0.0, examples_per_intent);
         Classifier {
             intents,
             has_counterexample_class,
@@ -394,6 +405,7 @@ impl Classifier {
             embedding_similarities,
             counterexample_similarity,
             known: message.known(),
+            coverage: message.coverage,
         }
     }
 
@@ -500,6 +512,9 @@ struct Message {
     /// How many of `features` are n-grams.
     n_ngrams: usize,
     embedding: Option<Embedding>,
+    /// The share of the message's table weight carried by words of the training texts (1 without
+    /// the table).
+    coverage: f32,
 }
 
 impl Message {
@@ -509,6 +524,10 @@ impl Message {
         let embedding = match embedding_weight > 0.0 {
             true => embedding::table().embed(words, scratch),
             false => None,
+        };
+        let coverage = match embedding.is_some() {
+            true => coverage(vectorizer, words, scratch),
+            false => 1.0,
         };
         if let Some(vector) = &embedding {
             let first = vectorizer.len() as u32;
@@ -523,6 +542,7 @@ impl Message {
             features,
             n_ngrams,
             embedding,
+            coverage,
         }
     }
 
@@ -533,6 +553,23 @@ impl Message {
     /// Whether any n-gram of the message was seen in training.
     fn known(&self) -> bool {
         self.n_ngrams > 0
+    }
+}
+
+/// The share of `words`' weight in the embedding table carried by words the vectorizer saw in
+/// training.
+fn coverage(vectorizer: &Vectorizer, words: &[String], scratch: &mut String) -> f32 {
+    let (mut known, mut total) = (0.0, 0.0);
+    for word in words {
+        let weight = embedding::table().weight(word, scratch);
+        total += weight;
+        if vectorizer.knows_word(word) {
+            known += weight;
+        }
+    }
+    match total > 0.0 {
+        true => known / total,
+        false => 1.0,
     }
 }
 
