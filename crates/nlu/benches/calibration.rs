@@ -73,7 +73,6 @@ struct Row {
     truth: Option<usize>,
     /// Training examples per intent of the sub-assistant.
     per_intent: f64,
-    coverage: f32,
 }
 
 fn main() {
@@ -163,7 +162,6 @@ fn main() {
                         similarities: signals.similarities,
                         embedding_similarities: signals.embedding_similarities,
                         per_intent,
-                        coverage: signals.coverage,
                     });
                 }
                 let shape = if n_intents == 0 {
@@ -276,8 +274,10 @@ fn refit(inputs: &[Vec<f64>], correct: &[bool], in_scope: &[bool], assistants: &
 
 /// `BLEND=a:beta:g,...`: ranks by `(1 - a) × network probabilities + a × softmax(beta ×
 /// (embedding similarity + g × n-gram similarity))` of the nearest examples, refits the in-scope
-/// model on those probabilities (with and without the examples per intent as an input) and
-/// prints, per shape of sub-assistant, closed-set accuracy, right intent at ≥ 0.5 and
+/// model on those probabilities with the inputs `SETS` names (digits, comma-separated sets:
+/// 0 top probability, 1 log-ratio, 2 n-gram similarity, 3 embedding similarity, 4 size (log of
+/// examples per intent, 100 = 1), 5–7 size times 0, 3 and 2; default `0123,01234`) and prints,
+/// per shape of sub-assistant, closed-set accuracy, right intent at ≥ 0.5 and
 /// out-of-scope below 0.5.
 fn variants(rows: &[Row], names: &[String], blends: &str) {
     let shape_of = |assistant: usize| {
@@ -318,10 +318,9 @@ fn variants(rows: &[Row], names: &[String], blends: &str) {
             let (p1, p2) = (q[top], order.get(1).map_or(0.0, |&second| q[second]));
             let log_ratio = (p1.max(1e-6) / p2.max(1e-6)).ln().min(10.0) / 10.0;
             let size = row.per_intent.ln() / 100_f64.ln();
-            let (sn, se, coverage) = (
+            let (sn, se) = (
                 f64::from(row.similarities[top]),
                 f64::from(row.embedding_similarities[top]),
-                f64::from(row.coverage),
             );
             inputs.push(vec![
                 f64::from(p1),
@@ -329,11 +328,9 @@ fn variants(rows: &[Row], names: &[String], blends: &str) {
                 sn,
                 se,
                 size,
-                coverage,
                 size * f64::from(p1),
                 size * se,
                 size * sn,
-                size * coverage,
             ]);
             correct.push(row.truth == Some(top));
             assistants.push(row.assistant);

@@ -236,9 +236,6 @@ pub struct Signals {
     /// Whether any n-gram of the message was seen in training; when none was, the message cannot
     /// be about any intent and every confidence is 0.
     pub known: bool,
-    /// The share of the message's weight in the embedding table carried by words of the training
-    /// texts (1 without the table).
-    pub coverage: f32,
 }
 
 impl Classifier {
@@ -405,7 +402,6 @@ impl Classifier {
             embedding_similarities,
             counterexample_similarity,
             known: message.known(),
-            coverage: message.coverage,
         }
     }
 
@@ -512,9 +508,6 @@ struct Message {
     /// How many of `features` are n-grams.
     n_ngrams: usize,
     embedding: Option<Embedding>,
-    /// The share of the message's table weight carried by words of the training texts (1 without
-    /// the table).
-    coverage: f32,
 }
 
 impl Message {
@@ -524,10 +517,6 @@ impl Message {
         let embedding = match embedding_weight > 0.0 {
             true => embedding::table().embed(words, scratch),
             false => None,
-        };
-        let coverage = match embedding.is_some() {
-            true => coverage(vectorizer, words, scratch),
-            false => 1.0,
         };
         if let Some(vector) = &embedding {
             let first = vectorizer.len() as u32;
@@ -542,7 +531,6 @@ impl Message {
             features,
             n_ngrams,
             embedding,
-            coverage,
         }
     }
 
@@ -553,23 +541,6 @@ impl Message {
     /// Whether any n-gram of the message was seen in training.
     fn known(&self) -> bool {
         self.n_ngrams > 0
-    }
-}
-
-/// The share of `words`' weight in the embedding table carried by words the vectorizer saw in
-/// training.
-fn coverage(vectorizer: &Vectorizer, words: &[String], scratch: &mut String) -> f32 {
-    let (mut known, mut total) = (0.0, 0.0);
-    for word in words {
-        let weight = embedding::table().weight(word, scratch);
-        total += weight;
-        if vectorizer.knows_word(word) {
-            known += weight;
-        }
-    }
-    match total > 0.0 {
-        true => known / total,
-        false => 1.0,
     }
 }
 

@@ -45,8 +45,6 @@ pub struct Table {
     /// Longest token, in bytes (without `##`): no longer piece is looked up.
     longest: usize,
     scales: Vec<f32>,
-    /// Each row's length: the model's weight of its token (frequent tokens have short rows).
-    norms: Vec<f32>,
     /// `rows × DIMENSIONS` signed bytes.
     values: &'static [u8],
 }
@@ -97,24 +95,9 @@ impl Table {
             starts,
             continuations,
             longest,
-            norms: (0..rows)
-                .map(|row| {
-                    let values = &values[row * DIMENSIONS..][..DIMENSIONS];
-                    let sum: f32 = values.iter().map(|&value| f32::from(value as i8).powi(2)).sum();
-                    scales[row] * sum.sqrt()
-                })
-                .collect(),
             scales,
             values,
         }
-    }
-
-    /// How much `word` weighs in a message's vector: the sum of its tokens' row lengths (0 for a
-    /// word none of whose pieces the table has).
-    pub fn weight(&self, word: &str, scratch: &mut String) -> f32 {
-        let mut weight = 0.0;
-        self.tokens(word, scratch, |row| weight += self.norms[row as usize]);
-        weight
     }
 
     /// Whether `word` (lower-case) is a whole token of the vocabulary: a word the table knows.
@@ -212,8 +195,7 @@ impl Table {
 
     /// Heap size of the parsed table in bytes (the rows themselves are in the binary).
     pub fn bytes(&self) -> usize {
-        (self.starts.capacity() + self.continuations.capacity()) * (16 + 4 + 1)
-            + (self.scales.capacity() + self.norms.capacity()) * 4
+        (self.starts.capacity() + self.continuations.capacity()) * (16 + 4 + 1) + self.scales.capacity() * 4
     }
 }
 

@@ -240,11 +240,6 @@ impl Vectorizer {
         }
     }
 
-    /// Whether `word` was a word of a training text (its unigram is a feature).
-    pub fn knows_word(&self, word: &str) -> bool {
-        self.index.contains_key(&word_hash(word))
-    }
-
     /// Number of features.
     pub fn len(&self) -> usize {
         self.idf.len()
