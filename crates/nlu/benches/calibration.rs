@@ -7,10 +7,14 @@
 //! the share of in-scope messages matched to the right intent at confidence ≥ 0.5, and the share
 //! of out-of-scope messages below 0.5. It then refits the in-scope model of `classifier.rs`
 //! (top probability, log-ratio to the second, nearest-example similarity by n-grams and by
-//! embedding) on the same rows, each
-//! sub-assistant weighing the same, and prints its weights: this is how the shipped ones were
+//! embedding, and the sub-assistant's size: the logarithm of its examples per intent, 100 = 1) on
+//! the same rows, each sub-assistant weighing the same and its in-scope and out-of-scope messages
+//! half each (`IN_SCOPE_SHARE`), and prints its weights: this is how the shipped ones were
 //! obtained, for the default ranking (the networks; the logistic regression's weights came from
-//! this bench when it was the default).
+//! this bench when it was the default, without the size and with every message of a
+//! sub-assistant weighing the same). `BLEND` and `SETS` measure variants of the ranking and of
+//! the in-scope model's inputs (see [`variants`]); `EMBEDDING` and `HIDDEN_EPOCHS` train with
+//! other settings.
 //!
 //! The messages are the data sets' validation sets only (until 2026-12-07, validation and test):
 //! every choice is made on validation data, and test data is kept for reporting.
@@ -236,7 +240,13 @@ fn main() {
 
 /// Full-batch logistic regression of "top intent right" on `inputs` (an intercept added), each
 /// sub-assistant weighing the same.
-fn refit(inputs: &[Vec<f64>], correct: &[bool], in_scope: &[bool], assistants: &[usize], n_assistants: usize) -> Vec<f64> {
+fn refit(
+    inputs: &[Vec<f64>],
+    correct: &[bool],
+    in_scope: &[bool],
+    assistants: &[usize],
+    n_assistants: usize,
+) -> Vec<f64> {
     // Each sub-assistant's in-scope messages weigh `IN_SCOPE_SHARE` in all (0.5 unless set), its
     // out-of-scope ones the rest; a negative share weighs every message of a sub-assistant the same
     // (as before 2026-12-07 evening).
@@ -337,7 +347,11 @@ fn variants(rows: &[Row], names: &[String], blends: &str) {
         }
         let sets = std::env::var("SETS").unwrap_or_else(|_| "0123,01234".to_owned());
         for set in sets.split(',') {
-            let chosen: Vec<usize> = set.chars().filter_map(|digit| digit.to_digit(10)).map(|d| d as usize).collect();
+            let chosen: Vec<usize> = set
+                .chars()
+                .filter_map(|digit| digit.to_digit(10))
+                .map(|d| d as usize)
+                .collect();
             let with_size = set;
             let used: Vec<Vec<f64>> = inputs
                 .iter()
@@ -363,7 +377,10 @@ fn variants(rows: &[Row], names: &[String], blends: &str) {
                             n[3] += f64::from(u8::from(!matched));
                         }
                     }
-                    let n_out = rows.iter().filter(|row| row.assistant == assistant && !row.in_scope).count() as f64;
+                    let n_out = rows
+                        .iter()
+                        .filter(|row| row.assistant == assistant && !row.in_scope)
+                        .count() as f64;
                     sums[0] += n[1] / n[0];
                     sums[1] += n[2] / n[0];
                     sums[2] += n[3] / n_out;

@@ -19,10 +19,11 @@
 //! clarifying question (see [`Classifier::is_close`]).
 //!
 //! The top intent's confidence estimates the probability that it is the right answer (a logistic
-//! model over the top probability, its ratio to the second, and the nearest-example similarity,
-//! fitted on sub-assistants of 8 to 77 intents: `benches/calibration.rs`, once per kind of
-//! ranking), so the default threshold of 0.5 means "more likely right than wrong" whatever the
-//! assistant's size.
+//! model over the top probability, its ratio to the second, the nearest-example similarities and,
+//! with the table, the assistant's examples per intent, fitted on sub-assistants of 8 to 77
+//! intents whose in-scope and out-of-scope messages weigh half each: `benches/calibration.rs`,
+//! once per kind of ranking), so the default threshold of 0.5 means "more likely right than
+//! wrong" whatever the assistant's size.
 //!
 //! Counterexamples are an extra class that is never returned; probability mass on it lowers
 //! every intent's confidence.
@@ -745,8 +746,11 @@ struct Similarities {
 /// The probability that the top intent is the right answer, from a logistic model over the top
 /// probability, its log-ratio to the second one, and the similarities to the nearest example of
 /// the top intent (n-grams, embedding). Its weights were fitted on sub-assistants sampled from BANKING77 and HWU64
-/// (8 to 77 intents, 6 to 130 examples each; out-of-scope messages from the intents left out),
-/// each sub-assistant weighing the same, so that one threshold means the same at every size.
+/// (8 to 77 intents, 6 to 130 examples each; out-of-scope messages from the intents left out
+/// and from the other data set), each sub-assistant weighing the same and, with the table, its
+/// in-scope and out-of-scope messages half each, so that one threshold means the same at every
+/// size (with the table the assistant's size is an input too, folded into the intercept by
+/// [`Ranking::in_scope_weights`]).
 /// `counterexample_probability` is the counterexample class's probability (0 without one).
 ///
 /// With a single intent and no counterexamples the probabilities say nothing (the top one is
