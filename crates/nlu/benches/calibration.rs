@@ -13,7 +13,7 @@
 //! obtained, for the default ranking (the networks; the logistic regression's weights came from
 //! this bench when it was the default, without the size and with every message of a
 //! sub-assistant weighing the same). `BLEND` and `SETS` measure variants of the ranking and of
-//! the in-scope model's inputs (see [`variants`]); `EMBEDDING` and `HIDDEN_EPOCHS` train with
+//! the in-scope model's inputs (see [`variants`]); `EMBEDDING`, `SMALL_EMBEDDING` and `HIDDEN_EPOCHS` train with
 //! other settings.
 //!
 //! The messages are the data sets' validation sets only (until 2026-12-07, validation and test):
@@ -33,11 +33,12 @@ mod common;
 use common::{load, setting};
 
 /// The classifier's training options: the defaults, or settings from the environment
-/// (`EMBEDDING`, `HIDDEN_EPOCHS`), for measuring variants.
+/// (`EMBEDDING`, `SMALL_EMBEDDING`, `HIDDEN_EPOCHS`), for measuring variants.
 fn options() -> TrainOptions {
     let defaults = TrainOptions::default();
     TrainOptions {
         embedding_weight: setting("EMBEDDING", defaults.embedding_weight),
+        small_embedding_weight: setting("SMALL_EMBEDDING", defaults.small_embedding_weight),
         hidden_epochs: setting("HIDDEN_EPOCHS", defaults.hidden_epochs),
         ..defaults
     }

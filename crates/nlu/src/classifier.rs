@@ -128,6 +128,27 @@ pub struct TrainOptions {
     pub embedding_weight: f32,
     /// Words the embedding table knows are never corrected, even when no example has them.
     pub known_words_from_table: bool,
+    /// The table's weight instead of `embedding_weight` for an assistant with at most
+    /// [`SMALL_EXAMPLES_PER_INTENT`] examples per intent (between that and twice that, a weight
+    /// in between, by the logarithm of the examples per intent): with few examples, what the
+    /// table knows of words matters more. Not used when `embedding_weight` is 0.
+    pub small_embedding_weight: f32,
+}
+
+/// An assistant with at most this many examples per intent is small (see
+/// [`TrainOptions::small_embedding_weight`]); from twice this many it is large.
+pub const SMALL_EXAMPLES_PER_INTENT: f32 = 20.0;
+
+impl TrainOptions {
+    /// The table's weight for a classifier trained on `examples_per_intent` examples per intent.
+    fn embedding_weight_for(&self, examples_per_intent: f32) -> f32 {
+        if self.embedding_weight <= 0.0 {
+            return 0.0;
+        }
+        let share = ((2.0 * SMALL_EXAMPLES_PER_INTENT).ln() - examples_per_intent.max(1.0).ln()) / 2_f32.ln();
+        let share = share.clamp(0.0, 1.0);
+        share * self.small_embedding_weight.max(0.0) + (1.0 - share) * self.embedding_weight
+    }
 }
 
 impl Default for TrainOptions {
@@ -149,6 +170,7 @@ impl Default for TrainOptions {
             autocorrect: true,
             embedding_weight: 1.0,
             known_words_from_table: true,
+            small_embedding_weight: 1.5,
         }
     }
 }
@@ -201,7 +223,7 @@ impl Ranking {
             (Ranking::Networks(_), false) => [3.86, 1.71, 3.73, 0.0, -4.00],
             // Not fitted: the logistic regression over the table is no shipped configuration.
             (Ranking::Linear(_), true) => [3.99, 3.61, 3.40, 0.0, -3.47],
-            (Ranking::Networks(_), true) => [4.20, 2.06, 0.89, 3.83, -3.68 - 4.23 * size],
+            (Ranking::Networks(_), true) => [3.96, 2.03, 1.97, 3.36, -4.16 - 3.52 * size],
         }
     }
 }
@@ -271,7 +293,8 @@ impl Classifier {
         );
         // Each text is split into words once: for its features, and for the speller's vocabulary.
         let text_words: Vec<Vec<String>> = texts.iter().map(|text| features::words(text)).collect();
-        let embedding_weight = options.embedding_weight.max(0.0);
+        let examples_per_intent = examples.len() as f32 / intents.len().max(1) as f32;
+        let embedding_weight = options.embedding_weight_for(examples_per_intent);
         let mut scratch = String::new();
         let messages: Vec<Message> = text_words
             .iter()
@@ -362,7 +385,6 @@ impl Classifier {
         let speller = options
             .autocorrect
             .then(|| Speller::new(text_words.iter().map(Vec::as_slice), options.known_words_from_table));
-        let examples_per_intent = examples.len() as f32 / intents.len().max(1) as f32;
         let in_scope_weights = ranking.in_scope_weights(embedding_weight > 0.0, examples_per_intent);
         Classifier {
             intents,
