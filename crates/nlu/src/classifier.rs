@@ -151,7 +151,8 @@ impl TrainOptions {
         }
         let share = ((2.0 * SMALL_EXAMPLES_PER_INTENT).ln() - examples_per_intent.max(1.0).ln()) / 2_f32.ln();
         let share = share.clamp(0.0, 1.0);
-        share * self.small_embedding_weight.max(0.0) + (1.0 - share) * self.embedding_weight
+        // With the same two weights, exactly that weight.
+        self.embedding_weight + share * (self.small_embedding_weight.max(0.0) - self.embedding_weight)
     }
 }
 
