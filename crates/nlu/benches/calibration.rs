@@ -38,7 +38,9 @@ fn options() -> TrainOptions {
     let defaults = TrainOptions::default();
     TrainOptions {
         embedding_weight: setting("EMBEDDING", defaults.embedding_weight),
-        small_embedding_weight: setting("SMALL_EMBEDDING", defaults.small_embedding_weight),
+        small_embedding_weight: std::env::var("SMALL_EMBEDDING")
+            .ok()
+            .and_then(|value| value.parse().ok()),
         hidden_epochs: setting("HIDDEN_EPOCHS", defaults.hidden_epochs),
         ..defaults
     }
