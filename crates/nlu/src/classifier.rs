@@ -57,11 +57,11 @@ mod spelling;
 
 use serde::{Deserialize, Serialize};
 
-use embedding::{DIMENSIONS, Embedding, ExampleVectors};
+use embedding::{DIMENSIONS, Embedding, ExampleVectors, Pooled};
 pub use features::NgramOptions;
 use features::{Sparse, Vectorizer, VectorizerOptions};
 use linear::{Linear, LinearOptions};
-use mlp::{MlpOptions, Network, Networks};
+use mlp::{MlpOptions, Network, Networks, PooledInput};
 use neighbours::Neighbours;
 use spelling::Speller;
 
@@ -305,7 +305,7 @@ impl Classifier {
         let mut scratch = String::new();
         let messages: Vec<Message> = text_words
             .iter()
-            .map(|words| Message::new(&vectorizer, embedding_weight, words, &mut scratch))
+            .map(|words| Message::new(&vectorizer, embedding_weight, words, &mut scratch, true))
             .collect();
         let inputs: Vec<&Sparse> = messages.iter().map(|message| &message.features).collect();
         let n_features = vectorizer.len() + if embedding_weight > 0.0 { DIMENSIONS } else { 0 };
@@ -374,7 +374,11 @@ impl Classifier {
                     )
                     .collect()
             });
-            Ranking::Networks(Networks::new(networks, n_features))
+            let mut networks = Networks::new(networks, n_features);
+            if embedding_weight > 0.0 {
+                networks.project_table_rows(vectorizer.len());
+            }
+            Ranking::Networks(networks)
         };
         let ngram_inputs: Vec<&[(u32, f32)]> = messages.iter().map(Message::ngrams).collect();
         let neighbours = Neighbours::new(
@@ -385,8 +389,7 @@ impl Classifier {
             options.neighbour_max_df,
         );
         let example_vectors = (embedding_weight > 0.0).then(|| {
-            let embeddings: Vec<Option<&Embedding>> =
-                messages.iter().map(|message| message.embedding.as_ref()).collect();
+            let embeddings: Vec<Option<&Embedding>> = messages.iter().map(Message::embedding).collect();
             ExampleVectors::new(&embeddings, &labels, n_classes)
         });
         let speller = options
@@ -414,13 +417,13 @@ impl Classifier {
     /// The uncalibrated signals behind [`Classifier::classify`].
     pub fn signals(&self, text: &str) -> Signals {
         let message = self.vectorize(text);
-        let (probabilities, counterexample_probability) = self.rank(&message.features);
+        let (probabilities, counterexample_probability) = self.rank(&message);
         let mut similarities = self.neighbours.nearest(message.ngrams());
         let counterexample_similarity = match self.has_counterexample_class {
             true => similarities.pop().unwrap_or(0.0),
             false => 0.0,
         };
-        let mut embedding_similarities = match (&self.example_vectors, &message.embedding) {
+        let mut embedding_similarities = match (&self.example_vectors, message.embedding()) {
             (Some(vectors), Some(embedding)) => vectors.nearest(embedding),
             _ => vec![0.0; self.intents.len()],
         };
@@ -441,27 +444,35 @@ impl Classifier {
         if let Some(speller) = &self.speller {
             speller.correct(&mut words);
         }
-        Message::new(&self.vectorizer, self.embedding_weight, &words, &mut String::new())
+        // The networks read the embedding as its pooled rows (`Networks::probabilities`).
+        let dense = matches!(self.ranking, Ranking::Linear(_));
+        Message::new(
+            &self.vectorizer,
+            self.embedding_weight,
+            &words,
+            &mut String::new(),
+            dense,
+        )
     }
 
     /// The similarity of `message`'s embedding to the nearest training example of `class` (0
     /// without the table).
     fn embedding_similarity(&self, message: &Message, class: usize) -> f32 {
-        match (&self.example_vectors, &message.embedding) {
+        match (&self.example_vectors, message.embedding()) {
             (Some(vectors), Some(embedding)) => vectors.nearest_in(embedding, class),
             _ => 0.0,
         }
     }
 
     /// The probability of each intent, and of the counterexample class (0 without one).
-    fn rank(&self, input: &Sparse) -> (Vec<f32>, f32) {
+    fn rank(&self, message: &Message) -> (Vec<f32>, f32) {
         let mut probabilities = match &self.ranking {
             Ranking::Linear(linear) => {
-                let mut scores = linear.scores(input);
+                let mut scores = linear.scores(&message.features);
                 linear::softmax(&mut scores);
                 scores
             }
-            Ranking::Networks(networks) => networks.probabilities(input),
+            Ranking::Networks(networks) => networks.probabilities(&message.features, message.pooled_input()),
         };
         let counterexample_probability = match self.has_counterexample_class {
             true => probabilities.pop().unwrap_or(0.0),
@@ -477,7 +488,7 @@ impl Classifier {
     /// counterexamples), not for every intent.
     pub fn classify(&self, text: &str) -> Vec<IntentScore> {
         let message = self.vectorize(text);
-        let (probabilities, counterexample_probability) = self.rank(&message.features);
+        let (probabilities, counterexample_probability) = self.rank(&message);
         let ngrams = message.ngrams();
         let confidences = confidences(
             &probabilities,
@@ -532,35 +543,67 @@ impl Classifier {
 
 /// A message as the models read it.
 struct Message {
-    /// The n-gram features, then (with the table) the embedding's dimensions as features
+    /// The n-gram features, then, when the embedding is among them (for training and the
+    /// logistic regression), the embedding's dimensions as features
     /// `n_ngram_features..n_ngram_features + DIMENSIONS`, times the embedding weight.
     features: Sparse,
     /// How many of `features` are n-grams.
     n_ngrams: usize,
-    embedding: Option<Embedding>,
+    pooled: Option<Pooled>,
+    /// The embedding's weight divided by the length of its rows' sum, when the embedding is
+    /// not among `features`; the networks then read it from its rows.
+    factor: Option<f32>,
 }
 
 impl Message {
-    fn new(vectorizer: &Vectorizer, embedding_weight: f32, words: &[String], scratch: &mut String) -> Message {
+    /// `dense`: the embedding's dimensions are appended to the features.
+    fn new(
+        vectorizer: &Vectorizer,
+        embedding_weight: f32,
+        words: &[String],
+        scratch: &mut String,
+        dense: bool,
+    ) -> Message {
         let mut features = vectorizer.transform_words(words);
         let n_ngrams = features.len();
-        let embedding = match embedding_weight > 0.0 {
-            true => embedding::table().embed(words, scratch),
+        let pooled = match embedding_weight > 0.0 {
+            true => embedding::table().pool(words, scratch),
             false => None,
         };
-        if let Some(vector) = &embedding {
-            let first = vectorizer.len() as u32;
-            features.reserve_exact(DIMENSIONS);
-            features.extend(
-                (first..)
-                    .zip(vector)
-                    .map(|(feature, &value)| (feature, embedding_weight * value)),
-            );
+        let mut factor = None;
+        match &pooled {
+            Some(pooled) if dense => {
+                let first = vectorizer.len() as u32;
+                features.reserve_exact(DIMENSIONS);
+                features.extend(
+                    (first..)
+                        .zip(&pooled.vector)
+                        .map(|(feature, &value)| (feature, embedding_weight * value)),
+                );
+            }
+            Some(pooled) => factor = Some(embedding_weight / pooled.norm),
+            None => {}
         }
         Message {
             features,
             n_ngrams,
-            embedding,
+            pooled,
+            factor,
+        }
+    }
+
+    fn embedding(&self) -> Option<&Embedding> {
+        self.pooled.as_ref().map(|pooled| &pooled.vector)
+    }
+
+    /// The embedding for [`Networks::probabilities`], when it is not among the features.
+    fn pooled_input(&self) -> Option<PooledInput<'_>> {
+        match (&self.pooled, self.factor) {
+            (Some(pooled), Some(factor)) => Some(PooledInput {
+                rows: &pooled.rows,
+                factor,
+            }),
+            _ => None,
         }
     }
 
@@ -609,7 +652,7 @@ fn left_out_copies(
                 .filter(|(position, _)| *position != left_out)
                 .map(|(_, word)| word.clone())
                 .collect();
-            inputs.push(Message::new(vectorizer, embedding_weight, &copy, &mut scratch).features);
+            inputs.push(Message::new(vectorizer, embedding_weight, &copy, &mut scratch, true).features);
             copied_labels.push(label);
         }
     }

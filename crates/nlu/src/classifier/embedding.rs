@@ -36,6 +36,16 @@ static VOCABULARY: &str = include_str!("../../data/potion-base-8M/vocab.txt");
 /// BERT's limit: a longer word is one unknown token.
 const MAX_WORD_CHARS: usize = 100;
 
+/// A message's tokens pooled: their rows' normalised mean, the rows summed for it (in the
+/// message's order, a repeated token again) and the length of their sum, which the vector was
+/// divided by. A linear map of the vector is the sum of the map of each row divided by `norm`,
+/// which is how the networks read it ([`super::mlp::Networks::probabilities`]).
+pub struct Pooled {
+    pub vector: Embedding,
+    pub rows: Vec<u32>,
+    pub norm: f32,
+}
+
 /// The parsed table and its vocabulary.
 pub struct Table {
     /// Tokens that start a word → row.
@@ -105,25 +115,42 @@ impl Table {
         self.starts.contains_key(word)
     }
 
-    /// The normalised mean of the rows of `words`' tokens, or `None` when no word has a token.
-    /// `scratch` holds a word while its accents are stripped; it is reused, not reallocated.
-    pub fn embed(&self, words: &[String], scratch: &mut String) -> Option<Embedding> {
+    /// The normalised mean of the rows of `words`' tokens, with the rows and the length of their
+    /// sum; `None` when no word has a token. `scratch` holds a word while its accents are
+    /// stripped; it is reused, not reallocated.
+    pub fn pool(&self, words: &[String], scratch: &mut String) -> Option<Pooled> {
         let mut sum = [0.0_f32; DIMENSIONS];
-        let mut n_tokens = 0;
+        let mut rows = Vec::new();
         for word in words {
             self.tokens(word, scratch, |row| {
                 self.add_row(row, &mut sum);
-                n_tokens += 1;
+                rows.push(row);
             });
         }
         let norm = sum.iter().map(|value| value * value).sum::<f32>().sqrt();
-        if n_tokens == 0 || norm == 0.0 {
+        if rows.is_empty() || norm == 0.0 {
             return None;
         }
         for value in &mut sum {
             *value /= norm;
         }
-        Some(sum)
+        Some(Pooled {
+            vector: sum,
+            rows,
+            norm,
+        })
+    }
+
+    /// Row `row` of the table, as [`Table::pool`] adds it.
+    pub fn row(&self, row: u32) -> Embedding {
+        let mut values = [0.0_f32; DIMENSIONS];
+        self.add_row(row, &mut values);
+        values
+    }
+
+    /// Rows of the table: one per token of the vocabulary.
+    pub fn rows(&self) -> usize {
+        self.scales.len()
     }
 
     /// [`Table::pieces`] of `word` with the accents of its letters stripped (in `scratch`).
@@ -343,7 +370,10 @@ mod tests {
     }
 
     fn embed(text: &str) -> Embedding {
-        table().embed(&words(text), &mut String::new()).expect("a known word")
+        table()
+            .pool(&words(text), &mut String::new())
+            .expect("a known word")
+            .vector
     }
 
     #[test]
@@ -386,6 +416,6 @@ mod tests {
         assert!(cosine(&money, &transfer) > cosine(&money, &weather) + 0.2);
         let norm = cosine(&money, &money);
         assert!((norm - 1.0).abs() < 1e-4, "{norm}");
-        assert!(table().embed(&words("!!! ???"), &mut String::new()).is_none());
+        assert!(table().pool(&words("!!! ???"), &mut String::new()).is_none());
     }
 }

@@ -15,6 +15,9 @@
 //! validation sets, dropout 0.2 gains about 0.4 points over none, 12 epochs beat 8, and 96 units
 //! per network do as well as 128.
 
+use std::sync::OnceLock;
+
+use super::embedding;
 use super::features::Sparse;
 use super::linear::{Rng, softmax};
 
@@ -64,6 +67,45 @@ pub struct Networks {
     /// Per network, `stride` biases, padded alike.
     output_bias: Vec<Vec<f32>>,
     stride: usize,
+    /// With the embedding table among the features: its rows through the first layer.
+    projections: Option<RowProjections>,
+}
+
+/// The message's pooled embedding as [`Networks::probabilities`] reads it: the features from
+/// [`Networks::project_table_rows`]' `first` on are `factor` times the sum of the table's rows
+/// `rows` (their mean, normalised and weighted: [`embedding::Pooled`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PooledInput<'a> {
+    pub rows: &'a [u32],
+    pub factor: f32,
+}
+
+/// Each row of the embedding table multiplied by the first layer's weights of the embedding's
+/// features (`n_networks × n_hidden` sums), computed the first time a message has that token and
+/// kept. The first layer is linear in the embedding, so a message adds a few of these, one per
+/// token, instead of a row of weights for each of the embedding's 256 dimensions: that product
+/// was three quarters of the first layer's work and about a tenth of a served message's
+/// processor time (docs/benchmarks.md). A projection is summed by [`add_rows`] like any message,
+/// so it is the same to the bit whatever the instructions; the cache holds at most the table's
+/// 29,528 rows (22 MiB for two networks of 96 units), in practice the few thousand tokens
+/// customers use.
+#[derive(Clone)]
+struct RowProjections {
+    /// The embedding's first feature.
+    first: usize,
+    /// By table row.
+    rows: Box<[OnceLock<Box<[f32]>>]>,
+}
+
+impl std::fmt::Debug for RowProjections {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let computed = self.rows.iter().filter(|row| row.get().is_some()).count();
+        write!(
+            formatter,
+            "RowProjections {{ first: {}, computed: {computed} }}",
+            self.first
+        )
+    }
 }
 
 /// Classes are padded to a multiple of this in the output layer: the floats in one AVX-512
@@ -280,7 +322,15 @@ impl Networks {
             output,
             output_bias,
             stride,
+            projections: None,
         }
+    }
+
+    /// Declares the features from `first` on to be the embedding table's dimensions, so that
+    /// [`Networks::probabilities`] can read a message's embedding as its pooled rows.
+    pub fn project_table_rows(&mut self, first: usize) {
+        let rows = (0..embedding::table().rows()).map(|_| OnceLock::new()).collect();
+        self.projections = Some(RowProjections { first, rows });
     }
 
     /// The class probabilities of `input`: the mean of the networks' softmax outputs.
@@ -290,26 +340,46 @@ impl Networks {
     /// target's baseline. Every sum adds the same terms in
     /// the same order with separate multiply and add (no fused multiply-add), so the
     /// probabilities are the same to the bit whatever the instructions.
-    pub fn probabilities(&self, input: &Sparse) -> Vec<f32> {
+    ///
+    /// `pooled` is the message's embedding, when `input` does not have it among its features
+    /// (which needs [`Networks::project_table_rows`]; without it the embedding is left out).
+    pub fn probabilities(&self, input: &Sparse, pooled: Option<PooledInput<'_>>) -> Vec<f32> {
         #[cfg(target_arch = "x86_64")]
         return match pulp::Arch::new() {
-            pulp::Arch::V4(simd) => simd.vectorize(|| self.probabilities_in_blocks::<192>(input)),
-            pulp::Arch::V3(simd) => simd.vectorize(|| self.probabilities_in_blocks::<96>(input)),
-            _ => self.probabilities_in_blocks::<48>(input),
+            pulp::Arch::V4(simd) => simd.vectorize(|| self.probabilities_in_blocks::<192>(input, pooled)),
+            pulp::Arch::V3(simd) => simd.vectorize(|| self.probabilities_in_blocks::<96>(input, pooled)),
+            _ => self.probabilities_in_blocks::<48>(input, pooled),
         };
         // Other processors: what the compiler makes of the blocks for the target's baseline.
         #[cfg(not(target_arch = "x86_64"))]
-        self.probabilities_in_blocks::<48>(input)
+        self.probabilities_in_blocks::<48>(input, pooled)
     }
 
     /// [`Networks::probabilities`], with the first layer summed in blocks of `BLOCK` units (see
     /// [`add_rows`]).
     #[inline(always)]
-    fn probabilities_in_blocks<const BLOCK: usize>(&self, input: &Sparse) -> Vec<f32> {
+    fn probabilities_in_blocks<const BLOCK: usize>(&self, input: &Sparse, pooled: Option<PooledInput<'_>>) -> Vec<f32> {
         let mut activation: Vec<f32> = self.hidden_bias.concat();
-        match &self.hidden {
-            FirstLayer::Bytes(weights) => add_rows::<_, BLOCK>(&mut activation, weights, &self.hidden_scale, input),
-            FirstLayer::Floats(weights) => add_rows::<_, BLOCK>(&mut activation, weights, &self.hidden_scale, input),
+        self.add_first_layer::<BLOCK>(&mut activation, input);
+        if let (Some(pooled), Some(projections)) = (pooled, &self.projections) {
+            let mut sums = vec![0.0_f32; activation.len()];
+            for &row in pooled.rows {
+                let Some(projection) = projections.rows.get(row as usize) else {
+                    continue;
+                };
+                let projection = projection.get_or_init(|| {
+                    let input: Sparse = (projections.first as u32..).zip(embedding::table().row(row)).collect();
+                    let mut sums = vec![0.0_f32; activation.len()];
+                    self.add_first_layer::<BLOCK>(&mut sums, &input);
+                    sums.into_boxed_slice()
+                });
+                for (sum, &value) in sums.iter_mut().zip(projection.iter()) {
+                    *sum += value;
+                }
+            }
+            for (unit, sum) in activation.iter_mut().zip(&sums) {
+                *unit += pooled.factor * sum;
+            }
         }
         let mut probabilities = vec![0.0_f32; self.n_classes];
         let mut scores = vec![0.0_f32; self.stride];
@@ -334,8 +404,22 @@ impl Networks {
         probabilities
     }
 
-    /// Heap size in bytes.
+    /// Adds `input`'s rows of the first layer to `activation`.
+    #[inline(always)]
+    fn add_first_layer<const BLOCK: usize>(&self, activation: &mut [f32], input: &Sparse) {
+        match &self.hidden {
+            FirstLayer::Bytes(weights) => add_rows::<_, BLOCK>(activation, weights, &self.hidden_scale, input),
+            FirstLayer::Floats(weights) => add_rows::<_, BLOCK>(activation, weights, &self.hidden_scale, input),
+        }
+    }
+
+    /// Heap size in bytes, with the table's rows projected so far.
     pub fn bytes(&self) -> usize {
+        let projections = self.projections.as_ref().map_or(0, |projections| {
+            let computed = projections.rows.iter().filter_map(OnceLock::get);
+            projections.rows.len() * std::mem::size_of::<OnceLock<Box<[f32]>>>()
+                + computed.map(|row| row.len() * 4).sum::<usize>()
+        });
         let per_network =
             |vectors: &Vec<Vec<f32>>| vectors.iter().map(|vector| vector.capacity() * 4 + 24).sum::<usize>();
         self.hidden.bytes()
@@ -343,6 +427,7 @@ impl Networks {
             + per_network(&self.hidden_bias)
             + per_network(&self.output)
             + per_network(&self.output_bias)
+            + projections
     }
 }
 
@@ -391,12 +476,77 @@ mod tests {
         let mut bytes = floats.clone();
         bytes.hidden = FirstLayer::Bytes(weights.iter().map(|&weight| weight as i8).collect());
         for input in &inputs {
-            let probabilities = floats.probabilities(input);
-            assert_eq!(probabilities, bytes.probabilities(input));
+            let probabilities = floats.probabilities(input, None);
+            assert_eq!(probabilities, bytes.probabilities(input, None));
             // The instructions chosen at run time give what the narrowest blocks give.
-            assert_eq!(probabilities, floats.probabilities_in_blocks::<48>(input));
+            assert_eq!(probabilities, floats.probabilities_in_blocks::<48>(input, None));
             assert_eq!(probabilities.len(), 4);
         }
+    }
+
+    #[test]
+    fn pooled_rows_give_what_the_embedding_as_features_gives() {
+        // Two n-gram features, then the table's 256 dimensions, as the classifier lays them out.
+        let first = 2_u32;
+        let table = embedding::table();
+        let pooled = |rows: &[u32]| {
+            let mut sum = [0.0_f32; embedding::DIMENSIONS];
+            for &row in rows {
+                for (total, value) in sum.iter_mut().zip(table.row(row)) {
+                    *total += value;
+                }
+            }
+            let norm = sum.iter().map(|value| value * value).sum::<f32>().sqrt();
+            (sum.map(|value| value / norm), norm)
+        };
+        let messages: Vec<Vec<u32>> = (0..24_u32)
+            .map(|index| vec![1000 + index * 37, 2000 + index % 5])
+            .collect();
+        let dense: Vec<Sparse> = messages
+            .iter()
+            .enumerate()
+            .map(|(index, rows)| {
+                let (vector, _) = pooled(rows);
+                let mut input = vec![(index as u32 % 2, 0.7)];
+                input.extend((first..).zip(vector));
+                input
+            })
+            .collect();
+        let labels: Vec<usize> = (0..24).map(|index| index % 3).collect();
+        let refs: Vec<&Sparse> = dense.iter().collect();
+        let n_features = first as usize + embedding::DIMENSIONS;
+        let options = |seed| MlpOptions {
+            hidden: 100,
+            epochs: 3,
+            learning_rate: 0.15,
+            dropout: 0.0,
+            seed,
+        };
+        let trained: Vec<Network> = (0..2)
+            .map(|seed| Network::train(&refs, &labels, n_features, 3, options(seed), &mut |_, _| {}))
+            .collect();
+        let mut networks = Networks::new(trained, n_features);
+        networks.project_table_rows(first as usize);
+        for ((index, rows), dense) in messages.iter().enumerate().zip(&dense) {
+            let (_, norm) = pooled(rows);
+            let ngrams = vec![(index as u32 % 2, 0.7)];
+            let input = PooledInput {
+                rows,
+                factor: 1.0 / norm,
+            };
+            let by_rows = networks.probabilities(&ngrams, Some(input));
+            for (a, b) in by_rows.iter().zip(networks.probabilities(dense, None)) {
+                assert!((a - b).abs() < 1e-5, "{by_rows:?} against {b}");
+            }
+            // Projections cached or not, and whatever the blocks, the same to the bit.
+            assert_eq!(by_rows, networks.probabilities_in_blocks::<48>(&ngrams, Some(input)));
+            let mut fresh = networks.clone();
+            fresh.project_table_rows(first as usize);
+            assert_eq!(by_rows, fresh.probabilities_in_blocks::<192>(&ngrams, Some(input)));
+        }
+        // One projection per distinct token, kept.
+        let projections = networks.projections.as_ref().expect("projections");
+        assert_eq!(projections.rows.iter().filter(|row| row.get().is_some()).count(), 29);
     }
 
     fn add_blocks<const BLOCK: usize>(bias: &[f32], weights: &[f32], scales: &[f32], input: &Sparse) -> Vec<f32> {
