@@ -5,14 +5,13 @@
 //! the environment (`HIDDEN`, `NETWORKS`, `HIDDEN_EPOCHS`, `HIDDEN_LEARNING_RATE`,
 //! `HIDDEN_DROPOUT`, `COPIES`, `COPY_MIN`, `WORD_MAX`, `CHAR_MAX`, `CHAR_ACROSS`, `WORD_WEIGHT`,
 //! `MAX_DF`, `EPOCHS`, `C`, `SEED`, `EMBEDDING` (the embedding table's weight, 0 = off),
-//! `TABLE_WORDS`; for the table's dimensions in the networks (issue 25, docs/benchmarks.md):
-//! `DENSE_RATE`, `DENSE_INIT`, `SKIP_RATE`, `CENTER`, `STANDARDIZE`, `BLOCK_DROPOUT`,
-//! `DENSE_UNITS`, `DENSE_EXCLUSIVE`, `DENSE_DROPOUT`, `SMOOTHING`; unset ones keep
-//! `TrainOptions::default()`). `SEEDS=n` repeats
+//! `TABLE_WORDS`; unset ones keep `TrainOptions::default()`). `SEEDS=n` repeats
 //! the run from n seeds and prints the mean; `KNN=0,0.1,...` also prints the accuracy when the
 //! ranking adds that weight times the nearest-example similarity; `ERRORS=1` prints the
 //! misclassified messages. Options measured and rejected (label smoothing, weight averaging,
-//! Adagrad, ...) were removed from the code; they are in commit 5dbd51e. Modes: `val`
+//! Adagrad, ...) were removed from the code; they are in commit 5dbd51e, and those for the
+//! table's dimensions in the networks (their own learning rate, a linear term to the output,
+//! units of their own, ...) in commit 62bd7f2. Modes: `val`
 //! trains on `train` and reports accuracy on `val` (where settings are chosen); `test` trains on
 //! `train` + `val` and reports on `test`. Data in `../shared/data/nlu`, or set `BATON_NLU_DATA`.
 
@@ -44,16 +43,6 @@ fn main() {
         embedding_weight: setting("EMBEDDING", defaults.embedding_weight),
         known_words_from_table: setting("TABLE_WORDS", defaults.known_words_from_table),
         neighbour_max_df: setting("MAX_DF", defaults.neighbour_max_df),
-        dense_learning_rate: setting("DENSE_RATE", defaults.dense_learning_rate),
-        dense_init: setting("DENSE_INIT", defaults.dense_init),
-        skip_learning_rate: setting("SKIP_RATE", defaults.skip_learning_rate),
-        center_embedding: setting("CENTER", defaults.center_embedding),
-        ngram_block_dropout: setting("BLOCK_DROPOUT", defaults.ngram_block_dropout),
-        dense_units: setting("DENSE_UNITS", defaults.dense_units),
-        dense_exclusive: setting("DENSE_EXCLUSIVE", defaults.dense_exclusive),
-        dense_dropout: setting("DENSE_DROPOUT", defaults.dense_dropout),
-        label_smoothing: setting("SMOOTHING", defaults.label_smoothing),
-        standardize_embedding: setting("STANDARDIZE", defaults.standardize_embedding),
         ngrams: baton_nlu::classifier::NgramOptions {
             word_max: setting("WORD_MAX", defaults.ngrams.word_max),
             char_max: setting("CHAR_MAX", defaults.ngrams.char_max),

@@ -137,30 +137,6 @@ pub struct TrainOptions {
     /// for it one of the sixty everyday off-topic messages of the CLI's tests matched the bank
     /// ("the train was late this morning" started `say_hello` at 0.47; docs/benchmarks.md).
     pub small_embedding_weight: Option<f32>,
-    /// The learning rate of the networks' first-layer rows of the table's dimensions, as a
-    /// multiple of `hidden_learning_rate`.
-    pub dense_learning_rate: f32,
-    /// Bound of the uniform initial weights of those rows (the n-grams' rows start within ±0.1).
-    pub dense_init: f32,
-    /// The table's dimensions also feed each network's output layer directly, a linear term
-    /// learnt at this multiple of `hidden_learning_rate`; 0: no such term.
-    pub skip_learning_rate: f32,
-    /// The networks read the message's vector minus the training examples' mean vector (the
-    /// no-match similarity reads it as it is).
-    pub center_embedding: bool,
-    /// Probability that a network's training step sees an example's table dimensions alone.
-    pub ngram_block_dropout: f32,
-    /// Hidden units per network beside `hidden` that only the table's dimensions feed.
-    pub dense_units: usize,
-    /// The table's dimensions feed only those units.
-    pub dense_exclusive: bool,
-    /// Probability that a table dimension is dropped from a network's training step.
-    pub dense_dropout: f32,
-    /// Label smoothing of the networks' targets.
-    pub label_smoothing: f32,
-    /// With `center_embedding`, each dimension is also divided by its standard deviation over
-    /// the training examples (and the whole by 16, so that the vector's length stays about 1).
-    pub standardize_embedding: bool,
 }
 
 /// An assistant with at most this many examples per intent is small (see
@@ -202,16 +178,6 @@ impl Default for TrainOptions {
             embedding_weight: 1.0,
             known_words_from_table: true,
             small_embedding_weight: None,
-            dense_learning_rate: 1.0,
-            dense_init: 0.1,
-            skip_learning_rate: 0.0,
-            center_embedding: false,
-            ngram_block_dropout: 0.0,
-            dense_units: 0,
-            dense_exclusive: false,
-            dense_dropout: 0.0,
-            label_smoothing: 0.0,
-            standardize_embedding: false,
         }
     }
 }
@@ -229,9 +195,6 @@ pub struct Classifier {
     neighbours: Neighbours,
     /// Weight of the embedding among the features; 0 when the table is not used.
     embedding_weight: f32,
-    /// Subtracted from a message's vector before it joins the features (see
-    /// [`TrainOptions::center_embedding`]).
-    embedding_center: Option<Box<[Embedding; 2]>>,
     /// The training examples' embeddings, for their similarity to a message; `None` without
     /// the table.
     example_vectors: Option<ExampleVectors>,
@@ -340,44 +303,10 @@ impl Classifier {
         let examples_per_intent = examples.len() as f32 / intents.len().max(1) as f32;
         let embedding_weight = options.embedding_weight_for(examples_per_intent);
         let mut scratch = String::new();
-        let mut messages: Vec<Message> = text_words
+        let messages: Vec<Message> = text_words
             .iter()
-            .map(|words| Message::new(&vectorizer, (embedding_weight, None), words, &mut scratch))
+            .map(|words| Message::new(&vectorizer, embedding_weight, words, &mut scratch))
             .collect();
-        let embedding_center = (options.center_embedding && embedding_weight > 0.0).then(|| {
-            let mut center = [0.0_f32; DIMENSIONS];
-            let embedded: Vec<&Embedding> = messages
-                .iter()
-                .filter_map(|message| message.embedding.as_ref())
-                .collect();
-            for embedding in &embedded {
-                for (sum, value) in center.iter_mut().zip(embedding.iter()) {
-                    *sum += value;
-                }
-            }
-            for sum in center.iter_mut() {
-                *sum /= embedded.len().max(1) as f32;
-            }
-            let mut scale = [1.0_f32; DIMENSIONS];
-            if options.standardize_embedding {
-                let mut variance = [0.0_f32; DIMENSIONS];
-                for embedding in &embedded {
-                    for ((sum, value), mean) in variance.iter_mut().zip(embedding.iter()).zip(&center) {
-                        *sum += (value - mean) * (value - mean);
-                    }
-                }
-                for (scale, variance) in scale.iter_mut().zip(&variance) {
-                    let deviation = (variance / embedded.len().max(1) as f32).sqrt();
-                    *scale = 1.0 / (16.0 * deviation.max(1e-4));
-                }
-            }
-            Box::new([center, scale])
-        });
-        if let Some(center) = &embedding_center {
-            for message in &mut messages {
-                message.center(embedding_weight, center);
-            }
-        }
         let inputs: Vec<&Sparse> = messages.iter().map(|message| &message.features).collect();
         let n_features = vectorizer.len() + if embedding_weight > 0.0 { DIMENSIONS } else { 0 };
         let has_counterexample_class = !counterexamples.is_empty();
@@ -408,18 +337,6 @@ impl Classifier {
                 learning_rate: options.hidden_learning_rate,
                 dropout: options.hidden_dropout,
                 seed: options.seed.wrapping_add(index as u64 * 0x0051_7cc1),
-                first_dense: match embedding_weight > 0.0 {
-                    true => vectorizer.len(),
-                    false => usize::MAX,
-                },
-                dense_learning_rate: options.dense_learning_rate,
-                dense_init: options.dense_init,
-                skip_learning_rate: options.skip_learning_rate,
-                ngram_block_dropout: options.ngram_block_dropout,
-                dense_units: options.dense_units,
-                dense_exclusive: options.dense_exclusive,
-                dense_dropout: options.dense_dropout,
-                label_smoothing: options.label_smoothing,
             };
             let options_augment = |index: usize| Augment {
                 copies: options.augment_copies,
@@ -427,7 +344,7 @@ impl Classifier {
                 seed: options.seed.wrapping_add(index as u64 * 0x0051_7cc1) ^ 0x0061_7567,
             };
             let (inputs, labels) = (&inputs, &labels);
-            let (text_words, vectorizer, embedding_center) = (&text_words, &vectorizer, &embedding_center);
+            let (text_words, vectorizer) = (&text_words, &vectorizer);
             // Each network trains on the examples plus its own copies of them with one word left
             // out, built on its own thread.
             let train_one = move |index: usize, progress: &mut dyn FnMut(usize, usize)| {
@@ -435,7 +352,7 @@ impl Classifier {
                 let (extra_inputs, extra_labels) = left_out_copies(
                     text_words,
                     labels,
-                    (vectorizer, embedding_weight, embedding_center.as_deref()),
+                    (vectorizer, embedding_weight),
                     options_augment(index),
                 );
                 let all_inputs: Vec<&Sparse> = inputs.iter().copied().chain(&extra_inputs).collect();
@@ -484,7 +401,6 @@ impl Classifier {
             ranking,
             neighbours,
             embedding_weight,
-            embedding_center,
             example_vectors,
             in_scope_weights,
         }
@@ -525,12 +441,7 @@ impl Classifier {
         if let Some(speller) = &self.speller {
             speller.correct(&mut words);
         }
-        Message::new(
-            &self.vectorizer,
-            (self.embedding_weight, self.embedding_center.as_deref()),
-            &words,
-            &mut String::new(),
-        )
+        Message::new(&self.vectorizer, self.embedding_weight, &words, &mut String::new())
     }
 
     /// The similarity of `message`'s embedding to the nearest training example of `class` (0
@@ -630,14 +541,7 @@ struct Message {
 }
 
 impl Message {
-    /// `embedding` is the table's weight and the vector subtracted from the message's before it
-    /// joins the features (see [`TrainOptions::center_embedding`]).
-    fn new(
-        vectorizer: &Vectorizer,
-        (embedding_weight, center): (f32, Option<&[Embedding; 2]>),
-        words: &[String],
-        scratch: &mut String,
-    ) -> Message {
+    fn new(vectorizer: &Vectorizer, embedding_weight: f32, words: &[String], scratch: &mut String) -> Message {
         let mut features = vectorizer.transform_words(words);
         let n_ngrams = features.len();
         let embedding = match embedding_weight > 0.0 {
@@ -653,21 +557,10 @@ impl Message {
                     .map(|(feature, &value)| (feature, embedding_weight * value)),
             );
         }
-        let mut message = Message {
+        Message {
             features,
             n_ngrams,
             embedding,
-        };
-        if let Some(center) = center {
-            message.center(embedding_weight, center);
-        }
-        message
-    }
-
-    /// Subtracts `weight` times `center` from the embedding's features, and scales each.
-    fn center(&mut self, weight: f32, [center, scale]: &[Embedding; 2]) {
-        for (((_, value), center), scale) in self.features[self.n_ngrams..].iter_mut().zip(center).zip(scale) {
-            *value = (*value - weight * center) * scale;
         }
     }
 
@@ -694,7 +587,7 @@ struct Augment {
 fn left_out_copies(
     text_words: &[Vec<String>],
     labels: &[usize],
-    (vectorizer, embedding_weight, center): (&Vectorizer, f32, Option<&[Embedding; 2]>),
+    (vectorizer, embedding_weight): (&Vectorizer, f32),
     augment: Augment,
 ) -> (Vec<Sparse>, Vec<usize>) {
     let mut rng = linear::Rng::new(augment.seed);
@@ -716,7 +609,7 @@ fn left_out_copies(
                 .filter(|(position, _)| *position != left_out)
                 .map(|(_, word)| word.clone())
                 .collect();
-            inputs.push(Message::new(vectorizer, (embedding_weight, center), &copy, &mut scratch).features);
+            inputs.push(Message::new(vectorizer, embedding_weight, &copy, &mut scratch).features);
             copied_labels.push(label);
         }
     }

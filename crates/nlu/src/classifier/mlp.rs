@@ -31,27 +31,6 @@ pub struct MlpOptions {
     pub dropout: f32,
     /// Seed of the initial weights and the example order.
     pub seed: u64,
-    /// Features from this index on are dense (the embedding table's dimensions, present in every
-    /// example); `usize::MAX` when there are none.
-    pub first_dense: usize,
-    /// The dense rows' learning rate, as a multiple of `learning_rate`.
-    pub dense_learning_rate: f32,
-    /// Bound of the dense rows' uniform initial weights.
-    pub dense_init: f32,
-    /// The dense features also feed the output layer directly (a linear term beside the hidden
-    /// layer), learnt at this multiple of `learning_rate`; 0: no such term.
-    pub skip_learning_rate: f32,
-    /// Probability that a training step sees an example's dense features alone, its n-grams
-    /// left out, so that the dense features learn to rank on their own.
-    pub ngram_block_dropout: f32,
-    /// Hidden units beside `hidden` that only the dense features feed.
-    pub dense_units: usize,
-    /// The dense features feed only those units, not the `hidden` shared ones.
-    pub dense_exclusive: bool,
-    /// Probability that a dense feature is dropped from a training step (the others scaled up).
-    pub dense_dropout: f32,
-    /// Label smoothing: the target gives this share of probability evenly to every class.
-    pub label_smoothing: f32,
 }
 
 /// One network in full precision, as trained.
@@ -64,10 +43,6 @@ pub struct Network {
     /// `output[unit * n_classes + class]`.
     output: Vec<f32>,
     output_bias: Vec<f32>,
-    /// Features from this index on are dense.
-    first_dense: usize,
-    /// `skip[(feature - first_dense) * n_classes + class]`; empty without the linear term.
-    skip: Vec<f32>,
 }
 
 /// Trained networks whose probabilities are averaged, with their first layers interleaved: the
@@ -89,11 +64,6 @@ pub struct Networks {
     /// Per network, `stride` biases, padded alike.
     output_bias: Vec<Vec<f32>>,
     stride: usize,
-    /// Features from this index on are dense.
-    first_dense: usize,
-    /// Per network, `skip[(feature - first_dense) * stride + class]`, padded as `output`; empty
-    /// without the linear term.
-    skip: Vec<Vec<f32>>,
 }
 
 /// Classes are padded to a multiple of this in the output layer: the floats in one AVX-512
@@ -177,8 +147,7 @@ impl Network {
         options: MlpOptions,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Network {
-        let n_shared = options.hidden.max(1);
-        let n_hidden = n_shared + options.dense_units;
+        let n_hidden = options.hidden.max(1);
         let mut rng = Rng::new(options.seed ^ 0x006d_6c70);
         let mut uniform = |bound: f32| {
             let unit = (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
@@ -186,31 +155,7 @@ impl Network {
         };
         // Small first-layer weights: most features are rare, and the rows they never update
         // stay as initialised, so large random rows would add noise to every message.
-        let first_dense = options.first_dense.min(n_features);
-        let mut hidden: Vec<f32> = (0..n_features * n_hidden)
-            .map(|index| match index / n_hidden < first_dense {
-                true => uniform(0.1),
-                false => uniform(options.dense_init),
-            })
-            .collect();
-        // The units each feature feeds: the n-grams the shared ones, the dense features the shared
-        // ones and their own (or their own alone).
-        let units = |feature: usize| match (feature < first_dense, options.dense_exclusive) {
-            (true, _) => 0..n_shared,
-            (false, false) => 0..n_hidden,
-            (false, true) => n_shared..n_hidden,
-        };
-        for (feature, row) in hidden.chunks_exact_mut(n_hidden).enumerate() {
-            let fed = units(feature);
-            for (unit, weight) in row.iter_mut().enumerate() {
-                if !fed.contains(&unit) {
-                    *weight = 0.0;
-                }
-            }
-        }
-        let n_dense = n_features - first_dense;
-        let with_skip = options.skip_learning_rate > 0.0 && n_dense > 0;
-        let mut skip = vec![0.0_f32; if with_skip { n_dense * n_classes } else { 0 }];
+        let mut hidden: Vec<f32> = (0..n_features * n_hidden).map(|_| uniform(0.1)).collect();
         let mut hidden_bias = vec![0.0_f32; n_hidden];
         let output_bound = (6.0 / (n_hidden + n_classes) as f32).sqrt();
         let mut output: Vec<f32> = (0..n_hidden * n_classes).map(|_| uniform(output_bound)).collect();
@@ -225,35 +170,12 @@ impl Network {
             let mut activation = vec![0.0_f32; n_hidden];
             let mut hidden_gradient = vec![0.0_f32; n_hidden];
             let mut gradient = vec![0.0_f32; n_classes];
-            let mut dropped_input: Vec<(u32, f32)> = Vec::new();
             for epoch in 0..options.epochs {
                 rng.shuffle(&mut order);
                 for &example in &order {
                     let rate = options.learning_rate * (1.0 - 0.9 * step as f32 / total_steps);
                     step += 1;
-                    let mut input: &[(u32, f32)] = inputs[example];
-                    if options.ngram_block_dropout > 0.0
-                        && n_dense > 0
-                        && ((rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32) < options.ngram_block_dropout
-                    {
-                        input = &input[input.partition_point(|&(feature, _)| (feature as usize) < first_dense)..];
-                    }
-                    if options.dense_dropout > 0.0 && n_dense > 0 {
-                        let keep_dense = 1.0 - options.dense_dropout;
-                        dropped_input.clear();
-                        for &(feature, value) in input {
-                            let kept = (feature as usize) < first_dense
-                                || ((rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32) < keep_dense;
-                            if kept {
-                                let value = match (feature as usize) < first_dense {
-                                    true => value,
-                                    false => value / keep_dense,
-                                };
-                                dropped_input.push((feature, value));
-                            }
-                        }
-                        input = &dropped_input;
-                    }
+                    let input = inputs[example];
                     activation.copy_from_slice(&hidden_bias);
                     for &(feature, value) in input {
                         let row = &hidden[feature as usize * n_hidden..][..n_hidden];
@@ -274,31 +196,8 @@ impl Network {
                             }
                         }
                     }
-                    if with_skip {
-                        for &(feature, value) in input.iter().filter(|(feature, _)| *feature as usize >= first_dense) {
-                            let row = &skip[(feature as usize - first_dense) * n_classes..][..n_classes];
-                            for (score, &weight) in gradient.iter_mut().zip(row) {
-                                *score += value * weight;
-                            }
-                        }
-                    }
                     softmax(&mut gradient);
-                    if options.label_smoothing > 0.0 {
-                        let share = options.label_smoothing / n_classes as f32;
-                        gradient.iter_mut().for_each(|g| *g -= share);
-                        gradient[labels[example]] -= 1.0 - options.label_smoothing;
-                    } else {
-                        gradient[labels[example]] -= 1.0;
-                    }
-                    if with_skip {
-                        let skip_rate = rate * options.skip_learning_rate;
-                        for &(feature, value) in input.iter().filter(|(feature, _)| *feature as usize >= first_dense) {
-                            let row = &mut skip[(feature as usize - first_dense) * n_classes..][..n_classes];
-                            for (weight, g) in row.iter_mut().zip(&gradient) {
-                                *weight -= skip_rate * value * g;
-                            }
-                        }
-                    }
+                    gradient[labels[example]] -= 1.0;
                     for ((unit, row), back) in activation
                         .iter()
                         .zip(output.chunks_exact_mut(n_classes))
@@ -319,13 +218,9 @@ impl Network {
                         *bias -= rate * g;
                     }
                     for &(feature, value) in input {
-                        let fed = units(feature as usize);
-                        let row = &mut hidden[feature as usize * n_hidden..][fed.clone()];
-                        let factor = match (feature as usize) < first_dense {
-                            true => rate * value,
-                            false => rate * options.dense_learning_rate * value,
-                        };
-                        for (weight, g) in row.iter_mut().zip(&hidden_gradient[fed]) {
+                        let row = &mut hidden[feature as usize * n_hidden..][..n_hidden];
+                        let factor = rate * value;
+                        for (weight, g) in row.iter_mut().zip(&hidden_gradient) {
                             *weight -= factor * g;
                         }
                     }
@@ -343,8 +238,6 @@ impl Network {
             hidden_bias,
             output,
             output_bias,
-            first_dense,
-            skip,
         }
     }
 }
@@ -355,7 +248,6 @@ impl Networks {
         let n_networks = networks.len();
         let n_hidden = networks.first().map_or(1, |network| network.n_hidden);
         let n_classes = networks.first().map_or(0, |network| network.n_classes);
-        let first_dense = networks.first().map_or(n_features, |network| network.first_dense);
         let mut interleaved = Vec::with_capacity(n_features * n_networks * n_hidden);
         for feature in 0..n_features {
             for network in &networks {
@@ -373,14 +265,10 @@ impl Networks {
         let mut hidden_bias = Vec::with_capacity(n_networks);
         let mut output = Vec::with_capacity(n_networks);
         let mut output_bias = Vec::with_capacity(n_networks);
-        let mut skip = Vec::new();
         for network in networks {
             hidden_bias.push(network.hidden_bias);
             output.push(network.output.chunks(n_classes.max(1)).flat_map(pad).collect());
             output_bias.push(pad(&network.output_bias));
-            if !network.skip.is_empty() {
-                skip.push(network.skip.chunks(n_classes.max(1)).flat_map(pad).collect());
-            }
         }
         Networks {
             n_networks,
@@ -392,8 +280,6 @@ impl Networks {
             output,
             output_bias,
             stride,
-            first_dense,
-            skip,
         }
     }
 
@@ -439,15 +325,6 @@ impl Networks {
                     }
                 }
             }
-            if let Some(skip) = self.skip.get(network) {
-                let dense = input.partition_point(|&(feature, _)| (feature as usize) < self.first_dense);
-                for &(feature, value) in &input[dense..] {
-                    let row = &skip[(feature as usize - self.first_dense) * self.stride..][..self.stride];
-                    for (score, &weight) in scores.iter_mut().zip(row) {
-                        *score += value * weight;
-                    }
-                }
-            }
             let scores = &mut scores[..self.n_classes];
             softmax(scores);
             for (probability, score) in probabilities.iter_mut().zip(scores) {
@@ -466,7 +343,6 @@ impl Networks {
             + per_network(&self.hidden_bias)
             + per_network(&self.output)
             + per_network(&self.output_bias)
-            + per_network(&self.skip)
     }
 }
 
@@ -503,15 +379,6 @@ mod tests {
             learning_rate: 0.15,
             dropout: 0.0,
             seed,
-            first_dense: usize::MAX,
-            dense_learning_rate: 1.0,
-            dense_init: 0.1,
-            skip_learning_rate: 0.0,
-            ngram_block_dropout: 0.0,
-            dense_units: 0,
-            dense_exclusive: false,
-            dense_dropout: 0.0,
-            label_smoothing: 0.0,
         };
         let refs: Vec<&Sparse> = inputs.iter().collect();
         let networks: Vec<Network> = (0..2)
