@@ -9,7 +9,9 @@
 //! the run from n seeds and prints the mean; `KNN=0,0.1,...` also prints the accuracy when the
 //! ranking adds that weight times the nearest-example similarity; `ERRORS=1` prints the
 //! misclassified messages. Options measured and rejected (label smoothing, weight averaging,
-//! Adagrad, ...) were removed from the code; they are in commit 5dbd51e. Modes: `val`
+//! Adagrad, ...) were removed from the code; they are in commit 5dbd51e, and those for the
+//! table's dimensions in the networks (their own learning rate, a linear term to the output,
+//! units of their own, ...) in commit 62bd7f2. Modes: `val`
 //! trains on `train` and reports accuracy on `val` (where settings are chosen); `test` trains on
 //! `train` + `val` and reports on `test`. Data in `../shared/data/nlu`, or set `BATON_NLU_DATA`.
 
