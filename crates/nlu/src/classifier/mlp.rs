@@ -3,7 +3,9 @@
 //!
 //! The first layer is a sparse-times-dense product: each active feature adds its row of hidden
 //! weights (stored feature-major, so the row is contiguous), the same access pattern as the
-//! linear model. ReLU hidden units, then a dense softmax layer. Only the rows of an example's
+//! linear model. ReLU hidden units, then a dense softmax layer. When serving, the embedding
+//! table's 256 dense features are read as the message's pooled token rows, each row's product
+//! with the first layer computed once and kept ([`PooledInput`]). Only the rows of an example's
 //! features are touched by its update, so an epoch costs about twice the linear model's.
 //!
 //! Several networks trained from different seeds are averaged ([`Networks`]); once trained, their
