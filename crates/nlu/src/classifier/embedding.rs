@@ -18,11 +18,14 @@
 //! (continuations are the `##` tokens); a word that cannot be split is unknown and adds nothing,
 //! as in Model2Vec.
 //!
-//! Cost: a hash look-up per candidate piece (bounded by the longest token) and a row of 256 bytes
+//! Cost: a hash look-up per candidate piece (bounded by the longest token; FNV-1a, as the keys
+//! are the fixed vocabulary and a customer's words are only looked up) and a row of 256 bytes
 //! added per token; no allocation per token.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+
+use crate::extract::FnvBuildHasher;
 
 /// Dimensions of the table's vectors.
 pub const DIMENSIONS: usize = 256;
@@ -49,9 +52,9 @@ pub struct Pooled {
 /// The parsed table and its vocabulary.
 pub struct Table {
     /// Tokens that start a word → row.
-    starts: HashMap<&'static str, u32>,
+    starts: HashMap<&'static str, u32, FnvBuildHasher>,
     /// Continuation tokens, without their `##` → row.
-    continuations: HashMap<&'static str, u32>,
+    continuations: HashMap<&'static str, u32, FnvBuildHasher>,
     /// Longest token, in bytes (without `##`): no longer piece is looked up.
     longest: usize,
     scales: Vec<f32>,
@@ -81,8 +84,8 @@ impl Table {
             .collect();
         let values = &bytes[16 + 4 * rows..];
         assert_eq!(values.len(), rows * DIMENSIONS, "embedding table: size");
-        let mut starts = HashMap::with_capacity(rows);
-        let mut continuations = HashMap::with_capacity(rows / 4);
+        let mut starts = HashMap::with_capacity_and_hasher(rows, FnvBuildHasher::default());
+        let mut continuations = HashMap::with_capacity_and_hasher(rows / 4, FnvBuildHasher::default());
         let mut longest = 0;
         assert_eq!(vocabulary.lines().count(), rows, "embedding table: vocabulary size");
         for (row, token) in vocabulary.lines().enumerate() {

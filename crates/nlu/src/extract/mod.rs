@@ -24,7 +24,7 @@ mod contact;
 mod quantity;
 mod token;
 
-pub(crate) use token::edit_distance;
+pub(crate) use token::{FnvBuildHasher, edit_distance};
 pub use token::{MAX_INPUT_BYTES, clip};
 
 use chrono::{NaiveDate, NaiveTime};

@@ -148,11 +148,11 @@ pub(crate) fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
     (distance <= limit).then_some(distance)
 }
 
-/// FNV-1a, for the extractors' fixed tables and memo keys: what they hash is the assistant's own
+/// FNV-1a, for the extractors' fixed tables and memo keys, and the embedding table's vocabulary: what they hash is the assistant's own
 /// words, or the customer's looked up and never inserted, so there is no flooding to resist, and
 /// for words of a few letters it costs a fraction of the standard library's SipHash.
 #[derive(Clone, Copy)]
-pub(super) struct Fnv(u64);
+pub(crate) struct Fnv(u64);
 
 impl Default for Fnv {
     fn default() -> Fnv {
@@ -173,7 +173,7 @@ impl std::hash::Hasher for Fnv {
 }
 
 /// Hash maps keyed with [`Fnv`].
-pub(super) type FnvBuildHasher = std::hash::BuildHasherDefault<Fnv>;
+pub(crate) type FnvBuildHasher = std::hash::BuildHasherDefault<Fnv>;
 
 /// How many characters `text` has; for ASCII (nearly every word compared) its length, without
 /// the count's pass over the bytes.
