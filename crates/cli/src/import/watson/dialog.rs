@@ -652,9 +652,19 @@ fn context(
     let Some(context) = node.get("context").and_then(Value::as_object) else {
         return set;
     };
+    let mut targets = BTreeSet::new();
     for (key, value) in context {
         let key_pointer = format!("{pointer}/context/{}", crate::import::report::segment(key));
         let target = identifier(key);
+        if !targets.insert(target.clone()) {
+            // Two keys that differ only in what a Baton name cannot hold ("" and "-").
+            notes.add(
+                &key_pointer,
+                Outcome::NotCarried,
+                format!("`{key}` reads as `{target}` in Baton, as an earlier key of this node does; it was left out"),
+            );
+            continue;
+        }
         if BUILT_IN_VARIABLES.contains(&target.as_str()) {
             notes.add(
                 &key_pointer,

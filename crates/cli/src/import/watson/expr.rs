@@ -7,7 +7,7 @@
 //! methods with a Baton function). Anything else is an `Err` with one sentence saying why, for
 //! the report: an untranslatable condition is never dropped silently.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use baton_assistant::ResponseType;
 use serde_json::Value;
@@ -21,7 +21,10 @@ pub struct Names {
     pub action: HashMap<String, String>,
     /// The response type of each question variable (Baton names) of the action being translated.
     pub types: HashMap<String, ResponseType>,
-    /// Every Baton variable name an expression read (root names), to declare those no step sets.
+    /// The variables the questions of the action being translated set (Baton names).
+    pub questions: HashSet<String>,
+    /// Every Baton variable name an expression read (root names) other than the action's own
+    /// question variables, to declare those no step sets.
     pub read: BTreeSet<String>,
 }
 
@@ -80,7 +83,11 @@ impl Names {
                 text.push_str(segment);
             }
         }
-        self.read.insert(name);
+        // The action's own question variables are declared by their steps; a name Baton must
+        // find declared elsewhere (another action's step, a callout's result) is recorded.
+        if !self.questions.contains(&name) {
+            self.read.insert(name);
+        }
         Ok(text)
     }
 

@@ -380,21 +380,8 @@ impl<'a> Converter<'a> {
         {
             known.extend(declared.iter().map(|(name, _)| name.clone()));
         }
-        for action in &self.model.actions {
-            for step in &action.steps {
-                known.extend(step.question.as_ref().map(|question| question.variable.clone()));
-            }
-        }
-        for steps in [&self.model.greet, &self.model.no_match] {
-            known.extend(
-                steps
-                    .iter()
-                    .filter_map(|step| step.question.as_ref().map(|q| q.variable.clone())),
-            );
-        }
-        for step in self.model.fallback.iter().flatten() {
-            known.extend(step.question.as_ref().map(|q| q.variable.clone()));
-        }
+        // A question's variable belongs to its action: reads of it from the action itself were
+        // not recorded, and a read from any other action needs a declaration of its own.
         let undeclared: Vec<String> = self
             .names
             .read
