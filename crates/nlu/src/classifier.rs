@@ -41,7 +41,8 @@
 //! because that is both faster and the better no-match signal; the embedding table beside the
 //! n-grams, because it gains 0.4–1.3 points of test accuracy on BANKING77 and HWU64 for about
 //! 10 µs a message (less since the networks add each token's cached first-layer projection
-//! rather than the embedding's 256 rows of weights: [`mlp::PooledInput`]), and its nearest-example similarity lets the no-match score reject everyday
+//! rather than the embedding's 256 rows of weights: [`mlp::PooledInput`]), and its
+//! nearest-example similarity lets the no-match score reject everyday
 //! off-topic messages that share a word or a few letters with an example (docs/benchmarks.md);
 //! a second intent's own nearest-example similarity, rather than the ranking alone, decides
 //! whether the message names it too, because the networks nearly always prefer one of two

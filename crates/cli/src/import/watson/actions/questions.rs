@@ -65,6 +65,17 @@ impl Converter<'_> {
         (kind, Vec::new(), None)
     }
 
+    /// The Baton variable the question of `step` (Baton id `id`) sets: its Watson `variable`, or
+    /// the step itself, as the action's names map them.
+    pub(super) fn question_variable(&self, step: &Value, id: &str) -> String {
+        let variable = step.get("variable").and_then(Value::as_str).unwrap_or(id);
+        self.names
+            .action
+            .get(variable)
+            .cloned()
+            .unwrap_or_else(|| identifier(variable))
+    }
+
     pub(super) fn question(
         &mut self,
         step: &Value,
@@ -114,13 +125,7 @@ impl Converter<'_> {
             );
             node = node.comment("TODO(import): Watson built this question's options from a variable at run time.");
         }
-        let variable = step.get("variable").and_then(Value::as_str).unwrap_or(id);
-        let variable = self
-            .names
-            .action
-            .get(variable)
-            .cloned()
-            .unwrap_or_else(|| identifier(variable));
+        let variable = self.question_variable(step, id);
         if variable != id {
             node.insert("variable", Node::str(&variable));
         }

@@ -53,18 +53,11 @@ impl Converter<'_> {
                 self.names.types.insert(id, kind);
             }
         }
-        // The variable each question sets, named as `question` names it.
+        // The variable each question sets.
         self.names.questions = ids
             .iter()
             .filter(|(index, _)| steps[**index].get("question").is_some())
-            .map(|(index, id)| {
-                let variable = steps[*index].get("variable").and_then(Value::as_str).unwrap_or(id);
-                self.names
-                    .action
-                    .get(variable)
-                    .cloned()
-                    .unwrap_or_else(|| identifier(variable))
-            })
+            .map(|(index, id)| self.question_variable(&steps[*index], id))
             .collect();
         let mut nodes = Vec::new();
         let mut models = Vec::new();
