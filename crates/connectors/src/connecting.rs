@@ -6,7 +6,7 @@
 //! resumed after a restart are accepted now and re-attached once the desk connects, so a chat
 //! survives a restart of Baton and its desk together; what the customer writes, reads or ends in
 //! the meantime is kept in order and delivered after the chat is re-attached (typing is dropped:
-//! it is stale by then).
+//! it is stale by then), while what the desk says already reaches the customer.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -213,12 +213,17 @@ impl ServiceDesk for Connecting {
                     if chat.id != id {
                         tracing::warn!(desk = %connecting.name, old = %id, new = %chat.id, "the desk resumed the chat under another id");
                     }
-                    connecting.deliver_held(desk.as_ref(), &id).await;
-                    while let Some(event) = chat.events.recv().await {
-                        if events.send(event).is_err() {
-                            return;
+                    // The desk's events flow while the held calls are delivered: a long
+                    // backlog (a customer who kept writing through the outage) must not keep
+                    // the agent's words from the customer until the last held call is through.
+                    let forward = async {
+                        while let Some(event) = chat.events.recv().await {
+                            if events.send(event).is_err() {
+                                return;
+                            }
                         }
-                    }
+                    };
+                    tokio::join!(connecting.deliver_held(desk.as_ref(), &id), forward);
                 }
                 Err(error) => {
                     tracing::warn!(desk = %connecting.name, %error, chat = %id, "the desk could not resume the chat");
@@ -400,5 +405,114 @@ mod tests {
                 "room-1 says third"
             ]
         );
+    }
+
+    /// A desk whose resumed chat says something at once, and whose `send_to_agent` waits until
+    /// the test lets it through: a slow homeserver working through a long backlog.
+    #[derive(Clone)]
+    struct Slow {
+        gate: Arc<tokio::sync::Semaphore>,
+        desk_says: Arc<Mutex<Option<mpsc::UnboundedSender<DeskEvent>>>>,
+        sent: Arc<AtomicU32>,
+    }
+
+    impl ServiceDesk for Slow {
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::default()
+        }
+        fn availability<'a>(&'a self, _: Option<&'a QueueName>) -> DeskFuture<'a, Availability> {
+            Box::pin(std::future::ready(Err(DeskError::Unsupported("availability"))))
+        }
+        fn start_chat(&self, _: ChatRequest) -> DeskFuture<'_, Chat> {
+            Box::pin(std::future::ready(Err(DeskError::Unsupported("start_chat"))))
+        }
+        fn send_to_agent<'a>(&'a self, _: &'a ChatId, _: CustomerMessage) -> DeskFuture<'a, ()> {
+            Box::pin(async move {
+                self.gate.acquire().await.expect("the gate stays open").forget();
+                self.sent.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            })
+        }
+        fn customer_typing<'a>(&'a self, _: &'a ChatId, _: bool) -> DeskFuture<'a, ()> {
+            Box::pin(std::future::ready(Ok(())))
+        }
+        fn customer_read<'a>(&'a self, _: &'a ChatId, _: &'a MessageId) -> DeskFuture<'a, ()> {
+            Box::pin(std::future::ready(Ok(())))
+        }
+        fn end_chat<'a>(&'a self, _: &'a ChatId, _: EndReason) -> DeskFuture<'a, ()> {
+            Box::pin(std::future::ready(Ok(())))
+        }
+        fn resume(&self, resume: ChatResume) -> DeskFuture<'_, Chat> {
+            let (says, events) = mpsc::unbounded_channel();
+            says.send(DeskEvent::AgentTyping(true)).unwrap();
+            *self.desk_says.lock().unwrap() = Some(says);
+            Box::pin(std::future::ready(Ok(Chat {
+                id: resume.chat,
+                events,
+            })))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_desk_is_heard_while_the_held_calls_are_still_being_delivered() {
+        let slow = Slow {
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+            desk_says: Arc::default(),
+            sent: Arc::default(),
+        };
+        let up = Arc::new(AtomicU32::new(0));
+        let (desk_for_connect, gate) = (slow.clone(), up.clone());
+        let desk = Connecting::spawn("team", Capabilities::default(), move || {
+            let desk = desk_for_connect.clone();
+            let open = gate.load(Ordering::SeqCst) > 0;
+            async move {
+                if open {
+                    Ok(desk)
+                } else {
+                    Err(DeskError::Desk("connection refused".into()))
+                }
+            }
+        });
+        let chat = ChatId::parse("room-1").unwrap();
+        let resumed = desk
+            .resume(ChatResume {
+                chat: chat.clone(),
+                request: sample_request("t-1", QueueName::parse("billing").unwrap()),
+                queued_at: chrono::Utc::now(),
+                agent: None,
+                state: None,
+            })
+            .await
+            .unwrap();
+        let mut events = resumed.events;
+        assert_eq!(events.recv().await, Some(DeskEvent::Error(DeskErrorKind::Disconnected)));
+        for n in 0..50 {
+            let id = format!("m{n}");
+            desk.send_to_agent(&chat, message(&id, "hello?")).await.unwrap();
+        }
+
+        up.store(1, Ordering::SeqCst);
+        let heard = tokio::time::timeout(Duration::from_secs(600), events.recv()).await;
+        assert_eq!(
+            heard.expect("the desk is heard before its backlog is through"),
+            Some(DeskEvent::AgentTyping(true))
+        );
+        assert_eq!(slow.sent.load(Ordering::SeqCst), 0, "no held message went through yet");
+
+        slow.gate.add_permits(50);
+        for _ in 0..1000 {
+            if slow.sent.load(Ordering::SeqCst) == 50 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            slow.sent.load(Ordering::SeqCst),
+            50,
+            "then every held message is delivered"
+        );
+        let says = slow.desk_says.lock().unwrap().clone().unwrap();
+        says.send(DeskEvent::AgentTyping(false)).unwrap();
+        assert_eq!(events.recv().await, Some(DeskEvent::AgentTyping(false)));
     }
 }

@@ -102,16 +102,20 @@ impl Server {
 
     /// The customer says `first`, then `again` until a reply carries `wanted` (an agent's message
     /// reaches the customer in the reply that follows its commit). Up to a minute: a desk that was
-    /// down reconnects on its own schedule, slower on a loaded 2-core machine.
+    /// down reconnects on its own schedule, slower on a loaded 2-core machine. The pause between
+    /// tries grows from 0.1 to 1 s, as a person's would: every try is a message for the agent.
     pub async fn say_until_hearing(&self, session: &str, first: &str, again: &str, wanted: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut pause = Duration::from_millis(100);
         let mut said = texts(&self.say(session, first).await);
         while !said.iter().any(|text| text.contains(wanted)) {
             assert!(
                 Instant::now() < deadline,
-                "{wanted:?} never reached the customer: {said:?}"
+                "{wanted:?} never reached the customer: {said:?}\nthe server's log:\n{}",
+                self.log()
             );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 3 / 2).min(Duration::from_secs(1));
             said = texts(&self.say(session, again).await);
         }
     }

@@ -297,6 +297,9 @@ registration_shared_secret: "{SHARED_SECRET}"
 macaroon_secret_key: "baton-test-macaroon-secret"
 form_secret: "baton-test-form-secret"
 bcrypt_rounds: 4
+# A sync's timeline holds at most this many events per room (Synapse's default is 100, then the
+# sync is `limited` and skips the rest); a test's agent may let more pile up between syncs.
+filter_timeline_limit: 100000
 presence:
   enabled: true
 rc_message: {unlimited}
