@@ -256,12 +256,33 @@ mod tests {
 
     /// A desk that records the calls it gets; clones share the record.
     #[derive(Clone, Default)]
-    struct Recording(Arc<Mutex<Vec<String>>>);
+    struct Recording {
+        calls: Arc<Mutex<Vec<String>>>,
+        /// When set, each `send_to_agent` waits for a permit first: a slow homeserver working
+        /// through a backlog.
+        gate: Option<Arc<tokio::sync::Semaphore>>,
+        /// What the last resumed chat's desk says through.
+        desk_says: Arc<Mutex<Option<mpsc::UnboundedSender<DeskEvent>>>>,
+    }
 
     impl Recording {
         fn record(&self, call: String) -> DeskFuture<'_, ()> {
-            self.0.lock().unwrap().push(call);
+            self.calls.lock().unwrap().push(call);
             Box::pin(std::future::ready(Ok(())))
+        }
+
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+
+        /// Lets other tasks run until `done` holds of the recorded calls (or gives up).
+        async fn until(&self, done: impl Fn(&[String]) -> bool) {
+            for _ in 0..1000 {
+                if done(&self.calls()) {
+                    return;
+                }
+                tokio::task::yield_now().await;
+            }
         }
     }
 
@@ -276,7 +297,12 @@ mod tests {
             Box::pin(std::future::ready(Err(DeskError::Unsupported("start_chat"))))
         }
         fn send_to_agent<'a>(&'a self, chat: &'a ChatId, message: CustomerMessage) -> DeskFuture<'a, ()> {
-            self.record(format!("{chat} says {}", message.text))
+            Box::pin(async move {
+                if let Some(gate) = &self.gate {
+                    gate.acquire().await.expect("the gate stays open").forget();
+                }
+                self.record(format!("{chat} says {}", message.text)).await
+            })
         }
         fn customer_typing<'a>(&'a self, chat: &'a ChatId, typing: bool) -> DeskFuture<'a, ()> {
             self.record(format!("{chat} typing {typing}"))
@@ -288,8 +314,9 @@ mod tests {
             self.record(format!("{chat} ended"))
         }
         fn resume(&self, resume: ChatResume) -> DeskFuture<'_, Chat> {
-            self.0.lock().unwrap().push(format!("{} resumed", resume.chat));
-            let (_, events) = mpsc::unbounded_channel();
+            self.calls.lock().unwrap().push(format!("{} resumed", resume.chat));
+            let (says, events) = mpsc::unbounded_channel();
+            *self.desk_says.lock().unwrap() = Some(says);
             Box::pin(std::future::ready(Ok(Chat {
                 id: resume.chat,
                 events,
@@ -342,14 +369,16 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_resumed_chat_keeps_the_customers_calls_in_order_until_the_desk_connects() {
-        let recording = Recording::default();
-        let connected = Arc::new(AtomicU32::new(0));
-        let (desk_for_connect, gate) = (recording.clone(), connected.clone());
+    /// `recording` behind a [`Connecting`] that connects once the flag it gives back is set, and
+    /// the chat `room-1` resumed on it before then: its events.
+    async fn resumed_before_connecting(
+        recording: &Recording,
+    ) -> (Connecting, Arc<AtomicU32>, mpsc::UnboundedReceiver<DeskEvent>) {
+        let up = Arc::new(AtomicU32::new(0));
+        let (desk_for_connect, connected) = (recording.clone(), up.clone());
         let desk = Connecting::spawn("team", Capabilities::default(), move || {
             let desk = desk_for_connect.clone();
-            let open = gate.load(Ordering::SeqCst) > 0;
+            let open = connected.load(Ordering::SeqCst) > 0;
             async move {
                 if open {
                     Ok(desk)
@@ -358,12 +387,10 @@ mod tests {
                 }
             }
         });
-        let request = sample_request("t-1", QueueName::parse("billing").unwrap());
-        let chat = ChatId::parse("room-1").unwrap();
         let resumed = desk
             .resume(ChatResume {
-                chat: chat.clone(),
-                request,
+                chat: ChatId::parse("room-1").unwrap(),
+                request: sample_request("t-1", QueueName::parse("billing").unwrap()),
                 queued_at: chrono::Utc::now(),
                 agent: None,
                 state: None,
@@ -376,27 +403,30 @@ mod tests {
             Some(DeskEvent::Error(DeskErrorKind::Disconnected)),
             "the customer hears that the desk is reconnecting"
         );
+        (desk, up, events)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_resumed_chat_keeps_the_customers_calls_in_order_until_the_desk_connects() {
+        let recording = Recording::default();
+        let (desk, connected, _events) = resumed_before_connecting(&recording).await;
+        let chat = ChatId::parse("room-1").unwrap();
         desk.send_to_agent(&chat, message("m1", "first")).await.unwrap();
         desk.customer_typing(&chat, true).await.expect_err("typing is not held");
         desk.customer_read(&chat, &MessageId::parse("a1").unwrap())
             .await
             .unwrap();
         desk.send_to_agent(&chat, message("m2", "second")).await.unwrap();
-        assert!(recording.0.lock().unwrap().is_empty());
+        assert!(recording.calls().is_empty());
 
         connected.store(1, Ordering::SeqCst);
         tokio::time::timeout(Duration::from_secs(600), desk.ready())
             .await
             .unwrap();
         desk.send_to_agent(&chat, message("m3", "third")).await.unwrap();
-        for _ in 0..100 {
-            if recording.0.lock().unwrap().len() == 5 {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
+        recording.until(|calls| calls.len() == 5).await;
         assert_eq!(
-            *recording.0.lock().unwrap(),
+            recording.calls(),
             [
                 "room-1 resumed",
                 "room-1 says first",
@@ -407,112 +437,41 @@ mod tests {
         );
     }
 
-    /// A desk whose resumed chat says something at once, and whose `send_to_agent` waits until
-    /// the test lets it through: a slow homeserver working through a long backlog.
-    #[derive(Clone)]
-    struct Slow {
-        gate: Arc<tokio::sync::Semaphore>,
-        desk_says: Arc<Mutex<Option<mpsc::UnboundedSender<DeskEvent>>>>,
-        sent: Arc<AtomicU32>,
-    }
-
-    impl ServiceDesk for Slow {
-        fn capabilities(&self) -> Capabilities {
-            Capabilities::default()
-        }
-        fn availability<'a>(&'a self, _: Option<&'a QueueName>) -> DeskFuture<'a, Availability> {
-            Box::pin(std::future::ready(Err(DeskError::Unsupported("availability"))))
-        }
-        fn start_chat(&self, _: ChatRequest) -> DeskFuture<'_, Chat> {
-            Box::pin(std::future::ready(Err(DeskError::Unsupported("start_chat"))))
-        }
-        fn send_to_agent<'a>(&'a self, _: &'a ChatId, _: CustomerMessage) -> DeskFuture<'a, ()> {
-            Box::pin(async move {
-                self.gate.acquire().await.expect("the gate stays open").forget();
-                self.sent.fetch_add(1, Ordering::SeqCst);
-                Ok(())
-            })
-        }
-        fn customer_typing<'a>(&'a self, _: &'a ChatId, _: bool) -> DeskFuture<'a, ()> {
-            Box::pin(std::future::ready(Ok(())))
-        }
-        fn customer_read<'a>(&'a self, _: &'a ChatId, _: &'a MessageId) -> DeskFuture<'a, ()> {
-            Box::pin(std::future::ready(Ok(())))
-        }
-        fn end_chat<'a>(&'a self, _: &'a ChatId, _: EndReason) -> DeskFuture<'a, ()> {
-            Box::pin(std::future::ready(Ok(())))
-        }
-        fn resume(&self, resume: ChatResume) -> DeskFuture<'_, Chat> {
-            let (says, events) = mpsc::unbounded_channel();
-            says.send(DeskEvent::AgentTyping(true)).unwrap();
-            *self.desk_says.lock().unwrap() = Some(says);
-            Box::pin(std::future::ready(Ok(Chat {
-                id: resume.chat,
-                events,
-            })))
-        }
-    }
-
     #[tokio::test(start_paused = true)]
     async fn the_desk_is_heard_while_the_held_calls_are_still_being_delivered() {
-        let slow = Slow {
-            gate: Arc::new(tokio::sync::Semaphore::new(0)),
-            desk_says: Arc::default(),
-            sent: Arc::default(),
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let recording = Recording {
+            gate: Some(gate.clone()),
+            ..Recording::default()
         };
-        let up = Arc::new(AtomicU32::new(0));
-        let (desk_for_connect, gate) = (slow.clone(), up.clone());
-        let desk = Connecting::spawn("team", Capabilities::default(), move || {
-            let desk = desk_for_connect.clone();
-            let open = gate.load(Ordering::SeqCst) > 0;
-            async move {
-                if open {
-                    Ok(desk)
-                } else {
-                    Err(DeskError::Desk("connection refused".into()))
-                }
-            }
-        });
+        let (desk, up, mut events) = resumed_before_connecting(&recording).await;
         let chat = ChatId::parse("room-1").unwrap();
-        let resumed = desk
-            .resume(ChatResume {
-                chat: chat.clone(),
-                request: sample_request("t-1", QueueName::parse("billing").unwrap()),
-                queued_at: chrono::Utc::now(),
-                agent: None,
-                state: None,
-            })
-            .await
-            .unwrap();
-        let mut events = resumed.events;
-        assert_eq!(events.recv().await, Some(DeskEvent::Error(DeskErrorKind::Disconnected)));
         for n in 0..50 {
-            let id = format!("m{n}");
-            desk.send_to_agent(&chat, message(&id, "hello?")).await.unwrap();
+            desk.send_to_agent(&chat, message(&format!("m{n}"), "hello?"))
+                .await
+                .unwrap();
         }
 
         up.store(1, Ordering::SeqCst);
-        let heard = tokio::time::timeout(Duration::from_secs(600), events.recv()).await;
+        tokio::time::timeout(Duration::from_secs(600), desk.ready())
+            .await
+            .unwrap();
+        recording.until(|calls| calls == ["room-1 resumed"]).await;
+        let says = recording.desk_says.lock().unwrap().clone().expect("resumed");
+        says.send(DeskEvent::AgentTyping(true)).unwrap();
+        let heard = tokio::time::timeout(Duration::from_secs(60), events.recv()).await;
         assert_eq!(
             heard.expect("the desk is heard before its backlog is through"),
             Some(DeskEvent::AgentTyping(true))
         );
-        assert_eq!(slow.sent.load(Ordering::SeqCst), 0, "no held message went through yet");
-
-        slow.gate.add_permits(50);
-        for _ in 0..1000 {
-            if slow.sent.load(Ordering::SeqCst) == 50 {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
         assert_eq!(
-            slow.sent.load(Ordering::SeqCst),
-            50,
-            "then every held message is delivered"
+            recording.calls(),
+            ["room-1 resumed"],
+            "no held message went through yet"
         );
-        let says = slow.desk_says.lock().unwrap().clone().unwrap();
-        says.send(DeskEvent::AgentTyping(false)).unwrap();
-        assert_eq!(events.recv().await, Some(DeskEvent::AgentTyping(false)));
+
+        gate.add_permits(50);
+        recording.until(|calls| calls.len() == 51).await;
+        assert_eq!(recording.calls().len(), 51, "then every held message is delivered");
     }
 }
