@@ -410,7 +410,9 @@ impl Conversations {
     ) -> Result<Decided, ConversationError> {
         let text = text_of(input);
         if input.transfer_failed.is_some() {
-            return self.transfer_failed(engine, session, open, input, render, now).await;
+            // Boxed, as the other rare branches below: an awaited future is held inline, so the
+            // largest branch sets the size of every turn's future, which is copied when boxed.
+            return Box::pin(self.transfer_failed(engine, session, open, input, render, now)).await;
         }
         let Some(loaded) = open else {
             return self
@@ -432,9 +434,7 @@ impl Conversations {
         };
         let (turn, intents) = run_engine(engine, session, input, render.all_intents(), now);
         if loaded.takes_message() {
-            return self
-                .leave_message(engine, stored, turn, intents, &loaded, text, now)
-                .await;
+            return Box::pin(self.leave_message(engine, stored, turn, intents, &loaded, text, now)).await;
         }
         // The message's id, for read receipts, in its transcript entry too.
         let message_id = uuid::Uuid::new_v4().to_string();
@@ -505,7 +505,8 @@ impl Conversations {
                 ..Decided::default()
             });
         };
-        let availability = transfer::availability(self, &request).await;
+        // Boxed: only a turn that asks for an agent gets here (see `decide`).
+        let availability = Box::pin(transfer::availability(self, &request)).await;
         baton_dialog::answer_transfer(&mut turn, transfer::agents_available(&availability));
         transcript::of_effects(&turn.effects, now, &mut entries);
         // The desk gets the conversation's last lines (a long one is read back only that far and
