@@ -107,6 +107,9 @@ struct Inner {
     /// Conversation id → customer id, for the notifications.
     conversations: Mutex<HashMap<String, String>>,
     seen: Mutex<SeenIds>,
+    /// Customers whose chat is being started, with the webhooks that came for them before
+    /// Genesys answered the message that opened the conversation (an auto-answered greeting can).
+    starting: Mutex<HashMap<String, Vec<(Value, DateTime<Utc>)>>>,
     notifications: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -188,6 +191,7 @@ impl GenesysDesk {
                 chats: Chats::default(),
                 conversations: Mutex::new(HashMap::new()),
                 seen: Mutex::new(SeenIds::new(SEEN_MESSAGES)),
+                starting: Mutex::default(),
                 notifications: Mutex::new(None),
             }),
         })
@@ -476,6 +480,7 @@ impl ServiceDesk for GenesysDesk {
                 attributes.insert("baton_customer_name".into(), attribute(name));
             }
             let first = format!("{}-transcript", request.transfer);
+            lock(&inner.starting).insert(customer.clone(), Vec::new());
             let answer = inner
                 .send_text(
                     &customer,
@@ -483,13 +488,29 @@ impl ServiceDesk for GenesysDesk {
                     &crate::chats::transcript_message(&request, MESSAGE_CHARS),
                     Some(Value::Object(attributes)),
                 )
-                .await?;
-            let conversation = str_at(&answer, &["conversationId"])
-                .filter(|id| valid_id(id))
-                .ok_or_else(|| DeskError::Desk("genesys: the inbound message was not given a conversation id".into()))?
-                .to_owned();
+                .await;
+            let conversation = answer.and_then(|answer| {
+                str_at(&answer, &["conversationId"])
+                    .filter(|id| valid_id(id))
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        DeskError::Desk("genesys: the inbound message was not given a conversation id".into())
+                    })
+            });
+            // Opened and given what came meanwhile under one lock, so a webhook is either held
+            // and given here, in order, or finds the chat open.
+            let mut starting = lock(&inner.starting);
+            let held = starting.remove(&customer).unwrap_or_default();
+            let conversation = conversation?;
             tracing::info!(desk = %inner.name, %conversation, transfer = %request.transfer, "genesys conversation started");
-            self.open(&customer, &conversation, None, true)
+            let chat = self.open(&customer, &conversation, None, true)?;
+            for (body, at) in held {
+                if let Err(error) = self.translate(&customer, &body, at) {
+                    tracing::warn!(desk = %inner.name, %error, "a webhook held while the chat started could not be read");
+                }
+            }
+            drop(starting);
+            Ok(chat)
         })
     }
 
@@ -606,7 +627,23 @@ impl GenesysDesk {
                 return Ok(WebhookOutcome::Duplicate);
             }
         }
-        let events = self.inner.chats.apply(&customer, |open, out| {
+        if let Some(held) = lock(&self.inner.starting).get_mut(&customer) {
+            held.push((body, now));
+            return Ok(WebhookOutcome::Accepted { events: 0 });
+        }
+        let events = self.translate(&customer, &body, now)?;
+        Ok(WebhookOutcome::Accepted { events })
+    }
+
+    /// What an outbound webhook (verified, not a duplicate) tells the customer's open chat: how
+    /// many events it gave.
+    fn translate(&self, customer: &str, body: &Value, now: DateTime<Utc>) -> Result<usize, DeskError> {
+        let kind = str_at(body, &["type"]).unwrap_or_default();
+        let id = str_at(body, &["id"])
+            .or_else(|| str_at(body, &["channel", "messageId"]))
+            .filter(|id| !id.is_empty() && id.len() <= 200)
+            .map(str::to_owned);
+        let events = self.inner.chats.apply(customer, |open, out| {
             match kind {
                 "Text" => {
                     // Messages from a bot flow (`originatingEntity: Bot`) are not an agent's.
@@ -648,8 +685,8 @@ impl GenesysDesk {
             }
             Ok(())
         })?;
-        self.inner.forget_if_closed(&customer);
-        Ok(WebhookOutcome::Accepted { events })
+        self.inner.forget_if_closed(customer);
+        Ok(events)
     }
 }
 

@@ -84,6 +84,8 @@ struct World {
     throttle: u32,
     down: bool,
     tokens_issued: usize,
+    /// The agent and text of [`Sim::greet_new_conversations`].
+    greeting: Option<(String, String)>,
 }
 
 pub struct Sim {
@@ -233,32 +235,18 @@ impl Sim {
     }
 
     pub async fn agent_says(&self, conversation: &str, agent: &str, text: &str) {
-        let id = format!(
-            "{:032x}",
-            IDS.fetch_add(1, Ordering::SeqCst) + (u64::from(std::process::id()) << 40)
-        );
-        let customer = {
-            let mut world = lock(&self.world);
-            let Some(found) = world.conversations.get_mut(conversation) else {
-                return;
-            };
-            found.messages.push(Stored {
-                id: id.clone(),
-                direction: "Outbound".into(),
-                text: text.to_owned(),
-            });
-            found.customer.clone()
-        };
-        let body = json!({
-            "id": id,
-            "channel": {"id": INTEGRATION, "platform": "Open", "type": "Private",
-                        "to": {"id": customer, "idType": "Opaque"},
-                        "from": {"nickname": agent, "id": INTEGRATION, "idType": "Opaque"},
-                        "time": chrono::Utc::now().to_rfc3339(), "messageId": id},
-            "type": "Text", "text": text, "originatingEntity": "Human", "direction": "Outbound",
-            "conversationId": conversation,
-        });
-        self.deliver(&body, "Text").await;
+        let body = agent_text(&mut lock(&self.world), conversation, agent, text);
+        if let Some(body) = body {
+            self.deliver(&body, "Text").await;
+        }
+    }
+
+    /// From now on, a new conversation's first agent message (`agent` writes `text`, as an
+    /// auto-answered greeting would) reaches the webhook before the request that opened the
+    /// conversation is answered: Genesys sends webhooks on its own schedule, not after its
+    /// answers.
+    pub fn greet_new_conversations(&self, agent: &str, text: &str) {
+        lock(&self.world).greeting = Some((agent.to_owned(), text.to_owned()));
     }
 
     pub async fn agent_typing(&self, conversation: &str, agent: &str) {
@@ -278,13 +266,18 @@ impl Sim {
     }
 
     async fn deliver(&self, body: &Value, event: &str) {
-        let body = body.to_string().into_bytes();
-        let headers = vec![
-            (super::SIGNATURE_HEADER.to_owned(), super::sign(WEBHOOK_SECRET, &body)),
-            ("content-type".to_owned(), "application/json".to_owned()),
-        ];
-        self.outlet.deliver(headers, body, event).await;
+        deliver(&self.outlet, body, event).await;
     }
+}
+
+/// Sends `body` to the webhook, signed as Genesys signs it.
+async fn deliver(outlet: &Outlet, body: &Value, event: &str) {
+    let body = body.to_string().into_bytes();
+    let headers = vec![
+        (super::SIGNATURE_HEADER.to_owned(), super::sign(WEBHOOK_SECRET, &body)),
+        ("content-type".to_owned(), "application/json".to_owned()),
+    ];
+    outlet.deliver(headers, body, event).await;
 }
 
 impl Drop for Sim {
@@ -407,6 +400,30 @@ async fn token(State((world, _, _)): State<AppState>, headers: HeaderMap, body: 
     Json(json!({"access_token": token, "token_type": "bearer", "expires_in": lifetime.as_secs()})).into_response()
 }
 
+/// Stores an agent's message in `conversation` and gives the webhook body that tells of it
+/// (nothing when there is no such conversation).
+fn agent_text(world: &mut World, conversation: &str, agent: &str, text: &str) -> Option<Value> {
+    let id = format!(
+        "{:032x}",
+        IDS.fetch_add(1, Ordering::SeqCst) + (u64::from(std::process::id()) << 40)
+    );
+    let found = world.conversations.get_mut(conversation)?;
+    found.messages.push(Stored {
+        id: id.clone(),
+        direction: "Outbound".into(),
+        text: text.to_owned(),
+    });
+    Some(json!({
+        "id": id,
+        "channel": {"id": INTEGRATION, "platform": "Open", "type": "Private",
+                    "to": {"id": found.customer, "idType": "Opaque"},
+                    "from": {"nickname": agent, "id": INTEGRATION, "idType": "Opaque"},
+                    "time": chrono::Utc::now().to_rfc3339(), "messageId": id},
+        "type": "Text", "text": text, "originatingEntity": "Human", "direction": "Outbound",
+        "conversationId": conversation,
+    }))
+}
+
 async fn inbound(
     State((world, outlet, _)): State<AppState>,
     Path((integration, what)): Path<(String, String)>,
@@ -414,7 +431,33 @@ async fn inbound(
     axum::extract::Query(query): axum::extract::Query<BTreeMap<String, String>>,
     Json(body): Json<Value>,
 ) -> Response {
-    let mut world = lock(&world);
+    let mut greeting = None;
+    let response = inbound_now(
+        &world,
+        &outlet,
+        (&integration, &what),
+        &headers,
+        &query,
+        &body,
+        &mut greeting,
+    );
+    if let Some(body) = greeting {
+        deliver(&outlet, &body, "Text").await;
+    }
+    response
+}
+
+/// [`inbound`] but the greeting's delivery, which it leaves in `greeting`.
+fn inbound_now(
+    world: &Mutex<World>,
+    outlet: &Outlet,
+    (integration, what): (&str, &str),
+    headers: &HeaderMap,
+    query: &BTreeMap<String, String>,
+    body: &Value,
+    greeting: &mut Option<Value>,
+) -> Response {
+    let mut world = lock(world);
     if let Err(response) = gate(&mut world, &headers) {
         return *response;
     }
@@ -429,7 +472,7 @@ async fn inbound(
         .iter()
         .find(|(_, found)| found.customer == customer && !found.disconnected)
         .map(|(id, _)| id.clone());
-    match what.as_str() {
+    match what {
         "message" => {
             let (Some(text), "Text", "Inbound") = (
                 body["text"].as_str(),
@@ -465,6 +508,10 @@ async fn inbound(
             if query.get("prefetchConversationId").map(String::as_str) == Some("true") {
                 answer["conversationId"] = json!(conversation);
             }
+            *greeting = match (opened, world.greeting.clone()) {
+                (true, Some((agent, text))) => agent_text(&mut world, &conversation, &agent, &text),
+                _ => None,
+            };
             let observed = if opened {
                 Observed::Opened {
                     conversation,

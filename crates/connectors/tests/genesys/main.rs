@@ -401,3 +401,20 @@ async fn a_chat_that_ended_while_baton_was_down_ends_on_resume() {
         }]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_message_that_arrives_before_the_conversation_is_answered_reaches_the_customer() {
+    let harness = GenesysHarness::new().await;
+    harness
+        .sim
+        .greet_new_conversations(ANN, "Hello, Ann here, how can I help?");
+    let chat = harness
+        .desk
+        .start_chat(sample_request("t-eager", QueueName::parse("billing").unwrap()))
+        .await
+        .expect("start_chat");
+    let mut events = chat.events;
+    let seen = drain(&mut events, Duration::from_millis(500)).await;
+    assert_eq!(agent_texts(&seen), ["Hello, Ann here, how can I help?"], "{seen:?}");
+    assert_eq!(harness.sim.refused(), []);
+}
