@@ -109,7 +109,7 @@ struct Inner {
     seen: Mutex<SeenIds>,
     /// Customers whose chat is being started, with the webhooks that came for them before
     /// Genesys answered the message that opened the conversation (an auto-answered greeting can).
-    starting: Mutex<HashMap<String, Vec<(Value, DateTime<Utc>)>>>,
+    starting: Mutex<HashMap<String, Vec<HeldWebhook>>>,
     notifications: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -120,6 +120,9 @@ impl Drop for Inner {
         }
     }
 }
+
+/// A verified webhook body held for a chat being started, with when it came.
+type HeldWebhook = (Value, DateTime<Utc>);
 
 /// What a chat keeps besides what every connector keeps.
 struct Extra {
@@ -647,12 +650,12 @@ impl GenesysDesk {
             match kind {
                 "Text" => {
                     // Messages from a bot flow (`originatingEntity: Bot`) are not an agent's.
-                    let human = str_at(&body, &["originatingEntity"]) != Some("Bot");
-                    let text = str_at(&body, &["text"]).map(str::trim).unwrap_or_default();
+                    let human = str_at(body, &["originatingEntity"]) != Some("Bot");
+                    let text = str_at(body, &["text"]).map(str::trim).unwrap_or_default();
                     if !human {
                         return Ok(());
                     }
-                    let agent = crate::chats::agent_profile("genesys", None, str_at(&body, &["channel", "from", "nickname"]))?;
+                    let agent = crate::chats::agent_profile("genesys", None, str_at(body, &["channel", "from", "nickname"]))?;
                     let agent = open.agent.clone().unwrap_or(agent);
                     open.taken_by(agent.clone(), out);
                     if let Some(words) = text.strip_prefix("!handback") {

@@ -458,7 +458,7 @@ fn inbound_now(
     greeting: &mut Option<Value>,
 ) -> Response {
     let mut world = lock(world);
-    if let Err(response) = gate(&mut world, &headers) {
+    if let Err(response) = gate(&mut world, headers) {
         return *response;
     }
     if integration != INTEGRATION {
