@@ -575,6 +575,14 @@ impl WebhookReceiver for GenesysDesk {
     }
 }
 
+/// An outbound webhook's id (its message's, for a text): what duplicates are told apart by.
+fn webhook_id(body: &Value) -> Option<String> {
+    str_at(body, &["id"])
+        .or_else(|| str_at(body, &["channel", "messageId"]))
+        .filter(|id| !id.is_empty() && id.len() <= 200)
+        .map(str::to_owned)
+}
+
 /// Whether `header` is Genesys's signature of `body`: `sha256=` and the HMAC-SHA256 under the
 /// integration's secret, Base64 (as Genesys documents it) or hex.
 pub fn verify_signature(secret: &str, header: Option<&str>, body: &[u8]) -> Result<(), DeskError> {
@@ -617,13 +625,8 @@ impl GenesysDesk {
         let customer = str_at(&body, &["channel", "to", "id"])
             .ok_or_else(|| DeskError::BadEvent("no channel.to.id".to_owned()))?
             .to_owned();
-        let kind = str_at(&body, &["type"]).unwrap_or_default();
-        let id = str_at(&body, &["id"])
-            .or_else(|| str_at(&body, &["channel", "messageId"]))
-            .filter(|id| !id.is_empty() && id.len() <= 200)
-            .map(str::to_owned);
-        if kind == "Text" {
-            let Some(id) = &id else {
+        if str_at(&body, &["type"]) == Some("Text") {
+            let Some(id) = &webhook_id(&body) else {
                 return Err(DeskError::BadEvent("a message without an id".to_owned()));
             };
             if !lock(&self.inner.seen).insert(id) {
@@ -642,10 +645,7 @@ impl GenesysDesk {
     /// many events it gave.
     fn translate(&self, customer: &str, body: &Value, now: DateTime<Utc>) -> Result<usize, DeskError> {
         let kind = str_at(body, &["type"]).unwrap_or_default();
-        let id = str_at(body, &["id"])
-            .or_else(|| str_at(body, &["channel", "messageId"]))
-            .filter(|id| !id.is_empty() && id.len() <= 200)
-            .map(str::to_owned);
+        let id = webhook_id(body);
         let events = self.inner.chats.apply(customer, |open, out| {
             match kind {
                 "Text" => {
